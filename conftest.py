@@ -1,0 +1,90 @@
+"""Project-wide test fixtures: personas (owner, other, staff), API clients, and the broker."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Tests never touch the developer's ./var: every run gets its own data folder.
+os.environ.setdefault("ONEVOICE_DATA_DIR", tempfile.mkdtemp(prefix="onevoice-test-"))
+os.environ.setdefault("DJANGO_DEBUG", "1")
+
+import dramatiq  # noqa: E402
+import pytest  # noqa: E402
+from dramatiq import Worker  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+
+PASSWORD = "correct horse battery staple 42"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()  # throttles are counted in the cache
+    yield
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+def _make_user(email: str, name: str, **extra):
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    extra.setdefault("email_verified_at", timezone.now())
+    return get_user_model().objects.create_user(email=email, password=PASSWORD, name=name, **extra)
+
+
+@pytest.fixture
+def owner(db):
+    return _make_user("alice@example.com", "Alice")
+
+
+@pytest.fixture
+def other(db):
+    return _make_user("bob@example.com", "Bob")
+
+
+@pytest.fixture
+def staff(db):
+    return _make_user("charlie@example.com", "Charlie", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def owner_client(owner) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(owner)
+    return client
+
+
+@pytest.fixture
+def other_client(other) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(other)
+    return client
+
+
+@pytest.fixture
+def broker():
+    """The configured broker (StubBroker, or Redis when REDIS_URL is set), emptied."""
+    current = dramatiq.get_broker()
+    current.flush_all()
+    yield current
+    current.flush_all()
+
+
+@pytest.fixture
+def worker(broker):
+    """A real Dramatiq worker consuming from the broker for the duration of a test."""
+    running = Worker(broker, worker_timeout=100, worker_threads=2)
+    running.start()
+    yield running
+    running.stop()

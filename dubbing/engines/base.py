@@ -1,0 +1,120 @@
+"""The small interfaces every engine back-end implements (DESIGN.md "Engines").
+
+Engines know nothing of Django models: they take paths and these plain dataclasses and return
+them. A back-end that cannot do something raises `EngineUnavailable` (not installed, no key) or
+`UnsupportedLanguage` (installed, but not for this language or pair) *before* any work starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+
+class EngineError(Exception):
+    """An engine failed. The message is shown to the user as is."""
+
+
+class EngineUnavailable(EngineError):
+    """The configured engine cannot run here (package missing, binary missing, no API key)."""
+
+
+class UnsupportedLanguage(EngineError):
+    """The engine runs, but not for this language or language pair."""
+
+
+@dataclass
+class Word:
+    text: str
+    start: float
+    end: float
+    confidence: float = 1.0
+    speaker: str | None = None
+
+
+@dataclass
+class Segment:
+    """One subtitle-sized line. `id` survives every later stage: nothing is matched by text."""
+
+    id: str
+    start: float
+    end: float
+    text: str
+    speaker: str | None = None
+    words: list[Word] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Segment:
+        words = [Word(**w) for w in data.get("words", [])]
+        return cls(**{**data, "words": words})
+
+
+@dataclass
+class Transcript:
+    language: str
+    segments: list[Segment]
+    confidence: float = 1.0
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for s in self.segments for w in s.words]
+
+    def to_dict(self) -> dict:
+        return {
+            "language": self.language,
+            "confidence": self.confidence,
+            "segments": [s.to_dict() for s in self.segments],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Transcript:
+        return cls(
+            language=data["language"],
+            confidence=data.get("confidence", 1.0),
+            segments=[Segment.from_dict(s) for s in data["segments"]],
+        )
+
+
+@runtime_checkable
+class ASREngine(Protocol):
+    name: str
+
+    def languages(self) -> set[str]: ...
+
+    def transcribe(self, audio_path: Path, language: str) -> Transcript:
+        """16 kHz mono WAV in, timed words and segments out. `language` may be "auto"."""
+        ...
+
+
+@runtime_checkable
+class TranslateEngine(Protocol):
+    name: str
+
+    def supported_pairs(self) -> set[tuple[str, str]]: ...
+
+    def translate(
+        self, segments: list[Segment], source: str, target: str, context: dict
+    ) -> dict[str, str]:
+        """Returns a translation for every segment id. `context` carries the glossary and the
+        seconds each line has (`{"glossary": {...}, "durations": {id: seconds}}`)."""
+        ...
+
+
+@runtime_checkable
+class ShorteningEngine(Protocol):
+    def shorten(self, segment: Segment, text: str, max_seconds: float, language: str) -> str: ...
+
+
+@runtime_checkable
+class TTSEngine(Protocol):
+    name: str
+
+    def languages(self) -> set[str]: ...
+
+    def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> Path:
+        """Writes speech for `text` to `out_path` (WAV) and returns it."""
+        ...

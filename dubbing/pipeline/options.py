@@ -1,0 +1,58 @@
+"""`DubOptions`: every choice a dub takes, shared by `manage.py dub` and the jobs API."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+BACKGROUNDS = ("duck", "keep", "drop")
+SUBTITLE_MODES = ("soft", "burned", "none")
+ENGINE_SETS = ("local", "openai")
+MIN_SPEED, MAX_SPEED = 1.0, 1.5
+
+
+class OptionsError(ValueError):
+    """An option is out of range; the message names it."""
+
+
+@dataclass(frozen=True)
+class DubOptions:
+    target_language: str
+    source_language: str = "auto"
+    background: str = "duck"
+    subtitles: str = "soft"
+    voice: str | None = None
+    max_speed: float = 1.3
+    glossary: dict[str, str] = field(default_factory=dict)
+    engines: str | None = None  # None: the deployment's DUBBING_ENGINES setting
+    source_subtitles: str | None = None  # SRT/VTT text supplied by the user
+    target_subtitles: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.target_language:
+            raise OptionsError("target_language is required.")
+        if self.background not in BACKGROUNDS:
+            raise OptionsError(f"background must be one of {', '.join(BACKGROUNDS)}.")
+        if self.subtitles not in SUBTITLE_MODES:
+            raise OptionsError(f"subtitles must be one of {', '.join(SUBTITLE_MODES)}.")
+        if not (MIN_SPEED <= float(self.max_speed) <= MAX_SPEED):
+            raise OptionsError(f"max_speed must be between {MIN_SPEED} and {MAX_SPEED}.")
+        if self.engines is not None and self.engines not in ENGINE_SETS:
+            raise OptionsError(f"engines must be one of {', '.join(ENGINE_SETS)}.")
+        if self.source_language == self.target_language:
+            raise OptionsError("The source and target languages are the same.")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DubOptions:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def fingerprint(self, *keys: str) -> str:
+        """A stable hash of the named options (all when none are named)."""
+        data = self.to_dict()
+        chosen = {k: data[k] for k in (keys or sorted(data))}
+        return hashlib.sha256(json.dumps(chosen, sort_keys=True, default=str).encode()).hexdigest()[:16]

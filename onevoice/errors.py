@@ -1,0 +1,149 @@
+"""One error shape for the whole API: {"detail", "code"} plus "errors" per field.
+
+Services raise `ServiceError` subclasses (each with an HTTP status and a machine code); DRF
+views let them propagate and `api_exception_handler` turns them, and every DRF exception, into
+that shape. `handler404`/`handler500` do the same for paths under /api/ that never reach DRF.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """A failure a client can act on. Subclasses set `status_code` and `code`."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+    default_detail = "The request could not be completed."
+
+    def __init__(self, detail: str | None = None, *, errors: dict | None = None):
+        self.detail = detail or self.default_detail
+        self.errors = errors
+        super().__init__(self.detail)
+
+
+class NotFound(ServiceError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+    default_detail = "Not found."
+
+
+class Conflict(ServiceError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "conflict"
+    default_detail = "The object is not in a state that allows this."
+
+
+class ProviderUnavailable(ServiceError):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    code = "provider_unavailable"
+    default_detail = "An upstream provider did not answer. It is safe to retry."
+
+
+def error_body(detail: str, code: str, errors: dict | None = None) -> dict:
+    body = {"detail": detail, "code": code}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def _flatten(value) -> list[str]:
+    if isinstance(value, dict):
+        return [f"{k}: {m}" for k, v in value.items() for m in _flatten(v)]
+    if isinstance(value, (list, tuple)):
+        return [m for item in value for m in _flatten(item)]
+    return [str(value)]
+
+
+def _field_errors(detail) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {str(field): _flatten(messages) for field, messages in detail.items()}
+    return {"non_field_errors": _flatten(detail)}
+
+
+def _first_code(codes) -> str:
+    if isinstance(codes, dict):
+        for value in codes.values():
+            return _first_code(value)
+    if isinstance(codes, (list, tuple)) and codes:
+        return _first_code(codes[0])
+    return str(codes) if codes else "invalid"
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, ServiceError):
+        return Response(error_body(exc.detail, exc.code, exc.errors), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        logger.exception("Unhandled error in API view", exc_info=exc)
+        return Response(
+            error_body("Something went wrong on our side. It has been logged.", "server_error"),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _field_errors(exc.detail)
+        code = _first_code(exc.get_codes())
+        if code in ("invalid", "required", "blank", "null") or not code:
+            code = "invalid"
+        first = next(iter(errors.values()), ["Invalid input."])
+        field = next(iter(errors), "")
+        human = first[0] if field == "non_field_errors" else f"{field}: {first[0]}"
+        response.data = error_body(human, code, errors)
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        if isinstance(detail, (list, dict)):
+            detail = " ".join(_flatten(detail))
+        code = _first_code(exc.get_codes()) if isinstance(exc, exceptions.APIException) else "error"
+        if isinstance(exc, exceptions.Throttled):
+            code = "throttled"
+        response.data = error_body(str(detail), code)
+    return response
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def handler404(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(error_body("Not found.", "not_found"), status=404)
+    return render(request, "404.html", status=404)
+
+
+def handler500(request):
+    if _is_api(request):
+        return JsonResponse(
+            error_body("Something went wrong on our side. It has been logged.", "server_error"),
+            status=500,
+        )
+    return render(request, "500.html", status=500)
+
+
+def handler403(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(error_body("You are not allowed to do this.", "permission_denied"), status=403)
+    return render(request, "403.html", status=403)
+
+
+def handler400(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(error_body("Bad request.", "bad_request"), status=400)
+    return render(request, "400.html", status=400)

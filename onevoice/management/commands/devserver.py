@@ -1,0 +1,45 @@
+"""`manage.py devserver [addr:port]`: the site and a Dramatiq worker in one process.
+
+The embedded set-up has no Redis: its StubBroker queue lives in memory, so the worker threads
+have to live in the same process as the web server that enqueues. With REDIS_URL set the same
+command still works (the in-process worker then consumes from Redis beside any other workers).
+"""
+
+from __future__ import annotations
+
+import atexit
+
+import dramatiq
+from django.conf import settings
+from django.core.management.commands.runserver import Command as RunserverCommand
+from dramatiq import Worker
+
+
+class Command(RunserverCommand):
+    help = "Starts the development web server with Dramatiq worker threads in the same process."
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--worker-threads",
+            type=int,
+            default=settings.DEVSERVER_WORKER_THREADS,
+            help="Dramatiq worker threads to run beside the server (default %(default)s).",
+        )
+
+    def handle(self, *args, **options):
+        self.worker_threads = options["worker_threads"]
+        return super().handle(*args, **options)
+
+    def inner_run(self, *args, **options):
+        # inner_run runs in the process that serves (the autoreloader's child), so the worker
+        # shares the in-memory queue with the views that enqueue.
+        broker = dramatiq.get_broker()
+        worker = Worker(broker, worker_threads=self.worker_threads, worker_timeout=200)
+        worker.start()
+        atexit.register(worker.stop)
+        self.stdout.write(
+            f"Dramatiq worker: {self.worker_threads} thread(s) on {type(broker).__name__}, "
+            f"queues: {', '.join(sorted(broker.get_declared_queues())) or '(none yet)'}"
+        )
+        super().inner_run(*args, **options)
