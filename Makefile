@@ -1,0 +1,60 @@
+# OneVoice: `make run` starts the site with a worker; `make test` runs the whole suite.
+# Both bootstrap a fresh machine first: .venv with the pinned requirements, and the system
+# packages (ffmpeg, espeak-ng, apertium, ...) through apt-get where it is available.
+
+PYTHON ?= python3
+VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+PY := $(VENV)/bin/python
+SYSTEM_PACKAGES := ffmpeg espeak-ng apertium apertium-eng-spa fonts-noto-cjk
+# Headless Chromium drives the browser tests (Playwright uses it, never its own download).
+TEST_SYSTEM_PACKAGES := chromium
+
+.PHONY: run test bootstrap bootstrap-test system-packages test-system-packages migrate demo-user worker lint clean help
+
+help:
+	@echo "make run    install what is needed, migrate, start the site + worker on http://$(HOST):$(PORT)"
+	@echo "make test   install what is needed and run the whole test suite"
+
+run: bootstrap migrate demo-user
+	$(PY) manage.py devserver $(HOST):$(PORT)
+
+test: bootstrap-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bootstrap: system-packages $(VENV)/.installed
+
+bootstrap-test: bootstrap test-system-packages $(VENV)/.installed-test
+
+system-packages:
+	@./scripts/install-system-packages.sh $(SYSTEM_PACKAGES)
+
+test-system-packages:
+	@./scripts/install-system-packages.sh --optional $(TEST_SYSTEM_PACKAGES)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip wheel
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-test: requirements-test.txt requirements.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	@touch $@
+
+migrate: bootstrap
+	$(PY) manage.py migrate --noinput
+
+demo-user:
+	$(PY) manage.py ensure_demo_user
+
+worker: bootstrap
+	$(PY) manage.py rundramatiq
+
+clean:
+	rm -rf $(VENV)
