@@ -18,7 +18,8 @@ from onevoice.env import env_bool, env_choice, env_float, env_int, env_list, env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-environ.Env.read_env(BASE_DIR / ".env") if (BASE_DIR / ".env").exists() else None
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 env = environ.Env()
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
