@@ -1,0 +1,27 @@
+"""Every environment variable the settings read is documented in .env.example and the README."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+READERS = re.compile(r'env_(?:bool|int|float|str|list|choice)\(\s*"([A-Z0-9_]+)"')
+
+
+def _variables_read_by_settings() -> set[str]:
+    names = set(READERS.findall((ROOT / "onevoice" / "settings.py").read_text()))
+    names.update({"DATABASE_URL", "EMAIL_URL"})  # read through django-environ's URL parsers
+    return names
+
+
+def test_every_setting_is_in_env_example():
+    documented = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    missing = _variables_read_by_settings() - documented
+    assert not missing, f".env.example lacks: {sorted(missing)}"
+
+
+def test_every_setting_is_in_the_readme_table():
+    readme = (ROOT / "README.md").read_text()
+    missing = {name for name in _variables_read_by_settings() if f"`{name}`" not in readme}
+    assert not missing, f"README's environment table lacks: {sorted(missing)}"
