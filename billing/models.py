@@ -127,6 +127,8 @@ class Payment(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     credited_at = models.DateTimeField(null=True, blank=True)
     cancelled_amount = models.PositiveIntegerField(default=0)
+    # PortOne's updatedAt of the state last applied: an older answer that arrives late is ignored.
+    provider_updated_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,0 +1,197 @@
+"""The PortOne V2 boundary: every call to PortOne goes through here.
+
+It builds `portone_server_sdk.PaymentClient` from settings (PORTONE_API_BASE_URL lets tests point
+it at the loopback server in testing/portone_server.py), turns the SDK's payment classes into one
+plain `ProviderPayment`, and turns transport failures, 5xx answers and unreadable bodies into
+`PaymentProviderUnavailable` (HTTP 502, safe to retry). Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+from django.conf import settings
+from portone_server_sdk import PaymentClient
+from portone_server_sdk._generated.payment.payment import _serialize_payment
+from portone_server_sdk._generated.payment.payment_cancellation import _serialize_payment_cancellation
+from portone_server_sdk.errors import PaymentNotFoundError, PortOneError
+from portone_server_sdk.payment import (
+    CancelledPayment,
+    FailedPayment,
+    PaidPayment,
+    PartialCancelledPayment,
+    PayPendingPayment,
+    ReadyPayment,
+    SucceededPaymentCancellation,
+    VirtualAccountIssuedPayment,
+)
+
+from billing.errors import PaymentProviderUnavailable
+
+logger = logging.getLogger(__name__)
+
+_STATUS_BY_CLASS = {
+    PaidPayment: "PAID",
+    CancelledPayment: "CANCELLED",
+    PartialCancelledPayment: "PARTIAL_CANCELLED",
+    FailedPayment: "FAILED",
+    ReadyPayment: "READY",
+    PayPendingPayment: "PAY_PENDING",
+    VirtualAccountIssuedPayment: "VIRTUAL_ACCOUNT_ISSUED",
+}
+PENDING_STATUSES = frozenset({"READY", "PAY_PENDING", "VIRTUAL_ACCOUNT_ISSUED"})
+
+
+@dataclass(frozen=True)
+class ProviderCancellation:
+    id: str
+    status: str
+    amount: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ProviderPayment:
+    """What PortOne said about one payment, with the raw JSON it said it in."""
+
+    payment_id: str
+    status: str
+    is_paid: bool  # a PaidPayment: the only state that buys credits
+    amount_total: int
+    amount_cancelled: int
+    currency: str
+    store_id: str
+    channel_type: str
+    paid_at: datetime | None
+    updated_at: datetime | None
+    failure_reason: str
+    cancellations: tuple[ProviderCancellation, ...] = field(default=())
+    raw: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    cancellation_id: str
+    amount: int
+    raw: dict
+
+
+class CancelFailed(Exception):
+    """PortOne answered the cancel request with an error: nothing was cancelled."""
+
+    def __init__(self, message: str, raw: dict | None = None):
+        super().__init__(message)
+        self.raw = raw or {}
+
+
+def is_configured() -> bool:
+    return bool(settings.PORTONE_STORE_ID and settings.PORTONE_CHANNEL_KEY and settings.PORTONE_API_SECRET)
+
+
+def _client() -> PaymentClient:
+    return PaymentClient(secret=settings.PORTONE_API_SECRET, base_url=settings.PORTONE_API_BASE_URL)
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _error_text(error: PortOneError) -> str:
+    message = getattr(error, "message", None) or ""
+    pg_message = getattr(error, "pg_message", None)
+    text = f"{type(error).__name__}: {message}".strip(": ")
+    return f"{text} ({pg_message})" if pg_message else text
+
+
+def _snapshot(payment) -> ProviderPayment:
+    if isinstance(payment, dict):  # a status this SDK version does not know
+        raw = payment
+        amount = raw.get("amount") or {}
+        return ProviderPayment(
+            payment_id=str(raw.get("id", "")),
+            status=str(raw.get("status", "UNKNOWN")),
+            is_paid=False,
+            amount_total=int(amount.get("total") or 0),
+            amount_cancelled=int(amount.get("cancelled") or 0),
+            currency=str(raw.get("currency", "")),
+            store_id=str(raw.get("storeId", "")),
+            channel_type=str((raw.get("channel") or {}).get("type", "")),
+            paid_at=_parse_time(raw.get("paidAt")),
+            updated_at=_parse_time(raw.get("updatedAt")),
+            failure_reason="",
+            raw=raw,
+        )
+    channel = getattr(payment, "channel", None)
+    cancellations = tuple(
+        ProviderCancellation(
+            id=c.id,
+            status="SUCCEEDED" if isinstance(c, SucceededPaymentCancellation) else type(c).__name__,
+            amount=c.total_amount,
+            reason=c.reason,
+        )
+        for c in (getattr(payment, "cancellations", None) or [])
+        if not isinstance(c, dict)
+    )
+    failure = getattr(payment, "failure", None)
+    return ProviderPayment(
+        payment_id=payment.id,
+        status=_STATUS_BY_CLASS.get(type(payment), "UNKNOWN"),
+        is_paid=isinstance(payment, PaidPayment),
+        amount_total=payment.amount.total,
+        amount_cancelled=payment.amount.cancelled,
+        currency=str(payment.currency),
+        store_id=payment.store_id,
+        channel_type=str(channel.type) if channel is not None else "",
+        paid_at=_parse_time(getattr(payment, "paid_at", None)),
+        updated_at=_parse_time(payment.updated_at),
+        failure_reason=(getattr(failure, "reason", None) or "") if failure else "",
+        cancellations=cancellations,
+        # The SDK keeps no raw body; its serializer writes back PortOne's own field names.
+        raw=_serialize_payment(payment),
+    )
+
+
+def payment_fetch(*, payment_id: str) -> ProviderPayment | None:
+    """PortOne's view of a payment; None when PortOne has no payment with this id."""
+    try:
+        payment = _client().get_payment(payment_id=payment_id)
+    except PaymentNotFoundError:
+        return None
+    except (httpx.HTTPError, PortOneError, ValueError) as error:
+        # ValueError: a non-JSON body (a proxy's 5xx page) or a shape this SDK cannot read.
+        logger.warning("PortOne get_payment %s failed: %r", payment_id, error)
+        raise PaymentProviderUnavailable() from error
+    return _snapshot(payment)
+
+
+def payment_cancel(
+    *, payment_id: str, amount: int, reason: str, current_cancellable_amount: int
+) -> CancelResult:
+    """Cancel `amount` of a payment. Raises CancelFailed when PortOne refuses or cannot be reached."""
+    try:
+        response = _client().cancel_payment(
+            payment_id=payment_id,
+            amount=amount,
+            reason=reason,
+            requester="Admin",
+            # PortOne cancels only if its cancellable balance is still what we saw: a concurrent
+            # cancellation (another refund, the console) makes this one fail instead of over-refunding.
+            current_cancellable_amount=current_cancellable_amount,
+        )
+    except PortOneError as error:
+        raise CancelFailed(_error_text(error), {"error": type(error).__name__, "detail": str(error)}) from error
+    except (httpx.HTTPError, ValueError) as error:
+        raise CancelFailed(f"PortOne did not answer: {error!r}") from error
+    cancellation = response.cancellation
+    if isinstance(cancellation, dict):
+        raw = cancellation
+        return CancelResult(str(raw.get("id", "")), int(raw.get("totalAmount") or amount), raw)
+    return CancelResult(cancellation.id, cancellation.total_amount, _serialize_payment_cancellation(cancellation))

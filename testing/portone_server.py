@@ -1,0 +1,340 @@
+"""A loopback PortOne V2 API for tests, and a signer for PortOne webhook deliveries.
+
+`FakePortOne` is a small threaded http.server on 127.0.0.1 (random port) that answers the two
+endpoints billing calls through `portone_server_sdk.PaymentClient`:
+
+    GET  /payments/{paymentId}           -> a Payment (PAID, VIRTUAL_ACCOUNT_ISSUED, CANCELLED, ...)
+    POST /payments/{paymentId}/cancel    -> {"cancellation": SucceededPaymentCancellation}
+
+The JSON follows the field names and required keys of the SDK's models (paid_payment.py,
+cancelled_payment.py, partial_cancelled_payment.py, virtual_account_issued_payment.py,
+succeeded_payment_cancellation.py, payment_amount.py, selected_channel.py, ...), so the real SDK
+deserializes it into the same classes it would for api.portone.io. Requests must carry
+`Authorization: PortOne <api secret>`; errors come back as PortOne's `{"type", "message"}` bodies.
+
+Faults: `fail_with = 503` answers every request with that status, `stop()` makes the address
+unreachable, and `fail_next_cancel(...)` makes cancellations fail the way a PG refusal does.
+
+`sign_webhook` produces the Standard Webhooks headers (webhook-id, webhook-timestamp,
+webhook-signature: "v1,<base64 HMAC-SHA256 of id.timestamp.body>") that
+`portone_server_sdk.webhook.verify` checks, from a `whsec_<base64>` secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import secrets
+import socket
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote, urlsplit
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def make_webhook_secret() -> str:
+    """A secret in the format PortOne's console shows: "whsec_" + base64 of random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def sign_webhook(
+    secret: str, body: str, *, webhook_id: str | None = None, timestamp: int | None = None
+) -> dict[str, str]:
+    """Headers for a webhook delivery of `body`, signed as PortOne (Standard Webhooks) signs it."""
+    raw_secret = base64.b64decode(secret.removeprefix("whsec_"))
+    webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(raw_secret, f"{webhook_id}.{ts}.{body}".encode(), hashlib.sha256).digest()
+    return {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": ts,
+        "webhook-signature": "v1," + base64.b64encode(digest).decode(),
+    }
+
+
+def webhook_body(
+    event_type: str, *, payment_id: str, store_id: str, cancellation_id: str | None = None
+) -> str:
+    """A webhook payload as PortOne sends it (webhook version 2024-04-25)."""
+    data = {"paymentId": payment_id, "storeId": store_id, "transactionId": f"tx-{payment_id}"}
+    if cancellation_id is not None:
+        data["cancellationId"] = cancellation_id
+    return json.dumps({"type": event_type, "timestamp": _now(), "data": data})
+
+
+class FakePortOne:
+    def __init__(self, *, api_secret: str, store_id: str = "store-00000000-test"):
+        self.api_secret = api_secret
+        self.store_id = store_id
+        self.payments: dict[str, dict] = {}
+        self.requests: list[tuple[str, str, dict | None]] = []
+        self.fail_with: int | None = None
+        self._cancel_failures: list[tuple[int, dict]] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+
+    # --- lifecycle --------------------------------------------------------------------------
+    def start(self) -> str:
+        fake = self
+
+        class Handler(_Handler):
+            portone = fake
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-portone", daemon=True)
+        self._thread.start()
+        host, port = self._server.server_address[:2]
+        self.base_url = f"http://{host}:{port}"
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @staticmethod
+    def unreachable_url() -> str:
+        """An address where nothing listens (a port bound and released again)."""
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    # --- scripting payment states (what the browser SDK and the PG would have done) ---------
+    def _base(self, payment_id: str, *, amount: int, currency: str, order_name: str, status: str) -> dict:
+        now = _now()
+        return {
+            "status": status,
+            "id": payment_id,
+            "transactionId": f"tx-{uuid.uuid4().hex[:20]}",
+            "merchantId": "merchant-00000000-test",
+            "storeId": self.store_id,
+            "version": "V2",
+            "requestedAt": now,
+            "updatedAt": now,
+            "statusChangedAt": now,
+            "orderName": order_name,
+            "amount": {
+                "total": amount,
+                "taxFree": 0,
+                "vat": amount // 11,
+                "supply": amount - amount // 11,
+                "discount": 0,
+                "paid": 0,
+                "cancelled": 0,
+                "cancelledTaxFree": 0,
+            },
+            "currency": currency,
+            "customer": {},
+            "origin": {"platformType": "PC", "ipAddress": "127.0.0.1"},
+            "method": {"type": "PaymentMethodCard"},
+            "disputes": [],
+        }
+
+    @staticmethod
+    def _channel(channel_type: str) -> dict:
+        return {
+            "type": channel_type,
+            "id": "channel-id-test",
+            "key": "channel-key-test",
+            "name": "test channel",
+            "pgProvider": "INICIS_V2",
+            "pgMerchantId": "INIpayTest",
+        }
+
+    def set_paid(
+        self,
+        payment_id: str,
+        *,
+        amount: int,
+        currency: str = "KRW",
+        order_name: str = "credits",
+        channel_type: str = "LIVE",
+    ) -> dict:
+        payment = self._base(payment_id, amount=amount, currency=currency, order_name=order_name, status="PAID")
+        payment["channel"] = self._channel(channel_type)
+        payment["amount"]["paid"] = amount
+        payment["paidAt"] = payment["updatedAt"]
+        payment["pgTxId"] = f"pg-{uuid.uuid4().hex[:12]}"
+        payment["receiptUrl"] = f"https://receipt.example/{payment_id}"
+        payment["cancellations"] = []
+        with self._lock:
+            self.payments[payment_id] = payment
+        return payment
+
+    def set_virtual_account_issued(
+        self, payment_id: str, *, amount: int, currency: str = "KRW", order_name: str = "credits"
+    ) -> dict:
+        payment = self._base(
+            payment_id, amount=amount, currency=currency, order_name=order_name, status="VIRTUAL_ACCOUNT_ISSUED"
+        )
+        payment["channel"] = self._channel("LIVE")
+        payment["method"] = {
+            "type": "PaymentMethodVirtualAccount",
+            "bank": "SHINHAN",
+            "accountNumber": "56211105948400",
+            "accountType": "NORMAL",
+            "remitteeName": "OneVoice",
+            "expiredAt": _now(),
+        }
+        with self._lock:
+            self.payments[payment_id] = payment
+        return payment
+
+    def set_ready(self, payment_id: str, *, amount: int, currency: str = "KRW", order_name: str = "credits") -> dict:
+        payment = self._base(payment_id, amount=amount, currency=currency, order_name=order_name, status="READY")
+        del payment["method"]
+        with self._lock:
+            self.payments[payment_id] = payment
+        return payment
+
+    def set_failed(self, payment_id: str, *, amount: int, currency: str = "KRW", order_name: str = "credits") -> dict:
+        payment = self._base(payment_id, amount=amount, currency=currency, order_name=order_name, status="FAILED")
+        payment["channel"] = self._channel("LIVE")
+        payment["failedAt"] = payment["updatedAt"]
+        payment["failure"] = {"reason": "Card declined", "pgCode": "V801", "pgMessage": "card declined"}
+        with self._lock:
+            self.payments[payment_id] = payment
+        return payment
+
+    def cancel_in_console(self, payment_id: str, *, amount: int | None = None, reason: str = "console") -> dict:
+        """A merchant cancels (part of) a payment in PortOne's console: no request from us."""
+        with self._lock:
+            return self._cancel(payment_id, amount=amount, reason=reason)
+
+    def fail_next_cancel(
+        self, status: int = 502, body: dict | None = None
+    ) -> None:
+        self._cancel_failures.append(
+            (
+                status,
+                body
+                or {
+                    "type": "PG_PROVIDER",
+                    "message": "PG사에서 오류가 발생했습니다.",
+                    "pgCode": "E999",
+                    "pgMessage": "refund refused by the card company",
+                },
+            )
+        )
+
+    def get(self, payment_id: str) -> dict:
+        with self._lock:
+            return copy.deepcopy(self.payments[payment_id])
+
+    # --- server side ------------------------------------------------------------------------
+    def _cancel(self, payment_id: str, *, amount: int | None, reason: str) -> dict:
+        payment = self.payments[payment_id]
+        cancellable = payment["amount"]["total"] - payment["amount"]["cancelled"]
+        amount = cancellable if amount is None else amount
+        now = _now()
+        cancellation = {
+            "status": "SUCCEEDED",
+            "id": f"cancel-{uuid.uuid4().hex[:16]}",
+            "pgCancellationId": f"pgc-{uuid.uuid4().hex[:12]}",
+            "totalAmount": amount,
+            "taxFreeAmount": 0,
+            "vatAmount": amount // 11,
+            "reason": reason,
+            "cancelledAt": now,
+            "requestedAt": now,
+            "trigger": "API",
+        }
+        payment["amount"]["cancelled"] += amount
+        payment["cancellations"] = [*payment.get("cancellations", []), cancellation]
+        payment["status"] = (
+            "CANCELLED" if payment["amount"]["cancelled"] >= payment["amount"]["total"] else "PARTIAL_CANCELLED"
+        )
+        payment["cancelledAt"] = now
+        payment["updatedAt"] = now
+        payment["statusChangedAt"] = now
+        payment.pop("pgResponse", None)
+        return cancellation
+
+    def handle(self, method: str, path: str, headers, body: bytes) -> tuple[int, dict | str]:
+        parsed = json.loads(body) if body else None
+        with self._lock:
+            self.requests.append((method, path, parsed))
+        if headers.get("Authorization") != f"PortOne {self.api_secret}":
+            return 401, {"type": "UNAUTHORIZED", "message": "인증 정보가 올바르지 않습니다."}
+        if self.fail_with is not None:
+            return self.fail_with, "<html><body>upstream error</body></html>"
+        parts = [unquote(p) for p in urlsplit(path).path.strip("/").split("/")]
+        if len(parts) < 2 or parts[0] != "payments":
+            return 404, {"type": "INVALID_REQUEST", "message": f"no route {path}"}
+        payment_id = parts[1]
+        with self._lock:
+            payment = self.payments.get(payment_id)
+            if payment is None:
+                return 404, {"type": "PAYMENT_NOT_FOUND", "message": "결제 건이 존재하지 않습니다."}
+            if method == "GET" and len(parts) == 2:
+                return 200, copy.deepcopy(payment)
+            if method == "POST" and parts[2:] == ["cancel"]:
+                return self._handle_cancel(payment, parsed or {})
+        return 404, {"type": "INVALID_REQUEST", "message": f"no route {method} {path}"}
+
+    def _handle_cancel(self, payment: dict, body: dict) -> tuple[int, dict]:
+        if payment["status"] == "CANCELLED":
+            return 409, {"type": "PAYMENT_ALREADY_CANCELLED", "message": "이미 취소된 결제 건입니다."}
+        if payment["status"] not in ("PAID", "PARTIAL_CANCELLED"):
+            return 409, {"type": "PAYMENT_NOT_PAID", "message": "결제가 완료되지 않았습니다."}
+        if not body.get("reason"):
+            return 400, {"type": "INVALID_REQUEST", "message": "reason is required"}
+        cancellable = payment["amount"]["total"] - payment["amount"]["cancelled"]
+        current = body.get("currentCancellableAmount")
+        if current is not None and current != cancellable:
+            return 409, {
+                "type": "CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN",
+                "message": "취소 가능 잔액 검증에 실패했습니다.",
+            }
+        amount = body.get("amount", cancellable)
+        if amount > cancellable:
+            return 409, {
+                "type": "CANCEL_AMOUNT_EXCEEDS_CANCELLABLE_AMOUNT",
+                "message": "결제 취소 금액이 취소 가능 금액을 초과했습니다.",
+            }
+        if self._cancel_failures:
+            return self._cancel_failures.pop(0)
+        cancellation = self._cancel(payment["id"], amount=amount, reason=body["reason"])
+        return 200, {"cancellation": cancellation}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    portone: FakePortOne
+    protocol_version = "HTTP/1.1"
+
+    def _serve(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        status, payload = self.portone.handle(method, self.path, self.headers, body)
+        if isinstance(payload, str):
+            data, content_type = payload.encode(), "text/html"
+        else:
+            data, content_type = json.dumps(payload).encode(), "application/json"
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self._serve("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._serve("POST")
+
+    def log_message(self, format, *args) -> None:  # quiet: tests read self.portone.requests
+        pass
