@@ -35,7 +35,10 @@ class RequestIDMiddleware:
 class RequestIDLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            record.request_id = request_id_var.get()
+            # Django logs each 4xx/5xx response ("django.request") after the middleware has
+            # returned, when the context variable is already reset; the request still knows its id.
+            request = getattr(record, "request", None)
+            record.request_id = getattr(request, "request_id", None) or request_id_var.get()
         return True
 
 

@@ -1,0 +1,99 @@
+"""Input and output shapes of the accounts API (API.md "Auth and account")."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+
+from accounts.errors import AccountsErrorCode
+from accounts.models import User
+from accounts.selectors import user_credits
+
+
+class UserOutputSerializer(serializers.ModelSerializer):
+    email_verified = serializers.BooleanField(read_only=True)
+    credits = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "name", "locale", "email_verified", "credits", "date_joined"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_credits(self, user: User) -> int:
+        return user_credits(user=user)
+
+
+class RegisterInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
+    name = serializers.CharField(allow_blank=True, max_length=150, default="")
+
+
+class TokenInputSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=2000)
+
+
+class EmailLoginSerializer(TokenObtainPairSerializer):
+    """simplejwt's pair serializer with our own error code for a wrong email or password."""
+
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except AuthenticationFailed:
+            raise AuthenticationFailed(
+                "The email or password is not correct.", AccountsErrorCode.INVALID_CREDENTIALS.value
+            ) from None
+
+
+class TokenPairOutputSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class RefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
+
+
+class EmailInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmInputSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=2000)
+    password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
+
+
+class UserUpdateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    locale = serializers.ChoiceField(required=False, choices=[code for code, _ in settings.LANGUAGES])
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    old_password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
+    new_password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
+
+
+class PasswordChangeOutputSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    access = serializers.CharField(help_text="A fresh access token: the old refresh tokens were revoked.")
+    refresh = serializers.CharField()
+
+
+class PasswordInputSerializer(serializers.Serializer):
+    password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
+
+
+class DetailOutputSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class ErrorOutputSerializer(serializers.Serializer):
+    """The error shape every 4xx uses (onevoice/errors.py)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
