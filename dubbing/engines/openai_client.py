@@ -1,0 +1,180 @@
+"""The HTTP client the OpenAI engines share (transcription, chat, speech).
+
+One client per (base URL, key, concurrency) in a process, so `OPENAI_CONCURRENCY` bounds the
+requests in flight across all three engines and every thread of a worker. Rate limits and server
+errors are normal for a paid API under load: 408/409/429/5xx answers and network errors are
+retried with exponential backoff and jitter, honouring `Retry-After` (seconds or an HTTP date,
+capped), a bounded number of times; then an `EngineError` names the request that failed.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import httpx
+
+from dubbing.engines.base import EngineError, EngineUnavailable
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+
+class OpenAIClient:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None,
+        concurrency: int = 8,
+        max_attempts: int = 8,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 20.0,
+        retry_after_cap: float = 60.0,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 600.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not api_key:
+            raise EngineUnavailable("The OpenAI engines need an API key: set OPENAI_API_KEY.")
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.base_url = base_url.rstrip("/")
+        self.concurrency = concurrency
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.retry_after_cap = retry_after_cap
+        self._sleep = sleep
+        # The semaphore, not the pool, is what bounds requests in flight; the pool only has to
+        # be at least as large so that no request waits for a connection while holding a slot.
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        )
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def post_json(self, path: str, payload: dict, *, what: str) -> dict:
+        response = self._post(path, what=what, json=payload)
+        return self._json(response, what)
+
+    def post_multipart(self, path: str, *, data: dict, files: dict, what: str) -> dict:
+        response = self._post(path, what=what, data=data, files=files)
+        return self._json(response, what)
+
+    def post_for_bytes(self, path: str, payload: dict, *, what: str) -> bytes:
+        return self._post(path, what=what, json=payload).content
+
+    def _post(self, path: str, *, what: str, **kwargs) -> httpx.Response:
+        last_problem = ""
+        for attempt in range(1, self.max_attempts + 1):
+            wait: float | None = None
+            with self._slots:
+                try:
+                    response = self._http.post(path, **kwargs)
+                except httpx.TransportError as exc:
+                    last_problem = f"network error: {type(exc).__name__}: {exc}"
+                else:
+                    if response.status_code < 400:
+                        return response
+                    last_problem = f"HTTP {response.status_code}: {_error_message(response)}"
+                    if response.status_code not in RETRYABLE_STATUSES:
+                        if response.status_code == 401:
+                            raise EngineUnavailable(
+                                f"{what} was refused: OPENAI_API_KEY is not valid ({last_problem})."
+                            )
+                        raise EngineError(f"{what} failed: {last_problem}.")
+                    wait = _retry_after(response)
+            if attempt == self.max_attempts:
+                break
+            # The slot is given back while waiting so a backing-off request never blocks others.
+            delay = self._delay(attempt, wait)
+            logger.warning("%s: %s; retry %d/%d in %.2fs", what, last_problem, attempt,
+                           self.max_attempts - 1, delay)
+            self._sleep(delay)
+        raise EngineError(f"{what} failed after {self.max_attempts} attempts: {last_problem}.")
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            # The server said when: wait at least that long, plus a little jitter so that
+            # requests told the same thing do not all come back in the same instant.
+            base = min(retry_after, self.retry_after_cap)
+            return base + random.uniform(0, min(0.25 * base, 1.0) + 0.01)
+        exponential = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        return random.uniform(exponential / 2, exponential)  # "equal jitter"
+
+    @staticmethod
+    def _json(response: httpx.Response, what: str) -> dict:
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise EngineError(f"{what} returned something that is not JSON.") from exc
+        if not isinstance(data, dict):
+            raise EngineError(f"{what} returned JSON that is not an object.")
+        return data
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        error = response.json().get("error") or {}
+        message = error.get("message") if isinstance(error, dict) else str(error)
+    except (ValueError, AttributeError):
+        message = None
+    return (message or response.text or response.reason_phrase or "")[:300]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds the server asked us to wait: `retry-after-ms` (OpenAI), else `Retry-After` as
+    seconds or an HTTP date. None when absent or unreadable."""
+    millis = response.headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+_shared: dict[tuple[str, str, int], OpenAIClient] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_client(*, base_url: str, api_key: str | None, concurrency: int) -> OpenAIClient:
+    """The process's client for this server and key, so all engines share one concurrency
+    limit and one connection pool."""
+    if not api_key:
+        raise EngineUnavailable("The OpenAI engines need an API key: set OPENAI_API_KEY.")
+    key = (base_url.rstrip("/"), api_key, concurrency)
+    with _shared_lock:
+        client = _shared.get(key)
+        if client is None:
+            client = _shared[key] = OpenAIClient(
+                base_url=base_url, api_key=api_key, concurrency=concurrency
+            )
+        return client
