@@ -1,0 +1,104 @@
+"""JSON API for videos (API.md "Videos")."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from onevoice.pagination import PageNumberPagination
+from videos import errors, selectors, services
+from videos.serializers import (
+    UploadCompleteInputSerializer,
+    UploadStartInputSerializer,
+    UploadStartOutputSerializer,
+    VideoDetailOutputSerializer,
+    VideoOutputSerializer,
+    VideoUpdateInputSerializer,
+    VideoUploadInputSerializer,
+)
+from videos.upload_handlers import SizeLimitedUploadHandler
+
+
+class VideoListCreateApi(APIView):
+    parser_classes = [MultiPartParser, JSONParser]
+
+    def dispatch(self, request, *args, **kwargs):
+        # Before DRF wraps the request: authentication's CSRF check may read request.POST, and
+        # the handlers must be in place before the body is parsed by anyone.
+        if request.method == "POST":
+            request.upload_handlers = [SizeLimitedUploadHandler(request, max_bytes=services.max_upload_bytes())]
+        return super().dispatch(request, *args, **kwargs)
+
+    @extend_schema(responses=VideoOutputSerializer(many=True))
+    def get(self, request):
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(selectors.video_list(owner=request.user), request, view=self)
+        data = VideoOutputSerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+    @extend_schema(request={"multipart/form-data": VideoUploadInputSerializer}, responses={201: VideoOutputSerializer})
+    def post(self, request):
+        data, files = request.data, request.FILES  # parses the body through the upload handler
+        handler = request._request.upload_handlers[0]
+        if getattr(handler, "too_large", False):
+            raise errors.FileTooLarge(f"The file is larger than the {settings.MAX_UPLOAD_MB} MB limit.")
+        serializer = VideoUploadInputSerializer(data={"file": files.get("file"), "title": data.get("title", "")})
+        serializer.is_valid(raise_exception=True)
+        video = services.video_create_from_upload(
+            owner=request.user, file=serializer.validated_data["file"], title=serializer.validated_data.get("title", "")
+        )
+        return Response(VideoOutputSerializer(video, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class VideoDetailApi(APIView):
+    @extend_schema(responses=VideoDetailOutputSerializer)
+    def get(self, request, video_id):
+        video = selectors.video_get(owner=request.user, video_id=video_id)
+        return Response(VideoDetailOutputSerializer(video, context={"request": request}).data)
+
+    @extend_schema(request=VideoUpdateInputSerializer, responses=VideoDetailOutputSerializer)
+    def patch(self, request, video_id):
+        video = selectors.video_get(owner=request.user, video_id=video_id)
+        serializer = VideoUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        video = services.video_update(video=video, title=serializer.validated_data["title"])
+        return Response(VideoDetailOutputSerializer(video, context={"request": request}).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, video_id):
+        video = selectors.video_get(owner=request.user, video_id=video_id)
+        services.video_delete(video=video)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UploadStartApi(APIView):
+    parser_classes = [JSONParser, FormParser]
+
+    @extend_schema(request=UploadStartInputSerializer, responses={201: UploadStartOutputSerializer})
+    def post(self, request):
+        serializer = UploadStartInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = services.direct_upload_start(owner=request.user, **serializer.validated_data)
+        return Response(UploadStartOutputSerializer(upload).data, status=status.HTTP_201_CREATED)
+
+
+class UploadCompleteApi(APIView):
+    @extend_schema(request=UploadCompleteInputSerializer, responses={201: VideoOutputSerializer})
+    def post(self, request, upload_id):
+        video = selectors.upload_get(owner=request.user, upload_id=upload_id)
+        serializer = UploadCompleteInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        video = services.direct_upload_complete(video=video, **serializer.validated_data)
+        return Response(VideoOutputSerializer(video, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class UploadDetailApi(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, upload_id):
+        video = selectors.upload_get(owner=request.user, upload_id=upload_id)
+        services.direct_upload_abort(video=video)
+        return Response(status=status.HTTP_204_NO_CONTENT)

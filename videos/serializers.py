@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from videos import storage
+from videos.models import Video
+
+
+class VideoOutputSerializer(serializers.ModelSerializer):
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Video
+        fields = [
+            "id", "title", "status", "original_filename", "size", "content_type", "duration",
+            "width", "height", "fps", "has_audio", "has_video", "audio_codec", "video_codec",
+            "thumbnail_url", "invalid_reason", "created_at",
+        ]
+
+    def get_thumbnail_url(self, video: Video) -> str | None:
+        if not video.thumbnail:
+            return None
+        return storage.media_url(
+            name=video.thumbnail, video_id=video.id, kind=storage.THUMBNAIL,
+            content_type="image/jpeg", request=self.context.get("request"),
+        )
+
+
+class VideoDetailOutputSerializer(VideoOutputSerializer):
+    source_url = serializers.SerializerMethodField(help_text="Time-limited link to the file itself.")
+    source_url_expires_in = serializers.SerializerMethodField()
+
+    class Meta(VideoOutputSerializer.Meta):
+        fields = [*VideoOutputSerializer.Meta.fields, "source_url", "source_url_expires_in"]
+
+    def get_source_url(self, video: Video) -> str | None:
+        if video.status != "ready":
+            return None
+        return storage.media_url(
+            name=video.storage_key, video_id=video.id, kind=storage.SOURCE,
+            content_type=video.content_type, request=self.context.get("request"),
+        )
+
+    def get_source_url_expires_in(self, video: Video) -> int:
+        from django.conf import settings
+
+        return settings.MEDIA_LINK_MAX_AGE
+
+
+class VideoUploadInputSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True, use_url=False)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class VideoUpdateInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+
+
+class UploadStartInputSerializer(serializers.Serializer):
+    filename = serializers.CharField(max_length=1000)
+    size = serializers.IntegerField(min_value=0)
+    content_type = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class UploadPartSerializer(serializers.Serializer):
+    part_number = serializers.IntegerField()
+    url = serializers.URLField()
+
+
+class UploadStartOutputSerializer(serializers.Serializer):
+    upload_id = serializers.UUIDField(source="video.id")
+    part_size = serializers.IntegerField()
+    parts = UploadPartSerializer(many=True)
+    expires_in = serializers.IntegerField()
+
+
+class UploadCompletePartSerializer(serializers.Serializer):
+    part_number = serializers.IntegerField(min_value=1, max_value=10000)
+    etag = serializers.CharField(max_length=200)
+
+
+class UploadCompleteInputSerializer(serializers.Serializer):
+    parts = UploadCompletePartSerializer(many=True, allow_empty=False)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    def validate_parts(self, parts):
+        numbers = [p["part_number"] for p in parts]
+        if len(set(numbers)) != len(numbers):
+            raise serializers.ValidationError("Each part number may appear once.")
+        return parts
