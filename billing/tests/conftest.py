@@ -20,3 +20,51 @@ def _balances_equal_ledger_sums(request):
             f"{account.user_id}: balance {account.balance} != ledger sum {account.total}"
         )
         assert account.balance >= 0
+
+
+@pytest.fixture
+def pack(db):
+    from billing.models import CreditPack
+
+    return CreditPack.objects.create(name="Test 100", credits=100, price=15_000, currency="KRW", sort_order=-1)
+
+
+@pytest.fixture
+def portone(settings):
+    """The loopback PortOne V2 server, with the PortOne settings pointing at it."""
+    from testing.portone_server import FakePortOne, make_webhook_secret
+
+    fake = FakePortOne(api_secret="test-api-secret", store_id="store-test-0001")
+    settings.PORTONE_API_BASE_URL = fake.start()
+    settings.PORTONE_STORE_ID = fake.store_id
+    settings.PORTONE_CHANNEL_KEY = "channel-key-test"
+    settings.PORTONE_API_SECRET = fake.api_secret
+    settings.PORTONE_WEBHOOK_SECRET = make_webhook_secret()
+    settings.PORTONE_ALLOW_TEST_CHANNEL = False
+    fake.webhook_secret = settings.PORTONE_WEBHOOK_SECRET
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def send_webhook(api_client):
+    """Deliver a signed PortOne webhook to our endpoint; returns the response."""
+    from testing.portone_server import sign_webhook, webhook_body
+
+    def send(portone, event_type: str, payment_id: str, *, headers: dict | None = None, **kwargs):
+        body = webhook_body(event_type, payment_id=payment_id, store_id=portone.store_id, **kwargs)
+        signed = headers if headers is not None else sign_webhook(portone.webhook_secret, body)
+        extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in signed.items()}
+        return api_client.generic("POST", "/api/v1/billing/webhooks/portone", body, "application/json", **extra)
+
+    return send
+
+
+@pytest.fixture
+def prepare(owner_client, pack):
+    def prepare_for(client=None, pack_id=None):
+        response = (client or owner_client).post("/api/v1/billing/payments", {"pack_id": str(pack_id or pack.id)})
+        assert response.status_code == 201, response.json()
+        return response.json()
+
+    return prepare_for

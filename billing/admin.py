@@ -1,0 +1,260 @@
+"""Staff tools: the ledger (read-only), credit grants, packs, payments and refunds, webhooks."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Sum
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from billing import services
+from billing.errors import PaymentProviderUnavailable
+from billing.models import CreditAccount, CreditPack, LedgerEntry, Payment, PaymentRefund, WebhookDelivery
+from onevoice.errors import ServiceError
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class CreditAdjustmentForm(forms.Form):
+    amount = forms.IntegerField(help_text="Positive to grant credits, negative to remove them.")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Required; kept on the ledger entry.")
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount == 0:
+            raise forms.ValidationError("Enter a non-zero amount.")
+        return amount
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("A reason is required.")
+        return reason
+
+
+@admin.register(CreditAccount)
+class CreditAccountAdmin(_ReadOnlyAdmin):
+    list_display = ("user", "balance", "updated_at")
+    search_fields = ("user__email", "user__name")
+    list_select_related = ("user",)
+    actions = ["grant_or_remove_credits"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("billing.change_creditaccount")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("user", "balance", "created_at", "updated_at")
+
+    @admin.action(description="Grant or remove credits (with a reason)")
+    def grant_or_remove_credits(self, request, queryset):
+        if not request.user.has_perm("billing.change_creditaccount"):
+            raise PermissionDenied
+        form = CreditAdjustmentForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            done, refused = 0, []
+            for account in queryset.select_related("user"):
+                try:
+                    services.credits_grant(
+                        user=account.user,
+                        amount=form.cleaned_data["amount"],
+                        staff=request.user,
+                        reason=form.cleaned_data["reason"],
+                        idempotency_key=f"staff:{uuid.uuid4()}",
+                    )
+                    done += 1
+                except ServiceError as error:
+                    refused.append(f"{account.user}: {error.detail}")
+            if done:
+                self.message_user(request, f"Credits changed for {done} account(s).", messages.SUCCESS)
+            for line in refused:
+                self.message_user(request, line, messages.ERROR)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/billing/credit_adjustment.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Grant or remove credits",
+                "form": form,
+                "accounts": queryset.select_related("user"),
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "opts": self.model._meta,
+            },
+        )
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(_ReadOnlyAdmin):
+    list_display = ("created_at", "user", "kind", "amount", "balance_after", "ref", "staff", "reason")
+    list_filter = ("kind", ("user", admin.RelatedOnlyFieldListFilter), "created_at")
+    search_fields = ("user__email", "ref", "idempotency_key", "reason")
+    list_select_related = ("user", "staff")
+    date_hierarchy = "created_at"
+
+
+@admin.register(CreditPack)
+class CreditPackAdmin(admin.ModelAdmin):
+    list_display = ("name", "credits", "price", "currency", "active", "sort_order")
+    list_editable = ("active", "sort_order")
+    list_filter = ("active",)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Packs that were sold are referenced by payments; deactivate instead of deleting.
+        return super().has_delete_permission(request, obj) and (obj is None or not obj.payments.exists())
+
+
+class PaymentRefundInline(admin.TabularInline):
+    model = PaymentRefund
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "source", "requested_by", "amount", "credits", "reason", "status", "error", "provider_cancellation_id")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class RefundForm(forms.Form):
+    amount = forms.IntegerField(
+        min_value=1, required=False, help_text="Leave empty to refund everything that is still refundable."
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Required; sent to PortOne.")
+
+
+@admin.register(Payment)
+class PaymentAdmin(_ReadOnlyAdmin):
+    list_display = (
+        "payment_id", "user", "pack", "amount", "currency", "status", "provider_status",
+        "provider_channel_type", "cancelled_amount", "paid_at", "created_at",
+    )
+    list_filter = ("status", "provider_status", "provider_channel_type", "created_at")
+    search_fields = ("payment_id", "user__email")
+    list_select_related = ("user", "pack")
+    readonly_fields = (
+        "payment_id", "user", "pack", "order_name", "credits", "amount", "currency", "status",
+        "provider_status", "provider_channel_type", "failure_code", "failure_detail", "paid_at",
+        "credited_at", "cancelled_amount", "provider_updated_at", "synced_at", "created_at",
+        "provider_response", "refund_link",
+    )
+    inlines = [PaymentRefundInline]
+    actions = ["recheck_with_portone"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Read-only fields, but the change page must open so staff can see it and refund from it.
+        return request.user.has_perm("billing.view_payment")
+
+    def save_model(self, request, obj, form, change):  # nothing on a payment is edited by hand
+        return None
+
+    def get_urls(self):
+        refund = path(
+            "<uuid:object_id>/refund/",
+            self.admin_site.admin_view(self.refund_view),
+            name="billing_payment_refund",
+        )
+        return [refund, *super().get_urls()]
+
+    @admin.display(description="Refund")
+    def refund_link(self, obj: Payment):
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:billing_payment_refund", args=[obj.pk])
+        return format_html('<a class="button" href="{}">Refund this payment…</a>', url)
+
+    @admin.action(description="Re-check with PortOne")
+    def recheck_with_portone(self, request, queryset):
+        for payment in queryset:
+            try:
+                services.payment_sync(payment=payment)
+            except PaymentProviderUnavailable as error:
+                self.message_user(request, f"{payment.payment_id}: {error.detail}", messages.ERROR)
+                return
+        self.message_user(request, f"Re-checked {queryset.count()} payment(s).", messages.SUCCESS)
+
+    def refund_view(self, request, object_id):
+        if not request.user.has_perm("billing.change_payment"):
+            raise PermissionDenied
+        payment = get_object_or_404(Payment.objects.select_related("user", "pack"), pk=object_id)
+        change_url = reverse("admin:billing_payment_change", args=[payment.pk])
+        form = RefundForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund = services.payment_refund(
+                    payment=payment,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    staff=request.user,
+                )
+            except ServiceError as error:
+                form.add_error("amount" if error.errors and "amount" in error.errors else None, error.detail)
+            else:
+                if refund.status == PaymentRefund.Status.SUCCEEDED:
+                    self.message_user(
+                        request,
+                        f"Refunded {refund.amount} {payment.currency}; {refund.credits} credits removed.",
+                        messages.SUCCESS,
+                    )
+                else:
+                    self.message_user(
+                        request,
+                        f"PortOne did not cancel the payment, so the {refund.credits} credits were put back: {refund.error}",
+                        messages.ERROR,
+                    )
+                return HttpResponseRedirect(change_url)
+        quote = services.payment_refund_quote(payment=payment)
+        removed_total = (
+            payment.refunds.filter(status__in=["pending", "succeeded"]).aggregate(n=Sum("credits"))["n"] or 0
+        )
+        return TemplateResponse(
+            request,
+            "admin/billing/payment_refund.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Refund {payment.payment_id}",
+                "payment": payment,
+                "quote": quote,
+                "full_refund_credits": quote.credits_for(quote.refundable_amount, payment=payment)
+                if quote.refundable_amount
+                else 0,
+                "removed_total": removed_total,
+                "form": form,
+                "opts": self.model._meta,
+                "original": payment,
+                "change_url": change_url,
+            },
+        )
+
+
+@admin.register(PaymentRefund)
+class PaymentRefundAdmin(_ReadOnlyAdmin):
+    list_display = ("created_at", "payment", "source", "amount", "credits", "status", "error", "requested_by")
+    list_filter = ("status", "source")
+    search_fields = ("payment__payment_id", "payment__user__email", "reason")
+    list_select_related = ("payment", "requested_by")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(_ReadOnlyAdmin):
+    list_display = ("received_at", "event_type", "payment_id", "verified", "processed", "error", "webhook_id")
+    list_filter = ("verified", "processed", "event_type")
+    search_fields = ("payment_id", "webhook_id")
+    readonly_fields = (
+        "received_at", "webhook_id", "event_type", "payment_id", "verified", "processed",
+        "processed_at", "error", "headers", "body",
+    )

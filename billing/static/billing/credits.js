@@ -1,0 +1,80 @@
+// Buy a credit pack: our server prepares the order (id and price), the PortOne browser SDK takes
+// the payment, then our server checks it with PortOne and adds the credits (POST .../complete).
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var paymentsUrl = script.dataset.paymentsUrl;
+  var resultUrl = script.dataset.resultUrl;
+  var statusBox = document.getElementById("payment-status");
+
+  function csrfToken() {
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function say(text, kind) {
+    statusBox.hidden = false;
+    statusBox.className = "message message--" + (kind || "warning");
+    statusBox.textContent = text;
+  }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
+      body: JSON.stringify(body || {}),
+    }).then(function (response) {
+      return response.json().then(function (data) {
+        return { ok: response.ok, status: response.status, data: data };
+      });
+    });
+  }
+
+  function buy(packId, button) {
+    button.disabled = true;
+    say("Preparing the payment...");
+    post(paymentsUrl, { pack_id: packId })
+      .then(function (prepared) {
+        if (!prepared.ok) throw new Error(prepared.data.detail || "The payment could not be prepared.");
+        var order = prepared.data;
+        if (typeof PortOne === "undefined") throw new Error("The PortOne payment window could not be loaded.");
+        return PortOne.requestPayment({
+          storeId: order.store_id,
+          channelKey: order.channel_key,
+          paymentId: order.payment_id,
+          orderName: order.order_name,
+          totalAmount: order.amount,
+          currency: order.currency,
+          payMethod: order.pay_method,
+          redirectUrl: order.redirect_url,
+          customer: {
+            customerId: order.customer.customer_id,
+            email: order.customer.email,
+            fullName: order.customer.full_name,
+          },
+        }).then(function (response) {
+          if (response && response.code !== undefined && response.code !== null) {
+            throw new Error(response.message || "The payment was not completed.");
+          }
+          say("Checking the payment...");
+          return post(paymentsUrl + "/" + encodeURIComponent(order.payment_id) + "/complete");
+        }).then(function (completed) {
+          if (!completed.ok && completed.status !== 422 && completed.status !== 409) {
+            throw new Error(completed.data.detail || "The payment could not be checked. It is safe to retry.");
+          }
+          window.location.href = resultUrl + encodeURIComponent(order.payment_id);
+        });
+      })
+      .catch(function (error) {
+        say(error.message, "error");
+        button.disabled = false;
+      });
+  }
+
+  document.querySelectorAll("[data-buy-pack]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      buy(button.dataset.buyPack, button);
+    });
+  });
+})();

@@ -1,0 +1,84 @@
+"""Billing pages: credits and packs, the payment result, the ledger history."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from billing import portone, selectors, services
+from billing.errors import PaymentFailed, PaymentMismatch, PaymentProviderUnavailable
+from onevoice.errors import ServiceError
+
+
+@require_GET
+@login_required
+def credits_page(request):
+    configured = portone.is_configured()
+    return render(
+        request,
+        "billing/credits.html",
+        {
+            "balance": selectors.credits_balance(user=request.user),
+            "packs": list(selectors.credit_pack_list()),
+            "payments_configured": configured,
+            "sdk_url": settings.PORTONE_BROWSER_SDK_URL if configured else "",
+            "recent_entries": list(selectors.ledger_entry_list(user=request.user)[:5]),
+        },
+    )
+
+
+@require_GET
+@login_required
+def credit_history_page(request):
+    page = Paginator(selectors.ledger_entry_list(user=request.user), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "billing/history.html",
+        {"balance": selectors.credits_balance(user=request.user), "page": page},
+    )
+
+
+@require_GET
+@login_required
+def payment_result_page(request, payment_id: str):
+    payment = selectors.payment_get_for_user(user=request.user, payment_id=payment_id)
+    if payment is None:
+        raise Http404
+    return render(
+        request,
+        "billing/payment_result.html",
+        {"payment": payment, "balance": selectors.credits_balance(user=request.user)},
+    )
+
+
+@require_GET
+@login_required
+def payment_return_page(request):
+    """Phones come back here from the PG (`redirectUrl`): complete the payment like the API does."""
+    payment_id = request.GET.get("paymentId", "")
+    payment = selectors.payment_get_for_user(user=request.user, payment_id=payment_id)
+    if payment is None:
+        raise Http404
+    error = ""
+    if request.GET.get("code"):
+        # The SDK reports a payment the user closed or the PG refused; PortOne still has the final word.
+        error = request.GET.get("message") or "The payment was not completed."
+    try:
+        payment = services.payment_complete(user=request.user, payment_id=payment_id)
+    except (PaymentMismatch, PaymentFailed) as failure:
+        error = failure.detail
+    except PaymentProviderUnavailable as failure:
+        error = failure.detail
+    except ServiceError as failure:
+        error = failure.detail
+    payment.refresh_from_db()
+    return render(
+        request,
+        "billing/payment_result.html",
+        {"payment": payment, "balance": selectors.credits_balance(user=request.user), "error": error},
+        status=200,
+    )
