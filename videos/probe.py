@@ -163,10 +163,14 @@ def probe_media(path: str | Path) -> MediaInfo:
         raise InvalidMedia("The file's duration cannot be read.")
 
     tags = {**(fmt.get("tags") or {})}
+    content_type = _content_type(container, tags, bool(video))
+    extension = container.extension
+    if container is media_safety.MOV:
+        extension = {"audio/mp4": "m4a", "video/quicktime": "mov"}.get(content_type, "mp4")
     return MediaInfo(
         format=container.demuxer,
-        extension="m4a" if container is media_safety.MOV and not video else container.extension,
-        content_type=_content_type(container, tags, bool(video)),
+        extension=extension,
+        content_type=content_type,
         size=size,
         duration=round(duration, 3),
         has_audio=bool(audio),

@@ -74,14 +74,14 @@ def bucket_keys(client) -> list[str]:
 
 @pytest.fixture(scope="session")
 def big_media(tmp_path_factory) -> Path:
-    """A valid ~11 MB MP4 (uncompressed picture, cheap to make) for multi-part direct uploads."""
-    path = tmp_path_factory.mktemp("media") / "big.mp4"
+    """A valid ~11 MB QuickTime file (uncompressed picture, cheap to make) for multi-part direct uploads."""
+    path = tmp_path_factory.mktemp("media") / "big.mov"
     subprocess.run(
         [
             shutil.which("ffmpeg") or "ffmpeg", "-nostdin", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=4",
-            "-f", "lavfi", "-i", "sine=frequency=440:duration=4",
-            "-c:v", "rawvideo", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "32k",
+            "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=3",
+            "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
+            "-c:v", "rawvideo", "-pix_fmt", "uyvy422", "-c:a", "aac", "-b:a", "32k",
             "-shortest", str(path),
         ],
         check=True,
