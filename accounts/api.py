@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -161,8 +162,22 @@ class PasswordResetConfirmApi(_AnonymousApi):
         return Response({"detail": "Your password has been changed. Log in with the new one."})
 
 
+class _DeleteWithBodySchema(AutoSchema):
+    """drf-spectacular documents bodies only for POST/PUT/PATCH; DELETE /me takes the password."""
+
+    def _get_request_body(self, direction="request"):
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        self.method = "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
+
+
 class MeApi(APIView):
     permission_classes = [IsAuthenticated]
+    schema = _DeleteWithBodySchema()
 
     @extend_schema(tags=["account"], responses={200: s.UserOutputSerializer, **_errors(401)})
     def get(self, request):

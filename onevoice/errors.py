@@ -147,3 +147,47 @@ def handler400(request, exception=None):
     if _is_api(request):
         return JsonResponse(error_body("Bad request.", "bad_request"), status=400)
     return render(request, "400.html", status=400)
+
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    415: "unsupported_media",
+    429: "throttled",
+}
+
+
+class APIErrorShapeMiddleware:
+    """Every error under /api/ leaves in the error shape, whatever produced it.
+
+    DRF views already answer that way. This catches the rest: Django's HTML debug pages (with
+    DEBUG on, unknown paths and non-DRF exceptions never reach handler404/handler500) and
+    plain Django views under /api/ (e.g. a 405 from require_GET).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not _is_api(request)
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        status_code = response.status_code
+        if status_code >= 500:
+            body = error_body("Something went wrong on our side. It has been logged.", "server_error")
+        else:
+            body = error_body(response.reason_phrase or "Error.", _STATUS_CODES.get(status_code, "error"))
+        shaped = JsonResponse(body, status=status_code)
+        for header, value in response.items():
+            # Keep what a client acts on (Allow, Retry-After, Content-Range, WWW-Authenticate...).
+            if header.lower() not in ("content-type", "content-length"):
+                shaped[header] = value
+        return shaped

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "onevoice.requestid.RequestIDMiddleware",
+    "onevoice.errors.APIErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -306,6 +307,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `status` choice field; name each enum so the schema (and
+    # `check --deploy`, which builds it) has no collision warnings.
+    "ENUM_NAME_OVERRIDES": {
+        "VideoStatusEnum": "videos.models.VideoStatus",
+        "PaymentStatusEnum": "billing.models.Payment.Status",
+    },
 }
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
