@@ -10,9 +10,10 @@ It does the work for real, with the local tools, so tests check real output and 
 
 Tests steer it: `latency` (seconds before each answer), `fail_next(n, status)`,
 `rate_limit_next(n, retry_after)` (429 with Retry-After in seconds or as an HTTP date),
-`omit_id_next_chat(n)`; and read what it saw: `counts` (requests received per endpoint, failures
+`drop_next(n)` (connection closed unanswered), `omit_id_next_chat(n)`; and read what it saw: `counts` (requests received per endpoint, failures
 included), `served` (answered 200), `log` (one record per request with server-side timestamps),
-`upload_sizes`, `speech_texts`, `chat_ids` (the ids each chat request asked for).
+`upload_sizes`, `speech_texts`, `chat_ids` (the ids each chat request asked for) and
+`chat_tasks` (each chat request's JSON task).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import math
 import queue
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -63,7 +65,8 @@ class RequestRecord:
     endpoint: str
     received_at: float
     status: int = 0
-    answered_at: float = 0.0
+    responding_at: float = 0.0  # just before the answer is written (the client cannot have it sooner)
+    answered_at: float = 0.0  # once it is written
     upload_bytes: int = 0
     task: str | None = None
     ids: list[str] = field(default_factory=list)
@@ -122,6 +125,7 @@ class OpenAIServer:
             self.upload_sizes: list[int] = []
             self.speech_texts: list[str] = []
             self.chat_ids: list[list[str]] = []
+            self.chat_tasks: list[dict] = []
 
     def fail_next(self, n: int, status: int = 500, *, endpoint: str | None = None) -> None:
         with self._lock:
@@ -131,6 +135,11 @@ class OpenAIServer:
                         as_date: bool = False) -> None:
         with self._lock:
             self._faults += [Fault(429, endpoint, retry_after, as_date) for _ in range(n)]
+
+    def drop_next(self, n: int, *, endpoint: str | None = None) -> None:
+        """The next `n` requests get no answer: the connection is closed (a network error)."""
+        with self._lock:
+            self._faults += [Fault(0, endpoint) for _ in range(n)]
 
     def omit_id_next_chat(self, n: int = 1) -> None:
         """The next `n` chat answers leave out the last id they were asked for."""
@@ -165,6 +174,8 @@ class OpenAIServer:
                                "invalid_request_error", code="invalid_api_key")
         fault = self._take_fault(endpoint)
         if fault is not None:
+            if fault.status == 0:
+                return self._hang_up(request, record)
             if fault.status == 429:
                 record.retry_after = fault.retry_after
                 return self._rate_limited(request, record, fault)
@@ -284,6 +295,7 @@ class OpenAIServer:
         record.task, record.ids = task.get("task"), ids
         with self._lock:
             self.chat_ids.append(ids)
+            self.chat_tasks.append(task)
         texts = [str(line["text"]) for line in lines]
         if task.get("task") == "translate":
             results = _apertium(texts, task.get("source_language", "en"),
@@ -348,6 +360,15 @@ class OpenAIServer:
         self._send(request, record, 429, json.dumps(body).encode(), "application/json",
                    headers={"Retry-After": header})
 
+    def _hang_up(self, request, record: RequestRecord) -> None:
+        request.close_connection = True
+        with self._lock:
+            record.responding_at = record.answered_at = time.monotonic()
+        try:
+            request.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def _error(self, request, record, status: int, message: str, kind: str, *, code=None) -> None:
         body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
         self._send(request, record, status, json.dumps(body).encode(), "application/json")
@@ -358,6 +379,7 @@ class OpenAIServer:
 
     def _send(self, request, record: RequestRecord, status: int, body: bytes, content_type: str,
               headers: dict | None = None) -> None:
+        record.responding_at = time.monotonic()
         request.send_response(status)
         request.send_header("Content-Type", content_type)
         request.send_header("Content-Length", str(len(body)))

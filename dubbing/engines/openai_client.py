@@ -33,7 +33,7 @@ class OpenAIClient:
         base_url: str,
         api_key: str | None,
         concurrency: int = 8,
-        max_attempts: int = 8,
+        max_attempts: int = 12,
         backoff_base: float = 0.5,
         backoff_cap: float = 20.0,
         retry_after_cap: float = 60.0,

@@ -8,6 +8,7 @@ no half file behind that a resumed run would take for finished.
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
 from pathlib import Path
 
@@ -67,6 +68,7 @@ class OpenAITTS:
         )
         if len(audio) < 44 or audio[:4] != b"RIFF" or audio[8:12] != b"WAVE":
             raise EngineError(f"OpenAI speech for {text[:40]!r} did not return WAV audio.")
+        audio = fix_streamed_wav_sizes(audio)
         out_path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".part",
                                         dir=out_path.parent)
@@ -80,3 +82,20 @@ class OpenAITTS:
             Path(tmp_name).unlink(missing_ok=True)
             raise
         return out_path
+
+
+def fix_streamed_wav_sizes(audio: bytes) -> bytes:
+    """A WAV written while streaming cannot know its length, so its RIFF and data sizes hold
+    placeholders (0 or 0xFFFFFFFF) that some readers refuse. They are set from the bytes we got."""
+    offset = 12
+    while offset + 8 <= len(audio):
+        chunk_id = audio[offset:offset + 4]
+        (size,) = struct.unpack_from("<I", audio, offset + 4)
+        if chunk_id == b"data":
+            actual = len(audio) - offset - 8
+            if size in (0, 0xFFFFFFFF) or size > actual:
+                audio = (audio[:4] + struct.pack("<I", len(audio) - 8) + audio[8:offset + 4]
+                         + struct.pack("<I", actual) + audio[offset + 8:])
+            return audio
+        offset += 8 + size + (size & 1)
+    raise EngineError("The speech audio has no WAV data chunk.")
