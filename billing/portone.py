@@ -8,6 +8,7 @@ plain `ProviderPayment`, and turns transport failures, 5xx answers and unreadabl
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -92,7 +93,14 @@ def is_configured() -> bool:
 
 
 def _client() -> PaymentClient:
-    return PaymentClient(secret=settings.PORTONE_API_SECRET, base_url=settings.PORTONE_API_BASE_URL)
+    return _cached_client(settings.PORTONE_API_SECRET, settings.PORTONE_API_BASE_URL)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_client(secret: str, base_url: str) -> PaymentClient:
+    # Building a PaymentClient opens a dozen httpx clients (one SSL context each); reuse them.
+    # httpx clients are safe to share between threads.
+    return PaymentClient(secret=secret, base_url=base_url)
 
 
 def _parse_time(value: str | None) -> datetime | None:

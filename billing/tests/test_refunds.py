@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.test import Client
+
+from billing.errors import RefundNotAllowed
+from billing.models import LedgerEntry, Payment, PaymentRefund
+from billing.selectors import credits_balance
+from billing.services import credits_reserve, payment_refund
+
+pytestmark = pytest.mark.django_db
+
+COMPLETE = "/api/v1/billing/payments/{}/complete"
+
+
+@pytest.fixture
+def paid(owner, owner_client, prepare, portone):
+    order = prepare()
+    portone.set_paid(order["payment_id"], amount=15000)
+    assert owner_client.post(COMPLETE.format(order["payment_id"])).json()["status"] == "paid"
+    return Payment.objects.get(payment_id=order["payment_id"])
+
+
+@pytest.fixture
+def staff_browser(staff) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+def _refund_url(payment) -> str:
+    return f"/admin/billing/payment/{payment.pk}/refund/"
+
+
+def test_staff_refund_part_of_a_payment_in_the_admin(owner, staff, staff_browser, paid, portone):
+    page = staff_browser.get(_refund_url(paid))
+    assert page.status_code == 200
+    assert b'id="refundable-amount">15000<' in page.content
+
+    response = staff_browser.post(_refund_url(paid), {"amount": "3000", "reason": "Video never rendered"})
+    assert response.status_code == 302
+
+    # ceil(3000 * 100 / 15000) = 20 credits leave the balance
+    assert credits_balance(user=owner) == 80
+    entry = LedgerEntry.objects.get(kind="payment_refund")
+    assert (entry.amount, entry.staff, entry.reason, entry.payment) == (-20, staff, "Video never rendered", paid)
+    refund = PaymentRefund.objects.get()
+    assert refund.status == "succeeded" and refund.amount == 3000 and refund.provider_cancellation_id
+    assert refund.provider_response["totalAmount"] == 3000  # as PortOne returned it
+    paid.refresh_from_db()
+    assert paid.status == "partially_cancelled" and paid.cancelled_amount == 3000
+    # PortOne was asked with the concurrency guard
+    method, path, body = portone.requests[-1]
+    assert (method, path) == ("POST", f"/payments/{paid.payment_id}/cancel")
+    assert body["amount"] == 3000 and body["currentCancellableAmount"] == 15000
+
+    change = staff_browser.get(f"/admin/billing/payment/{paid.pk}/change/")
+    assert b"Video never rendered" in change.content and b"Refund this payment" in change.content
+    ledger = staff_browser.get("/admin/billing/ledgerentry/?kind__exact=payment_refund")
+    assert ledger.status_code == 200 and b"Video never rendered" in ledger.content
+
+
+def test_the_webhook_for_our_own_refund_removes_nothing_more(owner, staff, paid, portone, send_webhook):
+    refund = payment_refund(payment=paid, amount=3000, reason="partial", staff=staff)
+    send_webhook(portone, "Transaction.PartialCancelled", paid.payment_id, cancellation_id=refund.provider_cancellation_id)
+    assert credits_balance(user=owner) == 80
+    assert PaymentRefund.objects.count() == 1
+
+
+def test_a_full_refund_removes_every_credit_of_the_payment(owner, staff, paid, portone):
+    payment_refund(payment=paid, amount=3000, reason="first part", staff=staff)
+    refund = payment_refund(payment=paid, amount=None, reason="the rest", staff=staff)
+    assert refund.amount == 12000 and refund.credits == 80
+    assert credits_balance(user=owner) == 0
+    paid.refresh_from_db()
+    assert paid.status == "cancelled" and paid.cancelled_amount == 15000
+    with pytest.raises(RefundNotAllowed):
+        payment_refund(payment=paid, amount=1, reason="again", staff=staff)
+
+
+def test_it_removes_at_most_the_balance(owner, staff, paid, portone):
+    credits_reserve(user=owner, job_id=uuid.uuid4(), attempt=1, amount=90)
+    refund = payment_refund(payment=paid, amount=15000, reason="all of it", staff=staff)
+    assert refund.status == "succeeded" and refund.credits == 10
+    assert credits_balance(user=owner) == 0
+
+
+def test_it_refuses_a_refund_larger_than_what_is_refundable_before_calling_portone(
+    owner, staff, staff_browser, paid, portone
+):
+    calls = len(portone.requests)
+    response = staff_browser.post(_refund_url(paid), {"amount": "15001", "reason": "too much"})
+    assert response.status_code == 200
+    assert b"At most 15000 KRW can be refunded." in response.content
+    assert len(portone.requests) == calls
+    assert credits_balance(user=owner) == 100
+    assert not PaymentRefund.objects.exists()
+    assert staff_browser.post(_refund_url(paid), {"amount": "10", "reason": ""}).status_code == 200
+    assert not PaymentRefund.objects.exists()
+
+
+def test_it_puts_the_credits_back_and_shows_the_error_when_portone_refuses_the_cancel(
+    owner, staff_browser, paid, portone
+):
+    portone.fail_next_cancel()
+    response = staff_browser.post(_refund_url(paid), {"amount": "3000", "reason": "refund"}, follow=True)
+    assert response.status_code == 200
+    assert b"PortOne did not cancel the payment" in response.content
+    assert b"refund refused by the card company" in response.content
+    assert credits_balance(user=owner) == 100
+    kinds = list(LedgerEntry.objects.filter(payment=paid).order_by("created_at").values_list("kind", "amount"))
+    assert kinds == [("purchase", 100), ("payment_refund", -20), ("adjustment", 20)]
+    refund = PaymentRefund.objects.get()
+    assert refund.status == "failed" and "PgProviderError" in refund.error
+    paid.refresh_from_db()
+    assert paid.status == "paid" and paid.cancelled_amount == 0
+    assert portone.get(paid.payment_id)["status"] == "PAID"
+
+
+def test_a_concurrent_console_cancellation_makes_the_admin_refund_fail_safely(
+    owner, staff, paid, portone, send_webhook
+):
+    # Someone cancels in PortOne's console; our payment row has not heard of it yet.
+    portone.cancel_in_console(paid.payment_id, amount=5000)
+    refund = payment_refund(payment=paid, amount=3000, reason="admin", staff=staff)
+    assert refund.status == "failed" and "CancellableAmountConsistencyBroken" in refund.error
+    assert credits_balance(user=owner) == 100
+    send_webhook(portone, "Transaction.PartialCancelled", paid.payment_id, cancellation_id="c")
+    assert credits_balance(user=owner) == 100 - 34  # ceil(5000 * 100 / 15000)
+
+
+def test_it_puts_the_credits_back_when_portone_is_unreachable_during_a_refund(owner, staff, paid, portone, settings):
+    settings.PORTONE_API_BASE_URL = portone.unreachable_url()
+    refund = payment_refund(payment=paid, amount=3000, reason="refund", staff=staff)
+    assert refund.status == "failed" and "did not answer" in refund.error
+    assert credits_balance(user=owner) == 100
+
+
+def test_it_refuses_to_refund_an_unpaid_payment(owner, staff, prepare, portone):
+    order = prepare()
+    payment = Payment.objects.get(payment_id=order["payment_id"])
+    with pytest.raises(RefundNotAllowed):
+        payment_refund(payment=payment, amount=100, reason="nope", staff=staff)
+    assert portone.requests == []
+
+
+def test_staff_grant_and_remove_credits_with_a_reason(owner, staff, staff_browser):
+    from billing.services import credit_account_ensure
+
+    account = credit_account_ensure(user=owner)
+    url = "/admin/billing/creditaccount/"
+    form = {"action": "grant_or_remove_credits", "_selected_action": [str(account.pk)]}
+    page = staff_browser.post(url, form)
+    assert page.status_code == 200 and b"reason" in page.content
+    missing_reason = staff_browser.post(url, {**form, "apply": "1", "amount": "5", "reason": " "})
+    assert missing_reason.status_code == 200
+    assert credits_balance(user=owner) == 0
+    staff_browser.post(url, {**form, "apply": "1", "amount": "15", "reason": "Support gesture"})
+    staff_browser.post(url, {**form, "apply": "1", "amount": "-5", "reason": "Duplicate grant"})
+    assert credits_balance(user=owner) == 10
+    entries = list(LedgerEntry.objects.filter(user=owner).order_by("created_at").values_list("kind", "amount", "staff"))
+    assert entries == [("grant", 15, staff.pk), ("adjustment", -5, staff.pk)]
+    too_much = staff_browser.post(url, {**form, "apply": "1", "amount": "-50", "reason": "x"}, follow=True)
+    assert b"balance is 10" in too_much.content
+    assert credits_balance(user=owner) == 10
+
+
+def test_the_ledger_is_read_only_in_the_admin(owner, staff_browser):
+    from billing.services import credits_signup_bonus
+
+    entry = credits_signup_bonus(user=owner)
+    assert staff_browser.get("/admin/billing/ledgerentry/add/").status_code == 403
+    assert staff_browser.post(f"/admin/billing/ledgerentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    listing = staff_browser.get(f"/admin/billing/ledgerentry/?user__id__exact={owner.pk}&kind__exact=signup_bonus")
+    assert listing.status_code == 200 and b"alice@example.com" in listing.content
+    assert LedgerEntry.objects.filter(pk=entry.pk).exists()
