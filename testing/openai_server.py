@@ -71,6 +71,7 @@ class RequestRecord:
     task: str | None = None
     ids: list[str] = field(default_factory=list)
     text: str | None = None
+    voice: str | None = None
     retry_after: float | None = None
 
 
@@ -337,7 +338,7 @@ class OpenAIServer:
         match = re.search(r"Speak in ([A-Za-z ]+?)[,.]", payload.get("instructions") or "")
         if match:
             language = _ESPEAK_LANGUAGE_BY_NAME.get(match.group(1).strip().lower(), "en")
-        record.text = text
+        record.text, record.voice = text, payload["voice"]
         audio = _espeak(text, language, response_format)
         with self._lock:
             self.speech_texts.append(text)
