@@ -34,8 +34,8 @@ def _translator(server, **kwargs) -> OpenAITranslator:
 
 def test_it_translates_every_segment_by_id_with_context_glossary_and_seconds(openai_server):
     segments = _segments()
-    context = {"glossary": {"umbrella": "paraguas"},
-               "durations": {"s0002": 3.25}, "segments": segments}
+    context = {"glossary": {"umbrella": "paraguas"}, "durations": {"s0002": 3.25},
+               "transcript": [{"id": s.id, "text": s.text} for s in segments]}
 
     result = _translator(openai_server, chunk_size=4).translate(segments[1:], "en", "es", context)
 

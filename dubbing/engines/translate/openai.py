@@ -84,7 +84,13 @@ class OpenAITranslator:
         if len(set(ids)) != len(ids):
             raise EngineError("Segment ids must be unique to translate them.")
         chunks = [segments[i:i + self.chunk_size] for i in range(0, len(segments), self.chunk_size)]
-        all_segments = context.get("segments") or segments
+        # The whole transcript, for context: {"transcript": [{"id", "text"}]} from the pipeline
+        # (or {"segments": [Segment]}); else just the lines being translated.
+        all_lines = [
+            {"id": line["id"], "text": line["text"]} if isinstance(line, dict)
+            else {"id": line.id, "text": line.text}
+            for line in (context.get("transcript") or context.get("segments") or segments)
+        ]
         glossary = dict(context.get("glossary") or {})
         durations = dict(context.get("durations") or {})
 
@@ -96,7 +102,7 @@ class OpenAITranslator:
                 "target_language": target,
                 "target_language_name": language_name(target),
                 "glossary": _relevant_glossary(glossary, chunk),
-                "transcript": self._context_window(all_segments, chunk),
+                "transcript": self._context_window(all_lines, chunk),
                 "lines": [_line(s, s.text, durations.get(s.id), target) for s in chunk],
             }
             return self._ask(request, [s.id for s in chunk],
@@ -146,25 +152,24 @@ class OpenAITranslator:
         raise EngineError(f"{what}: the model's answer was unusable {self.max_attempts} times "
                           f"({problem}).")
 
-    def _context_window(self, all_segments: list[Segment], chunk: list[Segment]) -> list[dict]:
+    def _context_window(self, all_lines: list[dict], chunk: list[Segment]) -> list[dict]:
         """The whole transcript when it fits the budget, else the lines around the chunk,
         growing outwards evenly until the budget is spent."""
-        lines = [{"id": s.id, "text": s.text} for s in all_segments]
-        if sum(len(s.text) + 12 for s in all_segments) <= self.context_chars:
-            return lines
-        index = {s.id: i for i, s in enumerate(all_segments)}
+        cost = [len(line["text"]) + 12 for line in all_lines]
+        if sum(cost) <= self.context_chars:
+            return all_lines
+        index = {line["id"]: i for i, line in enumerate(all_lines)}
         low = index.get(chunk[0].id, 0)
         high = index.get(chunk[-1].id, low)
-        budget = self.context_chars - sum(len(s.text) + 12 for s in all_segments[low:high + 1])
-        while budget > 0 and (low > 0 or high < len(all_segments) - 1):
-            for step in ("before", "after"):
-                if step == "before" and low > 0:
-                    low -= 1
-                    budget -= len(all_segments[low].text) + 12
-                elif step == "after" and high < len(all_segments) - 1:
-                    high += 1
-                    budget -= len(all_segments[high].text) + 12
-        return lines[low:high + 1]
+        budget = self.context_chars - sum(cost[low:high + 1])
+        while budget > 0 and (low > 0 or high < len(all_lines) - 1):
+            if low > 0:
+                low -= 1
+                budget -= cost[low]
+            if high < len(all_lines) - 1 and budget > 0:
+                high += 1
+                budget -= cost[high]
+        return all_lines[low:high + 1]
 
 
 def _line(segment: Segment, text: str, seconds: float | None, language: str) -> dict:
