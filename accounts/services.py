@@ -64,9 +64,7 @@ def _email_queue(*, template: str, user: User, context: dict) -> None:
 
 def _refresh_tokens_revoke(*, user: User) -> int:
     """Blacklist every refresh token of the user that is still usable."""
-    live = OutstandingToken.objects.filter(
-        user=user, blacklistedtoken__isnull=True, expires_at__gt=timezone.now()
-    )
+    live = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True, expires_at__gt=timezone.now())
     revoked = BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
     )
@@ -210,9 +208,7 @@ def user_delete(*, user: User, password: str) -> None:
         user.set_unusable_password()
         user.is_active = False
         user.deleted_at = timezone.now()
-        user.save(
-            update_fields=["email", "name", "email_verified_at", "password", "is_active", "deleted_at"]
-        )
+        user.save(update_fields=["email", "name", "email_verified_at", "password", "is_active", "deleted_at"])
         _refresh_tokens_revoke(user=user)
     logger.info("account deleted", extra={"user_id": str(user.id)})
 

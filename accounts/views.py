@@ -43,9 +43,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 forms.form_add_service_error(form, exc)
             else:
                 login(request, user, backend=MODEL_BACKEND)
-                messages.success(
-                    request, f"Welcome to OneVoice! We sent a confirmation link to {user.email}."
-                )
+                messages.success(request, f"Welcome to OneVoice! We sent a confirmation link to {user.email}.")
                 return redirect(_next_url(request, "home"))
     return render(request, "accounts/signup.html", {"form": form}, status=status)
 

@@ -45,9 +45,7 @@ def test_it_registers_a_user_and_returns_it(api_client, strong_password, django_
 
 
 def test_it_refuses_an_email_taken_in_another_letter_case(api_client, owner, strong_password):
-    response = api_client.post(
-        "/api/v1/auth/register", {"email": owner.email.upper(), "password": strong_password}
-    )
+    response = api_client.post("/api/v1/auth/register", {"email": owner.email.upper(), "password": strong_password})
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "email_taken"
@@ -153,7 +151,9 @@ def test_a_password_reset_token_does_not_verify_an_email(api_client, unverified)
     assert response.status_code == 400
 
 
-def test_resend_queues_a_new_verification_email(api_client, unverified, strong_password, django_capture_on_commit_callbacks):
+def test_resend_queues_a_new_verification_email(
+    api_client, unverified, strong_password, django_capture_on_commit_callbacks
+):
     api_client.force_authenticate(unverified)
     with django_capture_on_commit_callbacks() as callbacks:
         response = api_client.post("/api/v1/auth/verify-email/resend")
@@ -356,7 +356,9 @@ def test_password_reset_confirm_refuses_a_weak_password_and_keeps_the_token(api_
 
 def test_password_reset_confirm_refuses_a_forged_token(api_client, owner):
     forged = signing.dumps({"u": str(owner.id), "t": "abc-def"}, salt="somebody-else")
-    response = api_client.post("/api/v1/auth/password-reset/confirm", {"token": forged, "password": "brand new words 55"})
+    response = api_client.post(
+        "/api/v1/auth/password-reset/confirm", {"token": forged, "password": "brand new words 55"}
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_token"
 
@@ -369,6 +371,8 @@ def test_password_reset_confirm_refuses_an_expired_token(api_client, owner, sett
 
     later = timezone.now().replace(tzinfo=None) + timedelta(hours=1)
     monkeypatch.setattr(default_token_generator, "_now", lambda: later)
-    response = api_client.post("/api/v1/auth/password-reset/confirm", {"token": token, "password": "brand new words 55"})
+    response = api_client.post(
+        "/api/v1/auth/password-reset/confirm", {"token": token, "password": "brand new words 55"}
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_token"

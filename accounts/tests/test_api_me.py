@@ -126,7 +126,9 @@ def test_delete_anonymises_the_user_in_place(api_client, jwt_client, owner, pass
     # Every refresh token it had is revoked, and the old address is free again.
     assert not OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True).exists()
     assert api_client.post("/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}).status_code == 401
-    assert api_client.post("/api/v1/auth/token", {"email": "alice@example.com", "password": password}).status_code == 401
+    assert (
+        api_client.post("/api/v1/auth/token", {"email": "alice@example.com", "password": password}).status_code == 401
+    )
     again = api_client.post("/api/v1/auth/register", {"email": "alice@example.com", "password": "fresh start 2024 ok"})
     assert again.status_code == 201
 

@@ -71,7 +71,9 @@ def test_a_rolled_back_registration_sends_no_email(broker, worker, strong_passwo
     assert not User.objects.filter(email="gus@example.com").exists()
 
 
-def test_a_refused_registration_sends_no_email(api_client, owner, broker, worker, strong_password, django_capture_on_commit_callbacks):
+def test_a_refused_registration_sends_no_email(
+    api_client, owner, broker, worker, strong_password, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post("/api/v1/auth/register", {"email": owner.email, "password": strong_password})
     assert response.status_code == 400

@@ -50,7 +50,11 @@ def test_the_page_urls_have_the_names_others_use():
     from django.urls import reverse
 
     assert [reverse(n) for n in ("home", "login", "logout", "signup", "account")] == [
-        "/", "/login", "/logout", "/signup", "/account"
+        "/",
+        "/login",
+        "/logout",
+        "/signup",
+        "/account",
     ]
 
 
@@ -177,7 +181,9 @@ def test_set_new_password_page_shows_errors_by_the_fields(client, owner, passwor
 
 def test_set_new_password_page_then_done(client, owner):
     token = password_reset_token_make(user=owner)
-    response = client.post(f"/password-reset/{token}", {"password": "apple tree 77 x", "password_confirm": "apple tree 77 x"})
+    response = client.post(
+        f"/password-reset/{token}", {"password": "apple tree 77 x", "password_confirm": "apple tree 77 x"}
+    )
     assert response["Location"] == "/password-reset/done"
     assert client.get("/password-reset/done").status_code == 200
     assert client.login(username=owner.email, password="apple tree 77 x")

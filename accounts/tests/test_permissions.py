@@ -73,7 +73,11 @@ def test_verification_is_required_by_default_only_when_debug_is_off():
     code = "import django; django.setup(); from django.conf import settings; print(settings.REQUIRE_EMAIL_VERIFICATION)"
     base = {"DJANGO_SETTINGS_MODULE": "onevoice.settings", "DJANGO_SECRET_KEY": "x" * 60}
     env = {k: v for k, v in os.environ.items() if k != "REQUIRE_EMAIL_VERIFICATION"}
-    on = subprocess.run([sys.executable, "-c", code], env={**env, **base, "DJANGO_DEBUG": "0"}, capture_output=True, text=True)
-    off = subprocess.run([sys.executable, "-c", code], env={**env, **base, "DJANGO_DEBUG": "1"}, capture_output=True, text=True)
+    on = subprocess.run(
+        [sys.executable, "-c", code], env={**env, **base, "DJANGO_DEBUG": "0"}, capture_output=True, text=True
+    )
+    off = subprocess.run(
+        [sys.executable, "-c", code], env={**env, **base, "DJANGO_DEBUG": "1"}, capture_output=True, text=True
+    )
     assert on.stdout.strip() == "True", on.stderr
     assert off.stdout.strip() == "False", off.stderr

@@ -63,5 +63,7 @@ def test_registration_is_throttled(api_client):
     rate = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["register"].split("/")[0])
     for n in range(rate):
         api_client.post("/api/v1/auth/register", {"email": f"u{n}@example.com", "password": "pw"})
-    response = api_client.post("/api/v1/auth/register", {"email": "late@example.com", "password": "late bloomer 7 rose"})
+    response = api_client.post(
+        "/api/v1/auth/register", {"email": "late@example.com", "password": "late bloomer 7 rose"}
+    )
     assert response.status_code == 429

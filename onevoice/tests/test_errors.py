@@ -65,7 +65,9 @@ def test_throttling_is_429_in_the_error_shape(client, settings):
     rate = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"].split("/")[0])
     for _ in range(rate):
         client.post("/api/v1/auth/token", {"email": "x@example.com", "password": "y"}, content_type="application/json")
-    response = client.post("/api/v1/auth/token", {"email": "x@example.com", "password": "y"}, content_type="application/json")
+    response = client.post(
+        "/api/v1/auth/token", {"email": "x@example.com", "password": "y"}, content_type="application/json"
+    )
     _shape(response, 429, "throttled")
     assert "Retry-After" in response
 

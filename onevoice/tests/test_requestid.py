@@ -57,7 +57,9 @@ def test_log_lines_are_json_with_the_request_id(client, log_lines):
 
 def test_a_line_logged_inside_a_view_carries_the_request_id(client, log_lines):
     # The accounts service logs this while the view runs (the context variable path).
-    response = client.post("/api/v1/auth/password-reset", {"email": "ghost@example.com"}, content_type="application/json")
+    response = client.post(
+        "/api/v1/auth/password-reset", {"email": "ghost@example.com"}, content_type="application/json"
+    )
     assert response.status_code == 202
     records = [json.loads(line) for line in log_lines()]
     inside = [r for r in records if r["logger"] == "accounts.services"]

@@ -65,9 +65,16 @@ def test_the_schema_has_no_warnings_for_the_accounts_endpoints(client):
     assert mine == []
     paths = response.json()["paths"]
     for path in (
-        "/api/v1/auth/register", "/api/v1/auth/verify-email", "/api/v1/auth/verify-email/resend",
-        "/api/v1/auth/token", "/api/v1/auth/token/refresh", "/api/v1/auth/logout",
-        "/api/v1/auth/password-reset", "/api/v1/auth/password-reset/confirm", "/api/v1/me", "/api/v1/me/password",
+        "/api/v1/auth/register",
+        "/api/v1/auth/verify-email",
+        "/api/v1/auth/verify-email/resend",
+        "/api/v1/auth/token",
+        "/api/v1/auth/token/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/password-reset",
+        "/api/v1/auth/password-reset/confirm",
+        "/api/v1/me",
+        "/api/v1/me/password",
     ):
         assert path in paths
     assert set(paths["/api/v1/me"]) == {"get", "patch", "delete"}
