@@ -1,0 +1,143 @@
+"""Which engine back-ends a dub uses: `DubOptions.engines` or the deployment's DUBBING_ENGINES,
+then the per-kind overrides DUBBING_ASR_ENGINE / DUBBING_TRANSLATE_ENGINE / DUBBING_TTS_ENGINE.
+
+Remote engines are imported lazily so that a deployment without their packages still runs the
+local set; a back-end that cannot run raises EngineUnavailable with what to install or set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dubbing.engines.base import EngineUnavailable
+from dubbing.pipeline.options import DubOptions
+
+ASR_CHOICES = ("local", "pocketsphinx", "vosk", "openai", "whisperx", "subtitles")
+TRANSLATE_CHOICES = ("local", "apertium", "openai", "subtitles")
+TTS_CHOICES = ("local", "espeak", "openai")
+
+
+@dataclass
+class Engines:
+    asr: Any | None  # None when the user supplies the source subtitles ("subtitles")
+    translator: Any | None  # None when the user supplies the target subtitles ("subtitles")
+    tts: Any
+    vad: Any | None = None
+
+    def names(self) -> dict[str, str]:
+        return {
+            "asr": getattr(self.asr, "name", "subtitles"),
+            "translate": getattr(self.translator, "name", "subtitles"),
+            "tts": getattr(self.tts, "name", "?"),
+            "vad": getattr(self.vad, "name", "none"),
+        }
+
+
+def _setting(settings_obj, name: str, default=None):
+    if settings_obj is None:
+        try:
+            from django.conf import settings as django_settings
+
+            settings_obj = django_settings
+            getattr(settings_obj, "DEBUG")  # raises when Django is not configured
+        except Exception:
+            return default
+    return getattr(settings_obj, name, default) or default
+
+
+def _openai_kwargs(settings_obj, model_setting: str, model_default: str) -> dict:
+    key = _setting(settings_obj, "OPENAI_API_KEY", "")
+    if not key:
+        raise EngineUnavailable("The openai engines need OPENAI_API_KEY to be set.")
+    return {
+        "base_url": _setting(settings_obj, "OPENAI_BASE_URL", "https://api.openai.com/v1"),
+        "api_key": key,
+        "model": _setting(settings_obj, model_setting, model_default),
+        "concurrency": int(_setting(settings_obj, "OPENAI_CONCURRENCY", 8)),
+    }
+
+
+def _import(module: str, cls: str):
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError) as exc:
+        raise EngineUnavailable(f"The engine {module}.{cls} is not available here: {exc}") from exc
+
+
+def build_asr(kind: str, settings_obj=None):
+    if kind in ("local", "pocketsphinx", "vosk"):
+        from dubbing.engines.asr.local import LocalASR
+
+        recognizers = []
+        if kind in ("local", "pocketsphinx"):
+            from dubbing.engines.asr.pocketsphinx import PocketSphinxASR
+
+            recognizers.append(PocketSphinxASR())
+        if kind in ("local", "vosk"):
+            from dubbing.engines.asr.vosk import VoskKoreanASR
+
+            try:
+                recognizers.append(VoskKoreanASR())
+            except EngineUnavailable:
+                if kind == "vosk":
+                    raise
+        return LocalASR(recognizers)
+    if kind == "openai":
+        return _import("dubbing.engines.asr.openai", "OpenAIASR")(
+            **_openai_kwargs(settings_obj, "OPENAI_TRANSCRIBE_MODEL", "whisper-1")
+        )
+    if kind == "whisperx":
+        return _import("dubbing.engines.asr.whisperx", "WhisperXASR")()
+    if kind == "subtitles":
+        return None
+    raise EngineUnavailable(f"Unknown ASR engine '{kind}' (choose from {', '.join(ASR_CHOICES)}).")
+
+
+def build_translator(kind: str, settings_obj=None):
+    if kind in ("local", "apertium"):
+        from dubbing.engines.translate.apertium import ApertiumTranslator
+
+        return ApertiumTranslator()
+    if kind == "openai":
+        return _import("dubbing.engines.translate.openai", "OpenAITranslator")(
+            **_openai_kwargs(settings_obj, "OPENAI_TRANSLATE_MODEL", "gpt-4o-mini")
+        )
+    if kind == "subtitles":
+        return None
+    raise EngineUnavailable(f"Unknown translation engine '{kind}' (choose from {', '.join(TRANSLATE_CHOICES)}).")
+
+
+def build_tts(kind: str, settings_obj=None):
+    if kind in ("local", "espeak"):
+        from dubbing.engines.tts.espeak import EspeakTTS
+
+        return EspeakTTS()
+    if kind == "openai":
+        return _import("dubbing.engines.tts.openai", "OpenAITTS")(
+            **_openai_kwargs(settings_obj, "OPENAI_TTS_MODEL", "gpt-4o-mini-tts"),
+            voice=_setting(settings_obj, "OPENAI_TTS_VOICE", "alloy"),
+        )
+    raise EngineUnavailable(f"Unknown TTS engine '{kind}' (choose from {', '.join(TTS_CHOICES)}).")
+
+
+def build_engines(options: DubOptions, settings_obj=None) -> Engines:
+    engine_set = options.engines or _setting(settings_obj, "DUBBING_ENGINES", "local")
+    asr_kind = _setting(settings_obj, "DUBBING_ASR_ENGINE", None) or engine_set
+    translate_kind = _setting(settings_obj, "DUBBING_TRANSLATE_ENGINE", None) or engine_set
+    tts_kind = _setting(settings_obj, "DUBBING_TTS_ENGINE", None) or engine_set
+    # Supplied subtitles replace a stage, so its engine is never built (nor required).
+    if options.source_subtitles:
+        asr_kind = "subtitles"
+    if options.target_subtitles:
+        translate_kind = "subtitles"
+    from dubbing.engines.vad import SileroVAD
+
+    return Engines(
+        asr=build_asr(asr_kind, settings_obj),
+        translator=build_translator(translate_kind, settings_obj),
+        tts=build_tts(tts_kind, settings_obj),
+        vad=SileroVAD(),
+    )

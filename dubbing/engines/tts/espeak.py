@@ -1,0 +1,69 @@
+"""Speech synthesis with espeak-ng, in any language it has a voice for (`espeak-ng --voices`)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+from dubbing.engines.base import EngineError, EngineUnavailable, UnsupportedLanguage
+from dubbing.engines.languages import to_iso1
+
+TIMEOUT_SECONDS = 120
+
+
+@lru_cache(maxsize=1)
+def installed_voices() -> dict[str, str]:
+    """ISO 639-1 language -> espeak voice name (the plainest voice for that language)."""
+    if not shutil.which("espeak-ng"):
+        return {}
+    done = subprocess.run(["espeak-ng", "--voices"], capture_output=True, text=True, timeout=30)
+    ranked: dict[str, tuple[tuple, str]] = {}
+    for line in done.stdout.splitlines()[1:]:
+        cols = line.split()
+        if len(cols) < 4:
+            continue
+        code = cols[1]
+        lang = to_iso1(code)
+        # Rank: the bare code ("es") first, then the priority espeak gives the voice for the bare
+        # language in its "Other Languages" column ("(en 2)"), then its own priority.
+        other = re.search(rf"\({re.escape(lang)} (\d+)\)", line)
+        rank = (code != lang, int(other.group(1)) if other else 99, int(cols[0]) if cols[0].isdigit() else 9)
+        if lang not in ranked or rank < ranked[lang][0]:
+            ranked[lang] = (rank, code)
+    return {lang: code for lang, (_, code) in ranked.items()}
+
+
+class EspeakTTS:
+    name = "espeak"
+
+    def __init__(self, words_per_minute: int = 165, concurrency: int | None = None) -> None:
+        if not shutil.which("espeak-ng"):
+            raise EngineUnavailable("espeak-ng is not installed (apt-get install espeak-ng).")
+        self.words_per_minute = words_per_minute
+        # Each line is its own short process: run as many as there are cores.
+        self.concurrency = concurrency or os.cpu_count() or 1
+
+    def languages(self) -> set[str]:
+        return set(installed_voices())
+
+    def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> Path:
+        voices = installed_voices()
+        if language not in voices:
+            raise UnsupportedLanguage(f"espeak-ng has no voice for '{language}'.")
+        name = voices[language]
+        if voice:
+            # A variant ("f3", "m2") or a full espeak voice name for this language.
+            name = f"{name}+{voice}" if "+" not in voice and "-" not in voice and len(voice) <= 3 else voice
+        done = subprocess.run(
+            ["espeak-ng", "-v", name, "-s", str(self.words_per_minute), "-w", str(out_path), "--stdin"],
+            input=text.encode(),
+            capture_output=True,
+            timeout=TIMEOUT_SECONDS,
+        )
+        if done.returncode != 0 or not Path(out_path).exists():
+            raise EngineError(f"espeak-ng failed: {done.stderr.decode(errors='replace').strip()[-300:]}")
+        return Path(out_path)

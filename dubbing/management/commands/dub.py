@@ -1,0 +1,137 @@
+"""`manage.py dub INPUT --to LANG`: the whole pipeline from the command line, offline by default."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from dubbing.engines.base import EngineError
+from dubbing.pipeline.errors import PipelineError
+from dubbing.pipeline.options import BACKGROUNDS, ENGINE_SETS, SUBTITLE_MODES, DubOptions, OptionsError
+from dubbing.pipeline.run import STAGES, run_pipeline
+from dubbing.pipeline.workspace import input_fingerprint
+
+
+def _read_text(path: str | None, what: str) -> str | None:
+    if not path:
+        return None
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise CommandError(f"Cannot read the {what} file {path}: {exc.strerror}.") from None
+    from dubbing.pipeline.subtitles import SubtitleError, decode_subtitle_bytes
+
+    try:
+        return decode_subtitle_bytes(data)
+    except SubtitleError as exc:
+        raise CommandError(f"The {what} file {path}: {exc}") from None
+
+
+def _read_glossary(path: str | None) -> dict[str, str]:
+    """JSON object {"term": "translation"} or lines "term = translation" / "term<TAB>translation"."""
+    if not path:
+        return {}
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"Cannot read the glossary {path}: {exc}.") from None
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"The glossary {path} is not valid JSON: {exc}.") from None
+        return {str(k): str(v) for k, v in data.items()}
+    glossary = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        sep = "\t" if "\t" in line else "="
+        if sep not in line:
+            raise CommandError(f"The glossary {path}, line {number}: expected 'term = translation'.")
+        term, translation = line.split(sep, 1)
+        glossary[term.strip()] = translation.strip()
+    return glossary
+
+
+class Command(BaseCommand):
+    help = "Dub a video or audio file into another language (offline with the local engines)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("input")
+        parser.add_argument("--to", dest="target", required=True, help="target language (ISO 639-1, e.g. es)")
+        parser.add_argument("--from", dest="source", default="auto", help="source language, or auto")
+        parser.add_argument("--background", choices=BACKGROUNDS, default="duck")
+        parser.add_argument("--subtitles", choices=SUBTITLE_MODES, default="soft")
+        parser.add_argument("--source-subtitles", help="SRT/VTT of the original speech (skips recognition)")
+        parser.add_argument("--target-subtitles", help="SRT/VTT of the translation (skips translation)")
+        parser.add_argument("--max-speed", type=float, default=1.3)
+        parser.add_argument("--voice")
+        parser.add_argument("--glossary", help="JSON object or 'term = translation' lines")
+        parser.add_argument("--engines", choices=ENGINE_SETS)
+        parser.add_argument("--workspace", help="work folder (default: DUBBING_WORKSPACE_DIR/<input fingerprint>)")
+        parser.add_argument("--out", help="output folder (default: ./dubbed/<input name>-<lang>)")
+
+    def handle(self, *args, **opts):
+        input_path = Path(opts["input"]).expanduser()
+        if not input_path.is_file():
+            raise CommandError(f"{input_path} does not exist or is not a file.")
+        try:
+            options = DubOptions(
+                target_language=opts["target"].strip().lower(),
+                source_language=opts["source"].strip().lower(),
+                background=opts["background"],
+                subtitles=opts["subtitles"],
+                voice=opts["voice"],
+                max_speed=opts["max_speed"],
+                glossary=_read_glossary(opts["glossary"]),
+                engines=opts["engines"],
+                source_subtitles=_read_text(opts["source_subtitles"], "source subtitles"),
+                target_subtitles=_read_text(opts["target_subtitles"], "target subtitles"),
+            )
+        except OptionsError as exc:
+            raise CommandError(str(exc)) from None
+        try:
+            fingerprint = input_fingerprint(input_path)
+        except OSError as exc:
+            raise CommandError(f"Cannot read {input_path}: {exc.strerror}.") from None
+        workspace = Path(opts["workspace"] or Path(settings.DUBBING_WORKSPACE_DIR) / fingerprint)
+        out_dir = Path(opts["out"] or Path("dubbed") / f"{input_path.stem}-{options.target_language}")
+
+        bar = _StageBar()
+        try:
+            report = run_pipeline(input_path, options, workspace=workspace, out_dir=out_dir, progress=bar)
+        except PipelineError as exc:
+            bar.close()
+            raise CommandError(f"Dubbing failed at {exc}") from None
+        except EngineError as exc:
+            bar.close()
+            raise CommandError(f"Dubbing failed: {exc}") from None
+        bar.close()
+        self.stdout.write(f"Dubbed {input_path.name} ({report['source_language']} -> {options.target_language}), "
+                          f"{len(report['segments'])} lines. Outputs in {out_dir.resolve()}:")
+        for kind, path in report["outputs"].items():
+            self.stdout.write(f"  {kind:<14} {path}")
+
+
+class _StageBar:
+    """One tqdm bar on stderr, advancing stage by stage, with the stage's own progress as text."""
+
+    def __init__(self):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=len(STAGES), file=sys.stderr, unit="stage", dynamic_ncols=True,
+                        bar_format="{desc} |{bar}| {n_fmt}/{total_fmt} stages [{elapsed}]")
+        self.done: set[str] = set()
+
+    def __call__(self, stage: str, fraction: float, message: str) -> None:
+        self.bar.set_description_str(f"{stage:<10} {message}".rstrip())
+        if fraction >= 1.0 and stage not in self.done:
+            self.done.add(stage)
+            self.bar.update(1)
+
+    def close(self):
+        self.bar.close()

@@ -1,0 +1,62 @@
+"""Stage 4: subtitle-sized lines cut at pauses and sentence ends, each keeping its source times.
+
+Ids ("s0001"...) are given here and survive every later stage."""
+
+from __future__ import annotations
+
+from dubbing.engines.base import Segment, Transcript, Word
+
+MAX_CHARS = 84
+MAX_SECONDS = 7.0
+PAUSE_SECONDS = 0.5
+_SENTENCE_END = (".", "!", "?", "。", "！", "？")
+
+
+def _join(words: list[Word]) -> str:
+    return " ".join(w.text.strip() for w in words if w.text.strip())
+
+
+def segment_transcript(
+    transcript: Transcript,
+    *,
+    max_chars: int = MAX_CHARS,
+    max_seconds: float = MAX_SECONDS,
+    pause: float = PAUSE_SECONDS,
+) -> list[Segment]:
+    lines: list[list[Word]] = []
+    for seg in transcript.segments:
+        words = seg.words or [Word(text=seg.text, start=seg.start, end=seg.end)]
+        current: list[Word] = []
+        for word in words:
+            if current:
+                gap = word.start - current[-1].end
+                too_long = (len(_join(current + [word])) > max_chars
+                            or word.end - current[0].start > max_seconds)
+                sentence_done = current[-1].text.rstrip().endswith(_SENTENCE_END) and len(_join(current)) >= 20
+                if gap >= pause or too_long or sentence_done:
+                    lines.append(current)
+                    current = []
+            current.append(word)
+        if current:
+            lines.append(current)
+    out = []
+    for words in lines:
+        text = _join(words)
+        if not text:
+            continue
+        out.append(Segment(id=f"s{len(out) + 1:04d}", start=round(words[0].start, 3),
+                           end=round(words[-1].end, 3), text=text, speaker=words[0].speaker, words=words))
+    return out
+
+
+def segments_from_cues(cues: list[Segment]) -> list[Segment]:
+    """Supplied subtitles define the lines as they are; only ids are made uniform."""
+    return [Segment(id=f"s{i + 1:04d}", start=c.start, end=c.end, text=c.text, speaker=c.speaker)
+            for i, c in enumerate(sorted(cues, key=lambda c: c.start)) if c.text.strip()]
+
+
+def source_text_for(cue: Segment, transcript: Transcript | None) -> str:
+    """The recognized words inside a supplied target cue's time (for the source subtitles)."""
+    if transcript is None:
+        return ""
+    return " ".join(w.text for w in transcript.words if w.start < cue.end and w.end > cue.start)
