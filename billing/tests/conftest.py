@@ -9,7 +9,10 @@ import pytest
 def _balances_equal_ledger_sums(request):
     """After every billing test: each account's balance is the sum of its ledger entries."""
     yield
-    if "django_db_setup" not in request.fixturenames and "db" not in request.fixturenames:
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(
+        request.fixturenames
+    )
+    if not uses_db:
         return
     from django.db.models import Sum
 
