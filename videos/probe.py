@@ -110,6 +110,7 @@ def run_ffprobe(path: str | Path, container: Container) -> dict:
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=media_safety.PROBE_TIMEOUT_SECONDS,
+            check=False,  # a refusal is an answer about the file, read below
         )
     except subprocess.TimeoutExpired:
         raise InvalidMedia("Reading the file took too long; it may be damaged.") from None

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files import File
@@ -143,7 +144,19 @@ def video_create_from_upload(*, owner, file: File, title: str = "") -> Video:
     """Accept a file already received to local disk (a TemporaryUploadedFile, or any File with a path)."""
     original = display_filename(getattr(file, "name", ""))
     _check_size(owner=owner, size=file.size)
-    path = file.temporary_file_path() if hasattr(file, "temporary_file_path") else file.name
+    if not hasattr(file, "temporary_file_path"):
+        # ffprobe needs a path: spill an in-memory file to disk first (the API never sends one).
+        with tempfile.NamedTemporaryFile(prefix="onevoice-upload-", suffix=".upload") as spilled:
+            for chunk in file.chunks():
+                spilled.write(chunk)
+            spilled.flush()
+            return _create_from_path(owner=owner, file=file, path=spilled.name, original=original, title=title)
+    return _create_from_path(
+        owner=owner, file=file, path=file.temporary_file_path(), original=original, title=title
+    )
+
+
+def _create_from_path(*, owner, file: File, path: str, original: str, title: str) -> Video:
     info = _probe(path)
 
     video = Video(owner=owner, title=(title or "").strip()[:200] or _default_title(original), original_filename=original)
@@ -310,7 +323,7 @@ def direct_upload_complete(*, video: Video, parts: list[dict], title: str = "") 
     except client.exceptions.NoSuchUpload:
         Video.objects.filter(id=video.id).delete()
         raise errors.UploadNotInProgress("The storage no longer has this upload; start again.") from None
-    except Exception as exc:
+    except ClientError as exc:
         # Wrong or missing ETags: give the upload back so the client can fix its list and retry.
         logger.info("complete_multipart_upload refused: %s", exc)
         Video.objects.filter(id=video.id).update(multipart_upload_id=upload_id)

@@ -71,6 +71,8 @@ def video_media(request, video_id: uuid.UUID, kind: str):
 
     Anyone else gets 404, exactly like a video that does not exist.
     """
+    if kind not in storage.MEDIA_KINDS:
+        raise Http404()
     token = request.GET.get("t", "")
     allowed = Video.objects.filter(id=video_id, status=VideoStatus.READY)
     if not (token and storage.media_token_valid(token, video_id=video_id, kind=kind)):

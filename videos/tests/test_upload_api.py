@@ -225,7 +225,9 @@ def test_a_hostile_filename_never_reaches_the_storage_key(upload, media_root, ow
     assert video.storage_key == f"videos/{owner.id}/{video.id}/source.mp4"
     assert "/" not in video.original_filename and "\\" not in video.original_filename
     assert not any(ord(ch) < 32 or ord(ch) == 127 for ch in video.original_filename)
-    assert [p.relative_to(media_root).as_posix() for p in stored_files(media_root)][0] == video.storage_key
+    assert [p.relative_to(media_root).as_posix() for p in stored_files(media_root)] == [
+        video.storage_key, f"videos/{owner.id}/{video.id}/thumbnail.jpg"
+    ]
 
 
 @pytest.mark.parametrize(

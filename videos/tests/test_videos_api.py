@@ -192,3 +192,23 @@ def test_the_upload_page_needs_a_login_and_offers_the_form(owner):
     html = browser.get("/videos/upload").content.decode()
 
     assert 'id="upload-form"' in html and 'data-direct="0"' in html and "js/video_upload.js" in html
+
+
+def test_the_service_accepts_a_file_held_in_memory(owner, media_root):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from videos.services import video_create_from_upload
+
+    video = video_create_from_upload(
+        owner=owner, file=SimpleUploadedFile("a.m4a", (FIXTURES / "speech_en_audio_only.m4a").read_bytes())
+    )
+
+    assert video.status == "ready" and video.has_audio and not video.has_video
+    assert [p.name for p in stored_files(media_root)] == ["source.m4a"]
+
+
+def test_an_unknown_media_kind_is_not_found(ready_video, owner):
+    browser = Client()
+    browser.force_login(owner)
+
+    assert browser.get(f"/media/videos/{ready_video['id']}/secrets").status_code == 404
