@@ -8,7 +8,7 @@ It does the work for real, with the local tools, so tests check real output and 
   shorten); translations come from `apertium -u` (eng-spa, spa-eng), shortening drops words.
 - `POST /v1/audio/speech`: espeak-ng speaks the input; WAV (or PCM) back.
 
-Tests steer it: `latency` (seconds before each answer), `fail_next(n, status)`,
+Tests steer it: `latency` (the least time to answer a request, work included), `fail_next(n, status)`,
 `rate_limit_next(n, retry_after)` (429 with Retry-After in seconds or as an HTTP date),
 `drop_next(n)` (connection closed unanswered), `omit_id_next_chat(n)`; and read what it saw: `counts` (requests received per endpoint, failures
 included), `served` (answered 200), `log` (one record per request with server-side timestamps),
@@ -57,6 +57,7 @@ class Fault:
     status: int
     endpoint: str | None
     retry_after: float | None = None
+    delayed: bool = False  # answered no sooner than `latency` after it arrived
     as_date: bool = False
 
 
@@ -183,8 +184,7 @@ class OpenAIServer:
             return self._error(request, record, fault.status,
                                "The server had an error while processing your request.",
                                "server_error")
-        if self.latency:
-            time.sleep(self.latency)
+        record.delayed = True
         try:
             if endpoint == "transcriptions":
                 self._transcriptions(request, record, body)
@@ -380,6 +380,11 @@ class OpenAIServer:
 
     def _send(self, request, record: RequestRecord, status: int, body: bytes, content_type: str,
               headers: dict | None = None) -> None:
+        if record.delayed:
+            # Latency is the time to answer, work included (as a remote API's would be).
+            remaining = self.latency - (time.monotonic() - record.received_at)
+            if remaining > 0:
+                time.sleep(remaining)
         record.responding_at = time.monotonic()
         request.send_response(status)
         request.send_header("Content-Type", content_type)
