@@ -86,6 +86,13 @@ class ChunkedRecognizer:
             regions = [(a, min(b, limit_seconds)) for a, b in regions if a < limit_seconds]
         chunks = recognition_chunks(regions, duration=duration)
         results = self.recognize_chunks([(str(audio_path), a, b) for a, b in chunks])
+        # Workers that score as they decode return {"words", "score", "frames"}: the scores of the
+        # first 30 s tell language detection how sure this recognizer is, at no extra cost.
+        self.last_head_scores = [
+            (r["score"], r["frames"]) for (a, _), r in zip(chunks, results)
+            if isinstance(r, dict) and a < DETECTION_SECONDS
+        ]
+        results = [r["words"] if isinstance(r, dict) else r for r in results]
         segments = []
         confidences = []
         for (a, b), words in zip(chunks, results):

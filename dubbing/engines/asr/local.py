@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dubbing.engines.asr.chunked import ChunkedRecognizer, detect_language
+from dubbing.engines.asr.chunked import DETECTION_THRESHOLD, ChunkedRecognizer, detect_language
 from dubbing.engines.base import Transcript, UnsupportedLanguage
 from dubbing.engines.vad import speech_regions_parallel
 
@@ -39,6 +39,19 @@ class LocalASR:
             pool = [r for lang, r in self.recognizers.items() if candidates is None or lang in candidates]
             if not pool:
                 raise UnsupportedLanguage("None of the installed recognizers' languages can be dubbed to this target.")
+            if len(pool) == 1 and hasattr(pool[0], "score_from"):
+                # One candidate: transcribe once and judge the language from the same decode.
+                recognizer = pool[0]
+                transcript = recognizer.transcribe(audio_path, recognizer.language, regions=regions)
+                if not transcript.segments:
+                    return transcript  # no speech at all: the pipeline says so, not "unknown language"
+                score = round(recognizer.score_from(recognizer.last_head_scores), 3)
+                self.last_detection = {recognizer.language: score}
+                if score < DETECTION_THRESHOLD:
+                    raise UnsupportedLanguage(
+                        f"Could not tell the spoken language ({recognizer.language} confidence {score:.2f}; "
+                        f"needed {DETECTION_THRESHOLD:.2f}). Choose the source language explicitly (--from).")
+                return transcript
             language, self.last_detection = detect_language(pool, audio_path, regions)
         recognizer = self.recognizers.get(language)
         if recognizer is None:

@@ -28,15 +28,19 @@ def _is_filler(word: str) -> bool:
     return word in ("<s>", "</s>", "<sil>") or word.startswith(("[", "++", "+"))
 
 
-def recognize_chunk(job: ChunkJob) -> list[dict]:
+def recognize_chunk(job: ChunkJob) -> dict:
+    """Words of one chunk, and the chunk's language score (the same decode serves both)."""
     _init_decoder()
     path, start, end = job
     pcm = read_chunk_pcm16(path, start, end)
+    frames = len(pcm) / 2 / 160
     if len(pcm) < 3200:  # under 0.1 s: nothing to say
-        return []
+        return {"words": [], "score": 0.0, "frames": 0.0}
     _decoder.start_utt()
     _decoder.process_raw(pcm, full_utt=True)
     _decoder.end_utt()
+    hyp = _decoder.hyp()
+    score = math.log(max(hyp.prob, 1e-300)) / frames if hyp is not None else -1.0
     frate = float(_decoder.config["frate"])
     words = []
     for seg in _decoder.seg():
@@ -50,7 +54,7 @@ def recognize_chunk(job: ChunkJob) -> list[dict]:
                 "confidence": float(seg.prob),
             }
         )
-    return words
+    return {"words": words, "score": score, "frames": frames}
 
 
 def score_chunk(job: ChunkJob) -> tuple[float, float]:
@@ -94,7 +98,9 @@ class PocketSphinxASR(ChunkedRecognizer):
 
     def language_score(self, jobs: list[ChunkJob]) -> float:
         """How sure the English model is that these chunks are English, 0..1."""
-        scored = [score_chunk(job) for job in jobs]
+        return self.score_from([score_chunk(job) for job in jobs])
+
+    def score_from(self, scored: list[tuple[float, float]]) -> float:
         frames = sum(f for _, f in scored)
         if not frames:
             return 0.0

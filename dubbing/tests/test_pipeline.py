@@ -1,0 +1,154 @@
+"""The whole pipeline on real media with the real local engines (one shared run, see conftest)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from dubbing.tests.conftest import MEDIA, SPEECH_EN
+
+pytestmark = pytest.mark.media
+
+MAX_SPEED = 1.3
+
+
+def stream_duration(path: Path, selector: str) -> float:
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", selector, "-show_entries",
+                          "stream=duration", "-of", "csv=p=0", str(path)], capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[0])
+
+
+def container_duration(path: Path) -> float:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+                         capture_output=True, text=True).stdout
+    return float(out.strip())
+
+
+def video_packet_hashes(path: Path) -> list[str]:
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy", "-f", "framemd5", "-"],
+                         capture_output=True, text=True, check=True).stdout
+    return [line.split(",")[-1].strip() for line in out.splitlines() if line and not line.startswith("#")]
+
+
+def integrated_loudness(path: Path) -> float:
+    err = subprocess.run(["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a", "-af", "ebur128",
+                          "-f", "null", "-"], capture_output=True, text=True).stderr
+    return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", err)[-1])
+
+
+def decode_16k(path: Path, out: Path) -> Path:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(path), "-map", "0:a", "-ac", "1", "-ar", "16000", str(out)],
+                   check=True)
+    return out
+
+
+def outputs(dub) -> dict[str, Path]:
+    return {k: Path(v) for k, v in dub["report"]["outputs"].items()}
+
+
+def test_the_dubbed_video_lasts_exactly_as_long_as_the_input_video_stream(english_dub):
+    video = outputs(english_dub)["video"]
+    expected = stream_duration(SPEECH_EN, "v:0")
+    assert abs(container_duration(video) - expected) <= 0.1
+    assert abs(stream_duration(video, "a:0") - expected) <= 0.1
+
+
+def test_the_video_stream_is_copied_bit_for_bit(english_dub):
+    original = video_packet_hashes(SPEECH_EN)
+    assert original and video_packet_hashes(outputs(english_dub)["video"]) == original
+
+
+def test_every_dubbed_line_starts_at_its_source_start_unless_the_report_displaces_it(english_dub, tmp_path):
+    from dubbing.engines.vad import SileroVAD
+
+    wav = decode_16k(outputs(english_dub)["video"], tmp_path / "dub16k.wav")
+    onsets = [a for a, _ in SileroVAD().speech_regions(wav)]
+    lines = english_dub["report"]["segments"]
+    assert lines
+    for line in lines:
+        if line["displacement"] > 0.001:
+            continue
+        nearest = min(onsets, key=lambda t: abs(t - line["start"]))
+        assert abs(nearest - line["start"]) <= 0.15, (line["id"], line["start"], nearest)
+
+
+def test_no_placed_clip_is_shorter_than_its_raw_clip_at_max_speed(english_dub):
+    for line in english_dub["report"]["segments"]:
+        raw = sf.info(line["clip"])
+        placed = sf.info(line["fitted_clip"])
+        raw_seconds = raw.frames / raw.samplerate
+        placed_seconds = placed.frames / placed.samplerate
+        assert placed_seconds >= raw_seconds / MAX_SPEED - 1 / placed.samplerate, line["id"]
+
+
+def test_loudness_is_normalised_to_minus_16_lufs(english_dub):
+    assert abs(integrated_loudness(outputs(english_dub)["video"]) + 16.0) <= 1.0
+    assert abs(integrated_loudness(outputs(english_dub)["audio"]) + 16.0) <= 1.0
+
+
+def test_the_subtitle_files_parse_and_their_times_increase(english_dub):
+    from dubbing.pipeline.subtitles import parse_subtitles
+
+    files = outputs(english_dub)
+    for kind in ("source", "target", "bilingual"):
+        for ext in ("srt", "vtt"):
+            cues = parse_subtitles(files[f"{kind}_{ext}"])
+            assert len(cues) == len(english_dub["report"]["segments"]), (kind, ext)
+            starts = [c.start for c in cues]
+            assert starts == sorted(starts) and all(c.end > c.start for c in cues)
+            assert all(a.end <= b.start + 1e-3 for a, b in zip(cues, cues[1:]))
+    assert "mov_text" in subprocess.run(["ffprobe", "-v", "error", "-show_streams", str(files["video"])],
+                                        capture_output=True, text=True).stdout
+
+
+def test_the_english_transcript_is_close_to_what_was_said(english_dub):
+    import jiwer
+
+    reference = re.sub(r"[^a-z' ]", " ", (MEDIA / "speech_en.txt").read_text().lower())
+    hypothesis = " ".join(line["source_text"] for line in english_dub["report"]["segments"]).lower()
+    wer = jiwer.wer(" ".join(reference.split()), " ".join(hypothesis.split()))
+    print(f"English WER {wer:.3f}")
+    assert wer <= 0.6
+
+
+def test_the_report_has_every_stage_and_the_engines(english_dub):
+    report = english_dub["report"]
+    assert set(report["stages"]) == {"probe", "extract", "transcribe", "segment", "translate", "synthesize", "fit",
+                                     "mix", "mux", "publish"}
+    assert report["engines"]["asr"].startswith("pocketsphinx")
+    assert report["engines"]["translate"] == "apertium" and report["engines"]["tts"] == "espeak"
+    assert json.loads(Path(report["outputs"]["report"]).read_text())["segments"] == report["segments"]
+
+
+def _rms_db(x: np.ndarray) -> float:
+    return 10 * np.log10(np.mean(np.square(x.astype(np.float64))) + 1e-12)
+
+
+def test_with_duck_the_original_speech_is_at_least_15_db_under_the_dub(ducked_dub):
+    stems = ducked_dub["workspace"] / "mix" / "stems"
+    dub, rate = sf.read(str(stems / "dub.wav"), dtype="float32")
+    background, _ = sf.read(str(stems / "background.wav"), dtype="float32", always_2d=True)
+    original, _ = sf.read(str(ducked_dub["workspace"] / "audio" / "mix.wav"), dtype="float32", always_2d=True)
+    checked = 0
+    for line in ducked_dub["report"]["segments"]:
+        a = int(line["placed_start"] * rate)
+        b = a + int(line["placed_seconds"] * rate)
+        if _rms_db(original[a:b]) < -50:
+            continue  # no original speech under this line
+        assert _rms_db(dub[a:b]) - _rms_db(background[a:b]) >= 15.0, line["id"]
+        checked += 1
+    assert checked
+
+
+def test_changing_only_the_background_reruns_mix_onward(ducked_dub):
+    stages = ducked_dub["report"]["stages"]
+    for name in ("probe", "extract", "transcribe", "segment", "translate", "synthesize", "fit"):
+        assert stages[name]["cached"], name
+    for name in ("mix", "mux", "publish"):
+        assert not stages[name]["cached"], name
