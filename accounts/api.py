@@ -102,6 +102,8 @@ class TokenObtainApi(TokenObtainPairView):
 
 
 class TokenRefreshApi(TokenRefreshView):
+    serializer_class = s.RotatingRefreshSerializer
+
     @extend_schema(
         tags=["auth"],
         request=s.RefreshInputSerializer,

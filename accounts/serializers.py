@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.errors import AccountsErrorCode
 from accounts.models import User
@@ -47,6 +52,26 @@ class EmailLoginSerializer(TokenObtainPairSerializer):
             raise AuthenticationFailed(
                 "The email or password is not correct.", AccountsErrorCode.INVALID_CREDENTIALS.value
             ) from None
+
+
+class RotatingRefreshSerializer(TokenRefreshSerializer):
+    """simplejwt's refresh, with the old token's row locked while it is checked and blacklisted.
+
+    Without the lock two requests presenting the same refresh token at once could both pass the
+    blacklist check and both get a new pair; with it the second one waits and is refused.
+    """
+
+    def validate(self, attrs):
+        try:
+            # Unverified read, only to find which row to lock; super() verifies everything.
+            jti = RefreshToken(attrs["refresh"], verify=False).get(jwt_settings.JTI_CLAIM)
+        except TokenError:
+            jti = None
+        with transaction.atomic():
+            if jti:
+                # order_by(): the model orders by user, a nullable join FOR UPDATE cannot lock.
+                list(OutstandingToken.objects.select_for_update().filter(jti=jti).order_by().values_list("pk"))
+            return super().validate(attrs)
 
 
 class TokenPairOutputSerializer(serializers.Serializer):
