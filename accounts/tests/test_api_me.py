@@ -183,3 +183,9 @@ def test_delete_needs_the_password(owner_client, owner):
     assert "password" in response.json()["errors"]
     owner.refresh_from_db()
     assert owner.is_active
+
+
+def test_me_costs_two_queries(jwt_client, django_assert_num_queries):
+    # 1: the user behind the access token; 2: their credit balance.
+    with django_assert_num_queries(2):
+        assert jwt_client.get("/api/v1/me").status_code == 200
