@@ -57,7 +57,6 @@ class Fault:
     status: int
     endpoint: str | None
     retry_after: float | None = None
-    delayed: bool = False  # answered no sooner than `latency` after it arrived
     as_date: bool = False
 
 
@@ -74,6 +73,7 @@ class RequestRecord:
     text: str | None = None
     voice: str | None = None
     retry_after: float | None = None
+    delayed: bool = False  # answered no sooner than `latency` after it arrived
 
 
 class OpenAIServer:
@@ -194,6 +194,8 @@ class OpenAIServer:
                 self._speech(request, record, body)
         except _BadRequest as exc:
             self._error(request, record, exc.status, str(exc), "invalid_request_error")
+        except Exception as exc:  # a bug here must show as a 500, not as a dropped connection
+            self._error(request, record, 500, f"Loopback server error: {exc!r}", "server_error")
 
     def _take_fault(self, endpoint: str) -> Fault | None:
         with self._lock:
