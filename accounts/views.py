@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import forms, services
 from accounts.errors import InvalidToken
@@ -21,7 +21,7 @@ THROTTLED = "Too many attempts from your address. Wait a little and try again."
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/home.html")
 
@@ -70,7 +70,7 @@ class LogoutView(auth_views.LogoutView):
         return response
 
 
-@require_GET
+@require_safe
 def verify_email(request: HttpRequest, token: str) -> HttpResponse:
     try:
         user = services.user_verify_email(token=token)
@@ -108,7 +108,7 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/password_reset.html", {"form": form}, status=status)
 
 
-@require_GET
+@require_safe
 def password_reset_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/password_reset_sent.html")
 
@@ -130,7 +130,7 @@ def password_reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "accounts/password_reset_confirm.html", {"form": form})
 
 
-@require_GET
+@require_safe
 def password_reset_done(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/password_reset_done.html")
 

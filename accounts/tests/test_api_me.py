@@ -125,6 +125,7 @@ def test_delete_anonymises_the_user_in_place(api_client, jwt_client, owner, pass
     assert user.email_verified_at is None
     # Every refresh token it had is revoked, and the old address is free again.
     assert not OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True).exists()
+    assert jwt_client.get("/api/v1/me").status_code == 401  # its unexpired access token is refused too
     assert api_client.post("/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}).status_code == 401
     assert (
         api_client.post("/api/v1/auth/token", {"email": "alice@example.com", "password": password}).status_code == 401
