@@ -33,7 +33,9 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 
 class CreditAdjustmentForm(forms.Form):
     amount = forms.IntegerField(help_text="Positive to grant credits, negative to remove them.")
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Required; kept on the ledger entry.")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="Required; kept on the ledger entry."
+    )
 
     def clean_amount(self):
         amount = self.cleaned_data["amount"]
@@ -123,7 +125,17 @@ class PaymentRefundInline(admin.TabularInline):
     model = PaymentRefund
     extra = 0
     can_delete = False
-    fields = ("created_at", "source", "requested_by", "amount", "credits", "reason", "status", "error", "provider_cancellation_id")
+    fields = (
+        "created_at",
+        "source",
+        "requested_by",
+        "amount",
+        "credits",
+        "reason",
+        "status",
+        "error",
+        "provider_cancellation_id",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -140,17 +152,42 @@ class RefundForm(forms.Form):
 @admin.register(Payment)
 class PaymentAdmin(_ReadOnlyAdmin):
     list_display = (
-        "payment_id", "user", "pack", "amount", "currency", "status", "provider_status",
-        "provider_channel_type", "cancelled_amount", "paid_at", "created_at",
+        "payment_id",
+        "user",
+        "pack",
+        "amount",
+        "currency",
+        "status",
+        "provider_status",
+        "provider_channel_type",
+        "cancelled_amount",
+        "paid_at",
+        "created_at",
     )
     list_filter = ("status", "provider_status", "provider_channel_type", "created_at")
     search_fields = ("payment_id", "user__email")
     list_select_related = ("user", "pack")
     readonly_fields = (
-        "payment_id", "user", "pack", "order_name", "credits", "amount", "currency", "status",
-        "provider_status", "provider_channel_type", "failure_code", "failure_detail", "paid_at",
-        "credited_at", "cancelled_amount", "provider_updated_at", "synced_at", "created_at",
-        "provider_response", "refund_link",
+        "payment_id",
+        "user",
+        "pack",
+        "order_name",
+        "credits",
+        "amount",
+        "currency",
+        "status",
+        "provider_status",
+        "provider_channel_type",
+        "failure_code",
+        "failure_detail",
+        "paid_at",
+        "credited_at",
+        "cancelled_amount",
+        "provider_updated_at",
+        "synced_at",
+        "created_at",
+        "provider_response",
+        "refund_link",
     )
     inlines = [PaymentRefundInline]
     actions = ["recheck_with_portone"]
@@ -255,6 +292,14 @@ class WebhookDeliveryAdmin(_ReadOnlyAdmin):
     list_filter = ("verified", "processed", "event_type")
     search_fields = ("payment_id", "webhook_id")
     readonly_fields = (
-        "received_at", "webhook_id", "event_type", "payment_id", "verified", "processed",
-        "processed_at", "error", "headers", "body",
+        "received_at",
+        "webhook_id",
+        "event_type",
+        "payment_id",
+        "verified",
+        "processed",
+        "processed_at",
+        "error",
+        "headers",
+        "body",
     )

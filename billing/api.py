@@ -35,7 +35,9 @@ class CreditPackListApi(_ListMixin, APIView):
 class LedgerEntryListApi(_ListMixin, APIView):
     @extend_schema(responses=LedgerEntryOutputSerializer(many=True))
     def get(self, request):
-        return self.paginated(request, selectors.ledger_entry_list(user=request.user), LedgerEntryOutputSerializer)
+        return self.paginated(
+            request, selectors.ledger_entry_list(user=request.user), LedgerEntryOutputSerializer
+        )
 
 
 class PaymentListCreateApi(_ListMixin, APIView):

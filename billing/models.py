@@ -45,7 +45,9 @@ class LedgerEntry(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(CreditAccount, on_delete=models.PROTECT, related_name="entries")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     amount = models.IntegerField(help_text="Signed: positive adds credits, negative removes them.")
     balance_after = models.IntegerField()
@@ -71,7 +73,9 @@ class LedgerEntry(models.Model):
         verbose_name_plural = "ledger entries"
         indexes = [models.Index(fields=["user", "-created_at"], name="billing_ledger_user_created")]
         constraints = [
-            models.CheckConstraint(condition=Q(balance_after__gte=0), name="billing_ledger_balance_after_gte_0"),
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0), name="billing_ledger_balance_after_gte_0"
+            ),
             models.CheckConstraint(condition=~Q(amount=0), name="billing_ledger_amount_not_0"),
         ]
 
@@ -110,7 +114,9 @@ class Payment(models.Model):
         PARTIALLY_CANCELLED = "partially_cancelled", "Partially cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    payment_id = models.CharField(max_length=64, unique=True, help_text="Our id, sent to PortOne as paymentId.")
+    payment_id = models.CharField(
+        max_length=64, unique=True, help_text="Our id, sent to PortOne as paymentId."
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments")
     pack = models.ForeignKey(CreditPack, on_delete=models.PROTECT, related_name="payments")
     order_name = models.CharField(max_length=200)
@@ -137,7 +143,8 @@ class Payment(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(cancelled_amount__lte=models.F("amount")), name="billing_payment_cancelled_lte_amount"
+                condition=Q(cancelled_amount__lte=models.F("amount")),
+                name="billing_payment_cancelled_lte_amount",
             ),
         ]
 

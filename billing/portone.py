@@ -107,7 +107,7 @@ def _parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return datetime.fromisoformat(value)  # 3.11 reads the trailing "Z"
     except ValueError:
         return None
 
@@ -195,11 +195,15 @@ def payment_cancel(
             current_cancellable_amount=current_cancellable_amount,
         )
     except PortOneError as error:
-        raise CancelFailed(_error_text(error), {"error": type(error).__name__, "detail": str(error)}) from error
+        raise CancelFailed(
+            _error_text(error), {"error": type(error).__name__, "detail": str(error)}
+        ) from error
     except (httpx.HTTPError, ValueError) as error:
         raise CancelFailed(f"PortOne did not answer: {error!r}") from error
     cancellation = response.cancellation
     if isinstance(cancellation, dict):
         raw = cancellation
         return CancelResult(str(raw.get("id", "")), int(raw.get("totalAmount") or amount), raw)
-    return CancelResult(cancellation.id, cancellation.total_amount, _serialize_payment_cancellation(cancellation))
+    return CancelResult(
+        cancellation.id, cancellation.total_amount, _serialize_payment_cancellation(cancellation)
+    )

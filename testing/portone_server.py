@@ -164,7 +164,9 @@ class FakePortOne:
         order_name: str = "credits",
         channel_type: str = "LIVE",
     ) -> dict:
-        payment = self._base(payment_id, amount=amount, currency=currency, order_name=order_name, status="PAID")
+        payment = self._base(
+            payment_id, amount=amount, currency=currency, order_name=order_name, status="PAID"
+        )
         payment["channel"] = self._channel(channel_type)
         payment["amount"]["paid"] = amount
         payment["paidAt"] = payment["updatedAt"]
@@ -179,7 +181,11 @@ class FakePortOne:
         self, payment_id: str, *, amount: int, currency: str = "KRW", order_name: str = "credits"
     ) -> dict:
         payment = self._base(
-            payment_id, amount=amount, currency=currency, order_name=order_name, status="VIRTUAL_ACCOUNT_ISSUED"
+            payment_id,
+            amount=amount,
+            currency=currency,
+            order_name=order_name,
+            status="VIRTUAL_ACCOUNT_ISSUED",
         )
         payment["channel"] = self._channel("LIVE")
         payment["method"] = {
@@ -194,15 +200,23 @@ class FakePortOne:
             self.payments[payment_id] = payment
         return payment
 
-    def set_ready(self, payment_id: str, *, amount: int, currency: str = "KRW", order_name: str = "credits") -> dict:
-        payment = self._base(payment_id, amount=amount, currency=currency, order_name=order_name, status="READY")
+    def set_ready(
+        self, payment_id: str, *, amount: int, currency: str = "KRW", order_name: str = "credits"
+    ) -> dict:
+        payment = self._base(
+            payment_id, amount=amount, currency=currency, order_name=order_name, status="READY"
+        )
         del payment["method"]
         with self._lock:
             self.payments[payment_id] = payment
         return payment
 
-    def set_failed(self, payment_id: str, *, amount: int, currency: str = "KRW", order_name: str = "credits") -> dict:
-        payment = self._base(payment_id, amount=amount, currency=currency, order_name=order_name, status="FAILED")
+    def set_failed(
+        self, payment_id: str, *, amount: int, currency: str = "KRW", order_name: str = "credits"
+    ) -> dict:
+        payment = self._base(
+            payment_id, amount=amount, currency=currency, order_name=order_name, status="FAILED"
+        )
         payment["channel"] = self._channel("LIVE")
         payment["failedAt"] = payment["updatedAt"]
         payment["failure"] = {"reason": "Card declined", "pgCode": "V801", "pgMessage": "card declined"}
@@ -210,14 +224,14 @@ class FakePortOne:
             self.payments[payment_id] = payment
         return payment
 
-    def cancel_in_console(self, payment_id: str, *, amount: int | None = None, reason: str = "console") -> dict:
+    def cancel_in_console(
+        self, payment_id: str, *, amount: int | None = None, reason: str = "console"
+    ) -> dict:
         """A merchant cancels (part of) a payment in PortOne's console: no request from us."""
         with self._lock:
             return self._cancel(payment_id, amount=amount, reason=reason)
 
-    def fail_next_cancel(
-        self, status: int = 502, body: dict | None = None
-    ) -> None:
+    def fail_next_cancel(self, status: int = 502, body: dict | None = None) -> None:
         self._cancel_failures.append(
             (
                 status,
@@ -256,7 +270,9 @@ class FakePortOne:
         payment["amount"]["cancelled"] += amount
         payment["cancellations"] = [*payment.get("cancellations", []), cancellation]
         payment["status"] = (
-            "CANCELLED" if payment["amount"]["cancelled"] >= payment["amount"]["total"] else "PARTIAL_CANCELLED"
+            "CANCELLED"
+            if payment["amount"]["cancelled"] >= payment["amount"]["total"]
+            else "PARTIAL_CANCELLED"
         )
         payment["cancelledAt"] = now
         payment["updatedAt"] = now
@@ -330,10 +346,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         self._serve("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._serve("POST")
 
     def log_message(self, format, *args) -> None:  # quiet: tests read self.portone.requests

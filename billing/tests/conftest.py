@@ -29,7 +29,9 @@ def _balances_equal_ledger_sums(request):
 def pack(db):
     from billing.models import CreditPack
 
-    return CreditPack.objects.create(name="Test 100", credits=100, price=15_000, currency="KRW", sort_order=-1)
+    return CreditPack.objects.create(
+        name="Test 100", credits=100, price=15_000, currency="KRW", sort_order=-1
+    )
 
 
 @pytest.fixture
@@ -58,7 +60,9 @@ def send_webhook(api_client):
         body = webhook_body(event_type, payment_id=payment_id, store_id=portone.store_id, **kwargs)
         signed = headers if headers is not None else sign_webhook(portone.webhook_secret, body)
         extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in signed.items()}
-        return api_client.generic("POST", "/api/v1/billing/webhooks/portone", body, "application/json", **extra)
+        return api_client.generic(
+            "POST", "/api/v1/billing/webhooks/portone", body, "application/json", **extra
+        )
 
     return send
 
@@ -66,7 +70,9 @@ def send_webhook(api_client):
 @pytest.fixture
 def prepare(owner_client, pack):
     def prepare_for(client=None, pack_id=None):
-        response = (client or owner_client).post("/api/v1/billing/payments", {"pack_id": str(pack_id or pack.id)})
+        response = (client or owner_client).post(
+            "/api/v1/billing/payments", {"pack_id": str(pack_id or pack.id)}
+        )
         assert response.status_code == 201, response.json()
         return response.json()
 

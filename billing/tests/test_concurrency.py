@@ -63,9 +63,9 @@ def test_twenty_concurrent_spends_against_ten_credits_let_exactly_ten_through(ow
     assert outcomes == {"LedgerEntry": 10, "InsufficientCredits": 10}
     assert all(isinstance(r, (LedgerEntry, InsufficientCredits)) for r in results)
     assert credits_balance(user=owner) == 0
-    assert sorted(LedgerEntry.objects.filter(kind="job_debit").values_list("balance_after", flat=True)) == list(
-        range(10)
-    )
+    assert sorted(
+        LedgerEntry.objects.filter(kind="job_debit").values_list("balance_after", flat=True)
+    ) == list(range(10))
     assert CreditAccount.objects.get(user=owner).balance == 0
 
 
@@ -79,7 +79,9 @@ def test_complete_and_webhooks_racing_on_one_payment_credit_it_once(owner, prepa
 
     def deliver():
         body = webhook_body("Transaction.Paid", payment_id=payment_id, store_id=portone.store_id)
-        return webhook_delivery_receive(body=body.encode(), headers=sign_webhook(portone.webhook_secret, body))
+        return webhook_delivery_receive(
+            body=body.encode(), headers=sign_webhook(portone.webhook_secret, body)
+        )
 
     results = _race([complete, deliver] * 4)
 

@@ -17,7 +17,9 @@ def browser(owner) -> Client:
     return client
 
 
-def test_the_credits_page_shows_the_balance_and_packs_with_buy_buttons(owner, browser, pack, portone, settings):
+def test_the_credits_page_shows_the_balance_and_packs_with_buy_buttons(
+    owner, browser, pack, portone, settings
+):
     credits_signup_bonus(user=owner)
     response = browser.get("/credits")
     assert response.status_code == 200
@@ -49,10 +51,14 @@ def test_the_page_flow_completes_a_payment_with_session_and_csrf(owner, pack, po
     browser.force_login(owner)
     page = browser.get("/credits")
     token = str(page.context["csrf_token"])
-    denied = browser.post("/api/v1/billing/payments", {"pack_id": str(pack.id)}, content_type="application/json")
+    denied = browser.post(
+        "/api/v1/billing/payments", {"pack_id": str(pack.id)}, content_type="application/json"
+    )
     assert denied.status_code == 403
     prepared = browser.post(
-        "/api/v1/billing/payments", {"pack_id": str(pack.id)}, content_type="application/json",
+        "/api/v1/billing/payments",
+        {"pack_id": str(pack.id)},
+        content_type="application/json",
         HTTP_X_CSRFTOKEN=token,
     )
     assert prepared.status_code == 201

@@ -14,7 +14,13 @@ def test_it_lists_active_packs_with_their_prices(owner_client, pack):
     response = owner_client.get("/api/v1/billing/packs")
     assert response.status_code == 200
     first = response.json()["results"][0]
-    assert first == {"id": str(pack.id), "name": "Test 100", "credits": 100, "price": 15000, "currency": "KRW"}
+    assert first == {
+        "id": str(pack.id),
+        "name": "Test 100",
+        "credits": 100,
+        "price": 15000,
+        "currency": "KRW",
+    }
     names = [p["name"] for p in response.json()["results"]]
     assert {"Starter", "Standard", "Pro", "Studio"} <= set(names)  # the data migration's packs
 
@@ -27,7 +33,9 @@ def test_it_answers_503_when_payments_are_not_configured(owner_client, pack, set
     assert not Payment.objects.exists()
 
 
-def test_it_prepares_a_payment_with_the_server_price_and_everything_the_sdk_needs(owner_client, pack, portone):
+def test_it_prepares_a_payment_with_the_server_price_and_everything_the_sdk_needs(
+    owner_client, pack, portone
+):
     response = owner_client.post("/api/v1/billing/payments", {"pack_id": str(pack.id), "amount": 1})
     assert response.status_code == 201
     body = response.json()
@@ -147,7 +155,9 @@ def test_it_answers_404_for_someone_elses_payment(owner, other, other_client, pr
 
 
 @pytest.mark.parametrize("fault", ["5xx", "unreachable"])
-def test_it_answers_502_and_stays_pending_when_portone_fails(owner, owner_client, prepare, portone, settings, fault):
+def test_it_answers_502_and_stays_pending_when_portone_fails(
+    owner, owner_client, prepare, portone, settings, fault
+):
     order = prepare()
     portone.set_paid(order["payment_id"], amount=15000)
     if fault == "5xx":

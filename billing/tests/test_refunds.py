@@ -45,7 +45,12 @@ def test_staff_refund_part_of_a_payment_in_the_admin(owner, staff, staff_browser
     # ceil(3000 * 100 / 15000) = 20 credits leave the balance
     assert credits_balance(user=owner) == 80
     entry = LedgerEntry.objects.get(kind="payment_refund")
-    assert (entry.amount, entry.staff, entry.reason, entry.payment) == (-20, staff, "Video never rendered", paid)
+    assert (entry.amount, entry.staff, entry.reason, entry.payment) == (
+        -20,
+        staff,
+        "Video never rendered",
+        paid,
+    )
     refund = PaymentRefund.objects.get()
     assert refund.status == "succeeded" and refund.amount == 3000 and refund.provider_cancellation_id
     assert refund.provider_response["totalAmount"] == 3000  # as PortOne returned it
@@ -64,7 +69,12 @@ def test_staff_refund_part_of_a_payment_in_the_admin(owner, staff, staff_browser
 
 def test_the_webhook_for_our_own_refund_removes_nothing_more(owner, staff, paid, portone, send_webhook):
     refund = payment_refund(payment=paid, amount=3000, reason="partial", staff=staff)
-    send_webhook(portone, "Transaction.PartialCancelled", paid.payment_id, cancellation_id=refund.provider_cancellation_id)
+    send_webhook(
+        portone,
+        "Transaction.PartialCancelled",
+        paid.payment_id,
+        cancellation_id=refund.provider_cancellation_id,
+    )
     assert credits_balance(user=owner) == 80
     assert PaymentRefund.objects.count() == 1
 
@@ -110,7 +120,9 @@ def test_it_puts_the_credits_back_and_shows_the_error_when_portone_refuses_the_c
     assert b"PortOne did not cancel the payment" in response.content
     assert b"refund refused by the card company" in response.content
     assert credits_balance(user=owner) == 100
-    kinds = list(LedgerEntry.objects.filter(payment=paid).order_by("created_at").values_list("kind", "amount"))
+    kinds = list(
+        LedgerEntry.objects.filter(payment=paid).order_by("created_at").values_list("kind", "amount")
+    )
     assert kinds == [("purchase", 100), ("payment_refund", -20), ("adjustment", 20)]
     refund = PaymentRefund.objects.get()
     assert refund.status == "failed" and "PgProviderError" in refund.error
@@ -131,7 +143,9 @@ def test_a_concurrent_console_cancellation_makes_the_admin_refund_fail_safely(
     assert credits_balance(user=owner) == 100 - 34  # ceil(5000 * 100 / 15000)
 
 
-def test_it_puts_the_credits_back_when_portone_is_unreachable_during_a_refund(owner, staff, paid, portone, settings):
+def test_it_puts_the_credits_back_when_portone_is_unreachable_during_a_refund(
+    owner, staff, paid, portone, settings
+):
     settings.PORTONE_API_BASE_URL = portone.unreachable_url()
     refund = payment_refund(payment=paid, amount=3000, reason="refund", staff=staff)
     assert refund.status == "failed" and "did not answer" in refund.error
@@ -160,7 +174,9 @@ def test_staff_grant_and_remove_credits_with_a_reason(owner, staff, staff_browse
     staff_browser.post(url, {**form, "apply": "1", "amount": "15", "reason": "Support gesture"})
     staff_browser.post(url, {**form, "apply": "1", "amount": "-5", "reason": "Duplicate grant"})
     assert credits_balance(user=owner) == 10
-    entries = list(LedgerEntry.objects.filter(user=owner).order_by("created_at").values_list("kind", "amount", "staff"))
+    entries = list(
+        LedgerEntry.objects.filter(user=owner).order_by("created_at").values_list("kind", "amount", "staff")
+    )
     assert entries == [("grant", 15, staff.pk), ("adjustment", -5, staff.pk)]
     too_much = staff_browser.post(url, {**form, "apply": "1", "amount": "-50", "reason": "x"}, follow=True)
     assert b"balance is 10" in too_much.content
@@ -172,7 +188,12 @@ def test_the_ledger_is_read_only_in_the_admin(owner, staff_browser):
 
     entry = credits_signup_bonus(user=owner)
     assert staff_browser.get("/admin/billing/ledgerentry/add/").status_code == 403
-    assert staff_browser.post(f"/admin/billing/ledgerentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
-    listing = staff_browser.get(f"/admin/billing/ledgerentry/?user__id__exact={owner.pk}&kind__exact=signup_bonus")
+    assert (
+        staff_browser.post(f"/admin/billing/ledgerentry/{entry.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    listing = staff_browser.get(
+        f"/admin/billing/ledgerentry/?user__id__exact={owner.pk}&kind__exact=signup_bonus"
+    )
     assert listing.status_code == 200 and b"alice@example.com" in listing.content
     assert LedgerEntry.objects.filter(pk=entry.pk).exists()

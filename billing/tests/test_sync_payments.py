@@ -18,8 +18,9 @@ def test_sync_payments_credits_payments_left_pending_once(owner, prepare, porton
     never = prepare()
     portone.set_paid(paid["payment_id"], amount=15000)
     portone.set_virtual_account_issued(waiting["payment_id"], amount=15000)
-    Payment.objects.filter(payment_id=never["payment_id"]).update(created_at=Payment.objects.get(
-        payment_id=never["payment_id"]).created_at - timedelta(days=2))
+    Payment.objects.filter(payment_id=never["payment_id"]).update(
+        created_at=Payment.objects.get(payment_id=never["payment_id"]).created_at - timedelta(days=2)
+    )
 
     out = StringIO()
     call_command("sync_payments", stdout=out)
@@ -27,7 +28,11 @@ def test_sync_payments_credits_payments_left_pending_once(owner, prepare, porton
     call_command("sync_payments", stdout=StringIO())
     assert credits_balance(user=owner) == 100
     statuses = dict(Payment.objects.values_list("payment_id", "status"))
-    assert statuses == {paid["payment_id"]: "paid", waiting["payment_id"]: "pending", never["payment_id"]: "failed"}
+    assert statuses == {
+        paid["payment_id"]: "paid",
+        waiting["payment_id"]: "pending",
+        never["payment_id"]: "failed",
+    }
 
 
 def test_sync_payments_leaves_payments_pending_when_portone_is_down(owner, prepare, portone):

@@ -26,7 +26,9 @@ def test_it_credits_a_paid_payment_from_the_webhook_alone(owner, prepare, porton
     assert '"Transaction.Paid"' in delivery.body
 
 
-def test_it_credits_once_when_the_same_webhook_arrives_ten_times(owner, owner_client, prepare, portone, send_webhook):
+def test_it_credits_once_when_the_same_webhook_arrives_ten_times(
+    owner, owner_client, prepare, portone, send_webhook
+):
     order = prepare()
     portone.set_paid(order["payment_id"], amount=15000)
     body = webhook_body("Transaction.Paid", payment_id=order["payment_id"], store_id=portone.store_id)
@@ -36,7 +38,9 @@ def test_it_credits_once_when_the_same_webhook_arrives_ten_times(owner, owner_cl
 
     client = APIClient()
     for _ in range(10):
-        response = client.generic("POST", "/api/v1/billing/webhooks/portone", body, "application/json", **extra)
+        response = client.generic(
+            "POST", "/api/v1/billing/webhooks/portone", body, "application/json", **extra
+        )
         assert response.status_code == 200
     owner_client.post(COMPLETE.format(order["payment_id"]))
     assert credits_balance(user=owner) == 100
@@ -75,7 +79,9 @@ def test_it_rejects_an_old_timestamp_even_with_a_valid_signature(owner, prepare,
     body = webhook_body("Transaction.Paid", payment_id=order["payment_id"], store_id=portone.store_id)
     headers = sign_webhook(portone.webhook_secret, body, timestamp=int(time.time()) - 6 * 60)
     extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
-    response = api_client.generic("POST", "/api/v1/billing/webhooks/portone", body, "application/json", **extra)
+    response = api_client.generic(
+        "POST", "/api/v1/billing/webhooks/portone", body, "application/json", **extra
+    )
     assert response.status_code == 400
     assert "TIMESTAMP_TOO_OLD" in WebhookDelivery.objects.get().error
     assert credits_balance(user=owner) == 0
@@ -83,8 +89,13 @@ def test_it_rejects_an_old_timestamp_even_with_a_valid_signature(owner, prepare,
 
 def test_it_acknowledges_and_ignores_unknown_event_types(portone, api_client):
     body = '{"type": "Something.New", "timestamp": "2026-01-01T00:00:00Z", "data": {}}'
-    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in sign_webhook(portone.webhook_secret, body).items()}
-    response = api_client.generic("POST", "/api/v1/billing/webhooks/portone", body, "application/json", **extra)
+    extra = {
+        f"HTTP_{k.upper().replace('-', '_')}": v
+        for k, v in sign_webhook(portone.webhook_secret, body).items()
+    }
+    response = api_client.generic(
+        "POST", "/api/v1/billing/webhooks/portone", body, "application/json", **extra
+    )
     assert response.status_code == 200
     delivery = WebhookDelivery.objects.get()
     assert delivery.verified and delivery.processed and delivery.error.startswith("Ignored")
@@ -96,7 +107,9 @@ def test_it_acknowledges_a_webhook_for_a_payment_it_does_not_know(portone, send_
     assert WebhookDelivery.objects.get().error == "Ignored: no payment with this id."
 
 
-def test_it_answers_502_so_portone_retries_when_portone_cannot_be_asked(owner, prepare, portone, send_webhook):
+def test_it_answers_502_so_portone_retries_when_portone_cannot_be_asked(
+    owner, prepare, portone, send_webhook
+):
     order = prepare()
     portone.set_paid(order["payment_id"], amount=15000)
     portone.fail_with = 500
@@ -133,7 +146,9 @@ def test_it_removes_credits_for_a_cancellation_made_in_the_portone_console(
     order = prepare()
     portone.set_paid(order["payment_id"], amount=15000)
     owner_client.post(COMPLETE.format(order["payment_id"]))
-    cancellation = portone.cancel_in_console(order["payment_id"], amount=4000, reason="customer asked by phone")
+    cancellation = portone.cancel_in_console(
+        order["payment_id"], amount=4000, reason="customer asked by phone"
+    )
 
     for _ in range(2):  # delivered twice: removed once
         response = send_webhook(
@@ -145,7 +160,11 @@ def test_it_removes_credits_for_a_cancellation_made_in_the_portone_console(
     payment = Payment.objects.get(payment_id=order["payment_id"])
     assert payment.status == "partially_cancelled" and payment.cancelled_amount == 4000
     refund = PaymentRefund.objects.get()
-    assert refund.source == "provider" and refund.credits == 27 and refund.provider_cancellation_id == cancellation["id"]
+    assert (
+        refund.source == "provider"
+        and refund.credits == 27
+        and refund.provider_cancellation_id == cancellation["id"]
+    )
     entry = LedgerEntry.objects.get(kind="payment_refund")
     assert entry.amount == -27 and entry.reason == "customer asked by phone"
 

@@ -12,11 +12,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--older-than", type=int, default=0, metavar="SECONDS",
+            "--older-than",
+            type=int,
+            default=0,
+            metavar="SECONDS",
             help="Only payments created at least this long ago (default 0: all).",
         )
         parser.add_argument(
-            "--abandon-after-hours", type=int, default=24, metavar="HOURS",
+            "--abandon-after-hours",
+            type=int,
+            default=24,
+            metavar="HOURS",
             help="Mark payments PortOne still does not know after this long as failed (default 24).",
         )
 

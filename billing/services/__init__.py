@@ -1,0 +1,39 @@
+"""Writes for billing (HackSoft services), split by subject; import them from here."""
+
+from __future__ import annotations
+
+from billing.services.ledger import (
+    credit_account_ensure,
+    credits_grant,
+    credits_refund,
+    credits_reserve,
+    credits_signup_bonus,
+    ledger_entry_append,
+)
+from billing.services.payments import (
+    payment_complete,
+    payment_prepare,
+    payment_redirect_url,
+    payment_sync,
+    payments_sync_pending,
+)
+from billing.services.refunds import RefundQuote, payment_refund, payment_refund_quote
+from billing.services.webhooks import webhook_delivery_receive
+
+__all__ = [
+    "RefundQuote",
+    "credit_account_ensure",
+    "credits_grant",
+    "credits_refund",
+    "credits_reserve",
+    "credits_signup_bonus",
+    "ledger_entry_append",
+    "payment_complete",
+    "payment_prepare",
+    "payment_redirect_url",
+    "payment_refund",
+    "payment_refund_quote",
+    "payment_sync",
+    "payments_sync_pending",
+    "webhook_delivery_receive",
+]

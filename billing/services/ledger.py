@@ -1,0 +1,146 @@
+"""The ledger: the one place where credits move.
+
+`ledger_entry_append` locks the account row, refuses a movement that would take the balance below
+zero, appends the entry and updates the cached balance in one transaction. The idempotency key
+makes a replay return the entry already written. Every other path (sign-up bonus, grants, job
+debits and refunds, purchases, payment refunds) calls it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+from billing.errors import IdempotencyConflict, InsufficientCredits
+from billing.models import CreditAccount, LedgerEntry
+
+Kind = LedgerEntry.Kind
+
+
+def _account_lock(*, user) -> CreditAccount:
+    """The user's account row, locked until the surrounding transaction ends (created if missing)."""
+    # ignore_conflicts makes a concurrent first creation harmless: whoever loses just locks the row.
+    CreditAccount.objects.bulk_create([CreditAccount(user_id=user.pk)], ignore_conflicts=True)
+    return CreditAccount.objects.select_for_update().get(user_id=user.pk)
+
+
+def credit_account_ensure(*, user) -> CreditAccount:
+    CreditAccount.objects.bulk_create([CreditAccount(user_id=user.pk)], ignore_conflicts=True)
+    return CreditAccount.objects.get(user_id=user.pk)
+
+
+def ledger_entry_append(
+    *,
+    user,
+    kind: str,
+    amount: int,
+    idempotency_key: str,
+    ref: str = "",
+    payment=None,
+    staff=None,
+    reason: str = "",
+    clamp_to_balance: bool = False,
+) -> tuple[LedgerEntry | None, bool]:
+    """Move `amount` credits (signed) and return (entry, created).
+
+    Replaying a key returns the existing entry with created=False and changes nothing. With
+    `clamp_to_balance` a removal larger than the balance removes only what is there (refunds take
+    back at most the balance); without it such a removal raises InsufficientCredits. A clamped
+    removal of nothing writes nothing and returns (None, False).
+    """
+    if amount == 0:
+        raise ValueError("A ledger entry moves a non-zero amount.")
+    with transaction.atomic():
+        account = _account_lock(user=user)
+        # Looked up after taking the lock: a concurrent writer of the same key has committed by now.
+        existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            if existing.account_id != account.id or existing.kind != kind:
+                raise IdempotencyConflict()
+            return existing, False
+        if amount < 0 and account.balance + amount < 0:
+            if not clamp_to_balance:
+                raise InsufficientCredits(needed=-amount, balance=account.balance)
+            amount = -account.balance
+            if amount == 0:
+                return None, False
+        CreditAccount.objects.filter(pk=account.pk).update(balance=F("balance") + amount)
+        account.refresh_from_db(fields=["balance"])
+        entry = LedgerEntry.objects.create(
+            account=account,
+            user_id=user.pk,
+            kind=kind,
+            amount=amount,
+            balance_after=account.balance,
+            ref=ref,
+            payment=payment,
+            staff=staff,
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
+        return entry, True
+
+
+def credits_signup_bonus(*, user) -> LedgerEntry | None:
+    """Credit SIGNUP_BONUS_CREDITS once per user; call inside the registration transaction."""
+    bonus = settings.SIGNUP_BONUS_CREDITS
+    if bonus <= 0:
+        credit_account_ensure(user=user)
+        return None
+    entry, _ = ledger_entry_append(
+        user=user,
+        kind=Kind.SIGNUP_BONUS,
+        amount=bonus,
+        idempotency_key=f"signup_bonus:{user.pk}",
+        ref=f"user:{user.pk}",
+    )
+    return entry
+
+
+def credits_reserve(*, user, job_id, attempt: int, amount: int) -> LedgerEntry:
+    """Debit a job attempt's cost; raises InsufficientCredits (HTTP 402) and writes nothing if short."""
+    if amount <= 0:
+        raise ValueError("A job reserves a positive number of credits.")
+    entry, _ = ledger_entry_append(
+        user=user,
+        kind=Kind.JOB_DEBIT,
+        amount=-amount,
+        idempotency_key=f"job_debit:{job_id}:{attempt}",
+        ref=f"job:{job_id}#{attempt}",
+    )
+    return entry
+
+
+def credits_refund(*, user, job_id, attempt: int) -> LedgerEntry | None:
+    """Give back what this attempt reserved, at most once. None when the attempt reserved nothing."""
+    with transaction.atomic():
+        debit = LedgerEntry.objects.filter(
+            idempotency_key=f"job_debit:{job_id}:{attempt}", user_id=user.pk
+        ).first()
+        if debit is None:
+            return None
+        entry, _ = ledger_entry_append(
+            user=user,
+            kind=Kind.JOB_REFUND,
+            amount=-debit.amount,
+            idempotency_key=f"job_refund:{job_id}:{attempt}",
+            ref=f"job:{job_id}#{attempt}",
+        )
+        return entry
+
+
+def credits_grant(*, user, amount: int, staff, reason: str, idempotency_key: str) -> LedgerEntry:
+    """A staff member adds (amount > 0, kind grant) or removes (amount < 0, kind adjustment) credits."""
+    if not reason.strip():
+        raise ValueError("A reason is required.")
+    entry, _ = ledger_entry_append(
+        user=user,
+        kind=Kind.GRANT if amount > 0 else Kind.ADJUSTMENT,
+        amount=amount,
+        idempotency_key=idempotency_key,
+        ref=f"staff:{staff.pk}",
+        staff=staff,
+        reason=reason.strip(),
+    )
+    return entry

@@ -1,0 +1,259 @@
+"""Payments through PortOne V2: prepare an order, sync it with PortOne, credit it once.
+
+`complete`, the webhook, the phone return page and `manage.py sync_payments` all end in
+`_payment_apply`, which works under the payment row lock, so any number of them in any order add
+the credits once (the ledger's idempotency key `purchase:<payment_id>` backs that up).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.urls import reverse
+from django.utils import timezone
+
+from billing import portone
+from billing.errors import (
+    PackUnavailable,
+    PaymentFailed,
+    PaymentMismatch,
+    PaymentProviderUnavailable,
+    PaymentsNotConfigured,
+)
+from billing.models import CreditPack, LedgerEntry, Payment, PaymentRefund
+from billing.services.ledger import _account_lock, ledger_entry_append
+from onevoice.errors import NotFound
+
+logger = logging.getLogger(__name__)
+Kind = LedgerEntry.Kind
+Status = Payment.Status
+_LOCAL_STATUS = {
+    "READY": Status.PENDING,
+    "PAY_PENDING": Status.PENDING,
+    "VIRTUAL_ACCOUNT_ISSUED": Status.PENDING,
+    "PAID": Status.PAID,
+    "FAILED": Status.FAILED,
+    "CANCELLED": Status.CANCELLED,
+    "PARTIAL_CANCELLED": Status.PARTIALLY_CANCELLED,
+}
+_ACCOUNTED_REFUNDS = (PaymentRefund.Status.PENDING, PaymentRefund.Status.SUCCEEDED)
+
+
+def payment_prepare(*, user, pack_id) -> Payment:
+    """Store a pending order for a pack. The server alone sets the id and the price."""
+    if not portone.is_configured():
+        raise PaymentsNotConfigured()
+    pack = CreditPack.objects.filter(pk=pack_id, active=True).first()
+    if pack is None:
+        raise PackUnavailable(errors={"pack_id": ["No active credit pack has this id."]})
+    return Payment.objects.create(
+        payment_id=f"ov-{uuid.uuid4().hex}",
+        user_id=user.pk,
+        pack=pack,
+        order_name=f"OneVoice {pack.name}: {pack.credits} credits",
+        credits=pack.credits,
+        amount=pack.price,
+        currency=pack.currency,
+    )
+
+
+def payment_redirect_url(*, payment: Payment) -> str:
+    """Where the browser SDK sends phones after paying (it appends paymentId, code, message)."""
+    return settings.SITE_URL + reverse("payment_return")
+
+
+def _mismatch(payment: Payment, snapshot: portone.ProviderPayment) -> str:
+    if snapshot.payment_id != payment.payment_id:
+        return f"PortOne returned payment {snapshot.payment_id!r} for {payment.payment_id!r}."
+    if snapshot.store_id != settings.PORTONE_STORE_ID:
+        return f"The payment belongs to store {snapshot.store_id!r}, not ours."
+    if snapshot.currency != payment.currency:
+        return f"Paid in {snapshot.currency}, the order is in {payment.currency}."
+    if snapshot.amount_total != payment.amount:
+        return f"Paid {snapshot.amount_total} {snapshot.currency}, the order costs {payment.amount}."
+    if snapshot.channel_type != "LIVE" and not settings.PORTONE_ALLOW_TEST_CHANNEL:
+        return (
+            f"Paid through a {snapshot.channel_type or 'unknown'} channel; only LIVE channels are accepted."
+        )
+    return ""
+
+
+def _refund_credits(*, payment: Payment, amount: int, balance: int) -> int:
+    """DESIGN.md: ceil(amount x pack credits / price), at most the balance and what is left of this payment."""
+    wanted = -(-amount * payment.credits // payment.amount)
+    removed = payment.refunds.filter(status__in=_ACCOUNTED_REFUNDS).aggregate(n=Sum("credits"))["n"] or 0
+    return max(0, min(wanted, payment.credits - removed, balance))
+
+
+def _set_cancelled_amount(payment: Payment, cancelled: int) -> None:
+    # Cancelled amounts only grow at PortOne; a late, older answer must not shrink ours.
+    payment.cancelled_amount = min(payment.amount, max(payment.cancelled_amount, cancelled))
+    if payment.cancelled_amount >= payment.amount:
+        payment.status = Status.CANCELLED
+    elif payment.cancelled_amount > 0:
+        payment.status = Status.PARTIALLY_CANCELLED
+
+
+def _apply_provider_cancellations(payment: Payment, snapshot: portone.ProviderPayment) -> None:
+    """Take back credits for cancellations made outside our admin (PortOne's console).
+
+    Our own refunds are counted while pending, so the webhook for a cancellation we asked for
+    finds nothing new. What PortOne cancelled beyond that is recorded as a provider refund.
+    """
+    accounted = payment.refunds.filter(status__in=_ACCOUNTED_REFUNDS).aggregate(n=Sum("amount"))["n"] or 0
+    unknown = snapshot.amount_cancelled - accounted
+    if unknown <= 0:
+        return
+    known_ids = set(
+        payment.refunds.exclude(provider_cancellation_id="").values_list(
+            "provider_cancellation_id", flat=True
+        )
+    )
+    new = [c for c in snapshot.cancellations if c.status == "SUCCEEDED" and c.id not in known_ids]
+    account = _account_lock(user=payment.user)
+    refund = PaymentRefund.objects.create(
+        payment=payment,
+        source=PaymentRefund.Source.PROVIDER,
+        amount=unknown,
+        credits=_refund_credits(payment=payment, amount=unknown, balance=account.balance),
+        reason="; ".join(c.reason for c in new if c.reason) or "Cancelled in PortOne",
+        status=PaymentRefund.Status.SUCCEEDED,
+        provider_cancellation_id=",".join(c.id for c in new)[:100],
+        provider_response={"cancellations": [c.__dict__ for c in new]},
+        finished_at=timezone.now(),
+    )
+    if refund.credits:
+        ledger_entry_append(
+            user=payment.user,
+            kind=Kind.PAYMENT_REFUND,
+            amount=-refund.credits,
+            idempotency_key=f"payment_refund:{refund.id}",
+            ref=f"refund:{refund.id}",
+            payment=payment,
+            reason=refund.reason,
+            clamp_to_balance=True,
+        )
+
+
+@transaction.atomic
+def _payment_apply(*, payment_pk, snapshot: portone.ProviderPayment | None) -> Payment:
+    """Bring our payment in line with what PortOne said; credit the pack at most once."""
+    payment = Payment.objects.select_for_update().select_related("user").get(pk=payment_pk)
+    now = timezone.now()
+    payment.synced_at = now
+    if snapshot is None:
+        payment.save(update_fields=["synced_at", "updated_at"])
+        return payment
+    if (
+        payment.provider_updated_at
+        and snapshot.updated_at
+        and snapshot.updated_at < payment.provider_updated_at
+    ):
+        payment.save(update_fields=["synced_at", "updated_at"])  # an older answer overtaken by a newer one
+        return payment
+    payment.provider_status = snapshot.status
+    payment.provider_channel_type = snapshot.channel_type
+    payment.provider_response = snapshot.raw
+    payment.provider_updated_at = snapshot.updated_at or payment.provider_updated_at
+
+    if snapshot.status in portone.PENDING_STATUSES:
+        if payment.credited_at is None:
+            payment.status = Status.PENDING
+    elif snapshot.status == "FAILED":
+        if payment.credited_at is None:
+            payment.status = Status.FAILED
+            payment.failure_code = "payment_failed"
+            payment.failure_detail = snapshot.failure_reason or "The payment failed."
+    elif snapshot.is_paid:
+        problem = _mismatch(payment, snapshot)
+        if problem and payment.credited_at is None:
+            payment.status = Status.FAILED
+            payment.failure_code = PaymentMismatch.code
+            payment.failure_detail = problem
+            logger.warning("Payment %s does not match its order: %s", payment.payment_id, problem)
+        elif not problem:
+            if payment.credited_at is None:
+                ledger_entry_append(
+                    user=payment.user,
+                    kind=Kind.PURCHASE,
+                    amount=payment.credits,
+                    idempotency_key=f"purchase:{payment.payment_id}",
+                    ref=f"payment:{payment.payment_id}",
+                    payment=payment,
+                )
+                payment.credited_at = now
+            payment.status = Status.PAID
+            payment.paid_at = snapshot.paid_at or payment.paid_at or now
+            payment.failure_code = payment.failure_detail = ""
+    elif snapshot.status in ("CANCELLED", "PARTIAL_CANCELLED"):
+        if payment.credited_at is not None:
+            _apply_provider_cancellations(payment, snapshot)
+        _set_cancelled_amount(payment, snapshot.amount_cancelled)
+        payment.status = _LOCAL_STATUS[snapshot.status]
+    payment.save()
+    return payment
+
+
+def payment_sync(*, payment: Payment) -> Payment:
+    """Fetch the payment from PortOne (outside any transaction) and apply what it says."""
+    snapshot = portone.payment_fetch(payment_id=payment.payment_id)
+    return _payment_apply(payment_pk=payment.pk, snapshot=snapshot)
+
+
+def payment_complete(*, user, payment_id: str) -> Payment:
+    """The client says it paid: check with PortOne, credit once, or say precisely what is wrong."""
+    payment = Payment.objects.filter(user_id=user.pk, payment_id=payment_id).first()
+    if payment is None:
+        raise NotFound("No payment with this id.")
+    if not portone.is_configured():
+        raise PaymentsNotConfigured()
+    payment = payment_sync(payment=payment)
+    if payment.credited_at is None:
+        if payment.failure_code == PaymentMismatch.code:
+            raise PaymentMismatch(payment.failure_detail)
+        if payment.status == Status.FAILED:
+            raise PaymentFailed(payment.failure_detail or None)
+    return payment
+
+
+def payments_sync_pending(*, older_than_seconds: int = 0, abandon_after_hours: int = 24) -> dict[str, int]:
+    """Re-check pending payments with PortOne (manage.py sync_payments and its actor).
+
+    A payment PortOne still does not know after `abandon_after_hours` was never paid: it is
+    marked failed so it stops being checked.
+    """
+    now = timezone.now()
+    counts = {"checked": 0, "paid": 0, "still_pending": 0, "failed": 0, "abandoned": 0, "errors": 0}
+    pending = Payment.objects.filter(
+        status=Status.PENDING, created_at__lte=now - timedelta(seconds=older_than_seconds)
+    ).order_by("created_at")
+    for payment in pending.iterator():
+        counts["checked"] += 1
+        try:
+            snapshot = portone.payment_fetch(payment_id=payment.payment_id)
+        except PaymentProviderUnavailable:
+            counts["errors"] += 1
+            continue
+        if snapshot is None and payment.created_at <= now - timedelta(hours=abandon_after_hours):
+            Payment.objects.filter(pk=payment.pk, status=Status.PENDING).update(
+                status=Status.FAILED,
+                failure_code="abandoned",
+                failure_detail="PortOne never received this payment.",
+                synced_at=now,
+                updated_at=now,
+            )
+            counts["abandoned"] += 1
+            continue
+        payment = _payment_apply(payment_pk=payment.pk, snapshot=snapshot)
+        if payment.credited_at is not None:
+            counts["paid"] += 1
+        elif payment.status == Status.FAILED:
+            counts["failed"] += 1
+        else:
+            counts["still_pending"] += 1
+    return counts
