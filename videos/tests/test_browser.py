@@ -95,3 +95,28 @@ def test_a_refused_file_shows_the_reason_on_the_page(browser_page, live_server):
     assert "not a video or audio format we accept" in error.inner_text()
     assert page.url.endswith("/videos/upload")
     assert Video.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_object_storage_the_page_uploads_straight_to_the_bucket(browser_page, live_server, s3, big_media):
+    from videos.tests.conftest import BUCKET, bucket_keys
+
+    # The CORS rule the README tells operators to set: browsers must be allowed to PUT the
+    # parts and to read each part's ETag.
+    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [{
+        "AllowedOrigins": [live_server.url], "AllowedMethods": ["PUT", "GET", "HEAD"],
+        "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3600,
+    }]})
+    page, statuses = browser_page
+    page.goto(f"{live_server.url}/videos/upload")
+    assert page.locator("#upload-form").get_attribute("data-direct") == "1"
+    page.set_input_files("#upload-file", str(big_media))
+    page.click("#upload-submit")
+
+    page.wait_for_url(re.compile(r".*/videos/[0-9a-f-]{36}$"), timeout=60_000)
+
+    assert any(s.startswith("Checking the file…") for s in statuses), statuses
+    video = Video.objects.get()
+    assert video.status == "ready" and video.size == big_media.stat().st_size
+    assert bucket_keys(s3) == sorted([video.storage_key, video.thumbnail])
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
