@@ -8,12 +8,6 @@ from rest_framework.test import APIClient
 STRONG_PASSWORD = "violet tangerine 7 harbour"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The default PBKDF2 hasher costs ~0.3 s per hash; these tests hash hundreds of times.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def strong_password() -> str:
     return STRONG_PASSWORD
