@@ -190,14 +190,11 @@ class PaymentAdmin(_ReadOnlyAdmin):
         "refund_link",
     )
     inlines = [PaymentRefundInline]
-    actions = ["recheck_with_portone"]
+    actions = ["recheck_with_portone", "refund_payment"]
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        # Read-only fields, but the change page must open so staff can see it and refund from it.
-        return request.user.has_perm("billing.view_payment")
-
-    def save_model(self, request, obj, form, change):  # nothing on a payment is edited by hand
-        return None
+    def has_refund_permission(self, request) -> bool:
+        # The payment itself is never edited; refunding is what "change" allows.
+        return request.user.has_perm("billing.change_payment")
 
     def get_urls(self):
         refund = path(
@@ -224,8 +221,15 @@ class PaymentAdmin(_ReadOnlyAdmin):
                 return
         self.message_user(request, f"Re-checked {queryset.count()} payment(s).", messages.SUCCESS)
 
+    @admin.action(description="Refund the selected payment (full or partial)…", permissions=["refund"])
+    def refund_payment(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one payment to refund.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(reverse("admin:billing_payment_refund", args=[queryset.get().pk]))
+
     def refund_view(self, request, object_id):
-        if not request.user.has_perm("billing.change_payment"):
+        if not self.has_refund_permission(request):
             raise PermissionDenied
         payment = get_object_or_404(Payment.objects.select_related("user", "pack"), pk=object_id)
         change_url = reverse("admin:billing_payment_change", args=[payment.pk])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,34 +16,29 @@ from billing.serializers import (
     PaymentPrepareInputSerializer,
     PaymentPrepareOutputSerializer,
 )
-from onevoice.pagination import PageNumberPagination
 
 
-class _ListMixin:
-    def paginated(self, request, queryset, serializer_class):
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+class CreditPackListApi(generics.ListAPIView):
+    serializer_class = CreditPackOutputSerializer
+
+    def get_queryset(self):
+        return selectors.credit_pack_list()
 
 
-class CreditPackListApi(_ListMixin, APIView):
-    @extend_schema(responses=CreditPackOutputSerializer(many=True))
-    def get(self, request):
-        return self.paginated(request, selectors.credit_pack_list(), CreditPackOutputSerializer)
+class LedgerEntryListApi(generics.ListAPIView):
+    serializer_class = LedgerEntryOutputSerializer
+
+    def get_queryset(self):
+        return selectors.ledger_entry_list(user=self.request.user)
 
 
-class LedgerEntryListApi(_ListMixin, APIView):
-    @extend_schema(responses=LedgerEntryOutputSerializer(many=True))
-    def get(self, request):
-        return self.paginated(
-            request, selectors.ledger_entry_list(user=request.user), LedgerEntryOutputSerializer
-        )
+class PaymentListCreateApi(generics.ListAPIView):
+    """GET: my payments. POST: prepare a payment for a pack (the server sets id and price)."""
 
+    serializer_class = PaymentOutputSerializer
 
-class PaymentListCreateApi(_ListMixin, APIView):
-    @extend_schema(responses=PaymentOutputSerializer(many=True))
-    def get(self, request):
-        return self.paginated(request, selectors.payment_list(user=request.user), PaymentOutputSerializer)
+    def get_queryset(self):
+        return selectors.payment_list(user=self.request.user)
 
     @extend_schema(request=PaymentPrepareInputSerializer, responses={201: PaymentPrepareOutputSerializer})
     def post(self, request):

@@ -10,7 +10,6 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from billing import portone, selectors, services
-from billing.errors import PaymentFailed, PaymentMismatch, PaymentProviderUnavailable
 from onevoice.errors import ServiceError
 
 
@@ -69,11 +68,7 @@ def payment_return_page(request):
         error = request.GET.get("message") or "The payment was not completed."
     try:
         payment = services.payment_complete(user=request.user, payment_id=payment_id)
-    except (PaymentMismatch, PaymentFailed) as failure:
-        error = failure.detail
-    except PaymentProviderUnavailable as failure:
-        error = failure.detail
-    except ServiceError as failure:
+    except ServiceError as failure:  # mismatch, failed, provider unavailable: say so on the page
         error = failure.detail
     payment.refresh_from_db()
     return render(

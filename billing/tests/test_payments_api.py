@@ -203,3 +203,16 @@ def test_it_pins_the_query_count_of_the_ledger_list(owner, owner_client, django_
 
 def test_it_requires_authentication(api_client):
     assert api_client.get("/api/v1/billing/ledger").status_code == 401
+
+
+def test_it_pins_the_query_count_of_the_packs_and_payments_lists(
+    owner, owner_client, prepare, portone, django_assert_num_queries
+):
+    prepare()
+    prepare()
+    # 1 count, 1 page of packs
+    with django_assert_num_queries(2):
+        assert owner_client.get("/api/v1/billing/packs").status_code == 200
+    # 1 count, 1 page of payments (pack joined, not fetched per row)
+    with django_assert_num_queries(2):
+        assert owner_client.get("/api/v1/billing/payments").json()["count"] == 2

@@ -34,7 +34,7 @@ def _refund_url(payment) -> str:
     return f"/admin/billing/payment/{payment.pk}/refund/"
 
 
-def test_staff_refund_part_of_a_payment_in_the_admin(owner, staff, staff_browser, paid, portone):
+def test_staff_refund_part_of_a_payment_in_the_admin(owner, owner_client, staff, staff_browser, paid, portone):
     page = staff_browser.get(_refund_url(paid))
     assert page.status_code == 200
     assert b'id="refundable-amount">15000<' in page.content
@@ -65,6 +65,11 @@ def test_staff_refund_part_of_a_payment_in_the_admin(owner, staff, staff_browser
     assert b"Video never rendered" in change.content and b"Refund this payment" in change.content
     ledger = staff_browser.get("/admin/billing/ledgerentry/?kind__exact=payment_refund")
     assert ledger.status_code == 200 and b"Video never rendered" in ledger.content
+    mine = owner_client.get("/api/v1/billing/ledger").json()["results"]
+    assert [(e["kind"], e["amount"], e["balance_after"]) for e in mine] == [
+        ("payment_refund", -20, 80),
+        ("purchase", 100, 100),
+    ]
 
 
 def test_the_webhook_for_our_own_refund_removes_nothing_more(owner, staff, paid, portone, send_webhook):
@@ -197,3 +202,36 @@ def test_the_ledger_is_read_only_in_the_admin(owner, staff_browser):
     )
     assert listing.status_code == 200 and b"alice@example.com" in listing.content
     assert LedgerEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_the_refund_action_opens_the_refund_form(staff_browser, paid):
+    response = staff_browser.post(
+        "/admin/billing/payment/", {"action": "refund_payment", "_selected_action": [str(paid.pk)]}
+    )
+    assert response.status_code == 302 and response["Location"] == _refund_url(paid)
+
+
+def test_billing_admin_pages_open_for_staff(staff_browser, paid, portone, send_webhook):
+    from billing.models import WebhookDelivery
+
+    send_webhook(portone, "Transaction.Paid", paid.payment_id)
+    delivery = WebhookDelivery.objects.get()
+    for url in [
+        "/admin/billing/payment/",
+        f"/admin/billing/payment/{paid.pk}/change/",
+        "/admin/billing/webhookdelivery/",
+        "/admin/billing/paymentrefund/",
+        "/admin/billing/creditpack/",
+        "/admin/billing/creditaccount/",
+        "/admin/billing/ledgerentry/",
+    ]:
+        assert staff_browser.get(url).status_code == 200, url
+    detail = staff_browser.get(f"/admin/billing/webhookdelivery/{delivery.pk}/change/")
+    assert detail.status_code == 200 and b"Transaction.Paid" in detail.content
+
+
+def test_a_non_staff_user_cannot_open_the_refund_form(owner, paid):
+    browser = Client()
+    browser.force_login(owner)
+    response = browser.get(_refund_url(paid))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
