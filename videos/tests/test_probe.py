@@ -8,7 +8,14 @@ import subprocess
 import pytest
 
 from videos import media_safety
-from videos.probe import InvalidMedia, MediaInfo, UnsupportedMedia, probe_media, require_dubbable, run_ffprobe
+from videos.probe import (
+    InvalidMedia,
+    MediaInfo,
+    UnsupportedMedia,
+    probe_media,
+    require_dubbable,
+    run_ffprobe,
+)
 from videos.tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.media
