@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    "onevoice",  # devserver and other project-wide management commands
     "accounts",
     "billing",
     "videos",
