@@ -7,7 +7,6 @@ import uuid
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Sum
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -259,9 +258,6 @@ class PaymentAdmin(_ReadOnlyAdmin):
                     )
                 return HttpResponseRedirect(change_url)
         quote = services.payment_refund_quote(payment=payment)
-        removed_total = (
-            payment.refunds.filter(status__in=["pending", "succeeded"]).aggregate(n=Sum("credits"))["n"] or 0
-        )
         return TemplateResponse(
             request,
             "admin/billing/payment_refund.html",
@@ -273,7 +269,6 @@ class PaymentAdmin(_ReadOnlyAdmin):
                 "full_refund_credits": quote.credits_for(quote.refundable_amount, payment=payment)
                 if quote.refundable_amount
                 else 0,
-                "removed_total": removed_total,
                 "form": form,
                 "opts": self.model._meta,
                 "original": payment,

@@ -187,7 +187,8 @@ def _payment_apply(*, payment_pk, snapshot: portone.ProviderPayment | None) -> P
                     payment=payment,
                 )
                 payment.credited_at = now
-            payment.status = Status.PAID
+            if payment.cancelled_amount == 0:  # a late PAID answer must not undo a refund we made
+                payment.status = Status.PAID
             payment.paid_at = snapshot.paid_at or payment.paid_at or now
             payment.failure_code = payment.failure_detail = ""
     elif snapshot.status in ("CANCELLED", "PARTIAL_CANCELLED"):

@@ -235,3 +235,13 @@ def test_a_non_staff_user_cannot_open_the_refund_form(owner, paid):
     browser.force_login(owner)
     response = browser.get(_refund_url(paid))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_a_late_paid_answer_does_not_undo_a_refund(owner, owner_client, staff, paid, portone):
+    before_refund = portone.get(paid.payment_id)  # what a slow request fetched before the refund
+    payment_refund(payment=paid, amount=3000, reason="partial", staff=staff)
+    portone.payments[paid.payment_id] = before_refund
+    response = owner_client.post(COMPLETE.format(paid.payment_id))
+    assert response.status_code == 200 and response.json()["status"] == "partially_cancelled"
+    assert response.json()["cancelled_amount"] == 3000
+    assert credits_balance(user=owner) == 80
