@@ -109,9 +109,13 @@ def api_exception_handler(exc, context):
         response.data = error_body(human, code, errors)
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-        if isinstance(detail, (list, dict)):
-            detail = " ".join(_flatten(detail))
         code = _first_code(exc.get_codes()) if isinstance(exc, exceptions.APIException) else "error"
+        if isinstance(detail, dict) and "detail" in detail:
+            # simplejwt nests its own {"detail", "code", "messages"}: keep its words and code.
+            code = str(detail.get("code") or code)
+            detail = detail["detail"]
+        elif isinstance(detail, (list, dict)):
+            detail = " ".join(_flatten(detail))
         if isinstance(exc, exceptions.Throttled):
             code = "throttled"
         response.data = error_body(str(detail), code)
