@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from videos import selectors, services, storage
 from videos.errors import VideoNotFound
@@ -65,7 +65,7 @@ def video_detail_page(request, video_id: uuid.UUID):
     return render(request, "videos/video_detail.html", context)
 
 
-@require_GET
+@require_safe  # players probe with HEAD before they GET ranges
 def video_media(request, video_id: uuid.UUID, kind: str):
     """The bytes of a video or its thumbnail: for the owner's session, or a valid signed link.
 

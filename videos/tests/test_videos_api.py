@@ -157,6 +157,20 @@ def test_an_unsatisfiable_range_gets_416(ready_video, owner, header):
     assert response["Content-Range"] == f"bytes */{len(SPEECH_EN)}"
 
 
+def test_a_head_request_tells_players_the_size_and_that_ranges_work(ready_video, owner, other):
+    browser = Client()
+    browser.force_login(owner)
+
+    response = browser.head(f"/media/videos/{ready_video['id']}/source")
+
+    assert response.status_code == 200
+    assert response["Accept-Ranges"] == "bytes"
+    assert response["Content-Length"] == str(len(SPEECH_EN))
+    stranger = Client()
+    stranger.force_login(other)
+    assert stranger.head(f"/media/videos/{ready_video['id']}/source").status_code == 404
+
+
 def test_my_videos_page_shows_thumbnails_duration_and_status(owner, ready_video, upload):
     upload(fixture_upload("speech_en_audio_only.m4a"))
     browser = Client()
