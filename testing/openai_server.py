@@ -2,27 +2,26 @@
 
 It does the work for real, with the local tools, so tests check real output and not canned text:
 - `POST /v1/audio/transcriptions` (multipart): the upload is decoded by ffmpeg and recognised
-  by pocketsphinx (English); answers `verbose_json` with words and segments like whisper-1.
+  by the project's pocketsphinx recognizer (English); answers `verbose_json` with words and segments like whisper-1.
   Uploads over 25 MB are refused with 413 and OpenAI's error JSON, as the real API does.
 - `POST /v1/chat/completions`: answers OneVoice's JSON-keyed requests (`task` translate or
   shorten); translations come from `apertium -u` (eng-spa, spa-eng), shortening drops words.
 - `POST /v1/audio/speech`: espeak-ng speaks the input; WAV (or PCM) back.
 
-Tests steer it: `latency` (the least time to answer a request, work included), `fail_next(n, status)`,
-`rate_limit_next(n, retry_after)` (429 with Retry-After in seconds or as an HTTP date),
-`drop_next(n)` (connection closed unanswered), `omit_id_next_chat(n)`; and read what it saw: `counts` (requests received per endpoint, failures
-included), `served` (answered 200), `log` (one record per request with server-side timestamps),
-`upload_sizes`, `speech_texts`, `chat_ids` (the ids each chat request asked for) and
-`chat_tasks` (each chat request's JSON task).
+Tests steer it: `latency` (the least time to answer a request, work included),
+`fail_next(n, status)`, `rate_limit_next(n, retry_after)` (429 with Retry-After in seconds or as
+an HTTP date), `drop_next(n)` (connection closed unanswered), `omit_id_next_chat(n)`; and read
+what it saw: `counts` (requests received per endpoint, failures included), `served` (answered
+200), `log` (one record per request with server-side timestamps), `upload_sizes`,
+`speech_texts`, `chat_ids` (the ids each chat request asked for) and `chat_tasks` (each chat
+request's JSON task).
 """
 
 from __future__ import annotations
 
 import email.utils
-import io
 import json
 import math
-import queue
 import re
 import shutil
 import socket
@@ -38,6 +37,8 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
+
 UPLOAD_LIMIT = 25 * 1024 * 1024
 ENDPOINTS = {
     "/v1/audio/transcriptions": "transcriptions",
@@ -49,7 +50,6 @@ _ESPEAK_LANGUAGE_BY_NAME = {
     "english": "en", "spanish": "es", "korean": "ko", "french": "fr", "german": "de",
     "italian": "it", "portuguese": "pt", "japanese": "ja", "chinese": "cmn",
 }
-_FILLERS = re.compile(r"^(<s>|</s>|<sil>|\[.*\]|<unk>|\+\+.*\+\+)$", re.IGNORECASE)
 
 
 @dataclass
@@ -85,7 +85,7 @@ class OpenAIServer:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._omit_ids = 0
-        self._decoders: queue.SimpleQueue = queue.SimpleQueue()
+        self._recognizer_lock = threading.Lock()
         self.reset()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
@@ -243,44 +243,34 @@ class OpenAIServer:
         self._json(request, record, 200, answer)
 
     def _recognize(self, pcm: bytes) -> tuple[list[dict], list[dict]]:
-        from pocketsphinx import Decoder, Segmenter
+        """The project's own English recognizer (pocketsphinx) on the decoded upload, in this
+        process; its decoder is one per process, so recognitions take turns."""
+        import soundfile as sf
 
-        try:
-            decoder = self._decoders.get_nowait()
-        except queue.Empty:
-            decoder = Decoder(samprate=16000, loglevel="FATAL")
+        from dubbing.engines.asr.pocketsphinx import PocketSphinxASR
+
+        with tempfile.TemporaryDirectory(prefix="openai-asr-") as tmp:
+            wav = Path(tmp) / "upload.wav"
+            sf.write(str(wav), np.frombuffer(pcm, dtype="<i2"), 16000, subtype="PCM_16")
+            with self._recognizer_lock:
+                transcript = PocketSphinxASR(workers=1).transcribe(wav, "en")
         words: list[dict] = []
         segments: list[dict] = []
-        try:
-            frame_rate = decoder.config["frate"]
-            for speech in Segmenter(sample_rate=16000).segment(io.BytesIO(pcm)):
-                decoder.start_utt()
-                decoder.process_raw(speech.pcm, full_utt=True)
-                decoder.end_utt()
-                found, probabilities = [], []
-                for seg in decoder.seg():
-                    word = re.sub(r"\(\d+\)$", "", seg.word)
-                    if _FILLERS.match(word):
-                        continue
-                    found.append({
-                        "word": word,
-                        "start": round(speech.start_time + seg.start_frame / frame_rate, 3),
-                        "end": round(speech.start_time + (seg.end_frame + 1) / frame_rate, 3),
-                    })
-                    probabilities.append(max(seg.prob, 1e-6))
-                if not found:
-                    continue
-                words += found
-                segments.append({
-                    "id": len(segments), "seek": 0,
-                    "start": round(speech.start_time, 3), "end": round(speech.end_time, 3),
-                    "text": " " + " ".join(w["word"] for w in found),
-                    "tokens": [], "temperature": 0.0,
-                    "avg_logprob": round(sum(math.log(p) for p in probabilities) / len(probabilities), 4),
-                    "compression_ratio": 1.0, "no_speech_prob": 0.0,
-                })
-        finally:
-            self._decoders.put(decoder)
+        for segment in transcript.segments:
+            found = [{"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3)}
+                     for w in segment.words]
+            if not found:
+                continue
+            words += found
+            logprobs = [math.log(max(w.confidence, 1e-6)) for w in segment.words]
+            segments.append({
+                "id": len(segments), "seek": 0,
+                "start": round(segment.start, 3), "end": round(segment.end, 3),
+                "text": " " + " ".join(w["word"] for w in found),
+                "tokens": [], "temperature": 0.0,
+                "avg_logprob": round(sum(logprobs) / len(logprobs), 4),
+                "compression_ratio": 1.0, "no_speech_prob": 0.0,
+            })
         return words, segments
 
     def _chat(self, request, record: RequestRecord, body: bytes) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from dubbing.engines.base import EngineError, EngineUnavailable, Segment
 from dubbing.engines.asr.openai import OpenAIASR
+from dubbing.engines.base import EngineError, EngineUnavailable, Segment
 from dubbing.engines.openai_client import OpenAIClient
 from dubbing.engines.translate.openai import OpenAITranslator
 from dubbing.engines.tts.openai import OpenAITTS
-from testing.openai_fixtures import openai_server  # noqa: F401
 from testing.openai_server import OpenAIServer
 
 pytestmark = pytest.mark.media

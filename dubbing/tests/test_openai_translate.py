@@ -11,7 +11,6 @@ import pytest
 from dubbing.engines.base import EngineError, Segment
 from dubbing.engines.openai_client import OpenAIClient
 from dubbing.engines.translate.openai import BadAnswer, OpenAITranslator, validate_answer
-from testing.openai_fixtures import openai_server  # noqa: F401
 
 pytestmark = pytest.mark.media
 

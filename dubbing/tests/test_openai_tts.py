@@ -11,7 +11,6 @@ import soundfile as sf
 from dubbing.engines.base import EngineError, UnsupportedLanguage
 from dubbing.engines.openai_client import OpenAIClient
 from dubbing.engines.tts.openai import OpenAITTS, fix_streamed_wav_sizes
-from testing.openai_fixtures import openai_server  # noqa: F401
 
 pytestmark = pytest.mark.media
 
