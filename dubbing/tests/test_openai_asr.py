@@ -105,6 +105,10 @@ def test_audio_over_25_mb_is_cut_at_pauses_into_pieces_with_absolute_times(
     # Then several compact pieces were sent, each under the limit,
     sizes = openai_server.upload_sizes
     assert len(sizes) >= 3 and all(size < API_UPLOAD_LIMIT for size in sizes)
+    # sent concurrently (the server held more than one at a time),
+    records = openai_server.records("transcriptions")
+    assert any(a.received_at < b.responding_at and b.received_at < a.responding_at
+               for a in records for b in records if a is not b)
     # and every repetition's words are found at their own absolute time.
     for word, first_time in reference.items():
         found = _times(transcript, word)
