@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-
-# Tests never touch the developer's ./var: every run gets its own data folder.
-os.environ.setdefault("ONEVOICE_DATA_DIR", tempfile.mkdtemp(prefix="onevoice-test-"))
-os.environ.setdefault("DJANGO_DEBUG", "1")
-
-import dramatiq  # noqa: E402
-import pytest  # noqa: E402
-from dramatiq import Worker  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
+import dramatiq
+import pytest
+from dramatiq import Worker
+from rest_framework.test import APIClient
 
 PASSWORD = "correct horse battery staple 42"
 
