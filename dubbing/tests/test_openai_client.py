@@ -142,3 +142,39 @@ def test_engines_sharing_a_client_never_exceed_its_concurrency(openai_server, tm
 
     assert openai_server.served["speech"] == 6 and openai_server.served["chat"] == 6
     assert _most_in_flight(openai_server.log) == 2
+
+
+def test_a_retry_after_longer_than_the_cap_is_cut_to_the_cap():
+    client = OpenAIClient(base_url="http://127.0.0.1:9", api_key="test", retry_after_cap=5.0)
+
+    delays = [client._delay(1, 3600.0) for _ in range(50)]
+
+    assert all(5.0 <= d <= 5.0 + 1.01 for d in delays)
+
+
+def test_without_retry_after_the_backoff_grows_exponentially_with_jitter_up_to_its_cap():
+    client = OpenAIClient(base_url="http://127.0.0.1:9", api_key="test", backoff_base=0.5,
+                          backoff_cap=4.0)
+
+    for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (9, 4.0)]:
+        delays = {client._delay(attempt, None) for _ in range(50)}
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(delays) > 1  # jittered, so clients told the same thing spread out
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after-ms": "250"}, 0.25),
+        ({"retry-after": "7"}, 7.0),
+        ({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),  # a date already past
+        ({"retry-after": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_retry_after_is_read_from_milliseconds_seconds_or_a_date(headers, seconds):
+    import httpx
+
+    from dubbing.engines.openai_client import _retry_after
+
+    assert _retry_after(httpx.Response(429, headers=headers)) == seconds
