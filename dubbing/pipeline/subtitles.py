@@ -53,9 +53,17 @@ def parse_subtitles(data: bytes | str | Path) -> list[Segment]:
             continue  # the WEBVTT header block (it may carry header lines such as Kind:)
         if is_vtt and block[0].split(" ", 1)[0].split("\t", 1)[0] in _VTT_BLOCKS_WITHOUT_CUES:
             continue
-        cue = _parse_cue(block, first_line, is_vtt)
-        if cue is not None:
-            cues.append(cue)
+        # Cues run together when an editor dropped the blank line between them: each timing
+        # line starts a cue of its own (with the number or identifier just before it).
+        starts = [0] + [
+            i - 1 if i >= 2 and (is_vtt or block[i - 1].strip().isdigit()) else i
+            for i, line in enumerate(block) if i >= 2 and _TIMING_LINE.match(line)
+        ]
+        for n, start in enumerate(starts):
+            end = starts[n + 1] if n + 1 < len(starts) else len(block)
+            cue = _parse_cue(block[start:end], first_line + start, is_vtt)
+            if cue is not None:
+                cues.append(cue)
 
     if not cues:
         raise SubtitleError("The file has no subtitle cues (expected SRT or WebVTT timings like "

@@ -81,6 +81,15 @@ def test_it_orders_cues_by_time_and_skips_empty_cues():
     assert [(s.id, s.text) for s in segments] == [("s0001", "first"), ("s0002", "second")]
 
 
+def test_cues_without_a_blank_line_between_them_are_still_separate_cues():
+    srt = ("1\n00:00:01,000 --> 00:00:02,000\nHello\nthere\n2\n00:00:03,000 --> 00:00:04,000\nWorld\n"
+           "00:00:05,000 --> 00:00:06,000\nAgain\n")
+
+    segments = parse_subtitles(srt)
+
+    assert [(s.start, s.text) for s in segments] == [(1.0, "Hello there"), (3.0, "World"), (5.0, "Again")]
+
+
 def test_it_reads_a_path(tmp_path):
     path = tmp_path / "subs.srt"
     path.write_bytes(KOREAN_SRT.encode("cp949"))
