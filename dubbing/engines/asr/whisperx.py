@@ -61,23 +61,40 @@ class WhisperXASR:
             raise UnsupportedLanguage(f"whisperx does not support {language!r}.")
         whisperx = self._whisperx()
         if self._model is None:
-            self._model = whisperx.load_model(
-                self.model_name, self.device, compute_type=self.compute_type,
-                download_root=self.model_dir, local_files_only=self.model_dir is not None,
-            )
+            # local_files_only: a missing model is a deployment error, never a download mid-job.
+            try:
+                self._model = whisperx.load_model(
+                    self.model_name, self.device, compute_type=self.compute_type,
+                    download_root=self.model_dir, local_files_only=True,
+                )
+            except (OSError, ValueError) as exc:
+                raise EngineUnavailable(
+                    f"The whisper model {self.model_name!r} is not in this worker's model cache "
+                    f"({exc}); fetch it when the GPU image is built."
+                ) from exc
         audio = whisperx.load_audio(str(audio_path))
         result = self._model.transcribe(
             audio, batch_size=self.batch_size, language=None if language == "auto" else language
         )
         detected = result.get("language") or language
-        try:
-            align_model, metadata = whisperx.load_align_model(
-                language_code=detected, device=self.device, model_dir=self.model_dir
-            )
-        except ValueError:
+        from whisperx import alignment
+
+        has_aligner = detected in alignment.DEFAULT_ALIGN_MODELS_TORCH or \
+            detected in alignment.DEFAULT_ALIGN_MODELS_HF
+        if not has_aligner:
             # No alignment model for this language: segment times only; words are interpolated.
             logger.warning("whisperx has no alignment model for %s", detected)
         else:
+            try:
+                align_model, metadata = whisperx.load_align_model(
+                    language_code=detected, device=self.device, model_dir=self.model_dir,
+                    model_cache_only=True,
+                )
+            except ValueError as exc:
+                raise EngineUnavailable(
+                    f"The alignment model for {detected!r} is not in this worker's model cache "
+                    f"({exc}); fetch it when the GPU image is built."
+                ) from exc
             aligned = whisperx.align(result["segments"], align_model, metadata, audio, self.device,
                                      return_char_alignments=False)
             result = {**aligned, "language": detected}
