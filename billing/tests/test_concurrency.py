@@ -7,7 +7,6 @@ import uuid
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from billing.errors import InsufficientCredits
 from billing.models import CreditAccount, LedgerEntry
@@ -19,12 +18,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks")
 
 
 def _race(workers: list) -> list:

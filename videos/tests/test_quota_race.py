@@ -17,8 +17,6 @@ from videos.tests.conftest import FIXTURES, stored_files
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_uploads_cannot_both_take_the_last_of_the_quota(owner, settings, media_root):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks")
     settings.USER_STORAGE_QUOTA_MB = 3  # room for one 1.7 MB file, not two
     data = (FIXTURES / "speech_ko.mp4").read_bytes()
     start = threading.Barrier(2)
