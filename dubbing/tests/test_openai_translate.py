@@ -54,6 +54,7 @@ def test_it_translates_every_segment_by_id_with_context_glossary_and_seconds(ope
 
 
 def test_a_chunk_answered_with_a_missing_id_is_retried_alone(openai_server):
+    openai_server.latency = 1.0
     openai_server.omit_id_next_chat(1)
 
     result = _translator(openai_server, chunk_size=3).translate(_segments(), "en", "es", {})
@@ -62,6 +63,10 @@ def test_a_chunk_answered_with_a_missing_id_is_retried_alone(openai_server):
     assert openai_server.counts["chat"] == 4  # three chunks and one repeat
     asked = Counter(tuple(ids) for ids in openai_server.chat_ids)
     assert sorted(asked.values()) == [1, 1, 2]
+    # The chunks were in the server at the same time.
+    first, second, third = openai_server.records("chat")[:3]
+    assert max(r.received_at for r in (first, second, third)) < min(
+        r.responding_at for r in (first, second, third))
 
 
 def test_a_chunk_that_keeps_failing_validation_fails_naming_its_lines(openai_server):
