@@ -7,6 +7,7 @@ time, and `speech_regions_parallel` splits the file into windows that run in a p
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -94,7 +95,10 @@ def speech_regions_parallel(
     if len(jobs) <= 1 or workers == 1:
         results = [_regions_worker(job) for job in jobs]
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        # spawn, not fork: forking a process that has threads (Dramatiq workers, a progress
+        # sampler) can leave the child waiting on a lock held by a thread that does not exist.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
             results = list(pool.map(_regions_worker, jobs))
     merged: list[tuple[float, float]] = []
     for regions in results:
