@@ -16,7 +16,7 @@ from testing.portone_server import sign_webhook, webhook_body
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 
