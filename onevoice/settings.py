@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_dramatiq",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",

@@ -25,7 +25,7 @@ def test_the_credits_page_shows_the_balance_and_packs_with_buy_buttons(
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-balance="10"' in html
-    assert f'data-buy-pack="{pack.id}"' in html and "15000 KRW" in html
+    assert f'data-buy-pack="{pack.id}"' in html and "₩15,000" in html
     assert f'<script src="{settings.PORTONE_BROWSER_SDK_URL}"></script>' in html
     assert "billing/credits.js" in html and "csrfmiddlewaretoken" in html
     assert "Payments are not configured" not in html
