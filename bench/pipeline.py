@@ -88,10 +88,10 @@ class PeakMemory:
 
 def bench_local(path: Path) -> dict:
     from dubbing.pipeline.options import DubOptions
-    from dubbing.pipeline.probe import probe
+    from dubbing.pipeline.probe import probe, timeline_duration
     from dubbing.pipeline.run import run_pipeline
 
-    duration = probe(path).timeline_duration
+    duration = timeline_duration(probe(path))
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=OUT))
     options = DubOptions(target_language="es", source_language="en", background="duck", engines="local")
     load_before = os.getloadavg()[0]

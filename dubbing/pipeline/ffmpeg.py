@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 from functools import lru_cache
 
-# Inputs are local files only: no network, no concat lists that point elsewhere.
+# Reads of the untrusted INPUT go through videos.media_safety.input_args (the probed demuxer
+# forced, file protocol only). This weaker form remains only for mux.py's read of the original
+# video, until that stage takes the probed demuxer too.
 SAFE_INPUT = ["-protocol_whitelist", "file,pipe"]
 
 
@@ -14,13 +16,16 @@ class FFmpegError(Exception):
 
 
 def run_ffmpeg(args: list[str], *, timeout: float | None = None, cwd=None) -> str:
-    done = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-    )
+    try:
+        done = subprocess.run(
+            ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd,
+        )
+    except subprocess.TimeoutExpired:
+        raise FFmpegError(f"ffmpeg took longer than {timeout:.0f} s; the input may be damaged.") from None
     if done.returncode != 0:
         raise FFmpegError(done.stderr.strip()[-800:] or f"ffmpeg exited with {done.returncode}")
     return done.stderr

@@ -26,7 +26,7 @@ from dubbing.pipeline.concurrency import run_each
 from dubbing.pipeline.errors import PipelineCancelled, PipelineError
 from dubbing.pipeline.ffmpeg import FFmpegError
 from dubbing.pipeline.options import DubOptions
-from dubbing.pipeline.probe import MediaInfo, ProbeError, probe
+from dubbing.pipeline.probe import ProbeError, info_from_dict, info_to_dict, probe, timeline_duration
 from dubbing.pipeline.segment import segment_transcript, segments_from_cues, source_text_for
 from dubbing.pipeline.synthesize import synthesize_one, synthesize_segments
 from dubbing.pipeline.transcribe import transcribe, transcript_from_subtitles
@@ -76,7 +76,8 @@ def run_pipeline(
     duck_db: float | None = None,
     keep_stems: bool = False,
 ) -> dict:
-    input_path = Path(input_path)
+    # Absolute: the mux stage runs ffmpeg in its own folder (for the burned-subtitle filter).
+    input_path = Path(input_path).absolute()
     progress = progress or (lambda stage, fraction, message: None)
     should_cancel = should_cancel or (lambda: False)
     if duck_db is None:
@@ -123,18 +124,18 @@ def run_pipeline(
 
     # 1. probe
     fingerprint = input_fingerprint(input_path) if input_path.is_file() else "missing"
-    k_probe = digest("probe-1", fingerprint)
+    k_probe = digest("probe-2", fingerprint)  # 2: videos.probe's MediaInfo
 
     def do_probe():
         try:
             info = probe(input_path)
         except ProbeError as exc:
             raise PipelineError("probe", None, str(exc)) from exc
-        atomic_write_json(ws.path("probe.json"), info.to_dict())
+        atomic_write_json(ws.path("probe.json"), info_to_dict(info))
         return {"duration": info.duration}
 
     run_stage("probe", k_probe, do_probe)
-    info = MediaInfo.from_dict(read_json(ws.path("probe.json")))
+    info = info_from_dict(read_json(ws.path("probe.json")))
     ws.set("input", {"path": str(input_path), "fingerprint": fingerprint})
 
     # 2. extract
@@ -253,7 +254,7 @@ def run_pipeline(
     can_shorten = engines.translator is not None and hasattr(engines.translator, "shorten")
     k_fit = digest("fit-1", k_synth, options.max_speed, can_shorten)
     fit_json = ws.path("fit.json")
-    timeline = info.timeline_duration
+    timeline = timeline_duration(info)
 
     def do_fit():
         clips = {sid: Path(v["path"]) for sid, v in read_json(synth_json).items()}

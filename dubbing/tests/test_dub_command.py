@@ -16,9 +16,33 @@ from dubbing.tests.conftest import MEDIA, SPEECH_EN, SPEECH_KO
 pytestmark = pytest.mark.media
 
 
-def test_an_unreadable_file_stops_with_a_clear_message(tmp_path):
-    with pytest.raises(CommandError, match="cannot be read"):
-        call_command("dub", str(MEDIA / "not_a_video.mp4"), "--to", "es", "--workspace", str(tmp_path / "w"),
+@pytest.mark.parametrize(("name", "message"), [
+    ("not_a_video.mp4", "not_a_video.mp4: This is not a video or audio format we accept"),
+    ("truncated.mp4", "truncated.mp4: The file looks like a media file but cannot be read"),
+    ("silent_video.mp4", "silent_video.mp4: The file has no audio stream, so there is nothing to dub"),
+])
+def test_a_file_the_upload_probe_refuses_stops_the_dub_at_probe_with_its_reason(tmp_path, name, message):
+    # The pipeline probes with the uploads' hardened probe (videos.probe), so it refuses the same files.
+    workspace = tmp_path / "w"
+    with pytest.raises(CommandError, match=f"^Dubbing failed at probe: {message}"):
+        call_command("dub", str(MEDIA / name), "--to", "es", "--workspace", str(workspace),
+                     "--out", str(tmp_path / "o"))
+    assert not (workspace / "audio").exists()
+
+
+def test_an_empty_file_stops_with_a_clear_message(tmp_path):
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    with pytest.raises(CommandError, match="empty.mp4: The file is empty"):
+        call_command("dub", str(empty), "--to", "es", "--workspace", str(tmp_path / "w"), "--out", str(tmp_path / "o"))
+
+
+def test_a_playlist_named_like_a_video_is_refused_before_ffmpeg_opens_what_it_names(tmp_path):
+    # An HLS playlist would make an unguarded ffmpeg read the files (or URLs) listed inside it.
+    playlist = tmp_path / "clip.mp4"
+    playlist.write_text(f"#EXTM3U\n#EXTINF:18.0,\n{SPEECH_EN}\n#EXT-X-ENDLIST\n")
+    with pytest.raises(CommandError, match="clip.mp4: This is not a video or audio format we accept"):
+        call_command("dub", str(playlist), "--to", "es", "--workspace", str(tmp_path / "w"),
                      "--out", str(tmp_path / "o"))
 
 
@@ -48,7 +72,8 @@ def test_the_command_exits_non_zero_without_a_traceback(tmp_path):
                            "--workspace", str(tmp_path / "w"), "--out", str(tmp_path / "o")],
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
     assert done.returncode != 0
-    assert "Traceback" not in done.stderr and "probe" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Dubbing failed at probe: not_a_video.mp4: This is not a video or audio format" in done.stderr
 
 
 class CountingASR:
