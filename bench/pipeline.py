@@ -1,9 +1,11 @@
 """Pipeline benchmark: per-stage seconds, real-time factor and peak memory of a local dub, for
 speech_en.mp4 and generated 10- and 60-minute clips; and the wall time of 120 remote syntheses
-against the loopback OpenAI server with 300 ms latency. Figures are printed, never asserted.
+against the loopback OpenAI server with 300 ms latency (bench/remote_synthesis.py's
+`remote_synthesis_benchmark`, which sweeps concurrency on its own). Figures are printed, never asserted.
 
     .venv/bin/python bench/pipeline.py               # all sizes (the 60-minute run is long)
     .venv/bin/python bench/pipeline.py --minutes 0 10 --skip-openai
+    .venv/bin/python bench/pipeline.py --minutes     # the remote synthesis figure only
 
 The machine is shared: note the load average printed beside each figure.
 """
@@ -106,27 +108,8 @@ def bench_local(path: Path) -> dict:
             "lines": len(report["segments"]), "load": (load_before, os.getloadavg()[0])}
 
 
-def bench_openai_synthesis(segments: int = 120, latency: float = 0.3) -> dict:
-    from dubbing.engines.base import Segment
-    from dubbing.engines.tts.openai import OpenAITTS
-    from dubbing.pipeline.synthesize import synthesize_segments
-    from testing.openai_server import OpenAIServer
-
-    concurrency = 8
-    with OpenAIServer(latency=latency) as server:
-        tts = OpenAITTS(base_url=server.base_url, api_key="sk-bench", concurrency=concurrency)
-        lines = [Segment(id=f"s{i:04d}", start=i, end=i + 1, text=f"Line number {i}.") for i in range(segments)]
-        folder = Path(tempfile.mkdtemp(prefix="bench-tts-", dir=OUT))
-        began = time.monotonic()
-        synthesize_segments(tts, lines, {s.id: s.text for s in lines}, language="en", voice=None, folder=folder)
-        wall = time.monotonic() - began
-        shutil.rmtree(folder, ignore_errors=True)
-    return {"segments": segments, "concurrency": concurrency, "wall": wall,
-            "ideal": math.ceil(segments / concurrency) * latency}
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=int, nargs="*", default=[0, 10, 60], help="0 = speech_en.mp4 itself")
     parser.add_argument("--skip-openai", action="store_true")
     args = parser.parse_args()
@@ -149,9 +132,15 @@ def main() -> None:
         print(f"\npeak memory 60 min / 10 min: {by_minutes[60]['peak_mb'] / by_minutes[10]['peak_mb']:.2f} "
               "(target <= 1.2; 60 min target < 600 MB)")
     if not args.skip_openai:
-        o = bench_openai_synthesis()
-        print(f"\nOpenAI loopback TTS, {o['segments']} lines, 300 ms latency, concurrency {o['concurrency']}: "
-              f"wall {o['wall']:.2f} s vs ideal {o['ideal']:.2f} s")
+        import logging
+
+        from bench.remote_synthesis import remote_synthesis_benchmark
+
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # Django's logging would print every request
+        o = remote_synthesis_benchmark(segments=120, latency=0.3, concurrency=8)
+        print(f"\nOpenAI loopback TTS, {o['segments']} lines, {o['latency'] * 1000:.0f} ms latency, "
+              f"concurrency {o['concurrency']}: wall {o['wall_seconds']:.2f} s vs ideal {o['ideal_seconds']:.2f} s "
+              f"({o['fraction_of_ideal']:.2f} of the ideal speed-up; bench/remote_synthesis.py for more)")
 
 
 if __name__ == "__main__":
