@@ -61,17 +61,28 @@ class Command(BaseCommand):
     help = "Dub a video or audio file into another language (offline with the local engines)."
 
     def add_arguments(self, parser):
-        parser.add_argument("input")
+        parser.add_argument("input", help="the video or audio file to dub")
         parser.add_argument("--to", dest="target", required=True, help="target language (ISO 639-1, e.g. es)")
         parser.add_argument("--from", dest="source", default="auto", help="source language, or auto")
-        parser.add_argument("--background", choices=BACKGROUNDS, default="duck")
-        parser.add_argument("--subtitles", choices=SUBTITLE_MODES, default="soft")
+        parser.add_argument(
+            "--background", choices=BACKGROUNDS, default="duck",
+            help="the original sound: lowered under speech (duck), kept, or dropped (default: duck)",
+        )
+        parser.add_argument(
+            "--subtitles", choices=SUBTITLE_MODES, default="soft",
+            help="a subtitle track (soft), drawn into the picture (burned, re-encodes), or none",
+        )
         parser.add_argument("--source-subtitles", help="SRT/VTT of the original speech (skips recognition)")
         parser.add_argument("--target-subtitles", help="SRT/VTT of the translation (skips translation)")
-        parser.add_argument("--max-speed", type=float, default=1.3)
-        parser.add_argument("--voice")
+        parser.add_argument(
+            "--max-speed", type=float, default=1.3,
+            help="never speed a line up past this (1.0-1.5, default 1.3); longer lines are shortened or run over",
+        )
+        parser.add_argument("--voice", help="voice name of the speech engine (default: the engine's voice for the language)")
         parser.add_argument("--glossary", help="JSON object or 'term = translation' lines")
-        parser.add_argument("--engines", choices=ENGINE_SETS)
+        parser.add_argument(
+            "--engines", choices=ENGINE_SETS, help="engine set (default: the DUBBING_ENGINES setting, local)"
+        )
         parser.add_argument("--workspace", help="work folder (default: DUBBING_WORKSPACE_DIR/<input fingerprint>)")
         parser.add_argument("--out", help="output folder (default: ./dubbed/<input name>-<lang>)")
 
