@@ -1,9 +1,9 @@
 """Stage 9: the dubbed audio joined to the original video stream, copied bit for bit.
 
-The audio is padded with silence and cut to the video *stream's* duration (the container's may
-be longer), encoded once to AAC in the dubbed-audio file, which the video file then copies.
-Subtitles go in as a soft track tagged with the target language; burned subtitles re-encode the
-video, drawn in a CJK-capable font."""
+The audio comes from the mix stage already encoded to AAC and exactly as long as the video
+*stream* (the container's may be longer), so it is copied too: nothing is encoded here unless
+subtitles are burned, which re-encodes the video, drawn in a CJK-capable font. Soft subtitles go
+in as a track tagged with the target language."""
 
 from __future__ import annotations
 
@@ -17,13 +17,6 @@ from dubbing.pipeline.workspace import temp_path_for
 CJK_FONT = "Noto Sans CJK KR"
 FONT_DIRS = ("/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype/noto", "/usr/share/fonts")
 MP4_FAMILY = {".mp4", ".m4v", ".mov"}
-
-
-def encode_audio(mix_wav: Path, out_m4a: Path, *, duration: float, language: str) -> None:
-    tmp = temp_path_for(out_m4a)
-    run_ffmpeg(["-i", str(mix_wav), "-af", "apad", "-t", f"{duration:.6f}", "-c:a", "aac", "-b:a", "160k",
-                "-metadata:s:a:0", f"language={to_iso2b(language)}", "-movflags", "+faststart", str(tmp)])
-    tmp.replace(out_m4a)
 
 
 def output_suffix(input_path: Path) -> str:

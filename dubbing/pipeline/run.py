@@ -329,28 +329,27 @@ def run_pipeline(
     run_stage("fit", k_fit, do_fit)
     fitted = read_json(fit_json)
 
-    # 8. mix
-    k_mix = digest("mix-1", k_fit, options.background, duck_db, keep_stems)
+    # 8. mix: writes the final AAC track (2: it used to write a WAV for mux to encode)
+    k_mix = digest("mix-2", k_fit, options.background, duck_db, keep_stems)
     mix_dir = ws.root / "mix"
-    mixed_wav = mix_dir / "mix.wav"
+    dubbed_audio = mix_dir / "dubbed.m4a"
 
     def do_mix():
         mix_dir.mkdir(exist_ok=True)
-        raw = mix_dir / "mix_raw.wav"
         placed = [mix_stage.PlacedClip(Path(v["fitted"]), v["offset"], v["samples"]) for v in fitted.values()]
         speech = list(regions) + [(s.start, s.end) for s in transcript.segments]
-        mix_stage.render_mix(placed, background_wav=mix_wav, background=options.background, duck_db=duck_db,
-                             speech_intervals=speech, total_samples=round(timeline * mix_stage.MIX_RATE),
-                             out_wav=raw, stems_dir=(mix_dir / "stems") if keep_stems else None)
-        progress("mix", 0.5, "loudness")
-        measured = mix_stage.normalize_loudness(raw, mixed_wav)
-        raw.unlink(missing_ok=True)
-        return {"measured_lufs": float(measured["input_i"]), "target_lufs": mix_stage.TARGET_LUFS}
+        result = mix_stage.mix_to_aac(
+            placed, background_wav=mix_wav, background=options.background, duck_db=duck_db,
+            speech_intervals=speech, total_samples=round(timeline * mix_stage.MIX_RATE), out_m4a=dubbed_audio,
+            language=options.target_language, stems_dir=(mix_dir / "stems") if keep_stems else None,
+            progress=stage_progress("mix"))
+        return {"measured_lufs": result.measured_lufs, "gain_db": result.gain_db,
+                "output_lufs": result.output_lufs, "target_lufs": mix_stage.TARGET_LUFS}
 
     mix_detail = run_stage("mix", k_mix, do_mix)
 
     # 9. mux (and the subtitle files, whose target times follow the placed lines)
-    k_mux = digest("mux-1", k_mix, options.subtitles, source_language)
+    k_mux = digest("mux-2", k_mix, options.subtitles, source_language)
     mux_dir = ws.root / "mux"
     suffix = mux_stage.output_suffix(input_path) if info.has_video else ".m4a"
     subs_dir = ws.root / "subtitles"
@@ -375,10 +374,8 @@ def run_pipeline(
         publish_stage.write_subtitle_pair(source_cues, subs_dir / "source")
         publish_stage.write_subtitle_pair(target_cues, subs_dir / "target")
         publish_stage.write_subtitle_pair(bilingual, subs_dir / "bilingual")
-        audio = mux_dir / "dubbed.m4a"
-        mux_stage.encode_audio(mixed_wav, audio, duration=timeline, language=options.target_language)
         if info.has_video:
-            mux_stage.mux_video(input_path, audio, mux_dir / f"dubbed{suffix}",
+            mux_stage.mux_video(input_path, dubbed_audio, mux_dir / f"dubbed{suffix}",
                                 subtitles_srt=subs_dir / "target.srt" if options.subtitles != "none" else None,
                                 mode=options.subtitles, language=options.target_language, work_dir=mux_dir)
         return {}
@@ -388,7 +385,7 @@ def run_pipeline(
     # 10. publish
     stem = input_path.stem
     lang, src = options.target_language, source_language
-    files = {"audio": mux_dir / "dubbed.m4a"}
+    files = {"audio": dubbed_audio}
     file_names = {"audio": f"{stem}.{lang}.m4a"}
     if info.has_video:
         files["video"] = mux_dir / f"dubbed{suffix}"
