@@ -32,7 +32,7 @@ from typing import Callable
 
 import numpy as np
 import soundfile as sf
-from scipy.ndimage import minimum_filter1d
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import sosfilt
 
 from dubbing.engines.languages import to_iso2b
@@ -41,18 +41,20 @@ from dubbing.pipeline.workspace import temp_path_for
 
 MIX_RATE = 48000
 # Large blocks keep numpy's per-call overhead and the per-block clip look-ups negligible; a
-# 10 s stereo float32 block is under 4 MB. A multiple of the meter's 100 ms step.
+# 10 s stereo float32 block is under 4 MB. A whole number of limiter chunks (asserted below).
 BLOCK_SECONDS = 10.0
 FADE_SECONDS = 0.15
 TARGET_LUFS = -16.0
 # The limiter's ceiling on sample peaks. Sample peaks, not oversampled true peaks, hence a
 # ceiling below the usual -1 dBTP: the margin absorbs inter-sample and AAC overshoot.
 PEAK_CEILING_DB = -1.5
-# The limiter's gain falls during the LIMIT_CHUNK samples (3.125 ms) before a peak and stays
-# down LIMIT_HOLD after it, so it does not flutter on a burst. The block is a whole number of chunks.
+# The limiter's gain falls over LIMIT_RAMP before a peak, stays down LIMIT_HOLD after it, then
+# rises over LIMIT_RAMP; it is worked out per LIMIT_CHUNK samples (3.125 ms) (see limiter_gain).
 LIMIT_CHUNK = 150
 LIMIT_HOLD = 0.040
+LIMIT_RAMP = 0.0125
 AAC_BITRATE = "160k"
+assert int(BLOCK_SECONDS * MIX_RATE) % LIMIT_CHUNK == 0
 SILENCE_LUFS = -70.0  # BS.1770's absolute gate: a mix this quiet is left alone, not amplified
 PROBE_DB = 3.0  # the second gain pass 2 tries, above the plain one (see _gain_for_target)
 MIN_SLOPE = 0.2  # LU per dB of gain assumed at least, however hard the limiter works
@@ -110,7 +112,7 @@ def duck_envelope(start: int, n: int, rate: int, intervals: list[tuple[float, fl
 class Timeline:
     """The mix as a function of the sample range: `render(start, n)` gives the dub and the
     (ducked) background for samples start .. start + n, zeros outside the timeline. Being a pure
-    function of the range is what lets pass 2 render it again, and render a little context
+    function of the range is what lets passes 2 and 3 render it again, with a little context
     around each block for the limiter."""
 
     def __init__(self, clips: list[PlacedClip], *, background_wav: Path | None, background: str, duck_db: float,
@@ -218,32 +220,42 @@ def limiter_gain(x: np.ndarray, *, ceiling: float) -> np.ndarray:
     """Per-sample gain (<= 1, the same on every channel) that keeps |x * gain| <= ceiling.
 
     Worked out per chunk of LIMIT_CHUNK samples (`len(x)` is a multiple of it), which is what
-    makes it cheap: `need` is the gain each chunk's peak requires; `held` is its minimum over
-    the chunk and the LIMIT_HOLD before it (the gain stays down after a peak instead of
-    fluttering); the gain then ramps linearly across each chunk from its `held` to the next
-    one's. Both ends of the ramp are <= the chunk's `need` (the next chunk's window includes
-    this chunk), so no sample goes over, and the gain falls during the chunk before a peak.
+    makes it cheap. `need[c]` is the gain chunk c's peak requires. `held[c]` is the smallest
+    `need` from LIMIT_HOLD before chunk c to LIMIT_RAMP after it, and `gain[c]` the mean of
+    `held` over the LIMIT_RAMP up to c: every `held` in that mean is a minimum over a window
+    containing c, so gain[c] <= need[c], and the gain falls over LIMIT_RAMP before a peak,
+    stays down for LIMIT_HOLD after it (no flutter on a burst), then rises over LIMIT_RAMP.
+    Samples take a straight line from their chunk's gain to the next chunk's; both ends are
+    <= their chunk's need, so no sample goes over the ceiling.
     Right only at least limiter_context() samples from the ends of `x`: callers give that much
     context and keep the middle."""
     # Rows of one chunk's samples of every channel (x is C-ordered: frames, channels).
     peak = np.abs(x).reshape(-1, LIMIT_CHUNK * x.shape[1]).max(axis=1)
     need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-12))
-    hold = _hold_chunks()
-    held = minimum_filter1d(need, size=hold + 1, origin=hold - (hold + 1) // 2, mode="nearest")
-    following = np.append(held[1:], held[-1])
-    ramp = np.arange(LIMIT_CHUNK, dtype=np.float32) / LIMIT_CHUNK
-    return (held[:, None] + (following - held)[:, None] * ramp).reshape(-1).astype(np.float32)
+    hold, ramp = _limiter_chunks()
+    # scipy's window of size s for output c starts at c - s // 2 - origin; these origins put
+    # it on [c - hold, c + ramp] and [c - ramp, c].
+    held = minimum_filter1d(need, size=hold + ramp + 1, origin=hold - (hold + ramp + 1) // 2, mode="nearest")
+    gain = uniform_filter1d(held.astype(np.float64), size=ramp + 1, origin=ramp - (ramp + 1) // 2, mode="nearest")
+    # The running mean's rounding must not lift it over `need`.
+    gain = np.minimum(gain, need).astype(np.float32)
+    following = np.append(gain[1:], gain[-1])
+    within = np.arange(LIMIT_CHUNK, dtype=np.float32) / LIMIT_CHUNK
+    return (gain[:, None] + (following - gain)[:, None] * within).reshape(-1)
 
 
-def _hold_chunks() -> int:
-    return math.ceil(LIMIT_HOLD * MIX_RATE / LIMIT_CHUNK)
+def _limiter_chunks() -> tuple[int, int]:
+    """(hold, ramp) in chunks; hold >= 1 is what keeps the straight lines between chunks under
+    `need` (the next chunk's window must include this one)."""
+    return max(1, math.ceil(LIMIT_HOLD * MIX_RATE / LIMIT_CHUNK)), math.ceil(LIMIT_RAMP * MIX_RATE / LIMIT_CHUNK)
 
 
 def limiter_context() -> int:
-    """Samples of context the limiter needs either side of a block: the hold and a chunk before
-    (for `held`), a chunk and one more after (for the ramp). A whole number of chunks, so the
-    chunk grid is the same absolute one in every block and the gain joins up across blocks."""
-    return (_hold_chunks() + 2) * LIMIT_CHUNK
+    """Samples of context the limiter needs either side of a block (hold + 2 ramps before,
+    2 ramps and 2 chunks after, rounded up to the same both sides). A whole number of chunks,
+    so the chunk grid is the same absolute one in every block and the gain joins up across them."""
+    hold, ramp = _limiter_chunks()
+    return (hold + 2 * ramp + 2) * LIMIT_CHUNK
 
 
 def _blocks(total_samples: int) -> list[tuple[int, int]]:
