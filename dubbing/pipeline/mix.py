@@ -360,8 +360,9 @@ def mix_to_aac(
         out_meter = LoudnessMeter(MIX_RATE, timeline.channels)
         tmp = temp_path_for(out_m4a)
         encode = ["-f", "f32le", "-ar", str(MIX_RATE), "-ac", str(timeline.channels), "-i", "pipe:0",
-                  # The "fast" coder: ffmpeg documents it as better than the default "twoloop"
-                  # above 64 kb/s, and it encodes in well under half the time.
+                  # The "fast" coder: ffmpeg's AAC maintainer found it sounds better than the
+                  # default "twoloop" at higher bitrates (ffmpeg commit fcb681ac, 2018), and here
+                  # it encodes in under half the CPU time (5.8 s against 14.7 s for 10 minutes).
                   "-c:a", "aac", "-aac_coder", "fast", "-b:a", AAC_BITRATE,
                   "-metadata:s:a:0", f"language={to_iso2b(language)}", "-movflags", "+faststart", str(tmp)]
         blocks = _blocks(total_samples)
