@@ -156,7 +156,7 @@ def run_pipeline(
     candidates = None
     if engines.translator is not None and options.source_language == "auto":
         candidates = {s for s, t in engines.translator.supported_pairs() if t == options.target_language}
-    k_transcribe = digest("transcribe-1", k_extract, options.source_language, _text_hash(options.source_subtitles),
+    k_transcribe = digest("transcribe-2", k_extract, options.source_language, _text_hash(options.source_subtitles),
                           names["asr"], sorted(candidates or []))
     transcript_json = ws.path("transcript.json")
 
@@ -171,7 +171,8 @@ def run_pipeline(
             transcript = transcript_from_subtitles(options.source_subtitles, language)
             detail = {"skipped": "source subtitles supplied"}
         else:
-            transcript = transcribe(engines.asr, asr_wav, options.source_language, regions, candidates)
+            transcript = transcribe(engines.asr, asr_wav, options.source_language, regions, candidates,
+                                    target=options.target_language)
             detail = {"language": transcript.language, "confidence": round(transcript.confidence, 3),
                       "detection": getattr(engines.asr, "last_detection", {}) or {}}
         atomic_write_json(transcript_json, transcript.to_dict())

@@ -8,11 +8,11 @@ from dubbing.engines.base import Transcript
 
 
 def transcribe(asr, asr_wav: Path, language: str, regions: list[tuple[float, float]],
-               candidates: set[str] | None = None) -> Transcript:
-    # The local engines reuse the speech regions already found and narrow language detection to
-    # the candidates; remote engines take the file as it is.
+               candidates: set[str] | None = None, target: str | None = None) -> Transcript:
+    # The local engines reuse the speech regions already found, and refuse by name a detected
+    # language outside the candidates (no pair to `target`); remote engines take the file as it is.
     if hasattr(asr, "recognizers"):
-        return asr.transcribe(asr_wav, language, regions=regions, candidates=candidates)
+        return asr.transcribe(asr_wav, language, regions=regions, candidates=candidates, target=target)
     return asr.transcribe(asr_wav, language)
 
 

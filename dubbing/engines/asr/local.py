@@ -6,9 +6,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dubbing.engines.asr.chunked import DETECTION_THRESHOLD, ChunkedRecognizer, detect_language
+from dubbing.engines.asr.chunked import ChunkedRecognizer, detect_language
 from dubbing.engines.base import Transcript, UnsupportedLanguage
 from dubbing.engines.vad import speech_regions_parallel
+
+LANGUAGE_NAMES = {"en": "English", "ko": "Korean", "es": "Spanish"}
+
+
+class NoPairForDetectedLanguage(UnsupportedLanguage):
+    """The spoken language was detected, but nothing installed can take it to the target."""
+
+    def __init__(self, language: str, target: str | None, scores: dict[str, float]) -> None:
+        name = LANGUAGE_NAMES.get(language, language)
+        pair = f"{language}->{target}" if target else f"{language} to this target"
+        super().__init__(
+            f"Detected {name} ({language}) speech; no installed engine translates {pair}. "
+            "Supply --target-subtitles, or use --engines openai.")
+        self.language, self.target, self.scores = language, target, scores
 
 
 class LocalASR:
@@ -23,6 +37,13 @@ class LocalASR:
     def languages(self) -> set[str]:
         return set(self.recognizers)
 
+    def detect(self, audio_path: Path, regions: list[tuple[float, float]] | None = None) -> str:
+        """The spoken language, judged by every installed recognizer on the first 30 seconds."""
+        if regions is None:
+            regions = speech_regions_parallel(Path(audio_path), workers=self.workers)
+        language, self.last_detection = detect_language(list(self.recognizers.values()), Path(audio_path), regions)
+        return language
+
     def transcribe(
         self,
         audio_path: Path,
@@ -30,29 +51,17 @@ class LocalASR:
         *,
         regions: list[tuple[float, float]] | None = None,
         candidates: set[str] | None = None,
+        target: str | None = None,
     ) -> Transcript:
-        """`candidates` narrows `auto` to the languages the rest of the dub can handle (those the
-        translator can take to the target): no time is spent scoring the others."""
+        """`candidates` are the languages the rest of the dub can handle (those the translator can
+        take to `target`). Detection still scores every installed recognizer: speech in a language
+        outside the candidates is named as such, never transcribed as if it were one of them."""
         if regions is None:
             regions = speech_regions_parallel(Path(audio_path), workers=self.workers)
         if language == "auto":
-            pool = [r for lang, r in self.recognizers.items() if candidates is None or lang in candidates]
-            if not pool:
-                raise UnsupportedLanguage("None of the installed recognizers' languages can be dubbed to this target.")
-            if len(pool) == 1 and hasattr(pool[0], "score_from"):
-                # One candidate: transcribe once and judge the language from the same decode.
-                recognizer = pool[0]
-                transcript = recognizer.transcribe(audio_path, recognizer.language, regions=regions)
-                if not transcript.segments:
-                    return transcript  # no speech at all: the pipeline says so, not "unknown language"
-                score = round(recognizer.score_from(recognizer.last_head_scores), 3)
-                self.last_detection = {recognizer.language: score}
-                if score < DETECTION_THRESHOLD:
-                    raise UnsupportedLanguage(
-                        f"Could not tell the spoken language ({recognizer.language} confidence {score:.2f}; "
-                        f"needed {DETECTION_THRESHOLD:.2f}). Choose the source language explicitly (--from).")
-                return transcript
-            language, self.last_detection = detect_language(pool, audio_path, regions)
+            language = self.detect(audio_path, regions)
+            if candidates is not None and language not in candidates:
+                raise NoPairForDetectedLanguage(language, target, self.last_detection)
         recognizer = self.recognizers.get(language)
         if recognizer is None:
             raise UnsupportedLanguage(
