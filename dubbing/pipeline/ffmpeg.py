@@ -10,9 +10,7 @@ from functools import lru_cache
 from typing import BinaryIO
 
 # Reads of the untrusted INPUT go through videos.media_safety.input_args (the probed demuxer
-# forced, file protocol only). This weaker form remains only for mux.py's read of the original
-# video, until that stage takes the probed demuxer too.
-SAFE_INPUT = ["-protocol_whitelist", "file,pipe"]
+# forced, file protocol only); everything else ffmpeg reads here the pipeline wrote itself.
 
 
 class FFmpegError(Exception):

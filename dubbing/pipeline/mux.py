@@ -11,8 +11,9 @@ import shutil
 from pathlib import Path
 
 from dubbing.engines.languages import to_iso2b
-from dubbing.pipeline.ffmpeg import SAFE_INPUT, run_ffmpeg
+from dubbing.pipeline.ffmpeg import run_ffmpeg
 from dubbing.pipeline.workspace import temp_path_for
+from videos.media_safety import input_args
 
 CJK_FONT = "Noto Sans CJK KR"
 FONT_DIRS = ("/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype/noto", "/usr/share/fonts")
@@ -32,6 +33,7 @@ def mux_video(
     audio_m4a: Path,
     out_path: Path,
     *,
+    demuxer: str,
     subtitles_srt: Path | None,
     mode: str,
     language: str,
@@ -39,7 +41,9 @@ def mux_video(
 ) -> None:
     tmp = temp_path_for(out_path)
     lang = to_iso2b(language)
-    args = [*SAFE_INPUT, "-i", str(input_path), "-i", str(audio_m4a)]
+    # The original is untrusted: open it as the probed demuxer from a local file only. The other
+    # inputs (our mix and subtitles) were written by the pipeline itself.
+    args = [*input_args(input_path, demuxer), "-i", str(audio_m4a)]
     if mode == "burned" and subtitles_srt is not None:
         # The filter's argument syntax treats ':' and '\' specially; a plain relative name avoids
         # escaping whatever the workspace path contains.

@@ -376,7 +376,7 @@ def run_pipeline(
         publish_stage.write_subtitle_pair(target_cues, subs_dir / "target")
         publish_stage.write_subtitle_pair(bilingual, subs_dir / "bilingual")
         if info.has_video:
-            mux_stage.mux_video(input_path, dubbed_audio, mux_dir / f"dubbed{suffix}",
+            mux_stage.mux_video(input_path, dubbed_audio, mux_dir / f"dubbed{suffix}", demuxer=info.format,
                                 subtitles_srt=subs_dir / "target.srt" if options.subtitles != "none" else None,
                                 mode=options.subtitles, language=options.target_language, work_dir=mux_dir)
         return {}
