@@ -25,9 +25,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from testing.media import FIXTURE_MEDIA  # noqa: E402  (needs the repository on sys.path)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onevoice.settings")
 OUT = ROOT / "bench" / "out"
-SPEECH_EN = Path("/work/shared/media/speech_en.mp4")
+SPEECH_EN = FIXTURE_MEDIA / "speech_en.mp4"
 
 
 def concat_clip(minutes: int) -> Path:

@@ -28,6 +28,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from testing.media import FIXTURE_MEDIA  # noqa: E402  (needs the repository on sys.path)
+
 OUT = ROOT / "bench" / "out"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
@@ -126,7 +129,7 @@ def run_one(size_mb: int) -> dict:
             raise RuntimeError("gunicorn did not start")
         (worker,) = children(server.pid)
         # Warm up: the first upload imports the API, DRF and the probe path.
-        with open("/work/shared/media/speech_en.mp4", "rb") as fh:
+        with open(FIXTURE_MEDIA / "speech_en.mp4", "rb") as fh:
             warm = httpx.post(f"{base}/api/v1/videos", headers=headers, files={"file": ("warm.mp4", fh, "video/mp4")}, timeout=120)
         warm.raise_for_status()
         baseline_kb = vm_kb(worker, "VmHWM")

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from testing.openai_fixtures import *  # noqa: F401,F403
+from testing.media import FIXTURE_MEDIA
 
-MEDIA = Path("/work/shared/media")
+MEDIA = FIXTURE_MEDIA
 SPEECH_EN = MEDIA / "speech_en.mp4"
 SPEECH_KO = MEDIA / "speech_ko.mp4"
 

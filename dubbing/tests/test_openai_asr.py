@@ -14,10 +14,11 @@ import pytest
 from dubbing.engines.asr.openai import API_UPLOAD_LIMIT, OpenAIASR, Piece, plan_pieces
 from dubbing.engines.base import UnsupportedLanguage
 from dubbing.engines.openai_client import OpenAIClient
+from testing.media import FIXTURE_MEDIA
 
 pytestmark = pytest.mark.media
 
-MEDIA = Path("/work/shared/media")
+MEDIA = FIXTURE_MEDIA
 
 
 def _wav(source: Path, out: Path, *extra: str) -> Path:

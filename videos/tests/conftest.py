@@ -8,8 +8,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from testing.s3_server import loopback_s3
+from testing.media import FIXTURE_MEDIA
 
-FIXTURES = Path("/work/shared/media")
+FIXTURES = FIXTURE_MEDIA
 BUCKET = "onevoice-test-media"
 
 
