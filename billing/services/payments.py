@@ -83,6 +83,23 @@ def _mismatch(payment: Payment, snapshot: portone.ProviderPayment) -> str:
     return ""
 
 
+def _refund_debit(*, refund: PaymentRefund, staff=None, clamp_to_balance: bool = False) -> None:
+    """The ledger entry that takes a refund's credits back, once per refund (keyed by its id)."""
+    if not refund.credits:
+        return
+    ledger_entry_append(
+        user=refund.payment.user,
+        kind=Kind.PAYMENT_REFUND,
+        amount=-refund.credits,
+        idempotency_key=f"payment_refund:{refund.id}",
+        ref=f"refund:{refund.id}",
+        payment=refund.payment,
+        staff=staff,
+        reason=refund.reason,
+        clamp_to_balance=clamp_to_balance,
+    )
+
+
 def _refund_credits(*, payment: Payment, amount: int, balance: int) -> int:
     """DESIGN.md: ceil(amount x pack credits / price), at most the balance and what is left of this payment."""
     wanted = -(-amount * payment.credits // payment.amount)
@@ -127,17 +144,8 @@ def _apply_provider_cancellations(payment: Payment, snapshot: portone.ProviderPa
         provider_response={"cancellations": [c.__dict__ for c in new]},
         finished_at=timezone.now(),
     )
-    if refund.credits:
-        ledger_entry_append(
-            user=payment.user,
-            kind=Kind.PAYMENT_REFUND,
-            amount=-refund.credits,
-            idempotency_key=f"payment_refund:{refund.id}",
-            ref=f"refund:{refund.id}",
-            payment=payment,
-            reason=refund.reason,
-            clamp_to_balance=True,
-        )
+    # The console refund happened already: take what is left, never more than the balance.
+    _refund_debit(refund=refund, clamp_to_balance=True)
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from billing import portone
 from billing.errors import RefundNotAllowed
 from billing.models import CreditAccount, LedgerEntry, Payment, PaymentRefund
 from billing.services.ledger import _account_lock, ledger_entry_append
-from billing.services.payments import _ACCOUNTED_REFUNDS, _refund_credits, _set_cancelled_amount
+from billing.services.payments import _ACCOUNTED_REFUNDS, _refund_credits, _refund_debit, _set_cancelled_amount
 
 Kind = LedgerEntry.Kind
 Status = Payment.Status
@@ -97,17 +97,7 @@ def payment_refund(*, payment: Payment, amount: int | None, reason: str, staff) 
             credits=_refund_credits(payment=payment, amount=amount, balance=account.balance),
             reason=reason,
         )
-        if refund.credits:
-            ledger_entry_append(
-                user=payment.user,
-                kind=Kind.PAYMENT_REFUND,
-                amount=-refund.credits,
-                idempotency_key=f"payment_refund:{refund.id}",
-                ref=f"refund:{refund.id}",
-                payment=payment,
-                staff=staff,
-                reason=reason,
-            )
+        _refund_debit(refund=refund, staff=staff)
         cancellable = payment.amount - payment.cancelled_amount
 
     try:
