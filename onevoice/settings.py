@@ -7,6 +7,7 @@ console email, an in-process Dramatiq broker, and the local offline engines.
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -262,7 +263,35 @@ OPENAI_TTS_MODEL = env_str("OPENAI_TTS_MODEL", "gpt-4o-mini-tts")
 OPENAI_TTS_VOICE = env_str("OPENAI_TTS_VOICE", "alloy")
 OPENAI_CONCURRENCY = env_int("OPENAI_CONCURRENCY", 8, minimum=1)
 DUCK_DB = env_float("DUCK_DB", -18.0)
-DUBBING_WORKSPACE_DIR = DATA_DIR / "work"
+DUBBING_WORKSPACE_DIR = Path(env_str("DUBBING_WORKSPACE_DIR", "") or DATA_DIR / "work").resolve()
+
+# --- Dubbing jobs (dubbing/tasks.py) ---------------------------------------------------------
+# CPU threads all the jobs of one worker process use together, and at most per job: a job waits
+# for free threads instead of oversubscribing the machine.
+DUBBING_WORKER_CPUS = env_int("DUBBING_WORKER_CPUS", os.cpu_count() or 1, minimum=1)
+DUBBING_JOB_THREADS = min(DUBBING_WORKER_CPUS, env_int("DUBBING_JOB_THREADS", DUBBING_WORKER_CPUS, minimum=1))
+# Tries of one attempt on retryable errors (engine timeouts, 429, 5xx, a lost worker), with
+# exponential backoff between them.
+DUBBING_JOB_MAX_TRIES = env_int("DUBBING_JOB_MAX_TRIES", 3, minimum=1)
+DUBBING_JOB_RETRY_BACKOFF = env_float("DUBBING_JOB_RETRY_BACKOFF", 10.0)
+DUBBING_JOB_RETRY_BACKOFF_MAX = env_float("DUBBING_JOB_RETRY_BACKOFF_MAX", 300.0)
+# A worker renews its job's heartbeat this often; the reaper re-queues a job whose heartbeat is
+# older than the staleness, and re-sends a job queued this long without a claim.
+DUBBING_HEARTBEAT_SECONDS = env_float("DUBBING_HEARTBEAT_SECONDS", 5.0)
+DUBBING_HEARTBEAT_STALE_SECONDS = env_float("DUBBING_HEARTBEAT_STALE_SECONDS", 60.0)
+DUBBING_QUEUED_RESEND_SECONDS = env_float("DUBBING_QUEUED_RESEND_SECONDS", 900.0)
+DUBBING_REAPER_INTERVAL = env_float("DUBBING_REAPER_INTERVAL", 15.0)
+# A job's time limit per delivery: base + factor x the media's duration.
+DUBBING_TIME_LIMIT_BASE = env_float("DUBBING_TIME_LIMIT_BASE", 900.0)
+DUBBING_TIME_LIMIT_FACTOR = env_float("DUBBING_TIME_LIMIT_FACTOR", 20.0)
+# Stage progress is written to the database at most this often.
+DUBBING_PROGRESS_INTERVAL = env_float("DUBBING_PROGRESS_INTERVAL", 1.0)
+for _name in ("DUBBING_HEARTBEAT_SECONDS", "DUBBING_HEARTBEAT_STALE_SECONDS", "DUBBING_REAPER_INTERVAL",
+              "DUBBING_TIME_LIMIT_BASE"):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number of seconds.")
+if DUBBING_HEARTBEAT_STALE_SECONDS <= 2 * DUBBING_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured("DUBBING_HEARTBEAT_STALE_SECONDS must be more than twice DUBBING_HEARTBEAT_SECONDS.")
 
 # --- API ------------------------------------------------------------------------------------
 NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0)
@@ -315,6 +344,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "VideoStatusEnum": "videos.models.VideoStatus",
         "PaymentStatusEnum": "billing.models.Payment.Status",
+        "DubbingJobStatusEnum": "dubbing.models.JobStatus",
+        "JobStepStatusEnum": "dubbing.models.StepStatus",
+        "ArtifactKindEnum": "dubbing.models.ArtifactKind",
     },
 }
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")

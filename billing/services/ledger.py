@@ -144,3 +144,75 @@ def credits_grant(*, user, amount: int, staff, reason: str, idempotency_key: str
         reason=reason.strip(),
     )
     return entry
+
+
+def credits_render_reserve(*, user, job_id, render: int, amount: int) -> LedgerEntry:
+    """Debit the cost of a job's render `render` (a re-render after edits); 402 if short."""
+    if amount <= 0:
+        raise ValueError("A render reserves a positive number of credits.")
+    entry, _ = ledger_entry_append(
+        user=user,
+        kind=Kind.JOB_DEBIT,
+        amount=-amount,
+        idempotency_key=f"job_render:{job_id}:{render}",
+        ref=f"job:{job_id}#render{render}",
+    )
+    return entry
+
+
+def credits_render_refund(*, user, job_id, render: int) -> LedgerEntry | None:
+    """Give back what render `render` reserved, at most once. None when it reserved nothing."""
+    with transaction.atomic():
+        debit = LedgerEntry.objects.filter(
+            idempotency_key=f"job_render:{job_id}:{render}", user_id=user.pk
+        ).first()
+        if debit is None:
+            return None
+        entry, _ = ledger_entry_append(
+            user=user,
+            kind=Kind.JOB_REFUND,
+            amount=-debit.amount,
+            idempotency_key=f"job_render_refund:{job_id}:{render}",
+            ref=f"job:{job_id}#render{render}",
+        )
+        return entry
+
+
+def credits_job_net_charge(*, user, job_id) -> int:
+    """What a job has cost its owner so far: its debits less its refunds (>= 0)."""
+    from django.db.models import Sum
+
+    total = (
+        LedgerEntry.objects.filter(user_id=user.pk, ref__startswith=f"job:{job_id}#")
+        .aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    return max(0, -total)
+
+
+def credits_job_staff_refund(*, user, job_id, staff, reason: str, idempotency_key: str) -> LedgerEntry | None:
+    """A staff member gives back what a job still costs its owner (its debits less every refund
+    so far), with a reason. The account lock serialises this with every other movement, so two
+    refund forms submitted at once give back the job's cost once. None when nothing is left."""
+    if not reason.strip():
+        raise ValueError("A reason is required.")
+    with transaction.atomic():
+        _account_lock(user=user)
+        existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            if existing.user_id != user.pk or existing.kind != Kind.JOB_REFUND:
+                raise IdempotencyConflict()
+            return existing
+        owed = credits_job_net_charge(user=user, job_id=job_id)
+        if owed <= 0:
+            return None
+        entry, _ = ledger_entry_append(
+            user=user,
+            kind=Kind.JOB_REFUND,
+            amount=owed,
+            idempotency_key=idempotency_key,
+            ref=f"job:{job_id}#staff",
+            staff=staff,
+            reason=reason.strip(),
+        )
+        return entry

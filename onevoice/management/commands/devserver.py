@@ -8,11 +8,14 @@ command still works (the in-process worker then consumes from Redis beside any o
 from __future__ import annotations
 
 import atexit
+import threading
 
 import dramatiq
 from django.conf import settings
 from django.core.management.commands.runserver import Command as RunserverCommand
 from dramatiq import Worker
+
+from dubbing.tasks import reaper_loop
 
 
 class Command(RunserverCommand):
@@ -38,8 +41,18 @@ class Command(RunserverCommand):
         worker = Worker(broker, worker_threads=self.worker_threads, worker_timeout=200)
         worker.start()
         atexit.register(worker.stop)
+        stop_reaper = threading.Event()
+        reaper = threading.Thread(
+            target=reaper_loop,
+            kwargs={"interval": settings.DUBBING_REAPER_INTERVAL, "stop": stop_reaper},
+            name="dubbing-reaper",
+            daemon=True,
+        )
+        reaper.start()
+        atexit.register(stop_reaper.set)
         self.stdout.write(
             f"Dramatiq worker: {self.worker_threads} thread(s) on {type(broker).__name__}, "
-            f"queues: {', '.join(sorted(broker.get_declared_queues())) or '(none yet)'}"
+            f"queues: {', '.join(sorted(broker.get_declared_queues())) or '(none yet)'}; "
+            f"dubbing reaper every {settings.DUBBING_REAPER_INTERVAL:g} s"
         )
         super().inner_run(*args, **options)

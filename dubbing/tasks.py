@@ -1,0 +1,388 @@
+"""The dubbing actor: one delivery runs one job's attempt (or one render) on this worker.
+
+`run_dubbing_job(job_id, attempt, render)` claims the job with a conditional update (a duplicate
+or stale delivery finds nothing to claim and returns), keeps a heartbeat in a monitor thread
+(which also reads the cancel flag, so `should_cancel()` is a memory read, and writes progress at
+most every DUBBING_PROGRESS_INTERVAL), runs the pipeline over a local cache of the job's
+workspace whose durable copy is in the media storage (a redelivery on a machine with an empty
+disk resumes from there), uploads the outputs and records them.
+
+Retries are ours, not Dramatiq's (max_retries=0): a retryable PipelineError (timeouts, 429, 5xx,
+storage hiccups, the time limit) re-sends the message with exponential backoff until the
+attempt has used DUBBING_JOB_MAX_TRIES; a non-retryable one fails the job at once. Failing
+refunds the attempt once and emails the owner (services).
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import dramatiq
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils.text import slugify
+from dramatiq.middleware import TimeLimitExceeded
+
+from dubbing import services
+from dubbing.models import ArtifactKind, DubbingJob, StepStatus
+from dubbing.pipeline.errors import ErrorCode, PipelineCancelled, PipelineError
+from dubbing.storage import (
+    JobWorkStore,
+    artifact_name,
+    storage_delete,
+    storage_fetch,
+    storage_save,
+)
+from videos.storage import media_storage
+
+logger = logging.getLogger(__name__)
+
+QUEUE = "dubbing"
+# Share of the whole job each stage stands for, for the overall progress bar (sums to 100).
+STAGE_WEIGHTS = {
+    "probe": 1, "extract": 4, "transcribe": 24, "segment": 2, "translate": 10, "synthesize": 30,
+    "fit": 10, "mix": 8, "mux": 8, "publish": 3,
+}
+_CONTENT_TYPES = {".srt": "application/x-subrip", ".vtt": "text/vtt", ".m4a": "audio/mp4", ".mp4": "video/mp4",
+                  ".mkv": "video/x-matroska", ".json": "application/json"}
+
+
+# --- The CPU budget ---------------------------------------------------------------------------
+
+class CpuBudget:
+    """The CPU threads the jobs of this process may use together (DUBBING_WORKER_CPUS). A job
+    takes up to DUBBING_JOB_THREADS of what is free, waiting while nothing is."""
+
+    def __init__(self, total: int):
+        self.total = max(1, total)
+        self.free = self.total
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def take(self, wanted: int, *, should_stop=lambda: False):
+        with self._cond:
+            while self.free < 1 and not should_stop():
+                self._cond.wait(timeout=0.5)
+            granted = max(1, min(wanted, self.free)) if self.free >= 1 else 0
+            self.free -= granted
+        try:
+            yield max(1, granted)
+        finally:
+            with self._cond:
+                self.free += granted
+                self._cond.notify_all()
+
+
+_budget_lock = threading.Lock()
+_budget: CpuBudget | None = None
+
+
+def cpu_budget() -> CpuBudget:
+    global _budget
+    with _budget_lock:
+        if _budget is None or _budget.total != settings.DUBBING_WORKER_CPUS:
+            _budget = CpuBudget(settings.DUBBING_WORKER_CPUS)
+        return _budget
+
+
+# --- Sending ----------------------------------------------------------------------------------
+
+def job_time_limit_ms(duration: float | None) -> int:
+    """How long one delivery may run: a base plus a factor of the media's duration."""
+    seconds = settings.DUBBING_TIME_LIMIT_BASE + settings.DUBBING_TIME_LIMIT_FACTOR * float(duration or 0.0)
+    return int(seconds * 1000)
+
+
+def job_message_send(*, job_id, attempt: int, render: int, delay_seconds: float = 0.0,
+                     duration: float | None = None) -> None:
+    options = {"time_limit": job_time_limit_ms(duration)}
+    if delay_seconds > 0:
+        options["delay"] = int(delay_seconds * 1000)
+    run_dubbing_job.send_with_options(args=(str(job_id), int(attempt), int(render)), **options)
+
+
+# --- One run ----------------------------------------------------------------------------------
+
+class JobRun:
+    """The claimed job while this worker runs it: monitor thread, event recorder, publish."""
+
+    def __init__(self, job: DubbingJob, *, render: int):
+        self.job = job
+        self.render = render
+        self.claim_token = job.claim_token
+        self.cancel = threading.Event()
+        self.lost = False
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._stage = job.stage
+        self._fraction = 0.0
+        self._done_weight = 0.0
+        self._finished: set[str] = set()
+        self._written: tuple[str, int] | None = None
+        self._dirty = False
+        self._monitor: threading.Thread | None = None
+
+    # -- monitor: heartbeat, cancel flag, throttled progress --
+
+    def should_cancel(self) -> bool:
+        return self.cancel.is_set()
+
+    def start_monitor(self) -> None:
+        self._monitor = threading.Thread(target=self._watch, name=f"dub-monitor-{self.job.id}", daemon=True)
+        self._monitor.start()
+
+    def stop_monitor(self) -> None:
+        self._stop.set()
+        if self._monitor is not None:
+            self._monitor.join(timeout=30)
+
+    def _watch(self) -> None:
+        last_beat = time.monotonic()
+        tick = max(0.05, min(settings.DUBBING_PROGRESS_INTERVAL, settings.DUBBING_HEARTBEAT_SECONDS))
+        try:
+            while not self._stop.wait(tick):
+                try:
+                    if time.monotonic() - last_beat >= settings.DUBBING_HEARTBEAT_SECONDS:
+                        last_beat = time.monotonic()
+                        held, cancel = services.dubbing_job_heartbeat(job_id=self.job.id, claim_token=self.claim_token)
+                        if not held:
+                            logger.warning("Lost the claim on dubbing job %s; stopping.", self.job.id)
+                            self.lost = True
+                        if cancel or not held:
+                            self.cancel.set()
+                    if self._dirty:
+                        self.flush_progress()
+                except Exception:  # a database hiccup must not kill the heartbeat
+                    logger.exception("Heartbeat of dubbing job %s failed", self.job.id)
+                    close_old_connections()
+        finally:
+            connection.close()
+
+    # -- progress --
+
+    def _progress(self) -> int:
+        current = 0.0 if self._stage in self._finished else STAGE_WEIGHTS.get(self._stage, 0) * self._fraction
+        return int(self._done_weight + current)
+
+    def flush_progress(self, *, detected_language: str = "") -> None:
+        with self._lock:
+            self._dirty = False
+            value = (self._stage, min(99, self._progress()))
+            if value == self._written and not detected_language:
+                return
+            if not services.job_progress_save(job=self.job, claim_token=self.claim_token, stage=value[0],
+                                              progress=value[1], detected_language=detected_language):
+                self.lost = True
+                self.cancel.set()
+                return
+            self._written = value
+
+    # -- pipeline events --
+
+    def on_event(self, event) -> None:
+        position = list(STAGE_WEIGHTS).index(event.stage) if event.stage in STAGE_WEIGHTS else len(STAGE_WEIGHTS)
+        if event.kind == "progress":
+            # May come from a pipeline thread: only memory here; the monitor writes it.
+            with self._lock:
+                if event.stage == self._stage:
+                    self._fraction = max(self._fraction, min(1.0, float(event.fraction)))
+                    self._dirty = True
+            return
+        run = {"job": self.job, "attempt": self.job.attempt, "render": self.render, "name": event.stage,
+               "position": position}
+        if event.kind == "started":
+            services.job_step_start(**run)
+            with self._lock:
+                self._stage, self._fraction = event.stage, 0.0
+            self.flush_progress()
+        elif event.kind == "done":
+            services.job_step_finish(
+                **run, status=StepStatus.SKIPPED if event.cached else StepStatus.DONE,
+                seconds=0.0 if event.cached else float(event.seconds), detail=dict(event.detail or {}),
+            )
+            if event.segments is not None and not self.render:
+                services.segments_upsert(job=self.job, segments=event.segments, stage=event.stage)
+            with self._lock:
+                if event.stage not in self._finished:
+                    self._finished.add(event.stage)
+                    self._done_weight += STAGE_WEIGHTS.get(event.stage, 0)
+                self._stage, self._fraction = event.stage, 1.0
+            detected = ""
+            if event.stage == "transcribe":
+                detected = str((event.detail or {}).get("language") or (event.detail or {}).get("source_language") or "")
+            self.flush_progress(detected_language=detected[:16])
+        elif event.kind == "failed":
+            services.job_step_finish(**run, status=StepStatus.FAILED, error_code=event.code or "",
+                                     error_message=event.message)
+
+    # -- inputs and outputs --
+
+    def workspace(self) -> Path:
+        return Path(settings.DUBBING_WORKSPACE_DIR) / "jobs" / str(self.job.id) / self.job.target_language
+
+    def local_source(self, workspace: Path) -> Path:
+        """A local path to the video's source file: the file itself on local storage, else a
+        copy downloaded into the workspace (kept for the job's later runs on this machine)."""
+        storage = media_storage()
+        video = self.job.video
+        try:
+            return Path(storage.path(video.storage_key))
+        except NotImplementedError:
+            pass
+        suffix = Path(video.storage_key).suffix
+        dest = workspace / f"source{suffix}"
+        if dest.is_file() and dest.stat().st_size == video.size:
+            return dest
+        if not storage_fetch(video.storage_key, dest, storage=storage):
+            raise PipelineError("probe", None, "The video's file is missing from the storage.",
+                                code=ErrorCode.BAD_MEDIA)
+        return dest
+
+    def download_name(self, kind: str, path: Path) -> str:
+        base = slugify(Path(self.job.video.original_filename or self.job.video.title).stem)[:60] or "video"
+        target = self.job.target_language
+        if kind in (ArtifactKind.DUBBED_VIDEO, ArtifactKind.DUBBED_AUDIO):
+            return f"{base}.{target}{path.suffix}"
+        return f"{base}.{target}.{kind.replace('subtitles_', '').replace('_', '.')}"
+
+    def upload(self, files: dict[str, Path]) -> list[services.PublishedFile]:
+        published = []
+        for kind, path in files.items():
+            if kind not in ArtifactKind.values:
+                logger.warning("Dubbing job %s: the pipeline made an unknown output %r; not published", self.job.id, kind)
+                continue
+            path = Path(path)
+            filename = self.download_name(kind, path)
+            name = artifact_name(self.job, kind, self.render, filename)
+            content_type = _CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or (
+                "application/octet-stream")
+            try:
+                storage_save(name, path, content_type=content_type)
+            except OSError as exc:
+                raise PipelineError("publish", None, f"Storing {kind} failed: {exc}", code=ErrorCode.STORAGE_ERROR) from exc
+            published.append(services.PublishedFile(kind=kind, name=name, filename=filename, size=path.stat().st_size,
+                                                    content_type=content_type))
+        return published
+
+    # -- the run --
+
+    def run(self) -> None:
+        from dubbing.engines.registry import build_engines
+        from dubbing.pipeline.runner import run_dub
+
+        job = self.job
+        options = job.dub_options
+        workspace = self.workspace()
+        workspace.mkdir(parents=True, exist_ok=True)
+        overrides = services.target_overrides(job=job) if self.render else None
+        with cpu_budget().take(settings.DUBBING_JOB_THREADS, should_stop=self.should_cancel) as threads:
+            if self.should_cancel():
+                raise PipelineCancelled("probe")
+            source = self.local_source(workspace)
+            try:
+                engines = build_engines(options, settings, threads=threads)
+            except Exception as exc:  # EngineUnavailable and friends
+                from dubbing.pipeline.runner import pipeline_error
+
+                raise pipeline_error("check", None, exc) from exc
+            result = run_dub(
+                source,
+                options,
+                workspace=workspace,
+                engines=engines,
+                store=JobWorkStore(job.id, job.target_language),
+                on_event=self.on_event,
+                should_cancel=self.should_cancel,
+                duck_db=settings.DUCK_DB,
+                threads=threads,
+                target_overrides=overrides,
+                max_duration=settings.MAX_VIDEO_MINUTES * 60,
+            )
+        if self.lost:
+            return
+        if self.should_cancel():
+            raise PipelineCancelled("publish")
+        published = self.upload(result.files)
+        finished, unreferenced = services.dubbing_job_succeed(
+            job_id=job.id,
+            claim_token=self.claim_token,
+            files=published,
+            engines=result.engines,
+            detected_language=result.source_language if job.source_language == "auto" else "",
+            segments=result.segments if self.render else None,
+        )
+        self._delete_quietly(unreferenced)
+        if finished is None:
+            logger.info("Dubbing job %s finished but was cancelled or taken over; outputs discarded.", job.id)
+
+    def _delete_quietly(self, names: list[str]) -> None:
+        try:
+            storage_delete(*names)
+        except Exception:  # leftovers cost storage, not correctness
+            logger.exception("Could not delete old outputs of dubbing job %s", self.job.id)
+
+
+def _handle_failure(run: JobRun, error: PipelineError) -> None:
+    job_id, token = run.job.id, run.claim_token
+    if run.lost:
+        return  # someone else holds the job now; what we saw is not its state
+    if isinstance(error, PipelineCancelled) or error.code == ErrorCode.CANCELLED:
+        services.dubbing_job_cancelled(job_id=job_id, claim_token=token)
+        return
+    if error.retryable:
+        job, requeued = services.dubbing_job_retry_later(job_id=job_id, claim_token=token, code=error.code.value,
+                                                         message=str(error))
+        if requeued:
+            logger.warning("Dubbing job %s: retryable failure (try %s): %s", job_id, job.tries, error)
+        return
+    services.dubbing_job_fail(job_id=job_id, claim_token=token, code=error.code.value, message=str(error))
+
+
+# The time limit here is the floor; each message carries its own, scaled to the media's length.
+@dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=int(settings.DUBBING_TIME_LIMIT_BASE * 1000))
+def run_dubbing_job(job_id: str, attempt: int, render: int = 0) -> None:
+    job = services.dubbing_job_claim(job_id=job_id, attempt=attempt, render=render)
+    if job is None:
+        logger.info("Dubbing job %s (attempt %s, render %s): nothing to claim", job_id, attempt, render)
+        return
+    run = JobRun(job, render=render)
+    run.start_monitor()
+    try:
+        try:
+            run.run()
+        except TimeLimitExceeded:
+            raise PipelineError(run._stage or "probe", None, "The job ran past its time limit.",
+                                code=ErrorCode.TIME_LIMIT) from None
+    except PipelineError as error:
+        run.stop_monitor()
+        _handle_failure(run, error)
+    except Exception as exc:
+        run.stop_monitor()
+        logger.exception("Dubbing job %s failed unexpectedly", job_id)
+        _handle_failure(run, PipelineError(run._stage or "probe", None, f"Internal error: {exc}",
+                                           code=ErrorCode.INTERNAL_ERROR))
+    finally:
+        run.stop_monitor()
+
+
+def reaper_loop(*, interval: float, stop: threading.Event, on_pass=None) -> None:
+    """Reap every `interval` seconds until `stop` is set (`reap_jobs --loop`, devserver's
+    thread). A failed pass is logged, not fatal."""
+    while True:
+        try:
+            close_old_connections()
+            counts = services.dubbing_jobs_reap()
+            if on_pass is not None:
+                on_pass(counts)
+            elif any(counts.values()):
+                logger.info("Reaper: %s", counts)
+        except Exception:  # the loop outlives a database hiccup
+            logger.exception("Reaper pass failed")
+        if stop.wait(interval):
+            connection.close()
+            return
