@@ -1,0 +1,183 @@
+"""Staff tools for dubbing jobs: every job's stages, timings, errors, lines and outputs, and the
+actions retry, cancel and refund (with a reason, through the ledger). Everything a job holds is
+written by the services and the worker, so the admin shows it read-only and acts through them."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.template import engines
+from django.template.response import TemplateResponse
+
+from dubbing import services
+from dubbing.models import Artifact, DubbingJob, JobStep, Segment
+from onevoice.errors import ServiceError
+
+# The intermediate page of the refund action (kept here: it is the only admin template of the app).
+_REFUND_TEMPLATE = """{% extends "admin/base_site.html" %}
+{% block content %}
+<p>Give back to each owner what these jobs still cost them (their debits less every refund so far):</p>
+<ul>{% for job in jobs %}<li>{{ job.owner }}: {{ job.video.title }} &rarr; {{ job.target_language }}
+  ({{ job.get_status_display }}, {{ job.cost_credits }} credits per attempt, attempt {{ job.attempt }})</li>{% endfor %}</ul>
+<form method="post">{% csrf_token %}
+  {% for job in jobs %}<input type="hidden" name="{{ action_checkbox_name }}" value="{{ job.pk }}">{% endfor %}
+  <input type="hidden" name="action" value="refund_jobs">
+  {{ form.as_p }}
+  <input type="submit" name="apply" value="Refund">
+</form>
+{% endblock %}
+"""
+
+
+class JobRefundForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Required; kept on the ledger entry.")
+    # Generated when the form is rendered, so submitting it twice (or a retried POST) refunds once.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("A reason is required.")
+        return reason
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class JobStepInline(_ReadOnlyInline):
+    model = JobStep
+    fields = ("attempt", "render", "name", "status", "started_at", "finished_at", "seconds", "error_code",
+              "error_message", "detail")
+    ordering = ("attempt", "render", "position")
+
+
+class SegmentInline(_ReadOnlyInline):
+    model = Segment
+    fields = ("index", "segment_id", "start", "end", "speaker", "source_text", "target_text", "rendered_text",
+              "speed", "displacement", "overrun", "shortened")
+    ordering = ("index",)
+
+
+class ArtifactInline(_ReadOnlyInline):
+    model = Artifact
+    fields = ("kind", "filename", "name", "size", "content_type", "render", "created_at")
+
+
+class EngineFilter(admin.SimpleListFilter):
+    """Jobs by an engine they used (recognizer, translator or voice), or by the engine set."""
+
+    title = "engine"
+    parameter_name = "engine"
+
+    def lookups(self, request, model_admin):
+        names: set[str] = set()
+        for used in DubbingJob.objects.order_by("-created_at").values_list("engines", flat=True)[:500]:
+            names.update(str(v) for k, v in (used or {}).items() if k in ("asr", "translate", "tts") and v)
+        sets = [("set:local", "set: local"), ("set:openai", "set: openai")]
+        return sets + [(name, name) for name in sorted(names)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if value.startswith("set:"):
+            return queryset.filter(options__engines=value.removeprefix("set:"))
+        return queryset.filter(Q(engines__asr=value) | Q(engines__translate=value) | Q(engines__tts=value))
+
+
+@admin.register(DubbingJob)
+class DubbingJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "owner", "video", "target_language", "status", "stage", "progress", "cost_credits",
+                    "attempt", "tries", "render_count", "engine_names", "error_code", "created_at")
+    list_filter = ("status", "stage", EngineFilter, ("owner", admin.RelatedOnlyFieldListFilter), "created_at",
+                   "target_language")
+    search_fields = ("id", "owner__email", "video__title", "error_code", "error_message", "worker")
+    list_select_related = ("owner", "video")
+    date_hierarchy = "created_at"
+    inlines = (JobStepInline, ArtifactInline, SegmentInline)
+    actions = ("retry_jobs", "cancel_jobs", "refund_jobs")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in DubbingJob._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # jobs start from the site or the API, which reserve their credits
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the ledger entries refer to them; cancel or refund instead
+
+    @admin.display(description="engines")
+    def engine_names(self, obj: DubbingJob) -> str:
+        used = obj.engines or {}
+        return " / ".join(str(used[k]) for k in ("asr", "translate", "tts") if used.get(k)) or "-"
+
+    def _each(self, request, queryset, action, done_message: str):
+        done = 0
+        for job in queryset.select_related("owner", "video"):
+            try:
+                action(job)
+                done += 1
+            except ServiceError as error:
+                self.message_user(request, f"{job.id}: {error.detail}", messages.ERROR)
+        if done:
+            self.message_user(request, done_message.format(count=done), messages.SUCCESS)
+
+    @admin.action(description="Retry the selected failed or cancelled jobs (reserves their cost again)")
+    def retry_jobs(self, request, queryset):
+        self._each(request, queryset, lambda job: services.dubbing_job_retry(job=job), "Queued {count} job(s) again.")
+
+    @admin.action(description="Cancel the selected jobs (refunded when they had not succeeded)")
+    def cancel_jobs(self, request, queryset):
+        self._each(request, queryset, lambda job: services.dubbing_job_cancel(job=job),
+                   "Cancelled (or asked to stop) {count} job(s).")
+
+    @admin.action(description="Refund the selected jobs (with a reason)…")
+    def refund_jobs(self, request, queryset):
+        if not request.user.has_perm("dubbing.change_dubbingjob"):
+            raise PermissionDenied
+        if "apply" in request.POST:
+            form = JobRefundForm(request.POST)
+        else:
+            form = JobRefundForm(initial={"idempotency_key": uuid.uuid4().hex})
+        if form.is_bound and form.is_valid():
+            key, reason = form.cleaned_data["idempotency_key"], form.cleaned_data["reason"]
+            for job in queryset.select_related("owner", "video"):
+                try:
+                    entry = services.dubbing_job_refund(
+                        job=job, staff=request.user, reason=reason, idempotency_key=f"staff_job_refund:{key}:{job.id}"
+                    )
+                except ServiceError as error:
+                    self.message_user(request, f"{job.id}: {error.detail}", messages.ERROR)
+                    continue
+                self.message_user(request, f"{job.owner}: {entry.amount} credits given back for job {job.id}.",
+                                  messages.SUCCESS)
+            return None
+        template = engines["django"].from_string(_REFUND_TEMPLATE)
+        return TemplateResponse(
+            request,
+            template,
+            {
+                **self.admin_site.each_context(request),
+                "title": "Refund dubbing jobs",
+                "form": form,
+                "jobs": queryset.select_related("owner", "video"),
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "opts": self.model._meta,
+            },
+        )
