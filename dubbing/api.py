@@ -1,0 +1,226 @@
+"""JSON API for dubbing jobs (API.md "Dubbing jobs").
+
+Views parse input, call a selector or a service, and shape the answer; the rules live in
+dubbing.services. Another user's job is "not found" everywhere (selectors filter by owner).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dubbing import selectors, services
+from dubbing.errors import SpeakerNotFound, UnsupportedPair, VideoNotFound
+from dubbing.languages import language_name, language_support
+from dubbing.models import JobStatus
+from dubbing.serializers import (
+    JobCreateInputSerializer,
+    JobOutputSerializer,
+    LanguagesOutputSerializer,
+    RenderQuoteOutputSerializer,
+    SegmentOutputSerializer,
+    SegmentUpdateInputSerializer,
+    SpeakerOutputSerializer,
+    SpeakerUpdateInputSerializer,
+    job_representation,
+)
+from dubbing.snapshot import job_snapshot_build
+from onevoice.auth import POLLING_AUTHENTICATION
+from onevoice.errors import ServiceError
+from onevoice.pagination import PageNumberPagination
+
+JOB_ID = OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
+class SpeakerVoiceUnavailable(ServiceError):
+    status_code = status.HTTP_501_NOT_IMPLEMENTED
+    code = "speaker_voice_unavailable"
+    default_detail = "Changing a speaker's voice is not available yet."
+
+
+def _snapshot_of(job) -> dict:
+    return job.snapshot or job_snapshot_build(job)
+
+
+class LanguagesApi(APIView):
+    """What the configured engines can dub. Public: a visitor may ask before signing up."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=LanguagesOutputSerializer, auth=[])
+    def get(self, request):
+        return Response(language_support().as_dict())
+
+
+class JobListCreateApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "status", str, enum=[*JobStatus.values, "active"],
+                description='One status, or "active" for queued and running.',
+            ),
+            OpenApiParameter("video", OpenApiTypes.UUID, description="Only the jobs of this video."),
+            OpenApiParameter("target_language", str),
+        ],
+        responses=JobOutputSerializer(many=True),
+    )
+    def get(self, request):
+        jobs = selectors.job_list(
+            owner_id=request.user.pk,
+            status=request.query_params.get("status") or None,
+            video_id=request.query_params.get("video") or None,
+            target_language=request.query_params.get("target_language") or None,
+        ).values_list("snapshot", flat=True)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(jobs, request, view=self)
+        return paginator.get_paginated_response([job_representation(s, request=request) for s in page if s])
+
+    @extend_schema(
+        request=JobCreateInputSerializer,
+        responses={201: JobOutputSerializer},
+        description=(
+            "One job for `target_language`; or, with `target_languages` (up to 5) instead, one job per "
+            'language answered as {"results": [job, ...]}, the sum reserved at once.'
+        ),
+    )
+    def post(self, request):
+        serializer = JobCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        video_id = _uuid_or_none(data.pop("video_id"))
+        if video_id is None:
+            raise VideoNotFound()
+        targets = data.pop("target_languages", None)
+        subtitles = bool(data.get("source_subtitles"))
+        if targets is None:
+            _check_languages(data["source_language"], data["target_language"], subtitles=subtitles)
+            job = services.dubbing_job_create(owner=request.user, video_id=video_id, **data)
+            return Response(job_representation(_snapshot_of(job), request=request), status=status.HTTP_201_CREATED)
+        for target in targets:
+            _check_languages(data["source_language"], target, subtitles=subtitles, field="target_languages")
+        jobs = services.dubbing_jobs_create(owner=request.user, video_id=video_id, target_languages=targets, **data)
+        return Response(
+            {"results": [job_representation(_snapshot_of(job), request=request) for job in jobs]},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+def _uuid_or_none(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _check_languages(source: str, target: str, *, subtitles: bool, field: str = "target_language") -> None:
+    """A language the deployment cannot speak at all is named here, before the service is asked
+    about the pair (which it decides with the engines it will really use)."""
+    support = language_support()
+    if target not in support.targets:
+        raise UnsupportedPair(
+            f"Cannot dub into '{target}' here.",
+            errors={field: [f"'{target}' is not one of: {', '.join(support.targets) or 'none'}."]},
+        )
+    if source != "auto" and not subtitles and not support.supports(source, target):
+        raise UnsupportedPair(
+            f"Cannot dub from {language_name(source)} into {language_name(target)} here.",
+            errors={"source_language": [f"Not a source for '{target}'."]},
+        )
+
+
+class JobDetailApi(APIView):
+    """Polled by clients while a job runs: the token is trusted without loading the user, and the
+    answer is the job's snapshot column (one indexed row read) plus signed artifact links."""
+
+    authentication_classes = POLLING_AUTHENTICATION
+
+    @extend_schema(parameters=[JOB_ID], responses=JobOutputSerializer)
+    def get(self, request, job_id):
+        snapshot = selectors.job_snapshot_get(owner_id=request.user.pk, job_id=job_id)
+        return Response(job_representation(snapshot, request=request))
+
+
+class JobCancelApi(APIView):
+    @extend_schema(parameters=[JOB_ID], request=None, responses=JobOutputSerializer)
+    def post(self, request, job_id):
+        job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
+        job = services.dubbing_job_cancel(job=job)
+        return Response(job_representation(_snapshot_of(job), request=request))
+
+
+class JobRetryApi(APIView):
+    @extend_schema(parameters=[JOB_ID], request=None, responses=JobOutputSerializer)
+    def post(self, request, job_id):
+        job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
+        job = services.dubbing_job_retry(job=job)
+        return Response(job_representation(_snapshot_of(job), request=request))
+
+
+class SegmentListApi(APIView):
+    @extend_schema(parameters=[JOB_ID], responses=SegmentOutputSerializer(many=True))
+    def get(self, request, job_id):
+        job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(selectors.segment_list(job=job), request, view=self)
+        return paginator.get_paginated_response(SegmentOutputSerializer(page, many=True).data)
+
+
+class SegmentDetailApi(APIView):
+    @extend_schema(
+        parameters=[JOB_ID, OpenApiParameter("index", int, OpenApiParameter.PATH)],
+        request=SegmentUpdateInputSerializer,
+        responses=SegmentOutputSerializer,
+    )
+    def patch(self, request, job_id, index: int):
+        job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
+        serializer = SegmentUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        segment = services.segment_update(job=job, index=index, **serializer.validated_data)
+        return Response(SegmentOutputSerializer(segment).data)
+
+
+class SpeakerListApi(APIView):
+    @extend_schema(parameters=[JOB_ID], responses=SpeakerOutputSerializer(many=True))
+    def get(self, request, job_id):
+        job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(selectors.speaker_list(job=job), request, view=self)
+        return paginator.get_paginated_response(SpeakerOutputSerializer(page, many=True).data)
+
+
+class SpeakerDetailApi(APIView):
+    @extend_schema(
+        parameters=[JOB_ID, OpenApiParameter("speaker", str, OpenApiParameter.PATH)],
+        request=SpeakerUpdateInputSerializer,
+        responses=SpeakerOutputSerializer,
+    )
+    def patch(self, request, job_id, speaker: str):
+        job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
+        serializer = SpeakerUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if not any(s["speaker"] == speaker for s in selectors.speaker_list(job=job)):
+            raise SpeakerNotFound()
+        # Changing a speaker's voice needs a service that stores the voice and marks the
+        # speaker's lines changed (so a render speaks them again); dubbing.services has none yet.
+        raise SpeakerVoiceUnavailable()
+
+
+class JobRenderApi(APIView):
+    @extend_schema(parameters=[JOB_ID], responses=RenderQuoteOutputSerializer)
+    def get(self, request, job_id):
+        job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
+        return Response(RenderQuoteOutputSerializer(services.render_quote(job=job)).data)
+
+    @extend_schema(parameters=[JOB_ID], request=None, responses={202: JobOutputSerializer})
+    def post(self, request, job_id):
+        job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
+        job = services.dubbing_job_render(job=job)
+        return Response(job_representation(_snapshot_of(job), request=request), status=status.HTTP_202_ACCEPTED)
+

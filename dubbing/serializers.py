@@ -1,0 +1,215 @@
+"""Serializers for the dubbing jobs API (API.md "Dubbing jobs").
+
+The job itself is not serialized from a model: GET /jobs/{id} answers from the job's polling
+snapshot (dubbing.snapshot) plus time-limited artifact URLs, built by `job_representation`.
+`JobOutputSerializer` describes that shape for the schema and is never run per request: a
+polled endpoint should not pay for DRF field machinery it does not need.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers
+
+from dubbing.models import JobStatus, Segment, StepStatus
+from dubbing.pipeline.options import BACKGROUNDS, MAX_SPEED, MIN_SPEED, SUBTITLE_MODES
+from dubbing.storage import artifact_url
+
+# The snapshot keys a job answer carries as they are (dubbing.snapshot.job_snapshot_build).
+JOB_FIELDS = (
+    "id", "video", "status", "stage", "progress", "cost_credits", "source_language",
+    "detected_language", "target_language", "attempt", "render_count", "rendering", "error",
+    "steps", "created_at", "finished_at",
+)
+
+
+def job_artifact_urls(snapshot: dict, *, request=None) -> dict[str, str]:
+    job_id = snapshot["id"]
+    return {
+        kind: artifact_url(
+            job_id=job_id, kind=kind, name=item["name"], content_type=item.get("content_type", ""), request=request
+        )
+        for kind, item in (snapshot.get("artifacts") or {}).items()
+    }
+
+
+def job_representation(snapshot: dict, *, request=None) -> dict:
+    """The API's job, from its snapshot alone."""
+    body = {key: snapshot.get(key) for key in JOB_FIELDS}
+    body["steps"] = body["steps"] or []
+    body["artifacts"] = job_artifact_urls(snapshot, request=request)
+    body["artifacts_expire_in"] = settings.MEDIA_LINK_MAX_AGE
+    return body
+
+
+# --- Output shapes (schema) ---------------------------------------------------------------------
+
+
+class JobErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class JobStepSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=StepStatus.choices)
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    seconds = serializers.FloatField(allow_null=True)
+
+
+class JobArtifactsSerializer(serializers.Serializer):
+    """Time-limited URLs of the job's outputs; a kind is absent until it exists."""
+
+    dubbed_video = serializers.URLField(required=False)
+    dubbed_audio = serializers.URLField(required=False)
+    subtitles_source_srt = serializers.URLField(required=False)
+    subtitles_source_vtt = serializers.URLField(required=False)
+    subtitles_target_srt = serializers.URLField(required=False)
+    subtitles_target_vtt = serializers.URLField(required=False)
+    subtitles_bilingual_srt = serializers.URLField(required=False)
+    subtitles_bilingual_vtt = serializers.URLField(required=False)
+    report = serializers.URLField(required=False)
+
+
+
+class JobOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    video = serializers.UUIDField(help_text="The dubbed video's id.")
+    status = serializers.ChoiceField(choices=JobStatus.choices)
+    stage = serializers.CharField(help_text="The stage running or last run (empty before the first).")
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    cost_credits = serializers.IntegerField()
+    source_language = serializers.CharField(help_text='As asked: a code or "auto".')
+    detected_language = serializers.CharField(help_text="What recognition found (empty until then).")
+    target_language = serializers.CharField()
+    attempt = serializers.IntegerField(help_text="1, then one more for each retry of a failed job.")
+    render_count = serializers.IntegerField(help_text="Re-renders after edits so far.")
+    rendering = serializers.BooleanField(help_text="A re-render is queued or running.")
+    error = JobErrorSerializer(allow_null=True)
+    steps = JobStepSerializer(many=True)
+    artifacts = JobArtifactsSerializer()
+    artifacts_expire_in = serializers.IntegerField(help_text="Seconds the artifact URLs stay valid.")
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class SegmentOutputSerializer(serializers.ModelSerializer):
+    changed = serializers.BooleanField(read_only=True, help_text="Edited since the last render.")
+
+    class Meta:
+        model = Segment
+        fields = [
+            "index", "start", "end", "speaker", "source_text", "target_text", "speed",
+            "displacement", "overrun", "shortened", "changed", "glossary_misses",
+        ]
+        read_only_fields = fields
+
+
+class SpeakerOutputSerializer(serializers.Serializer):
+    speaker = serializers.CharField(help_text='The label ("" when the recognizer names no speakers).')
+    voice = serializers.CharField(allow_null=True)
+    segments = serializers.IntegerField(help_text="How many lines the speaker has.")
+    seconds = serializers.FloatField(help_text="The source seconds of those lines.")
+
+
+class RenderQuoteOutputSerializer(serializers.Serializer):
+    changed_segments = serializers.ListField(child=serializers.IntegerField())
+    changed_seconds = serializers.FloatField()
+    cost_credits = serializers.IntegerField()
+    balance = serializers.IntegerField()
+
+
+class LanguagePairSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    target = serializers.CharField()
+    via = serializers.ChoiceField(choices=["direct", "pivot", "speech_translation"])
+
+
+class LanguagesOutputSerializer(serializers.Serializer):
+    pairs = LanguagePairSerializer(many=True)
+    auto_detect = serializers.ListField(child=serializers.CharField(), help_text='Languages "auto" can detect.')
+    voices = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Voices per target language, where the speech engine names them.",
+    )
+    names = serializers.DictField(child=serializers.CharField(), help_text="English name of each code.")
+    engines = serializers.DictField(child=serializers.CharField())
+
+
+class JobListResultsSerializer(serializers.Serializer):
+    results = JobOutputSerializer(many=True)
+
+
+# --- Input ----------------------------------------------------------------------------------------
+
+
+class JobCreateInputSerializer(serializers.Serializer):
+    # A string, not a UUIDField: a malformed id is a video that does not exist (404), like any
+    # other id that is not one of mine.
+    video_id = serializers.CharField(max_length=64)
+    target_language = serializers.CharField(max_length=16, required=False)
+    target_languages = serializers.ListField(
+        child=serializers.CharField(max_length=16), required=False, min_length=1, max_length=5,
+        help_text="Instead of target_language: up to 5 languages, one job each.",
+    )
+    source_language = serializers.CharField(max_length=16, default="auto")
+    background = serializers.ChoiceField(choices=BACKGROUNDS, default="duck")
+    subtitles = serializers.ChoiceField(choices=SUBTITLE_MODES, default="soft")
+    voice = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+    max_speed = serializers.FloatField(min_value=MIN_SPEED, max_value=MAX_SPEED, default=1.3)
+    glossary = serializers.DictField(
+        child=serializers.CharField(max_length=200, allow_blank=False),
+        required=False,
+        allow_empty=True,
+        help_text="{source term: target term}",
+    )
+    source_subtitles = serializers.CharField(required=False, allow_blank=True, help_text="SRT or VTT text.")
+    target_subtitles = serializers.CharField(required=False, allow_blank=True, help_text="SRT or VTT text.")
+
+    def validate_glossary(self, glossary: dict) -> dict:
+        if len(glossary) > 500:
+            raise serializers.ValidationError("At most 500 terms.")
+        for term in glossary:
+            if not term.strip() or len(term) > 200:
+                raise serializers.ValidationError("Each term must be 1-200 characters.")
+        return {term.strip(): value.strip() for term, value in glossary.items()}
+
+    def validate_voice(self, voice):
+        return voice or None
+
+    def to_internal_value(self, data):
+        # One of target_language / target_languages is required: name it beside any other
+        # missing field, not only once the others are fixed.
+        missing_target = hasattr(data, "get") and not data.get("target_language") and not data.get("target_languages")
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if missing_target and isinstance(exc.detail, dict):
+                exc.detail.setdefault("target_language", [serializers.ErrorDetail("This field is required.", "required")])
+            raise
+        if missing_target:
+            raise serializers.ValidationError({"target_language": ["This field is required."]})
+        return value
+
+    def validate(self, data):
+        if "target_language" in data and "target_languages" in data:
+            raise serializers.ValidationError({"target_languages": ["Send target_language or target_languages, not both."]})
+        for name in ("source_subtitles", "target_subtitles"):
+            if not data.get(name):
+                data.pop(name, None)
+        return data
+
+
+class SegmentUpdateInputSerializer(serializers.Serializer):
+    target_text = serializers.CharField(required=False, allow_blank=False, max_length=2000, trim_whitespace=True)
+    speaker = serializers.CharField(required=False, allow_blank=True, max_length=50)
+
+    def validate(self, data):
+        if not data:
+            raise serializers.ValidationError("Send target_text or speaker.")
+        return data
+
+
+class SpeakerUpdateInputSerializer(serializers.Serializer):
+    voice = serializers.CharField(max_length=100)

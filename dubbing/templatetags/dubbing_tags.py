@@ -1,0 +1,32 @@
+"""Template tags other apps' pages use to show dubbing parts they do not own.
+
+The video page renders `{% dub_this_video video %}`: the videos app stays free of imports from
+dubbing (dependencies point dubbing -> videos), and the form's choices, cost and balance are
+built here, in one place, for the video page and the dub page alike.
+"""
+
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+
+@register.inclusion_tag("dubbing/_dub_form.html", takes_context=True)
+def dub_this_video(context, video):
+    from dubbing.views import dub_form_context
+
+    request = context["request"]
+    return {
+        **dub_form_context(user=request.user, video=video),
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.filter
+def language_name(code: str) -> str:
+    """ "es" -> "Spanish" (the code itself when unknown)."""
+    from dubbing.languages import language_name as name
+
+    return name(code or "")

@@ -1,0 +1,564 @@
+"""The dubbing jobs API (API.md "Dubbing jobs"): ownership, input errors, the list's filters, the
+job's shape, pinned query counts, and the signed, range-served artifact links.
+
+Jobs that really run through the pipeline are the services' and the actor's tests; here rows
+are written directly where only reading them is under test.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from billing.models import LedgerEntry
+from billing.selectors import credits_balance
+from billing.services.ledger import credits_grant
+from dubbing.languages import language_support, language_support_clear
+from dubbing.models import (
+    Artifact,
+    ArtifactKind,
+    DubbingJob,
+    JobStatus,
+    JobStep,
+    Segment,
+    StepStatus,
+)
+from dubbing.pipeline.options import DubOptions
+from dubbing.snapshot import job_snapshot_refresh
+from dubbing.storage import artifact_name, artifact_token, artifact_url
+from testing.media import FIXTURE_MEDIA
+from videos.models import Video, VideoStatus
+from videos.storage import source_key
+
+pytestmark = pytest.mark.django_db
+
+SPEECH_EN_SECONDS = 18.68
+
+
+# --- Fixtures -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """A fresh local media folder per test."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = root
+    settings.STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _languages_from_the_engines_of_this_test():
+    language_support_clear()
+    yield
+    language_support_clear()
+
+
+def make_video(owner, *, duration: float = SPEECH_EN_SECONDS, status: str = VideoStatus.READY, title="Speech") -> Video:
+    """A ready video whose source file really is in storage (speech_en.mp4)."""
+    video_id = uuid.uuid4()
+    key = source_key(owner_id=owner.pk, video_id=video_id, extension="mp4")
+    storages["default"].save(key, ContentFile((FIXTURE_MEDIA / "speech_en.mp4").read_bytes()))
+    return Video.objects.create(
+        id=video_id, owner=owner, title=title, original_filename="speech_en.mp4", storage_key=key,
+        size=(FIXTURE_MEDIA / "speech_en.mp4").stat().st_size, content_type="video/mp4", format="mov,mp4",
+        duration=duration, width=640, height=360, fps=25, video_codec="h264", audio_codec="aac",
+        has_audio=True, has_video=True, status=status,
+    )
+
+
+def make_job(owner, video, *, target="es", status=JobStatus.QUEUED, stage="", progress=0, steps=(), **fields) -> DubbingJob:
+    job = DubbingJob.objects.create(
+        owner=owner, video=video, target_language=target, status=status, stage=stage, progress=progress,
+        options=DubOptions(target_language=target).to_dict(), cost_credits=1, **fields,
+    )
+    for position, (name, step_status) in enumerate(steps):
+        JobStep.objects.create(
+            job=job, attempt=job.attempt, name=name, position=position, status=step_status, seconds=1.5,
+        )
+    job_snapshot_refresh(job)
+    return job
+
+
+def add_artifact(job, kind: str, content: bytes, *, filename: str, content_type: str) -> Artifact:
+    name = artifact_name(job, kind, 0, filename)
+    storages["default"].save(name, ContentFile(content))
+    artifact = Artifact.objects.create(
+        job=job, kind=kind, name=name, filename=filename, size=len(content), content_type=content_type
+    )
+    job_snapshot_refresh(job)
+    return artifact
+
+
+def add_segments(job, texts: list[tuple[str, str]], *, speaker="S1") -> list[Segment]:
+    return [
+        Segment.objects.create(
+            job=job, index=i, segment_id=f"s{i:04d}", start=i * 2.0, end=i * 2.0 + 1.5, speaker=speaker,
+            source_text=source, target_text=target, rendered_text=target, speed=1.1, overrun=0.0,
+        )
+        for i, (source, target) in enumerate(texts)
+    ]
+
+
+def give_credits(user, staff, amount: int) -> None:
+    credits_grant(user=user, amount=amount, staff=staff, reason="test", idempotency_key=f"test:{uuid.uuid4()}")
+
+
+@pytest.fixture
+def video(owner, media_root):
+    return make_video(owner)
+
+
+@pytest.fixture
+def finished_job(owner, video):
+    job = make_job(
+        owner, video, status=JobStatus.SUCCEEDED, stage="publish", progress=100,
+        steps=[("probe", StepStatus.DONE), ("extract", StepStatus.DONE)],
+    )
+    add_segments(job, [("Hello there.", "Hola."), ("How are you?", "¿Cómo estás?")])
+    return job
+
+
+def bearer(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    return client
+
+
+# --- Another user's job: 404 everywhere -------------------------------------------------------------
+
+JOB_ENDPOINTS = [
+    ("get", "/api/v1/jobs/{id}", None),
+    ("post", "/api/v1/jobs/{id}/cancel", None),
+    ("post", "/api/v1/jobs/{id}/retry", None),
+    ("get", "/api/v1/jobs/{id}/segments", None),
+    ("patch", "/api/v1/jobs/{id}/segments/0", {"target_text": "Mine now"}),
+    ("get", "/api/v1/jobs/{id}/speakers", None),
+    ("patch", "/api/v1/jobs/{id}/speakers/S1", {"voice": "f3"}),
+    ("get", "/api/v1/jobs/{id}/render", None),
+    ("post", "/api/v1/jobs/{id}/render", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), JOB_ENDPOINTS)
+def test_every_job_endpoint_answers_404_for_another_users_job(other_client, finished_job, method, path, body):
+    Segment.objects.filter(job=finished_job, index=1).update(target_text="Changed")  # something to render
+
+    response = getattr(other_client, method)(path.format(id=finished_job.id), body, format="json")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "job_not_found"
+    finished_job.refresh_from_db()
+    assert finished_job.status == JobStatus.SUCCEEDED and finished_job.render_count == 0
+    assert Segment.objects.get(job=finished_job, index=0).target_text == "Hola."
+
+
+@pytest.mark.parametrize(("method", "path", "body"), JOB_ENDPOINTS)
+def test_every_job_endpoint_answers_404_for_a_job_that_does_not_exist(owner_client, method, path, body):
+    response = getattr(owner_client, method)(path.format(id=uuid.uuid4()), body, format="json")
+    assert response.status_code == 404
+
+
+def test_a_bearer_token_of_another_user_cannot_poll_my_job(other, finished_job):
+    response = bearer(other).get(f"/api/v1/jobs/{finished_job.id}")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Dubbing job not found.", "code": "job_not_found"}
+
+
+def test_the_job_endpoints_need_authentication(api_client, finished_job):
+    assert api_client.get(f"/api/v1/jobs/{finished_job.id}").status_code == 401
+    assert api_client.get("/api/v1/jobs").status_code == 401
+    bad = APIClient()
+    bad.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
+    response = bad.get(f"/api/v1/jobs/{finished_job.id}")
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+# --- Languages ----------------------------------------------------------------------------------------
+
+
+def test_languages_are_what_the_configured_engines_can_really_do(api_client, settings):
+    from dubbing.engines.registry import build_engines
+
+    engines = build_engines(DubOptions(target_language="und"), settings)
+    response = api_client.get("/api/v1/languages")
+
+    assert response.status_code == 200
+    body = response.json()
+    heard, spoken = engines.asr.languages(), engines.tts.languages()
+    expected = {
+        (s, t) for s, t in engines.translator.supported_pairs() if s in heard and t in spoken and s != t
+    }
+    assert {(p["source"], p["target"]) for p in body["pairs"]} == expected
+    assert all(p["via"] == "direct" for p in body["pairs"])
+    assert set(body["auto_detect"]) == heard
+    assert body["engines"]["translate"] == engines.names()["translate"]
+    if ("en", "es") in expected:  # the CI image installs apertium-eng-spa and the English recognizer
+        assert body["names"]["es"] == "Spanish"
+
+
+def test_languages_are_empty_and_say_why_when_the_engines_cannot_run(api_client, settings):
+    settings.DUBBING_ENGINES = "openai"
+    settings.OPENAI_API_KEY = ""
+    support = language_support()
+    assert support.pairs == [] and "OPENAI_API_KEY" in support.unavailable
+    assert api_client.get("/api/v1/languages").json()["pairs"] == []
+
+
+# --- Creating a job --------------------------------------------------------------------------------------
+
+
+def _needs_en_es():
+    if not language_support().supports("en", "es"):
+        pytest.skip("the local engines here cannot dub en->es (apertium-eng-spa or the recognizer missing)")
+
+
+def test_it_creates_a_job_and_reserves_its_cost(owner, staff, owner_client, video):
+    _needs_en_es()
+    give_credits(owner, staff, 5)
+
+    response = owner_client.post(
+        "/api/v1/jobs",
+        {"video_id": str(video.id), "target_language": "es", "background": "drop", "glossary": {"Hello": "Hola"}},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    job = DubbingJob.objects.get(id=body["id"])
+    assert body["status"] == "queued" and body["video"] == str(video.id) and body["cost_credits"] == 1
+    assert job.options["background"] == "drop" and job.options["glossary"] == {"Hello": "Hola"}
+    assert credits_balance(user=owner) == 4
+
+
+def test_it_creates_one_job_per_language_with_target_languages(owner, staff, owner_client, video):
+    _needs_en_es()
+    give_credits(owner, staff, 5)
+    response = owner_client.post(
+        "/api/v1/jobs", {"video_id": str(video.id), "target_languages": ["es"]}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert [job["target_language"] for job in response.json()["results"]] == ["es"]
+
+
+def test_an_unknown_language_is_400_with_a_code_and_nothing_is_reserved(owner, staff, owner_client, video):
+    give_credits(owner, staff, 5)
+    response = owner_client.post("/api/v1/jobs", {"video_id": str(video.id), "target_language": "xx"}, format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "unsupported_pair"
+    assert "target_language" in body["errors"]
+    assert not DubbingJob.objects.exists()
+    assert credits_balance(user=owner) == 5
+
+
+def test_missing_fields_are_400_naming_each_field(owner_client):
+    response = owner_client.post("/api/v1/jobs", {}, format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert set(body["errors"]) == {"video_id", "target_language"}
+    assert body["detail"].startswith("video_id: ")
+
+
+def test_bad_options_are_400_naming_the_field(owner_client, video):
+    response = owner_client.post(
+        "/api/v1/jobs", {"video_id": str(video.id), "target_language": "es", "max_speed": 2.0, "background": "loud"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"max_speed", "background"}
+
+
+@pytest.mark.parametrize("video_id", ["not-a-uuid", str(uuid.uuid4()), "others"])
+def test_a_video_that_is_not_mine_or_does_not_exist_is_404(owner, staff, other, owner_client, media_root, video_id):
+    _needs_en_es()
+    give_credits(owner, staff, 5)
+    if video_id == "others":
+        video_id = str(make_video(other).id)
+
+    response = owner_client.post("/api/v1/jobs", {"video_id": video_id, "target_language": "es"}, format="json")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "video_not_found"
+    assert not DubbingJob.objects.exists() and credits_balance(user=owner) == 5
+
+
+def test_a_video_that_is_not_ready_is_409(owner, staff, owner_client, media_root):
+    _needs_en_es()
+    give_credits(owner, staff, 5)
+    video = make_video(owner, status=VideoStatus.UPLOADING)
+    response = owner_client.post("/api/v1/jobs", {"video_id": str(video.id), "target_language": "es"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "video_not_ready"
+
+
+def test_too_few_credits_is_402_and_nothing_is_created(owner, staff, owner_client, media_root):
+    _needs_en_es()
+    give_credits(owner, staff, 1)
+    long_video = make_video(owner, duration=125.0)  # 3 started minutes: 3 credits
+
+    response = owner_client.post("/api/v1/jobs", {"video_id": str(long_video.id), "target_language": "es"}, format="json")
+
+    assert response.status_code == 402
+    assert response.json()["code"] == "insufficient_credits"
+    assert not DubbingJob.objects.exists()
+    assert credits_balance(user=owner) == 1
+    assert not LedgerEntry.objects.filter(kind="job_debit").exists()
+
+
+# --- The list ---------------------------------------------------------------------------------------------
+
+
+def test_the_list_filters_by_status_video_and_language_and_shows_only_mine(owner, other, owner_client, media_root):
+    first, second = make_video(owner), make_video(owner)
+    queued = make_job(owner, first, target="es")
+    failed = make_job(owner, first, target="fr", status=JobStatus.FAILED, error_code="bad_media")
+    done = make_job(owner, second, target="es", status=JobStatus.SUCCEEDED, progress=100)
+    make_job(other, make_video(other), target="es")
+
+    def ids(query=""):
+        response = owner_client.get(f"/api/v1/jobs{query}")
+        assert response.status_code == 200
+        return [job["id"] for job in response.json()["results"]]
+
+    assert ids() == [str(done.id), str(failed.id), str(queued.id)]  # newest first, mine only
+    assert ids("?status=failed") == [str(failed.id)]
+    assert ids("?status=active") == [str(queued.id)]
+    assert ids("?status=finished") == []
+    assert ids(f"?video={first.id}") == [str(failed.id), str(queued.id)]
+    assert ids("?video=not-a-uuid") == []
+    assert ids("?target_language=es") == [str(done.id), str(queued.id)]
+    assert ids(f"?target_language=es&video={second.id}&status=succeeded") == [str(done.id)]
+
+
+def test_the_list_is_paginated_in_a_pinned_number_of_queries(owner, owner_client, video, django_assert_num_queries):
+    for _ in range(3):
+        job = make_job(owner, video)
+        add_artifact(job, ArtifactKind.SUBTITLES_TARGET_SRT, b"1\n", filename="es.srt", content_type="application/x-subrip")
+
+    # 1: COUNT(*) of my jobs for the paginator; 2: SELECT of the page's snapshots (steps and
+    # artifacts are inside them: no query per job). force_authenticate needs no user query.
+    with django_assert_num_queries(2):
+        response = owner_client.get("/api/v1/jobs?page_size=2")
+
+    body = response.json()
+    assert body["count"] == 3 and len(body["results"]) == 2 and body["next"]
+    assert all(job["artifacts"]["subtitles_target_srt"].startswith("http://testserver/media/jobs/") for job in body["results"])
+
+
+# --- One job ----------------------------------------------------------------------------------------------
+
+
+def test_the_job_has_the_shape_api_md_gives(owner_client, finished_job):
+    add_artifact(finished_job, ArtifactKind.DUBBED_VIDEO, b"video", filename="speech.es.mp4", content_type="video/mp4")
+
+    body = owner_client.get(f"/api/v1/jobs/{finished_job.id}").json()
+
+    assert set(body) >= {
+        "id", "video", "status", "stage", "progress", "cost_credits", "source_language", "target_language",
+        "error", "steps", "artifacts", "created_at", "finished_at",
+    }
+    assert body["id"] == str(finished_job.id) and body["status"] == "succeeded" and body["progress"] == 100
+    assert body["error"] is None
+    assert [s["name"] for s in body["steps"]] == ["probe", "extract"]
+    assert set(body["steps"][0]) == {"name", "status", "started_at", "finished_at", "seconds"}
+    assert set(body["artifacts"]) == {"dubbed_video"}
+    assert "/media/jobs/" in body["artifacts"]["dubbed_video"] and "?t=" in body["artifacts"]["dubbed_video"]
+
+
+def test_a_failed_job_shows_its_error(owner, owner_client, video):
+    job = make_job(owner, video, status=JobStatus.FAILED, error_code="no_speech", error_message="No speech was found.")
+    body = owner_client.get(f"/api/v1/jobs/{job.id}").json()
+    assert body["error"] == {"code": "no_speech", "detail": "No speech was found."}
+
+
+def test_polling_with_a_bearer_token_is_one_query(owner, finished_job, django_assert_num_queries):
+    add_artifact(finished_job, ArtifactKind.DUBBED_AUDIO, b"audio", filename="speech.es.m4a", content_type="audio/mp4")
+    client = bearer(owner)
+
+    # 1: SELECT snapshot FROM job WHERE id = ... AND owner_id = <the token's user_id>: the user is
+    # never loaded (onevoice.auth.StatelessJWTAuthentication), steps and artifacts are in the snapshot.
+    with django_assert_num_queries(1):
+        response = client.get(f"/api/v1/jobs/{finished_job.id}")
+
+    assert response.status_code == 200
+    assert set(response.json()["artifacts"]) == {"dubbed_audio"}
+
+
+def test_polling_with_the_pages_session_works_too(owner, finished_job, django_assert_num_queries):
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(owner)
+    # 1: the session; 2: the user (SessionAuthentication); 3: the snapshot.
+    with django_assert_num_queries(3):
+        response = browser.get(f"/api/v1/jobs/{finished_job.id}")
+    assert response.status_code == 200 and response.json()["id"] == str(finished_job.id)
+
+
+def test_cancel_and_retry(owner, staff, owner_client, video):
+    give_credits(owner, staff, 3)
+    job = make_job(owner, video, status=JobStatus.FAILED, error_code="engine_failed")
+
+    assert owner_client.post(f"/api/v1/jobs/{job.id}/cancel").json()["code"] == "job_not_cancellable"
+    response = owner_client.post(f"/api/v1/jobs/{job.id}/retry")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "queued" and response.json()["attempt"] == 2
+    assert credits_balance(user=owner) == 2
+
+    response = owner_client.post(f"/api/v1/jobs/{job.id}/cancel")
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    assert owner_client.post(f"/api/v1/jobs/{job.id}/cancel").status_code == 409
+
+
+# --- Segments, speakers, render ----------------------------------------------------------------------------
+
+
+def test_segments_have_the_fields_api_md_gives(owner_client, finished_job):
+    body = owner_client.get(f"/api/v1/jobs/{finished_job.id}/segments").json()
+    assert body["count"] == 2
+    first = body["results"][0]
+    assert set(first) >= {
+        "index", "start", "end", "speaker", "source_text", "target_text", "speed", "displacement",
+        "overrun", "changed", "glossary_misses",
+    }
+    assert first["index"] == 0 and first["target_text"] == "Hola." and first["changed"] is False
+
+
+def test_editing_a_line_marks_it_changed_and_the_quote_prices_it(owner, staff, owner_client, finished_job):
+    give_credits(owner, staff, 2)
+    response = owner_client.patch(
+        f"/api/v1/jobs/{finished_job.id}/segments/1", {"target_text": "  ¿Qué tal?  "}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["target_text"] == "¿Qué tal?" and response.json()["changed"] is True
+
+    quote = owner_client.get(f"/api/v1/jobs/{finished_job.id}/render").json()
+    assert quote == {"changed_segments": [1], "changed_seconds": 1.5, "cost_credits": 1, "balance": 2}
+
+    response = owner_client.post(f"/api/v1/jobs/{finished_job.id}/render")
+    assert response.status_code == 202, response.content
+    assert response.json()["rendering"] is True and response.json()["render_count"] == 1
+    assert credits_balance(user=owner) == 1
+
+
+def test_a_line_of_a_running_job_cannot_be_edited(owner, owner_client, video):
+    job = make_job(owner, video, status=JobStatus.RUNNING, stage="translate")
+    add_segments(job, [("Hi.", "Hola.")])
+    response = owner_client.patch(f"/api/v1/jobs/{job.id}/segments/0", {"target_text": "Buenas."}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "job_running"
+
+
+def test_a_line_that_does_not_exist_is_404_and_an_empty_patch_400(owner_client, finished_job):
+    response = owner_client.patch(f"/api/v1/jobs/{finished_job.id}/segments/99", {"target_text": "x"}, format="json")
+    assert response.status_code == 404 and response.json()["code"] == "segment_not_found"
+    response = owner_client.patch(f"/api/v1/jobs/{finished_job.id}/segments/0", {}, format="json")
+    assert response.status_code == 400
+
+
+def test_nothing_changed_is_409_nothing_to_render(owner_client, finished_job):
+    response = owner_client.post(f"/api/v1/jobs/{finished_job.id}/render")
+    assert response.status_code == 409 and response.json()["code"] == "nothing_to_render"
+
+
+def test_speakers_list_their_voice_and_lines(owner_client, finished_job):
+    body = owner_client.get(f"/api/v1/jobs/{finished_job.id}/speakers").json()
+    assert body["results"] == [{"speaker": "S1", "voice": None, "segments": 2, "seconds": 3.0}]
+    response = owner_client.patch(f"/api/v1/jobs/{finished_job.id}/speakers/S9", {"voice": "f3"}, format="json")
+    assert response.status_code == 404 and response.json()["code"] == "speaker_not_found"
+
+
+# --- Artifact downloads -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def artifact(finished_job):
+    content = bytes(range(256)) * 40  # 10240 bytes
+    return add_artifact(finished_job, ArtifactKind.DUBBED_VIDEO, content, filename="speech.es.mp4", content_type="video/mp4")
+
+
+def test_a_signed_link_serves_the_file_with_byte_ranges(api_client, artifact):
+    url = artifact_url(job_id=artifact.job_id, kind=artifact.kind, name=artifact.name)
+
+    whole = api_client.get(url)
+    assert whole.status_code == 200
+    assert whole["Content-Type"] == "video/mp4" and whole["Accept-Ranges"] == "bytes"
+    assert b"".join(whole.streaming_content) == bytes(range(256)) * 40
+
+    part = api_client.get(url, HTTP_RANGE="bytes=256-511")
+    assert part.status_code == 206
+    assert part["Content-Range"] == "bytes 256-511/10240"
+    assert b"".join(part.streaming_content) == bytes(range(256))
+    assert 'filename="speech.es.mp4"' in part["Content-Disposition"]
+
+    download = api_client.get(url + "&download=1")
+    assert download["Content-Disposition"].startswith("attachment;") and "speech.es.mp4" in download["Content-Disposition"]
+
+
+def test_a_bad_or_expired_token_is_refused(api_client, artifact, settings):
+    base = f"/media/jobs/{artifact.job_id}/{artifact.kind}"
+    assert api_client.get(base + "?t=forged").status_code == 403
+    other_kind = artifact_token(job_id=artifact.job_id, kind="dubbed_audio")
+    assert api_client.get(base + f"?t={other_kind}").status_code == 403
+    other_job = artifact_token(job_id=uuid.uuid4(), kind=artifact.kind)
+    assert api_client.get(base + f"?t={other_job}").status_code == 403
+
+    good = artifact_token(job_id=artifact.job_id, kind=artifact.kind)
+    settings.MEDIA_LINK_MAX_AGE = -1  # every token is now older than the limit
+    assert api_client.get(base + f"?t={good}").status_code == 403
+
+
+def test_without_a_token_only_the_owners_session_gets_the_file(owner, other, artifact):
+    from django.test import Client
+
+    base = f"/media/jobs/{artifact.job_id}/{artifact.kind}"
+    assert Client().get(base).status_code == 404
+    stranger = Client()
+    stranger.force_login(other)
+    assert stranger.get(base).status_code == 404
+    me = Client()
+    me.force_login(owner)
+    assert me.get(base, HTTP_RANGE="bytes=0-9").status_code == 206
+
+
+def test_an_unknown_kind_or_a_missing_artifact_is_404(api_client, artifact):
+    token = artifact_token(job_id=artifact.job_id, kind="report")
+    assert api_client.get(f"/media/jobs/{artifact.job_id}/report?t={token}").status_code == 404
+    token = artifact_token(job_id=artifact.job_id, kind="secrets")
+    assert api_client.get(f"/media/jobs/{artifact.job_id}/secrets?t={token}").status_code == 404
+
+
+# --- Schema --------------------------------------------------------------------------------------------------
+
+
+def test_the_schema_documents_the_job_endpoints_without_warnings(client):
+    from drf_spectacular.drainage import GENERATOR_STATS
+
+    GENERATOR_STATS.reset()
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    messages = [*GENERATOR_STATS._warn_cache, *GENERATOR_STATS._error_cache]
+    assert [m for m in messages if "dubbing" in m or "/jobs" in m or "languages" in m] == []
+    paths = response.json()["paths"]
+    for path in (
+        "/api/v1/languages", "/api/v1/jobs", "/api/v1/jobs/{job_id}", "/api/v1/jobs/{job_id}/cancel",
+        "/api/v1/jobs/{job_id}/retry", "/api/v1/jobs/{job_id}/segments", "/api/v1/jobs/{job_id}/segments/{index}",
+        "/api/v1/jobs/{job_id}/speakers", "/api/v1/jobs/{job_id}/speakers/{speaker}", "/api/v1/jobs/{job_id}/render",
+    ):
+        assert path in paths
+    assert set(paths["/api/v1/jobs/{job_id}/render"]) == {"get", "post"}

@@ -1,0 +1,447 @@
+"""Server-rendered pages for dubbing jobs, and the signed download view of their outputs.
+
+The pages post plain forms to the same services as the API (they work without JavaScript);
+the scripts add live progress (polling GET /api/v1/jobs/{id} with the session) and saving a
+line without reloading (PATCH /api/v1/jobs/{id}/segments/{index}).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
+
+from billing.selectors import credits_balance
+from dubbing import selectors, services
+from dubbing.errors import JobNotFound
+from dubbing.languages import language_name, language_support
+from dubbing.models import (
+    ACTIVE_STATUSES,
+    Artifact,
+    ArtifactKind,
+    DubbingJob,
+    JobStatus,
+)
+from dubbing.pipeline.options import MAX_SPEED, MIN_SPEED
+from dubbing.serializers import job_representation
+from dubbing.snapshot import job_snapshot_build
+from dubbing.storage import artifact_token_valid, artifact_url
+from onevoice.errors import ServiceError
+from videos import selectors as video_selectors
+from videos import storage as video_storage
+from videos.errors import VideoNotFound
+from videos.models import Video, VideoStatus
+from videos.streaming import ranged_file_response
+
+# The pipeline's stages in order (dubbing.pipeline.runner.STAGES), as the job page names them.
+STAGE_LABELS = {
+    "probe": "Check the file",
+    "extract": "Extract the sound",
+    "transcribe": "Recognize the speech",
+    "segment": "Cut it into lines",
+    "translate": "Translate the lines",
+    "synthesize": "Speak the lines",
+    "fit": "Fit each line to its time",
+    "mix": "Mix the new sound track",
+    "mux": "Build the dubbed video",
+    "publish": "Publish the files",
+}
+STEP_STATUS_LABELS = {
+    "waiting": "Waiting",
+    "running": "Running",
+    "done": "Done",
+    "skipped": "Done earlier",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+}
+# Downloads in the order the page lists them.
+DOWNLOAD_KINDS = [
+    ArtifactKind.DUBBED_VIDEO,
+    ArtifactKind.DUBBED_AUDIO,
+    ArtifactKind.SUBTITLES_TARGET_SRT,
+    ArtifactKind.SUBTITLES_TARGET_VTT,
+    ArtifactKind.SUBTITLES_SOURCE_SRT,
+    ArtifactKind.SUBTITLES_SOURCE_VTT,
+    ArtifactKind.SUBTITLES_BILINGUAL_SRT,
+    ArtifactKind.SUBTITLES_BILINGUAL_VTT,
+    ArtifactKind.REPORT,
+]
+LIST_FILTERS = [
+    ("", "All"),
+    ("active", "In progress"),
+    (JobStatus.SUCCEEDED, "Succeeded"),
+    (JobStatus.FAILED, "Failed"),
+    (JobStatus.CANCELLED, "Cancelled"),
+]
+
+
+# --- The dub form ---------------------------------------------------------------------------------
+
+
+def parse_glossary(text: str) -> dict[str, str]:
+    """ "term = translation" lines -> {term: translation}; blank lines are ignored."""
+    glossary: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        term, sep, translation = line.partition("=")
+        if not sep or not term.strip() or not translation.strip():
+            raise forms.ValidationError(f'Line {number} is not "term = translation".')
+        glossary[term.strip()] = translation.strip()
+    return glossary
+
+
+class DubForm(forms.Form):
+    target_language = forms.ChoiceField(label="Dub into")
+    source_language = forms.ChoiceField(label="Spoken language", initial="auto")
+    background = forms.ChoiceField(
+        label="Original sound",
+        choices=[("duck", "Keep it, quieter under the voice"), ("keep", "Keep it as it is"), ("drop", "Remove it")],
+        initial="duck",
+    )
+    subtitles = forms.ChoiceField(
+        label="Subtitles in the video",
+        choices=[("soft", "A subtitle track viewers can switch on"), ("burned", "Burned into the picture"),
+                 ("none", "None")],
+        initial="soft",
+    )
+    max_speed = forms.DecimalField(
+        label="Fastest speech",
+        min_value=MIN_SPEED, max_value=MAX_SPEED, decimal_places=2, initial="1.30",
+        help_text=f"How much a line may be sped up to fit its time ({MIN_SPEED:.1f}-{MAX_SPEED:.1f}×).",
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
+    )
+    glossary = forms.CharField(
+        label="Glossary", required=False, max_length=20000,
+        help_text='Optional. One "term = translation" per line, e.g. "OneVoice = OneVoice".',
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, support=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        support = support or language_support()
+        self.fields["target_language"].choices = [(code, language_name(code)) for code in support.targets]
+        heard = ", ".join(language_name(code) for code in support.auto_detect)
+        self.fields["source_language"].choices = [
+            ("auto", f"Detect it ({heard})" if heard else "Detect it"),
+            *((code, language_name(code)) for code in support.sources),
+        ]
+        if "es" in dict(self.fields["target_language"].choices):
+            self.fields["target_language"].initial = "es"
+
+    def clean_glossary(self) -> dict[str, str]:
+        return parse_glossary(self.cleaned_data.get("glossary") or "")
+
+
+def dub_form_context(*, user, video: Video, form: DubForm | None = None, error: ServiceError | None = None) -> dict:
+    """What the "Dub this video" form shows: the choices, the cost and the balance before confirming."""
+    support = language_support()
+    ready = video.status == VideoStatus.READY
+    cost = services.dubbing_job_cost(duration_seconds=video.duration or 0.0) if ready else 0
+    balance = credits_balance(user=user)
+    return {
+        "video": video,
+        "ready": ready,
+        "minutes": math.ceil((video.duration or 0.0) / 60) if ready else 0,
+        "credits_per_minute": settings.CREDITS_PER_MINUTE,
+        "balance_after": balance - cost,
+        "form": form or DubForm(support=support),
+        "cost": cost,
+        "balance": balance,
+        "short_by": max(0, cost - balance),
+        "can_dub": ready and bool(support.targets),
+        "unavailable": support.unavailable,
+        "error": error,
+        "recent_jobs": selectors.video_job_list(owner_id=user.pk, video_id=video.id, limit=5),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def video_dub_page(request, video_id: uuid.UUID):
+    """GET: the dub form on its own page. POST (also from the video page): start the job."""
+    try:
+        video = video_selectors.video_get(owner=request.user, video_id=video_id)
+    except VideoNotFound:
+        raise Http404("Video not found.") from None
+    form = DubForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            job = services.dubbing_job_create(
+                owner=request.user,
+                video_id=video.id,
+                target_language=data["target_language"],
+                source_language=data["source_language"],
+                background=data["background"],
+                subtitles=data["subtitles"],
+                max_speed=float(data["max_speed"]),
+                glossary=data["glossary"] or None,
+            )
+        except ServiceError as exc:
+            error = exc
+            for field, problems in (exc.errors or {}).items():
+                if field in form.fields:
+                    for problem in problems if isinstance(problems, list) else [problems]:
+                        form.add_error(field, str(problem))
+        else:
+            messages.success(
+                request, f"Dubbing into {language_name(job.target_language)} started: {job.cost_credits} credits reserved."
+            )
+            return redirect("job_detail", job_id=job.id)
+    status = 200 if request.method == "GET" else (error.status_code if error else 400)
+    context = dub_form_context(user=request.user, video=video, form=form, error=error)
+    return render(request, "dubbing/video_dub.html", context, status=status)
+
+
+# --- My dubs ----------------------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def job_list_page(request):
+    status = request.GET.get("status", "")
+    if status not in dict(LIST_FILTERS):
+        status = ""
+    jobs = selectors.job_list(owner_id=request.user.pk, status=status or None).select_related("video").only(
+        "id", "status", "stage", "progress", "target_language", "source_language", "detected_language",
+        "cost_credits", "rendering", "created_at", "finished_at", "video__id", "video__title",
+    )
+    page = Paginator(jobs, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "dubbing/job_list.html",
+        {
+            "page": page,
+            "filters": LIST_FILTERS,
+            "status": status,
+            "items": [{"job": job, "target_name": language_name(job.target_language)} for job in page],
+        },
+    )
+
+
+# --- One job ----------------------------------------------------------------------------------------
+
+
+def _owned_job(request, job_id) -> DubbingJob:
+    try:
+        return selectors.job_get_with_video(owner_id=request.user.pk, job_id=job_id)
+    except JobNotFound:
+        raise Http404("Job not found.") from None
+
+
+def _stages() -> list[str]:
+    from dubbing.pipeline.runner import STAGES
+
+    return list(STAGES)
+
+
+def step_rows(snapshot: dict, *, active: bool) -> list[dict]:
+    """The step list: every stage while the job runs (those not reached yet are waiting), the
+    stages of the run once it is over."""
+    done = {step["name"]: step for step in snapshot.get("steps") or []}
+    names = _stages() if active else [step["name"] for step in snapshot.get("steps") or []]
+    rows = []
+    for name in names:
+        step = done.get(name) or {"name": name, "status": "waiting", "seconds": None}
+        rows.append({
+            **step,
+            "label": STAGE_LABELS.get(name, name),
+            "status_label": STEP_STATUS_LABELS.get(step["status"], step["status"]),
+        })
+    return rows
+
+
+def download_param() -> str:
+    """What a download link appends to ask for an attachment: nothing on S3 (a presigned URL
+    breaks with any parameter added), `&download=1` for our own view."""
+    return "" if video_storage.is_s3() else "&download=1"
+
+
+def downloads(snapshot: dict, urls: dict[str, str]) -> list[dict]:
+    labels = dict(ArtifactKind.choices)
+    files = snapshot.get("artifacts") or {}
+    suffix = download_param()
+    return [
+        {
+            "kind": kind.value,
+            "label": labels[kind.value],
+            "url": urls[kind.value],
+            "download_url": urls[kind.value] + suffix,
+            "filename": files[kind.value].get("filename", ""),
+            "size": files[kind.value].get("size", 0),
+        }
+        for kind in DOWNLOAD_KINDS
+        if kind.value in urls
+    ]
+
+
+@require_GET
+@login_required
+def job_detail_page(request, job_id: uuid.UUID):
+    job = _owned_job(request, job_id)
+    snapshot = job.snapshot or job_snapshot_build(job)
+    body = job_representation(snapshot)
+    active = job.status in ACTIVE_STATUSES or job.rendering
+    video = job.video
+    source_url = (
+        video_storage.media_url(
+            name=video.storage_key, video_id=video.id, kind=video_storage.SOURCE, content_type=video.content_type
+        )
+        if video.status == VideoStatus.READY and video.storage_key
+        else ""
+    )
+    return render(
+        request,
+        "dubbing/job_detail.html",
+        {
+            "job": job,
+            "video": video,
+            "snapshot": snapshot,
+            "active": active,
+            "steps": step_rows(snapshot, active=active),
+            "stage_label": STAGE_LABELS.get(snapshot.get("stage") or "", ""),
+            "stage_labels": STAGE_LABELS,
+            "download_param": download_param(),
+            "artifact_labels": dict(ArtifactKind.choices),
+            "download_order": [kind.value for kind in DOWNLOAD_KINDS],
+            "step_status_labels": STEP_STATUS_LABELS,
+            "stages": _stages(),
+            "downloads": downloads(snapshot, body["artifacts"]),
+            "artifact_urls": body["artifacts"],
+            "source_url": source_url,
+            "target_name": language_name(job.target_language),
+            "source_name": language_name(job.detected_language or job.source_language)
+            if (job.detected_language or job.source_language) != "auto" else "Detected automatically",
+            "can_cancel": job.status in ACTIVE_STATUSES,
+            "can_retry": job.status in (JobStatus.FAILED, JobStatus.CANCELLED),
+            "can_edit": job.status == JobStatus.SUCCEEDED and not job.rendering,
+        },
+    )
+
+
+def _job_action(request, job_id, action, done_message: str):
+    job = _owned_job(request, job_id)
+    try:
+        action(job=job)
+    except ServiceError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, done_message)
+    return HttpResponseRedirect(reverse("job_detail", kwargs={"job_id": job.id}))
+
+
+@require_POST
+@login_required
+def job_cancel(request, job_id: uuid.UUID):
+    return _job_action(request, job_id, services.dubbing_job_cancel, "The job is cancelled; its credits are refunded.")
+
+
+@require_POST
+@login_required
+def job_retry(request, job_id: uuid.UUID):
+    return _job_action(request, job_id, services.dubbing_job_retry, "The job is queued again.")
+
+
+@require_POST
+@login_required
+def job_render(request, job_id: uuid.UUID):
+    return _job_action(request, job_id, services.dubbing_job_render, "Re-rendering the changed lines.")
+
+
+# --- The line editor --------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def job_lines_page(request, job_id: uuid.UUID):
+    """Each line's source and target text, speed and overrun. POST saves one line (the script
+    saves with PATCH instead, without reloading)."""
+    job = _owned_job(request, job_id)
+    if request.method == "POST":
+        try:
+            index = int(request.POST.get("index", ""))
+        except ValueError:
+            index = -1
+        text = " ".join(request.POST.get("target_text", "").split())
+        if not text:
+            messages.error(request, "A line cannot be empty.")
+        else:
+            try:
+                services.segment_update(job=job, index=index, target_text=text)
+            except ServiceError as exc:
+                messages.error(request, exc.detail)
+            else:
+                messages.success(request, f"Line {index + 1} saved.")
+        return HttpResponseRedirect(reverse("job_lines", kwargs={"job_id": job.id}) + f"#line-{index}")
+    editable = job.status == JobStatus.SUCCEEDED and not job.rendering
+    quote = services.render_quote(job=job) if editable else None
+    return render(
+        request,
+        "dubbing/job_lines.html",
+        {
+            "job": job,
+            "video": job.video,
+            "segments": list(selectors.segment_list(job=job)),
+            "editable": editable,
+            "quote": quote,
+            "target_name": language_name(job.target_language),
+        },
+    )
+
+
+# --- Downloads -------------------------------------------------------------------------------------
+
+
+@require_safe  # players probe with HEAD before they GET ranges
+def job_artifact(request, job_id: uuid.UUID, kind: str):
+    """One output of a job, for a valid signed link (or the owner's session), with byte ranges.
+
+    A link whose token is wrong or expired: 403, decided before any lookup, so it tells nothing
+    about the job. No token and not the owner: 404, exactly like a job that does not exist.
+    """
+    if kind not in ArtifactKind.values:
+        raise Http404()
+    token = request.GET.get("t", "")
+    artifacts = Artifact.objects.filter(job_id=job_id, kind=kind)
+    if token:
+        if not artifact_token_valid(token, job_id=job_id, kind=kind):
+            raise PermissionDenied("This link has expired. Open the job's page for a new one.")
+    elif request.user.is_authenticated:
+        artifacts = artifacts.filter(job__owner_id=request.user.pk)
+    else:
+        raise Http404()
+    artifact = artifacts.first()
+    if artifact is None:
+        raise Http404()
+    media = video_storage.media_storage()
+    if video_storage.is_s3(media):
+        return HttpResponseRedirect(
+            artifact_url(job_id=job_id, kind=kind, name=artifact.name, content_type=artifact.content_type)
+        )
+    try:
+        response = ranged_file_response(
+            request, storage=media, name=artifact.name, content_type=artifact.content_type, filename=artifact.filename
+        )
+    except FileNotFoundError:
+        raise Http404() from None
+    if request.GET.get("download"):
+        response["Content-Disposition"] = content_disposition_header(True, artifact.filename)
+    return response

@@ -1,0 +1,104 @@
+// Line editor: each line's form saves with PATCH /api/v1/jobs/{id}/segments/{index} (session +
+// CSRF header) without reloading; the re-render quote is then asked again (GET .../render).
+// Without this script the same forms post to the page, which saves and comes back.
+(function () {
+  "use strict";
+  var list = document.getElementById("lines");
+  if (!list) return;
+  var base = list.dataset.apiUrl;
+  var panel = document.getElementById("render-panel");
+  var quoteText = document.getElementById("render-quote");
+  var renderButton = document.getElementById("render-button");
+  var buyLink = document.getElementById("render-buy");
+
+  function csrf(form) {
+    return form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  }
+
+  function plural(n, word) {
+    return n + " " + word + (n === 1 ? "" : "s");
+  }
+
+  function showQuote(quote) {
+    var n = quote.changed_segments.length;
+    var short = quote.cost_credits > quote.balance;
+    if (!n) {
+      quoteText.textContent = "No line has changed since the last render.";
+    } else {
+      quoteText.textContent = "";
+      quoteText.append(plural(n, "changed line") + " (" + quote.changed_seconds.toFixed(1) + " s of speech): ");
+      var strong = document.createElement("strong");
+      strong.textContent = plural(quote.cost_credits, "credit");
+      quoteText.append(strong, ". Your balance: " + plural(quote.balance, "credit") + "." + (short ? " That is not enough." : ""));
+    }
+    renderButton.disabled = !n || short;
+    if (buyLink) buyLink.hidden = !short;
+  }
+
+  function refreshQuote() {
+    if (!panel) return;
+    fetch(panel.dataset.quoteUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (quote) { if (quote) showQuote(quote); })
+      .catch(function () { /* the quote shown stays; the server checks again on render */ });
+  }
+
+  function save(form) {
+    var index = form.dataset.index;
+    var text = form.querySelector("textarea");
+    var status = form.querySelector(".line__status");
+    var button = form.querySelector("button[type=submit]");
+    var value = text.value.replace(/\s+/g, " ").trim();
+    if (!value) {
+      status.textContent = "A line cannot be empty.";
+      text.focus();
+      return;
+    }
+    button.disabled = true;
+    status.textContent = "Saving…";
+    fetch(base + index, {
+      method: "PATCH",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf(form) },
+      body: JSON.stringify({ target_text: value }),
+    })
+      .then(function (response) {
+        return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+      })
+      .then(function (result) {
+        if (!result.ok) throw new Error(result.body.detail || "The line was not saved.");
+        text.value = result.body.target_text;
+        text.defaultValue = result.body.target_text;
+        status.textContent = "Saved.";
+        var item = form.closest(".line");
+        item.classList.toggle("line--changed", result.body.changed);
+        item.querySelector(".line__changed").hidden = !result.body.changed;
+        refreshQuote();
+      })
+      .catch(function (error) {
+        status.textContent = error.message || "The line was not saved. Check your connection and try again.";
+      })
+      .finally(function () { button.disabled = false; });
+  }
+
+  list.addEventListener("submit", function (event) {
+    var form = event.target.closest(".line__form");
+    if (!form) return;
+    event.preventDefault();
+    save(form);
+  });
+
+  // Ctrl+Enter (or Cmd+Enter) in a line saves it from the keyboard without leaving the field.
+  list.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.matches("textarea")) {
+      event.preventDefault();
+      save(event.target.closest(".line__form"));
+    }
+  });
+
+  list.addEventListener("input", function (event) {
+    if (!event.target.matches("textarea")) return;
+    var status = event.target.closest(".line__form").querySelector(".line__status");
+    status.textContent = event.target.value !== event.target.defaultValue ? "Not saved yet." : "";
+  });
+})();
