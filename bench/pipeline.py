@@ -1,5 +1,5 @@
 """Pipeline benchmark: per-stage seconds, real-time factor and peak memory of a local dub, for
-speech_en.mp4 and generated 10- and 60-minute clips; and the wall time of 120 remote syntheses
+speech_en.mp4 and generated 10- and 60-minute clips of distinct English sentences (espeak-ng); and the wall time of 120 remote syntheses
 against the loopback OpenAI server with 300 ms latency (bench/remote_synthesis.py's
 `remote_synthesis_benchmark`, which sweeps concurrency on its own). Figures are printed, never asserted.
 
@@ -32,17 +32,63 @@ OUT = ROOT / "bench" / "out"
 SPEECH_EN = FIXTURE_MEDIA / "speech_en.mp4"
 
 
-def concat_clip(minutes: int) -> Path:
-    """speech_en.mp4 repeated to `minutes` with the concat demuxer and -c copy (no re-encode)."""
-    target = OUT / f"speech_en_{minutes}min.mp4"
+_SUBJECTS = ("the old farmer", "my younger sister", "a tired doctor", "the school teacher", "our new neighbour",
+             "the quiet student", "a famous singer", "the bus driver", "his best friend", "the young pilot",
+             "a careful baker", "the city mayor", "her grandmother", "the night nurse", "a lost tourist")
+_VERBS = ("painted", "carried", "found", "repaired", "sold", "cleaned", "borrowed", "opened", "described",
+          "photographed", "wrapped", "ordered", "counted", "measured", "hid")
+_OBJECTS = ("a blue boat", "the heavy boxes", "an old map", "the broken radio", "three green apples",
+            "a wooden chair", "the kitchen window", "a small garden", "the morning paper", "a silver key",
+            "the long letter", "a warm blanket", "the train tickets", "a paper kite", "the red bicycle")
+_WHEN = ("near the river this morning", "before the storm arrived", "after a long day at work",
+         "on the first day of spring", "while everyone was sleeping", "at the market on Sunday",
+         "just before dinner", "during the football match", "outside the station at noon",
+         "in the middle of the night", "behind the library yesterday", "under the bridge last week")
+
+
+def distinct_sentences(count: int, seed: int) -> list[str]:
+    """`count` different sentences: synthesis, translation and fitting each pay for every line,
+    as with a real video (a clip made of one repeated line would hit every cache)."""
+    import itertools
+    import random
+
+    combos = list(itertools.product(_SUBJECTS, _VERBS, _OBJECTS, _WHEN))
+    random.Random(seed).shuffle(combos)
+    if count > len(combos):
+        raise ValueError(f"at most {len(combos)} distinct sentences")
+    return [f"{s} {v} {o} {w}.".capitalize() for s, v, o, w in combos[:count]]
+
+
+def distinct_speech_clip(minutes: int) -> Path:
+    """A video of `minutes` of English speech, every sentence different (espeak-ng), with pauses
+    between sentences and a plain picture: what a long lecture costs the pipeline."""
+    import numpy as np
+    import soundfile as sf
+
+    target = OUT / f"speech_distinct_{minutes}min.mp4"
     if target.exists():
         return target
     OUT.mkdir(parents=True, exist_ok=True)
-    repeats = math.ceil(minutes * 60 / 18.68)
-    listing = OUT / f"concat_{minutes}.txt"
-    listing.write_text("".join(f"file '{SPEECH_EN}'\n" for _ in range(repeats)))
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
-                    str(target)], check=True)
+    total = minutes * 60.0
+    rate = 22050
+    wav = OUT / f".speech_distinct_{minutes}min.wav"
+    written, index = 0.0, 0
+    sentences = distinct_sentences(math.ceil(total / 3.0) + 50, seed=minutes)
+    with sf.SoundFile(str(wav), "w", samplerate=rate, channels=1, subtype="PCM_16") as out, \
+            tempfile.TemporaryDirectory() as tmp:
+        while written < total:
+            piece = Path(tmp) / "line.wav"
+            subprocess.run(["espeak-ng", "-v", "en", "-s", "165", "-w", str(piece), sentences[index]], check=True)
+            data, got = sf.read(str(piece), dtype="float32")
+            assert got == rate
+            pause = np.zeros(int(rate * (0.7 + 0.4 * (index % 3))), dtype=np.float32)
+            out.write(np.concatenate([data, pause]))
+            written += (len(data) + len(pause)) / rate
+            index += 1
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"color=c=0x203040:s=640x360:r=25:d={total}",
+                    "-i", str(wav), "-t", f"{total}", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "stillimage",
+                    "-c:a", "aac", "-b:a", "128k", "-shortest", str(target)], check=True)
+    wav.unlink()
     return target
 
 
@@ -96,12 +142,13 @@ def bench_local(path: Path) -> dict:
     from dubbing.pipeline.run import run_pipeline
 
     duration = timeline_duration(probe(path))
+    OUT.mkdir(parents=True, exist_ok=True)  # a clean clone has no bench/out yet
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=OUT))
     options = DubOptions(target_language="es", source_language="en", background="duck", engines="local")
     load_before = os.getloadavg()[0]
     began = time.monotonic()
     with PeakMemory() as memory:
-        report = run_pipeline(path, options, workspace=work / "ws", out_dir=work / "out")
+        report = run_pipeline(path, options, workspace=work / "ws", out_dir=work / "out", duck_db=-18.0)
     wall = time.monotonic() - began
     shutil.rmtree(work, ignore_errors=True)
     stages = {k: v["seconds"] for k, v in report["stages"].items()}
@@ -121,7 +168,7 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}  (machine shared with other jobs: see load averages)")
     results = []
     for minutes in args.minutes:
-        path = SPEECH_EN if minutes == 0 else concat_clip(minutes)
+        path = SPEECH_EN if minutes == 0 else distinct_speech_clip(minutes)
         r = bench_local(path)
         results.append(r)
         print(f"\n{r['file']}: {r['media_seconds']:.1f} s of media, {r['lines']} lines")

@@ -7,7 +7,7 @@ import enum
 from rest_framework import status
 
 from onevoice.errors import Conflict, NotFound, ServiceError
-from videos.probe import MediaError
+from videos.media.probe import MediaError
 
 
 class VideoErrorCode(enum.StrEnum):

@@ -26,7 +26,8 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from videos import errors, probe, storage
+from videos import errors, storage
+from videos.media import probe
 from videos.models import Video, VideoStatus
 
 logger = logging.getLogger(__name__)

@@ -13,15 +13,33 @@ from typing import Protocol, runtime_checkable
 
 
 class EngineError(Exception):
-    """An engine failed. The message is shown to the user as is."""
+    """An engine failed. The message is shown to the user as is.
+
+    `code` is a dubbing.pipeline.errors.ErrorCode value and `retryable` says whether the same
+    request may succeed later: a provider's 429, 5xx or timeout after the client's own retries
+    (the job then retries with backoff), unlike a refusal that would only repeat itself."""
+
+    code = "engine_failed"
+    retryable = False
+
+    def __init__(self, message: str = "", *, code: str | None = None, retryable: bool | None = None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        if retryable is not None:
+            self.retryable = retryable
 
 
 class EngineUnavailable(EngineError):
     """The configured engine cannot run here (package missing, binary missing, no API key)."""
 
+    code = "engine_unavailable"
+
 
 class UnsupportedLanguage(EngineError):
     """The engine runs, but not for this language or language pair."""
+
+    code = "unsupported_pair"
 
 
 @dataclass

@@ -76,7 +76,7 @@ class OpenAIClient:
         return self._post(path, what=what, json=payload).content
 
     def _post(self, path: str, *, what: str, **kwargs) -> httpx.Response:
-        last_problem = ""
+        last_problem, last_code = "", "engine_server_error"
         for attempt in range(1, self.max_attempts + 1):
             wait: float | None = None
             with self._slots:
@@ -84,10 +84,12 @@ class OpenAIClient:
                     response = self._http.post(path, **kwargs)
                 except httpx.TransportError as exc:
                     last_problem = f"network error: {type(exc).__name__}: {exc}"
+                    last_code = "engine_timeout"
                 else:
                     if response.status_code < 400:
                         return response
                     last_problem = f"HTTP {response.status_code}: {_error_message(response)}"
+                    last_code = "engine_rate_limited" if response.status_code == 429 else "engine_server_error"
                     if response.status_code not in RETRYABLE_STATUSES:
                         if response.status_code == 401:
                             raise EngineUnavailable(
@@ -102,7 +104,9 @@ class OpenAIClient:
             logger.warning("%s: %s; retry %d/%d in %.2fs", what, last_problem, attempt,
                            self.max_attempts - 1, delay)
             self._sleep(delay)
-        raise EngineError(f"{what} failed after {self.max_attempts} attempts: {last_problem}.")
+        # Still a provider-side problem after our own retries: a later job attempt may succeed.
+        raise EngineError(f"{what} failed after {self.max_attempts} attempts: {last_problem}.",
+                          code=last_code, retryable=True)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:

@@ -40,7 +40,7 @@ def _setting(settings_obj, name: str, default=None):
             from django.conf import settings as django_settings
 
             settings_obj = django_settings
-            getattr(settings_obj, "DEBUG")  # raises when Django is not configured
+            settings_obj.DEBUG  # raises when Django is not configured
         except Exception:
             return default
     return getattr(settings_obj, name, default) or default
@@ -67,7 +67,7 @@ def _import(module: str, cls: str):
         raise EngineUnavailable(f"The engine {module}.{cls} is not available here: {exc}") from exc
 
 
-def build_asr(kind: str, settings_obj=None):
+def build_asr(kind: str, settings_obj=None, *, threads: int | None = None):
     if kind in ("local", "pocketsphinx", "vosk"):
         from dubbing.engines.asr.local import LocalASR
 
@@ -75,16 +75,16 @@ def build_asr(kind: str, settings_obj=None):
         if kind in ("local", "pocketsphinx"):
             from dubbing.engines.asr.pocketsphinx import PocketSphinxASR
 
-            recognizers.append(PocketSphinxASR())
+            recognizers.append(PocketSphinxASR(workers=threads))
         if kind in ("local", "vosk"):
             from dubbing.engines.asr.vosk import VoskKoreanASR
 
             try:
-                recognizers.append(VoskKoreanASR())
+                recognizers.append(VoskKoreanASR(workers=threads))
             except EngineUnavailable:
                 if kind == "vosk":
                     raise
-        return LocalASR(recognizers)
+        return LocalASR(recognizers, workers=threads)
     if kind == "openai":
         return _import("dubbing.engines.asr.openai", "OpenAIASR")(
             **_openai_kwargs(settings_obj, "OPENAI_TRANSCRIBE_MODEL", "whisper-1")
@@ -110,11 +110,11 @@ def build_translator(kind: str, settings_obj=None):
     raise EngineUnavailable(f"Unknown translation engine '{kind}' (choose from {', '.join(TRANSLATE_CHOICES)}).")
 
 
-def build_tts(kind: str, settings_obj=None):
+def build_tts(kind: str, settings_obj=None, *, threads: int | None = None):
     if kind in ("local", "espeak"):
         from dubbing.engines.tts.espeak import EspeakTTS
 
-        return EspeakTTS()
+        return EspeakTTS(concurrency=threads)
     if kind == "openai":
         return _import("dubbing.engines.tts.openai", "OpenAITTS")(
             **_openai_kwargs(settings_obj, "OPENAI_TTS_MODEL", "gpt-4o-mini-tts"),
@@ -123,7 +123,9 @@ def build_tts(kind: str, settings_obj=None):
     raise EngineUnavailable(f"Unknown TTS engine '{kind}' (choose from {', '.join(TTS_CHOICES)}).")
 
 
-def build_engines(options: DubOptions, settings_obj=None) -> Engines:
+def build_engines(options: DubOptions, settings_obj=None, *, threads: int | None = None) -> Engines:
+    """The engines for `options`. `threads` bounds the CPU threads local engines use (None: all
+    cores); remote engines size their concurrency by OPENAI_CONCURRENCY instead."""
     engine_set = options.engines or _setting(settings_obj, "DUBBING_ENGINES", "local")
     asr_kind = _setting(settings_obj, "DUBBING_ASR_ENGINE", None) or engine_set
     translate_kind = _setting(settings_obj, "DUBBING_TRANSLATE_ENGINE", None) or engine_set
@@ -136,8 +138,8 @@ def build_engines(options: DubOptions, settings_obj=None) -> Engines:
     from dubbing.engines.vad import SileroVAD
 
     return Engines(
-        asr=build_asr(asr_kind, settings_obj),
+        asr=build_asr(asr_kind, settings_obj, threads=threads),
         translator=build_translator(translate_kind, settings_obj),
-        tts=build_tts(tts_kind, settings_obj),
+        tts=build_tts(tts_kind, settings_obj, threads=threads),
         vad=SileroVAD(),
     )

@@ -3,8 +3,10 @@ work not yet started is dropped (finished segments are already checkpointed on d
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import Callable, Iterable, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -19,7 +21,9 @@ def run_each(items: Iterable[T], fn: Callable[[T], R], *, workers: int,
         return
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        futures = {pool.submit(fn, item): item for item in items}
+        # Each task runs in a copy of the caller's context: the cancel scope that lets a
+        # cancelled job stop the subprocesses its tasks start (videos.media.process) goes along.
+        futures = {pool.submit(contextvars.copy_context().run, fn, item): item for item in items}
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, return_when=FIRST_EXCEPTION)

@@ -20,10 +20,14 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from dubbing.pipeline.ffmpeg import available_filters, run_ffmpeg
+from dubbing.pipeline.concurrency import run_each
+from dubbing.pipeline.errors import PipelineError
+from dubbing.pipeline.stage import Context, Stage
 from dubbing.pipeline.workspace import digest, temp_path_for
+from videos.media import MIX_RATE
+from videos.media.ffmpeg import available_filters, run_ffmpeg
 
-MIX_RATE = 48000
+FITTED = "fit.json"
 SPEED_EPSILON = 1.005  # below this a stretch is inaudible and not worth the artefacts
 
 
@@ -62,9 +66,7 @@ def plan_fit(slots: list[Slot], clip_lengths: list[float], max_speed: float,
         else:
             window_end = max(timeline_end if timeline_end is not None else slot.end, slot.end)
         available = window_end - start
-        if raw <= 0:
-            speed = 1.0
-        elif raw <= available:
+        if raw <= 0 or raw <= available:
             speed = 1.0
         elif available <= 0:
             speed = max_speed
@@ -109,3 +111,117 @@ def render_clip(clip: Path, out: Path, *, speed: float, samples: int) -> None:
         data = np.concatenate([data, np.zeros(samples - len(data), dtype=np.float32)])
     sf.write(str(tmp), data[:samples], MIX_RATE, subtype="FLOAT")
     tmp.replace(out)
+
+
+class FitStage(Stage):
+    """Plans every line into its slot, asks the translator for shorter lines where even
+    `max_speed` is not enough (when it can), and renders each fitted clip at the mix rate.
+    Writes fit/<segment>-<hash>.wav per line (saved to the store as each is done) and fit.json."""
+
+    name = "fit"
+    version = 2
+
+    def _can_shorten(self, ctx: Context) -> bool:
+        return ctx.engines.translator is not None and hasattr(ctx.engines.translator, "shorten")
+
+    def key(self, ctx: Context) -> str:
+        clips = {sid: (v["file"], round(v["seconds"], 4)) for sid, v in ctx.clips.items()}
+        slots = [(s.id, s.start, s.end) for s in ctx.segments]
+        return digest(self.name, self.version, clips, slots, ctx.texts, ctx.options.max_speed,
+                      self._can_shorten(ctx), ctx.engines.names()["translate"], round(ctx.timeline, 4))
+
+    def run(self, ctx: Context) -> dict:
+        from dubbing.pipeline.synthesize import clip_path, clip_seconds, synthesize_one
+
+        ws, options, names = ctx.ws, ctx.options, ctx.engines.names()
+        clips = {sid: Path(v["path"]) for sid, v in ctx.clips.items()}
+        lengths = {sid: v["seconds"] for sid, v in ctx.clips.items()}
+        final_texts = dict(ctx.texts)
+        shortened: set[str] = set()
+        voiced = [s for s in ctx.segments if s.id in clips]
+        slots = [Slot(s.start, s.end) for s in voiced]
+        timeline = ctx.timeline
+        plan = plan_fit(slots, [lengths[s.id] for s in voiced], options.max_speed, timeline)
+        if self._can_shorten(ctx):
+            for i in needs_shortening(plan):
+                seg = voiced[i]
+                ctx.check_cancel(seg.id)
+                max_seconds = (plan[i].length - plan[i].overrun) * options.max_speed
+                key = digest(final_texts[seg.id], round(max_seconds, 2), names["translate"])
+                cache = ws.path("shorten", f"{seg.id}-{key}.json")
+                if ws.ensure(cache):
+                    shorter = ws.read_json(cache)["text"]
+                else:
+                    try:
+                        shorter = ctx.engines.translator.shorten(seg, final_texts[seg.id], max_seconds,
+                                                                 options.target_language)
+                    except Exception as exc:
+                        from dubbing.pipeline.runner import pipeline_error
+
+                        raise pipeline_error("fit", seg.id, exc, prefix="shortening failed: ") from exc
+                    ws.write_json(cache, {"key": key, "text": shorter})
+                if shorter and shorter != final_texts[seg.id]:
+                    path = clip_path(ws.root / "synth", seg.id, shorter, options.target_language, options.voice,
+                                     names["tts"])
+                    if not ws.ensure(path):
+                        try:
+                            synthesize_one(ctx.engines.tts, shorter, options.target_language, options.voice, path)
+                        except Exception as exc:
+                            from dubbing.pipeline.runner import pipeline_error
+
+                            raise pipeline_error("fit", seg.id, exc, prefix="re-synthesis failed: ") from exc
+                        ws.save(path)
+                    clips[seg.id] = path
+                    lengths[seg.id] = clip_seconds(path)
+                    final_texts[seg.id] = shorter
+                    shortened.add(seg.id)
+            if shortened:
+                plan = plan_fit(slots, [lengths[s.id] for s in voiced], options.max_speed, timeline)
+        fitted_dir = ws.root / "fit"
+        fitted_dir.mkdir(exist_ok=True)
+        jobs = []
+        for seg, placement in zip(voiced, plan):
+            samples = round(placement.length * MIX_RATE)
+            out = fitted_path(fitted_dir, seg.id, clips[seg.id], placement.speed, samples)
+            jobs.append((seg, placement, samples, out))
+        todo = [j for j in jobs if not ws.ensure(j[3])]
+        finished = len(jobs) - len(todo)
+
+        def render(job):
+            seg, placement, samples, out = job
+            ctx.check_cancel(seg.id)
+            # The raw clip is needed only now, for a line whose fitted clip is missing.
+            if not ws.ensure(clips[seg.id]):
+                raise PipelineError("fit", seg.id, "the synthesized clip is missing from the workspace and the store")
+            try:
+                render_clip(clips[seg.id], out, speed=placement.speed, samples=samples)
+            except Exception as exc:
+                from dubbing.pipeline.runner import pipeline_error
+
+                raise pipeline_error("fit", seg.id, exc) from exc
+            ws.save(out)
+
+        def rendered(job, _):
+            nonlocal finished
+            finished += 1
+            ctx.progress(finished / max(1, len(jobs)), f"{finished}/{len(jobs)} lines")
+
+        run_each(todo, render, workers=max(1, ctx.threads), on_done=rendered)
+        ctx.fitted = {
+            seg.id: {"clip": str(clips[seg.id]), "clip_file": ws.rel(clips[seg.id]), "fitted": str(out),
+                     "fitted_file": ws.rel(out), "raw_seconds": round(lengths[seg.id], 4), "samples": samples,
+                     "offset": round(placement.start * MIX_RATE), "text": final_texts[seg.id],
+                     "shortened": seg.id in shortened, **placement.to_dict()}
+            for seg, placement, samples, out in jobs}
+        ws.write_json(ws.path(FITTED), ctx.fitted)
+        return {"shortened": len(shortened), "displaced": sum(1 for p in plan if p.displacement > 0.001)}
+
+    def load(self, ctx: Context) -> bool:
+        try:
+            fitted = ctx.ws.read_json(ctx.ws.path(FITTED))
+        except FileNotFoundError:
+            return False
+        root = ctx.ws.root
+        ctx.fitted = {sid: {**v, "clip": str(root / v["clip_file"]), "fitted": str(root / v["fitted_file"])}
+                      for sid, v in fitted.items()}
+        return True

@@ -25,10 +25,10 @@ gain would push the peaks over its ceiling); the limiter only touches the peaks.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import soundfile as sf
@@ -36,10 +36,11 @@ from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import sosfilt
 
 from dubbing.engines.languages import to_iso2b
-from dubbing.pipeline.ffmpeg import ffmpeg_stdin
-from dubbing.pipeline.workspace import temp_path_for
+from dubbing.pipeline.stage import Context, Stage
+from dubbing.pipeline.workspace import digest, temp_path_for
+from videos.media import MIX_RATE
+from videos.media.ffmpeg import ffmpeg_stdin
 
-MIX_RATE = 48000
 # Large blocks keep numpy's per-call overhead and the per-block clip look-ups negligible; a
 # 10 s stereo float32 block is under 4 MB. A whole number of limiter chunks (asserted below).
 BLOCK_SECONDS = 10.0
@@ -382,3 +383,59 @@ def mix_to_aac(
         timeline.close()
     return MixResult(measured_lufs=round(measured, 2), gain_db=round(gain_db, 2),
                      output_lufs=round(out_meter.integrated(), 2))
+
+
+DUBBED_AUDIO = ("mix", "dubbed.m4a")
+
+
+class MixStage(Stage):
+    """Writes mix/dubbed.m4a (saved to the store: mux and a later re-render's mux read it)."""
+
+    name = "mix"
+    version = 3
+
+    def _speech(self, ctx: Context) -> list[tuple[float, float]]:
+        return [tuple(r) for r in ctx.regions] + [(s.start, s.end) for s in ctx.transcript.segments]
+
+    def key(self, ctx: Context) -> str:
+        placed = sorted((v["fitted_file"], v["offset"], v["samples"]) for v in ctx.fitted.values())
+        o = ctx.options
+        return digest(self.name, self.version, ctx.fingerprint, placed, o.background, ctx.duck_db,
+                      ctx.keep_stems, self._speech(ctx), round(ctx.timeline, 4), o.target_language)
+
+    def run(self, ctx: Context) -> dict:
+        from dubbing.pipeline.extract import ensure_audio
+
+        ws = ctx.ws
+        mix_dir = ws.root / "mix"
+        mix_dir.mkdir(exist_ok=True)
+        _, mix_wav = ensure_audio(ctx)
+        placed = []
+        for v in ctx.fitted.values():
+            if not ws.ensure(Path(v["fitted"])):
+                from dubbing.pipeline.errors import PipelineError
+
+                raise PipelineError(self.name, None, f"the fitted clip {v['fitted_file']} is missing")
+            placed.append(PlacedClip(Path(v["fitted"]), v["offset"], v["samples"]))
+        out = ws.path(*DUBBED_AUDIO)
+
+        def progress(fraction: float, message: str) -> None:
+            ctx.check_cancel()  # between blocks: raising here stops the encoder too
+            ctx.progress(fraction, message)
+
+        result = mix_to_aac(
+            placed, background_wav=mix_wav, background=ctx.options.background, duck_db=ctx.duck_db,
+            speech_intervals=self._speech(ctx), total_samples=round(ctx.timeline * MIX_RATE), out_m4a=out,
+            language=ctx.options.target_language, stems_dir=(mix_dir / "stems") if ctx.keep_stems else None,
+            progress=progress)
+        ws.save(out)
+        ctx.mix_detail = {"measured_lufs": result.measured_lufs, "gain_db": result.gain_db,
+                          "output_lufs": result.output_lufs, "target_lufs": TARGET_LUFS}
+        return ctx.mix_detail
+
+    def load(self, ctx: Context) -> bool:
+        # mux reads the track; without it (folder and store both lost it) mix runs again.
+        if not ctx.ws.ensure(ctx.ws.path(*DUBBED_AUDIO)):
+            return False
+        ctx.mix_detail = ctx.ws.stage_detail(self.name)
+        return True

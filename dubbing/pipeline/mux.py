@@ -11,9 +11,10 @@ import shutil
 from pathlib import Path
 
 from dubbing.engines.languages import to_iso2b
-from dubbing.pipeline.ffmpeg import run_ffmpeg
-from dubbing.pipeline.workspace import temp_path_for
-from videos.media_safety import input_args
+from dubbing.pipeline.stage import Context, Stage
+from dubbing.pipeline.workspace import digest, temp_path_for
+from videos.media.ffmpeg import run_ffmpeg
+from videos.media.safety import input_args
 
 CJK_FONT = "Noto Sans CJK KR"
 FONT_DIRS = ("/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype/noto", "/usr/share/fonts")
@@ -63,5 +64,77 @@ def mux_video(
     args += ["-metadata:s:a:0", f"language={lang}"]
     if out_path.suffix == ".mp4":
         args += ["-movflags", "+faststart"]
-    run_ffmpeg(args + [str(tmp.resolve())], cwd=str(work_dir))
+    # Copying streams runs at disk speed; burning subtitles re-encodes, about real time here.
+    run_ffmpeg(args + [str(tmp.resolve())], cwd=str(work_dir), timeout=None)
     tmp.replace(out_path)
+
+
+Cue = tuple[float, float, str]
+
+
+def subtitle_cues(ctx: Context) -> tuple[list[Cue], list[Cue], list[Cue]]:
+    """Source cues at the source times; target cues where each line was placed, ending when it
+    does (or at its own slot's end), never overlapping the next line; bilingual at source times."""
+    fitted, timeline = ctx.fitted, ctx.timeline
+    order = [s for s in ctx.segments if s.id in fitted]
+    source_cues, target_cues, bilingual = [], [], []
+    for i, seg in enumerate(order):
+        f = fitted[seg.id]
+        start = f["start"]
+        next_start = fitted[order[i + 1].id]["start"] if i + 1 < len(order) else timeline
+        end = min(max(start + f["length"], seg.end), next_start)
+        source_cues.append((seg.start, seg.end, seg.text))
+        target_cues.append((start, end, f["text"]))
+        bilingual.append((seg.start, seg.end, f"{f['text']}\n{seg.text}"))
+    return source_cues, target_cues, bilingual
+
+
+SUBTITLE_KINDS = ("source", "target", "bilingual")
+
+
+class MuxStage(Stage):
+    """Writes the subtitle files and, for video input, mux/dubbed.<mp4|mkv>. These stay in the
+    local folder only: they are the job's outputs, published by the caller, and cheap to remake."""
+
+    name = "mux"
+    version = 3
+
+    def key(self, ctx: Context) -> str:
+        mix_key = ctx.ws.manifest["stages"].get("mix", {}).get("key")
+        return digest(self.name, self.version, ctx.fingerprint, mix_key, ctx.options.subtitles,
+                      subtitle_cues(ctx), ctx.source_language, ctx.options.target_language)
+
+    def _outputs(self, ctx: Context) -> dict[str, Path]:
+        root = ctx.ws.root
+        ctx.video_suffix = output_suffix(ctx.input_path) if ctx.info.has_video else ".m4a"
+        files = {"dubbed_audio": root / "mix" / "dubbed.m4a"}
+        if ctx.info.has_video:
+            files["dubbed_video"] = root / "mux" / f"dubbed{ctx.video_suffix}"
+        for kind in SUBTITLE_KINDS:
+            for ext in ("srt", "vtt"):
+                files[f"subtitles_{kind}_{ext}"] = root / "subtitles" / f"{kind}.{ext}"
+        return files
+
+    def run(self, ctx: Context) -> dict:
+        from dubbing.pipeline.publish import write_subtitle_pair
+
+        files = self._outputs(ctx)
+        mux_dir, subs_dir = ctx.ws.root / "mux", ctx.ws.root / "subtitles"
+        mux_dir.mkdir(exist_ok=True)
+        subs_dir.mkdir(exist_ok=True)
+        for kind, cues in zip(SUBTITLE_KINDS, subtitle_cues(ctx)):
+            write_subtitle_pair(cues, subs_dir / kind)
+        if ctx.info.has_video:
+            ctx.check_cancel()
+            mux_video(ctx.input_path, files["dubbed_audio"], files["dubbed_video"], demuxer=ctx.info.format,
+                      subtitles_srt=subs_dir / "target.srt" if ctx.options.subtitles != "none" else None,
+                      mode=ctx.options.subtitles, language=ctx.options.target_language, work_dir=mux_dir)
+        ctx.files = files
+        return {}
+
+    def load(self, ctx: Context) -> bool:
+        files = self._outputs(ctx)
+        if not all(p.is_file() for p in files.values()):
+            return False
+        ctx.files = files
+        return True

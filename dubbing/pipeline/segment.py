@@ -5,6 +5,10 @@ Ids ("s0001"...) are given here and survive every later stage."""
 from __future__ import annotations
 
 from dubbing.engines.base import Segment, Transcript, Word
+from dubbing.pipeline.errors import ErrorCode, PipelineError
+from dubbing.pipeline.stage import Context, Stage
+from dubbing.pipeline.transcribe import text_hash
+from dubbing.pipeline.workspace import digest
 
 MAX_CHARS = 84
 MAX_SECONDS = 7.0
@@ -60,3 +64,52 @@ def source_text_for(cue: Segment, transcript: Transcript | None) -> str:
     if transcript is None:
         return ""
     return " ".join(w.text for w in transcript.words if w.start < cue.end and w.end > cue.start)
+
+
+SEGMENTS = "segments.json"
+
+
+class SegmentStage(Stage):
+    """Writes segments.json: the lines with their source times and, when the user supplied
+    target subtitles, the supplied translation of each."""
+
+    name = "segment"
+    version = 2
+
+    def key(self, ctx: Context) -> str:
+        o = ctx.options
+        return digest(self.name, self.version, ctx.transcript.to_dict(), text_hash(o.target_subtitles),
+                      bool(o.source_subtitles))
+
+    def run(self, ctx: Context) -> dict:
+        options, transcript = ctx.options, ctx.transcript
+        supplied_targets: dict[str, str] = {}
+        if options.target_subtitles:
+            from dubbing.pipeline.subtitles import parse_subtitles
+
+            cues = segments_from_cues(parse_subtitles(options.target_subtitles))
+            segments = [Segment(id=c.id, start=c.start, end=c.end,
+                                text=source_text_for(c, transcript) if not options.source_subtitles else
+                                " ".join(s.text for s in transcript.segments if s.start < c.end and s.end > c.start))
+                        for c in cues]
+            supplied_targets = {c.id: c.text for c in cues}
+        elif options.source_subtitles:
+            segments = segments_from_cues(transcript.segments)
+        else:
+            segments = segment_transcript(transcript)
+        if not segments:
+            raise PipelineError("transcribe", None, "No speech was found in the audio, so there is nothing to dub.",
+                                code=ErrorCode.NO_SPEECH)
+        ctx.segments, ctx.supplied_targets = segments, supplied_targets
+        ctx.ws.write_json(ctx.ws.path(SEGMENTS), {"segments": [s.to_dict() for s in segments],
+                                                  "targets": supplied_targets})
+        return {"segments": len(segments)}
+
+    def load(self, ctx: Context) -> bool:
+        try:
+            data = ctx.ws.read_json(ctx.ws.path(SEGMENTS))
+        except FileNotFoundError:
+            return False
+        ctx.segments = [Segment.from_dict(s) for s in data["segments"]]
+        ctx.supplied_targets = data["targets"]
+        return True

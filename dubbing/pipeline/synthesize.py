@@ -7,8 +7,8 @@ first sound of the line at the line's start."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import soundfile as sf
@@ -16,10 +16,12 @@ import soundfile as sf
 from dubbing.engines.base import Segment
 from dubbing.pipeline.concurrency import run_each
 from dubbing.pipeline.errors import PipelineCancelled, PipelineError
-from dubbing.pipeline.workspace import digest, temp_path_for
+from dubbing.pipeline.stage import Context, Stage
+from dubbing.pipeline.workspace import Workspace, digest, temp_path_for
 
 SILENCE_DB = -45.0
 KEEP_SECONDS = 0.02
+SYNTHESIZED = "synthesize.json"
 
 
 def clip_path(folder: Path, seg_id: str, text: str, language: str, voice: str | None, engine: str) -> Path:
@@ -60,13 +62,16 @@ def synthesize_segments(
     language: str,
     voice: str | None,
     folder: Path,
+    ws: Workspace | None = None,
     should_cancel: Callable[[], bool] = lambda: False,
     progress: Callable[[float, str], None] = lambda f, m: None,
 ) -> dict[str, Path]:
+    ws = ws or Workspace(folder.parent)
     folder.mkdir(parents=True, exist_ok=True)
     engine = getattr(tts, "name", "?")
     paths = {s.id: clip_path(folder, s.id, texts[s.id], language, voice, engine) for s in segments}
-    todo = [s for s in segments if texts[s.id].strip() and not paths[s.id].exists()]
+    # A clip in the folder or the store is finished: it was renamed into place only when whole.
+    todo = [s for s in segments if texts[s.id].strip() and not ws.ensure(paths[s.id])]
     finished = len(segments) - len(todo)
 
     def work(seg: Segment) -> None:
@@ -77,7 +82,10 @@ def synthesize_segments(
         except PipelineError:
             raise
         except Exception as exc:
-            raise PipelineError("synthesize", seg.id, str(exc) or type(exc).__name__) from exc
+            from dubbing.pipeline.runner import pipeline_error
+
+            raise pipeline_error("synthesize", seg.id, exc) from exc
+        ws.save(paths[seg.id])
 
     def done(seg: Segment, _result) -> None:
         nonlocal finished
@@ -86,3 +94,38 @@ def synthesize_segments(
 
     run_each(todo, work, workers=max(1, int(getattr(tts, "concurrency", 1))), on_done=done)
     return {sid: p for sid, p in paths.items() if p.exists()}
+
+
+def clip_seconds(path: Path) -> float:
+    info = sf.info(str(path))
+    return info.frames / info.samplerate
+
+
+class SynthesizeStage(Stage):
+    """Writes synth/<segment>-<hash>.wav per line (each saved to the store as it is finished) and
+    synthesize.json: segment id -> the clip's file (relative to the workspace) and seconds."""
+
+    name = "synthesize"
+    version = 2
+
+    def key(self, ctx: Context) -> str:
+        return digest(self.name, self.version, ctx.texts, ctx.options.target_language, ctx.options.voice,
+                      ctx.engines.names()["tts"])
+
+    def run(self, ctx: Context) -> dict:
+        paths = synthesize_segments(ctx.engines.tts, ctx.segments, ctx.texts, language=ctx.options.target_language,
+                                    voice=ctx.options.voice, folder=ctx.ws.root / "synth", ws=ctx.ws,
+                                    should_cancel=ctx.should_cancel, progress=ctx.progress)
+        ctx.clips = {sid: {"path": str(p), "file": ctx.ws.rel(p), "seconds": clip_seconds(p)}
+                     for sid, p in paths.items()}
+        ctx.ws.write_json(ctx.ws.path(SYNTHESIZED), ctx.clips)
+        return {"clips": len(paths)}
+
+    def load(self, ctx: Context) -> bool:
+        try:
+            clips = ctx.ws.read_json(ctx.ws.path(SYNTHESIZED))
+        except FileNotFoundError:
+            return False
+        # Clips are fetched here only if fit has to run again; fitted clips are what mix reads.
+        ctx.clips = {sid: {**v, "path": str(ctx.ws.root / v["file"])} for sid, v in clips.items()}
+        return True

@@ -1,25 +1,36 @@
 """Stage 5: a translation per segment id, checkpointed per segment.
 
-Each finished line is its own file named by the segment id, holding a key of everything that
-produced it; a resumed run translates only lines without a valid file. Lines go to the engine
-in batches (context for a chat model, one process for apertium), batches run concurrently up to
-the engine's `concurrency`."""
+Each finished line is its own file, named by the segment id and a key of everything that
+produced it (its text, the language pair, the glossary, the engine): two target languages of one
+input, or an edited source line, never read each other's checkpoint. A resumed run translates
+only lines without a valid file (in the folder or the store). Lines go to the engine in batches
+(context for a chat model, one process for apertium), batches run concurrently up to the
+engine's `concurrency`.
+
+Edited lines (`Context.target_overrides`, from the line editor) replace the engine's text for
+what is spoken; the engine's own translation stays checkpointed underneath."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from dubbing.engines.base import Segment
-from dubbing.pipeline.errors import PipelineCancelled, PipelineError
-from dubbing.pipeline.workspace import atomic_write_json, digest, read_json
+from dubbing.pipeline.concurrency import run_each
+from dubbing.pipeline.errors import ErrorCode, PipelineCancelled, PipelineError
+from dubbing.pipeline.stage import Context, Stage
+from dubbing.pipeline.workspace import Workspace, digest
 
 BATCH = 40
+TRANSLATIONS = "translations.json"
 
 
 def translation_key(seg: Segment, source: str, target: str, glossary: dict, engine: str) -> str:
     return digest(seg.text, source, target, glossary, engine)
+
+
+def checkpoint_path(folder: Path, seg: Segment, key: str) -> Path:
+    return folder / f"{seg.id}-{key}.json"
 
 
 def translate_segments(
@@ -30,22 +41,21 @@ def translate_segments(
     target: str,
     glossary: dict,
     folder: Path,
+    ws: Workspace | None = None,
     should_cancel: Callable[[], bool] = lambda: False,
     progress: Callable[[float, str], None] = lambda f, m: None,
 ) -> dict[str, str]:
+    ws = ws or Workspace(folder.parent)
     folder.mkdir(parents=True, exist_ok=True)
     engine = getattr(translator, "name", "?")
     done: dict[str, str] = {}
     todo: list[Segment] = []
     for seg in segments:
-        path = folder / f"{seg.id}.json"
-        key = translation_key(seg, source, target, glossary, engine)
-        if path.exists():
-            data = read_json(path)
-            if data.get("key") == key:
-                done[seg.id] = data["text"]
-                continue
-        todo.append(seg)
+        path = checkpoint_path(folder, seg, translation_key(seg, source, target, glossary, engine))
+        if ws.ensure(path):
+            done[seg.id] = ws.read_json(path)["text"]
+        else:
+            todo.append(seg)
     durations = {s.id: round(s.end - s.start, 3) for s in segments}
     whole = [{"id": s.id, "text": s.text} for s in segments]
 
@@ -59,20 +69,61 @@ def translate_segments(
         except PipelineError:
             raise
         except Exception as exc:
+            from dubbing.pipeline.runner import pipeline_error
+
             ids = f"{batch[0].id}" if len(batch) == 1 else f"{batch[0].id}..{batch[-1].id}"
-            raise PipelineError("translate", ids, str(exc)) from exc
+            raise pipeline_error("translate", ids, exc) from exc
         for seg in batch:
             text = result.get(seg.id)
             if text is None:
-                raise PipelineError("translate", seg.id, "the engine returned no translation for this line")
-            atomic_write_json(folder / f"{seg.id}.json", {
-                "key": translation_key(seg, source, target, glossary, engine), "text": text})
+                raise PipelineError("translate", seg.id, "the engine returned no translation for this line",
+                                    code=ErrorCode.ENGINE_FAILED)
+            key = translation_key(seg, source, target, glossary, engine)
+            ws.write_json(checkpoint_path(folder, seg, key), {"key": key, "text": text})
         return result
 
+    def finished(batch, result) -> None:
+        done.update({s.id: result[s.id] for s in batch})
+        progress(len(done) / max(1, len(segments)), f"{len(done)}/{len(segments)} lines")
+
     batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
-    workers = max(1, int(getattr(translator, "concurrency", 1)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for result in pool.map(run_batch, batches):
-            done.update(result)
-            progress(len(done) / max(1, len(segments)), f"{len(done)}/{len(segments)} lines")
+    run_each(batches, run_batch, workers=max(1, int(getattr(translator, "concurrency", 1))), on_done=finished)
     return {s.id: done[s.id] for s in segments}
+
+
+class TranslateStage(Stage):
+    name = "translate"
+    version = 2
+
+    def key(self, ctx: Context) -> str:
+        o = ctx.options
+        lines = [(s.id, s.text) for s in ctx.segments]
+        return digest(self.name, self.version, lines, ctx.source_language, o.target_language, o.glossary,
+                      ctx.engines.names()["translate"], ctx.supplied_targets, ctx.target_overrides)
+
+    def run(self, ctx: Context) -> dict:
+        if ctx.supplied_targets:
+            translations = dict(ctx.supplied_targets)
+            detail = {"skipped": "target subtitles supplied"}
+        else:
+            translations = translate_segments(
+                ctx.engines.translator, ctx.segments, source=ctx.source_language, target=ctx.options.target_language,
+                glossary=dict(ctx.options.glossary), folder=ctx.ws.root / "translate", ws=ctx.ws,
+                should_cancel=ctx.should_cancel, progress=ctx.progress)
+            detail = {}
+        overrides = {sid: text for sid, text in ctx.target_overrides.items() if sid in translations}
+        ctx.translations = translations
+        ctx.texts = {**translations, **overrides}
+        if overrides:
+            detail["edited"] = sum(1 for sid, text in overrides.items() if text != translations[sid])
+        ctx.ws.write_json(ctx.ws.path(TRANSLATIONS), ctx.texts)
+        ctx.ws.write_json(ctx.ws.path("translations.engine.json"), translations)
+        return detail
+
+    def load(self, ctx: Context) -> bool:
+        try:
+            ctx.texts = ctx.ws.read_json(ctx.ws.path(TRANSLATIONS))
+            ctx.translations = ctx.ws.read_json(ctx.ws.path("translations.engine.json"))
+        except FileNotFoundError:
+            return False
+        return True

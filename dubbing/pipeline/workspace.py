@@ -1,11 +1,13 @@
-"""The job's workspace folder and its manifest.
+"""A job's workspace: a local folder that caches what its stages wrote, and its manifest.
 
-Each stage records a key: a hash of the previous stage's key and the options it depends on, so
-changing an option invalidates exactly the stages from the first one that reads it (the target
-language from translate on, max_speed from fit on, background from mix on). Per-segment files are
-named by a hash of what produced them, so a resumed or re-rendered run reuses every clip whose
-inputs did not change. Every file is written to a temporary name and moved into place with
-os.replace, so a crash never leaves a half-written file under its final name.
+The manifest records, per stage, the key it ran with (see stage.py: a hash of the *content* of
+its inputs), its status, seconds and detail. Per-segment files are named by a hash of what
+produced them, so a resumed or re-rendered run reuses every clip whose inputs did not change.
+Every file is written to a temporary name and moved into place with os.replace, so a crash never
+leaves a half-written file under its final name.
+
+With a store (store.py) every file a stage saves is also copied there, and a file missing from
+the folder is fetched from it: a worker with an empty disk resumes where another one died.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
+
+from dubbing.pipeline.store import ArtifactStore
 
 MANIFEST = "manifest.json"
 _SAMPLE = 1 << 20  # bytes hashed at each sampled position of the input
@@ -55,25 +60,58 @@ def atomic_write_json(path: Path, data) -> None:
 def temp_path_for(path: Path) -> Path:
     """A sibling temporary name with the same suffix (ffmpeg and soundfile pick formats by it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    return path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp{path.suffix}")
 
 
 def read_json(path: Path):
-    return json.loads(path.read_text())
+    return json.loads(Path(path).read_text())
 
 
 class Workspace:
-    def __init__(self, root: Path):
-        self.root = Path(root)
+    def __init__(self, root: Path, store: ArtifactStore | None = None):
+        self.root = Path(root).absolute()
         self.root.mkdir(parents=True, exist_ok=True)
+        self.store = store
         self.manifest_path = self.root / MANIFEST
+        self._lock = threading.Lock()
+        if not self.manifest_path.exists() and store is not None:
+            store.fetch(MANIFEST, self.manifest_path)
         self.manifest = read_json(self.manifest_path) if self.manifest_path.exists() else {"stages": {}}
+        self.manifest.setdefault("stages", {})
 
+    # -- files --------------------------------------------------------------------------------
     def path(self, *parts: str) -> Path:
         p = self.root.joinpath(*parts)
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
 
+    def rel(self, path: Path) -> str:
+        return Path(path).absolute().relative_to(self.root).as_posix()
+
+    def ensure(self, path: Path) -> bool:
+        """True when the file is in the folder, fetched from the store if need be."""
+        path = Path(path)
+        if path.is_file():
+            return True
+        if self.store is None:
+            return False
+        return self.store.fetch(self.rel(path), path)
+
+    def save(self, path: Path) -> None:
+        """Keep a finished file durably (no-op without a store)."""
+        if self.store is not None:
+            self.store.save(self.rel(path), Path(path))
+
+    def write_json(self, path: Path, data) -> None:
+        atomic_write_json(path, data)
+        self.save(path)
+
+    def read_json(self, path: Path):
+        if not self.ensure(path):
+            raise FileNotFoundError(path)
+        return read_json(path)
+
+    # -- manifest -----------------------------------------------------------------------------
     def stage_done(self, stage: str, key: str) -> bool:
         entry = self.manifest["stages"].get(stage)
         return bool(entry and entry.get("key") == key and entry.get("status") == "done")
@@ -82,10 +120,12 @@ class Workspace:
         return self.manifest["stages"].get(stage, {}).get("detail", {})
 
     def record(self, stage: str, key: str, *, status: str, seconds: float, detail: dict | None = None) -> None:
-        self.manifest["stages"][stage] = {"key": key, "status": status, "seconds": round(seconds, 3),
-                                          "detail": detail or {}}
-        atomic_write_json(self.manifest_path, self.manifest)
+        with self._lock:
+            self.manifest["stages"][stage] = {"key": key, "status": status, "seconds": round(seconds, 3),
+                                              "detail": detail or {}}
+            self.write_json(self.manifest_path, self.manifest)
 
     def set(self, name: str, value) -> None:
-        self.manifest[name] = value
-        atomic_write_json(self.manifest_path, self.manifest)
+        with self._lock:
+            self.manifest[name] = value
+            self.write_json(self.manifest_path, self.manifest)

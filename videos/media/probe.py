@@ -1,6 +1,6 @@
 """What a media file really is: signature first, then ffprobe with the hardened arguments.
 
-Plain Python, no Django models: the upload path and the dubbing pipeline both call
+Plain Python, no Django: the upload path and the dubbing pipeline both call
 `probe_media(path)` and get a `MediaInfo` or a `MediaError` with a machine code.
 """
 
@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from videos import media_safety
-from videos.media_safety import Container
+from videos.media import safety as media_safety
+from videos.media.ffmpeg import FFmpegError, run_ffmpeg
+from videos.media.process import run_process
+from videos.media.safety import Container
 
 logger = logging.getLogger(__name__)
 
@@ -105,13 +107,9 @@ def _content_type(container: Container, tags: dict, has_video: bool) -> str:
 
 def run_ffprobe(path: str | Path, container: Container) -> dict:
     try:
-        done = subprocess.run(
-            media_safety.ffprobe_command(path, container.demuxer),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=media_safety.PROBE_TIMEOUT_SECONDS,
-            check=False,  # a refusal is an answer about the file, read below
-        )
+        # A refusal (non-zero exit) is an answer about the file, read below.
+        done = run_process(media_safety.ffprobe_command(path, container.demuxer),
+                           timeout=media_safety.PROBE_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
         raise InvalidMedia("Reading the file took too long; it may be damaged.") from None
     if done.returncode != 0:
@@ -205,7 +203,7 @@ def make_thumbnail(path: str | Path, info: MediaInfo, out_path: str | Path, *, w
         return False
     at = min(1.0, (info.video_duration or info.duration) / 2)
     try:
-        media_safety.run_ffmpeg([
+        run_ffmpeg([
             "-threads", "1",
             "-ss", f"{at:.3f}",
             *media_safety.input_args(path, info.format),
@@ -216,7 +214,7 @@ def make_thumbnail(path: str | Path, info: MediaInfo, out_path: str | Path, *, w
             "-f", "image2", "-update", "1",
             media_safety.output_path_arg(out_path),
         ])
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        logger.warning("No thumbnail: %s", getattr(exc, "stderr", b"")[-300:] if hasattr(exc, "stderr") else exc)
+    except FFmpegError as exc:
+        logger.warning("No thumbnail: %s", str(exc)[-300:])
         return False
     return Path(out_path).exists() and Path(out_path).stat().st_size > 0

@@ -1,6 +1,6 @@
 """How OneVoice lets ffprobe and ffmpeg near a file nobody has vetted yet.
 
-Plain Python (no Django) so the dubbing pipeline runs its ffmpeg commands through the same rules.
+Plain Python (no Django): the uploads and the dubbing pipeline open untrusted files through the same rules.
 
 Uploaded media is hostile until probed. The container formats ffmpeg understands include
 playlists (HLS, concat, ffconcat, image2 patterns, ...) that make it open *other* files or URLs
@@ -19,15 +19,12 @@ network from our servers. So:
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 FFPROBE = "ffprobe"
-FFMPEG = "ffmpeg"
 
 PROBE_TIMEOUT_SECONDS = 60
-FFMPEG_TIMEOUT_SECONDS = 120
 MAX_DIMENSION = 8192  # pixels on either side
 MAX_STREAMS = 16
 SNIFF_BYTES = 64
@@ -130,17 +127,3 @@ def ffprobe_command(path: str | Path, demuxer: str) -> list[str]:
 def output_path_arg(path: str | Path) -> str:
     """An output file name ffmpeg cannot read as a protocol or an image-sequence pattern."""
     return f"file:{Path(path).resolve()}"
-
-
-def run_ffmpeg(args: list[str], *, timeout: float = FFMPEG_TIMEOUT_SECONDS) -> subprocess.CompletedProcess:
-    """Run ffmpeg with the given arguments (inputs built by `input_args`); no stdin, bounded time.
-
-    Raises subprocess.TimeoutExpired and subprocess.CalledProcessError like `subprocess.run`.
-    """
-    return subprocess.run(
-        [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=timeout,
-        check=True,
-    )

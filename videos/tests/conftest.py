@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from testing.s3_server import loopback_s3
 from testing.media import FIXTURE_MEDIA
+from testing.s3_server import loopback_s3
 
 FIXTURES = FIXTURE_MEDIA
 BUCKET = "onevoice-test-media"

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from videos import media_safety
-from videos.probe import (
+from videos.media import safety as media_safety
+from videos.media.probe import (
     InvalidMedia,
     MediaInfo,
     UnsupportedMedia,

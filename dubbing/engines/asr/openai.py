@@ -18,7 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from dubbing.engines.base import EngineError, Segment, Transcript, UnsupportedLanguage, Word
+from dubbing.engines.base import (
+    EngineError,
+    Segment,
+    Transcript,
+    UnsupportedLanguage,
+    Word,
+)
 from dubbing.engines.openai_client import OpenAIClient, shared_client
 from dubbing.engines.openai_languages import WHISPER_LANGUAGES, language_code
 

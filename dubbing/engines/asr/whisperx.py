@@ -16,7 +16,13 @@ import logging
 import statistics
 from pathlib import Path
 
-from dubbing.engines.base import EngineUnavailable, Segment, Transcript, UnsupportedLanguage, Word
+from dubbing.engines.base import (
+    EngineUnavailable,
+    Segment,
+    Transcript,
+    UnsupportedLanguage,
+    Word,
+)
 from dubbing.engines.openai_languages import WHISPER_LANGUAGES
 
 logger = logging.getLogger(__name__)

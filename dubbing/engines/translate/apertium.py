@@ -12,8 +12,14 @@ import shutil
 import subprocess
 from functools import lru_cache
 
-from dubbing.engines.base import EngineError, EngineUnavailable, Segment, UnsupportedLanguage
+from dubbing.engines.base import (
+    EngineError,
+    EngineUnavailable,
+    Segment,
+    UnsupportedLanguage,
+)
 from dubbing.engines.languages import ISO1_TO_3, to_iso1
+from videos.media.process import run_process
 
 _MARKER = "<<<{}>>>"
 _MARKER_RE = re.compile(r"^\s*<<<(\d+)>>>\s*$", re.MULTILINE)
@@ -66,13 +72,9 @@ class ApertiumTranslator:
             # Newlines inside a line would break the alignment; they carry no meaning for TTS.
             lines.append(_MARKER.format(i))
             lines.append(" ".join(seg.text.split()))
-        done = subprocess.run(
-            ["apertium", "-u", mode],
-            input="\n".join(lines) + "\n",
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_SECONDS,
-        )
+        # Stoppable: a cancelled job kills the process (videos.media.process).
+        done = run_process(["apertium", "-u", mode], input="\n".join(lines) + "\n", text=True,
+                           timeout=TIMEOUT_SECONDS)
         if done.returncode != 0:
             raise EngineError(f"apertium {mode} failed: {done.stderr.strip()[-300:]}")
         pieces = _MARKER_RE.split(done.stdout)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dubbing.engines.base import EngineError, EngineUnavailable, UnsupportedLanguage
 from dubbing.engines.languages import to_iso1
+from videos.media.process import run_process
 
 TIMEOUT_SECONDS = 120
 
@@ -58,10 +59,10 @@ class EspeakTTS:
         if voice:
             # A variant ("f3", "m2") or a full espeak voice name for this language.
             name = f"{name}+{voice}" if "+" not in voice and "-" not in voice and len(voice) <= 3 else voice
-        done = subprocess.run(
+        # Stoppable: a cancelled job kills the process (videos.media.process).
+        done = run_process(
             ["espeak-ng", "-v", name, "-s", str(self.words_per_minute), "-w", str(out_path), "--stdin"],
             input=text.encode(),
-            capture_output=True,
             timeout=TIMEOUT_SECONDS,
         )
         if done.returncode != 0 or not Path(out_path).exists():

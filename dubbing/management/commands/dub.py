@@ -11,7 +11,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dubbing.engines.base import EngineError
 from dubbing.pipeline.errors import PipelineError
-from dubbing.pipeline.options import BACKGROUNDS, ENGINE_SETS, SUBTITLE_MODES, DubOptions, OptionsError
+from dubbing.pipeline.options import (
+    BACKGROUNDS,
+    ENGINE_SETS,
+    SUBTITLE_MODES,
+    DubOptions,
+    OptionsError,
+)
 from dubbing.pipeline.run import STAGES, run_pipeline
 from dubbing.pipeline.workspace import input_fingerprint
 
@@ -112,9 +118,20 @@ class Command(BaseCommand):
         workspace = Path(opts["workspace"] or Path(settings.DUBBING_WORKSPACE_DIR) / fingerprint)
         out_dir = Path(opts["out"] or Path("dubbed") / f"{input_path.stem}-{options.target_language}")
 
+        # The command is the caller that knows the settings; the pipeline reads none itself.
+        import os
+
+        from dubbing.engines.registry import build_engines
+
+        threads = os.cpu_count() or 1
+        try:
+            engines = build_engines(options, settings, threads=threads)
+        except EngineError as exc:
+            raise CommandError(f"Dubbing failed at check: {exc}") from None
         bar = _StageBar()
         try:
-            report = run_pipeline(input_path, options, workspace=workspace, out_dir=out_dir, progress=bar)
+            report = run_pipeline(input_path, options, workspace=workspace, out_dir=out_dir, progress=bar,
+                                  engines=engines, duck_db=settings.DUCK_DB, threads=threads)
         except PipelineError as exc:
             bar.close()
             raise CommandError(f"Dubbing failed at {exc}") from None
