@@ -12,19 +12,22 @@ from django.test import Client
 from billing.selectors import credits_balance
 from dubbing.languages import language_support
 from dubbing.models import ArtifactKind, DubbingJob, JobStatus, Segment, StepStatus
-from dubbing.tests.test_jobs_api import (  # noqa: F401 - fixtures
-    _languages_from_the_engines_of_this_test,
+from dubbing.tests import test_jobs_api as jobs_api
+from dubbing.tests.test_jobs_api import (
     add_artifact,
     add_segments,
-    finished_job,
     give_credits,
     make_job,
     make_video,
-    media_root,
-    video,
 )
 
 pytestmark = pytest.mark.django_db
+
+# The API tests' fixtures, shared (one set of rows and files for both modules).
+media_root = jobs_api.media_root
+video = jobs_api.video
+finished_job = jobs_api.finished_job
+_languages_from_the_engines_of_this_test = jobs_api._languages_from_the_engines_of_this_test
 
 
 @pytest.fixture
@@ -316,3 +319,102 @@ def test_the_lines_of_a_running_job_are_read_only(owner, browser, video):
 
 def test_an_unknown_job_id_is_404(browser):
     assert browser.get(f"/jobs/{uuid.uuid4()}").status_code == 404
+
+
+# --- In a real browser: live progress and saving a line without reloading ------------------------------------
+
+
+@pytest.fixture
+def browser_page(live_server, owner, media_root):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    import os
+    import shutil
+
+    executable = shutil.which("chromium")
+    if not executable:
+        pytest.skip("chromium is not installed")
+    client = Client()
+    client.force_login(owner)
+    session = client.cookies["sessionid"].value
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the ORM runs around Playwright's loop, never inside it
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--headless", "--disable-gpu"])
+        context = chromium.new_context()
+        context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield page, errors
+        chromium.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_job_page_follows_the_job_to_the_end_without_reloading(browser_page, live_server, owner, video):
+    from dubbing.models import JobStep
+    from dubbing.snapshot import job_snapshot_refresh
+    from testing.media import FIXTURE_MEDIA
+
+    page, errors = browser_page
+    job = make_job(owner, video, status=JobStatus.RUNNING, stage="extract", progress=10,
+                   steps=[("probe", StepStatus.DONE), ("extract", StepStatus.RUNNING)])
+    page.goto(f"{live_server.url}/jobs/{job.id}")
+    page.evaluate("window.sameDocument = true")
+    assert page.locator("#job-progress").get_attribute("value") == "10"
+
+    # The worker moves on: the page follows within a second or two.
+    JobStep.objects.filter(job=job, name="extract").update(status=StepStatus.DONE)
+    JobStep.objects.create(job=job, attempt=1, name="transcribe", position=2, status=StepStatus.RUNNING)
+    DubbingJob.objects.filter(id=job.id).update(stage="transcribe", progress=35)
+    job.refresh_from_db()
+    job_snapshot_refresh(job)
+    page.wait_for_function("document.getElementById('job-progress').value === 35", timeout=5000)
+    assert page.locator("#job-stage").text_content() == "Recognize the speech"
+    assert page.locator('[data-step="transcribe"]').get_attribute("class") == "job-step job-step--running"
+
+    # ...and it finishes: 100%, the dubbed player and the downloads appear, polling stops.
+    JobStep.objects.filter(job=job, name="transcribe").update(status=StepStatus.DONE)
+    DubbingJob.objects.filter(id=job.id).update(status=JobStatus.SUCCEEDED, stage="publish", progress=100)
+    job.refresh_from_db()
+    add_artifact(job, ArtifactKind.DUBBED_VIDEO, (FIXTURE_MEDIA / "speech_en.mp4").read_bytes(),
+                 filename="speech.es.mp4", content_type="video/mp4")
+    add_artifact(job, ArtifactKind.SUBTITLES_TARGET_SRT, b"1\n00:00:00,000 --> 00:00:01,000\nHola\n",
+                 filename="speech.es.srt", content_type="application/x-subrip")
+    page.wait_for_function("document.querySelectorAll('#download-list li').length === 2", timeout=5000)
+
+    assert page.evaluate("window.sameDocument") is True  # never reloaded
+    assert page.locator("#job-progress").get_attribute("value") == "100"
+    assert page.locator("#job-status").text_content() == "Succeeded"
+    assert page.locator("#job-cancel").is_hidden() and page.locator("#job-lines-link").is_visible()
+    assert page.locator("#dubbed-player").is_visible()
+    page.wait_for_function("document.getElementById('dubbed-player').readyState >= 1", timeout=10000)
+    assert page.locator("#download-list a").first.text_content() == "Dubbed video"
+    assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_line_is_saved_with_the_keyboard_and_the_quote_follows(browser_page, live_server, owner, staff, finished_job):
+    page, errors = browser_page
+    give_credits(owner, staff, 3)
+    page.goto(f"{live_server.url}/jobs/{finished_job.id}/lines")
+    page.evaluate("window.sameDocument = true")
+    assert "No line has changed" in page.locator("#render-quote").text_content()
+    assert page.locator("#render-button").is_disabled()
+
+    page.locator("#line-text-1").focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("¿Qué tal estás?")
+    page.keyboard.press("Control+Enter")
+
+    page.wait_for_function("document.querySelector('#line-1 .line__status').textContent === 'Saved.'", timeout=5000)
+    page.wait_for_function("document.getElementById('render-quote').textContent.includes('1 changed line')", timeout=5000)
+    assert page.evaluate("window.sameDocument") is True
+    assert Segment.objects.get(job=finished_job, index=1).target_text == "¿Qué tal estás?"
+    assert page.locator("#line-1 .line__changed").is_visible()
+    assert not page.locator("#render-button").is_disabled()
+    assert "Your balance: 3 credits." in page.locator("#render-quote").text_content()
+    assert errors == []
