@@ -123,6 +123,11 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
             },
+            # The test database is a file too (in the per-run data folder): an in-memory one is
+            # shared between threads through SQLite's shared cache, whose table locks fail at once
+            # ("database table is locked") instead of waiting, so tests with a real worker (job
+            # threads, heartbeats) beside the test thread would fail at random.
+            "TEST": {"NAME": str(DATA_DIR / "test_onevoice.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
