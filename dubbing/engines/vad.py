@@ -7,15 +7,14 @@ time, and `speech_regions_parallel` splits the file into windows that run in a p
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from dubbing.engines.base import EngineUnavailable
+from videos.media.process import process_map
 
 SAMPLE_RATE = 16000
 FRAME = 512  # samples per Silero window at 16 kHz (32 ms)
@@ -95,11 +94,8 @@ def speech_regions_parallel(
     if len(jobs) <= 1 or workers == 1:
         results = [_regions_worker(job) for job in jobs]
     else:
-        # spawn, not fork: forking a process that has threads (Dramatiq workers, a progress
-        # sampler) can leave the child waiting on a lock held by a thread that does not exist.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
-            results = list(pool.map(_regions_worker, jobs))
+        # Stopped early when the job is cancelled (the pipeline's cancel scope).
+        results = process_map(_regions_worker, jobs, workers=workers)
     merged: list[tuple[float, float]] = []
     for regions in results:
         for a, b in regions:

@@ -287,3 +287,27 @@ def test_changing_only_the_background_reruns_mix_onward(english_dub, tmp_path):
             engines=_local_engines(), on_event=recorder)
     ran = [e.stage for e in recorder.of("done") if not e.cached]
     assert ran == ["mix", "mux", "publish"]
+
+
+def test_cancelling_during_recognition_stops_the_recognizer_processes(english_dub, tmp_path):
+    from dubbing.pipeline.errors import PipelineCancelled
+    from dubbing.pipeline.runner import run_dub
+
+    workspace = tmp_path / "ws"
+    shutil.copytree(english_dub["workspace"], workspace)
+    options = replace(english_dub["options"], source_language="en")  # transcribe runs again, extract not
+    started = {}
+
+    def on_event(event):
+        if event.kind == "started":
+            started[event.stage] = time.monotonic()
+
+    def should_cancel():
+        return "transcribe" in started and time.monotonic() - started["transcribe"] > 0.5
+
+    with pytest.raises(PipelineCancelled) as cancelled:
+        run_dub(SPEECH_EN, options, workspace=workspace, engines=_local_engines(), on_event=on_event,
+                should_cancel=should_cancel, threads=2)
+    assert cancelled.value.stage == "transcribe"
+    # Recognizing this clip takes several seconds on two cores; the cancel ends it well before.
+    assert time.monotonic() - started["transcribe"] < 4

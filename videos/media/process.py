@@ -88,3 +88,30 @@ def run_process(
         proc.communicate()
         raise
     return subprocess.CompletedProcess(list(command), proc.returncode, stdout, stderr)
+
+
+def process_map(fn, items: list, *, workers: int, initializer=None) -> list:
+    """`list(pool.map(fn, items))` on a pool of spawned processes, stopped early (its processes
+    terminated, ProcessCancelled raised) when the scope's cancel check turns true. spawn, not
+    fork: forking a process that has threads (Dramatiq workers, a progress sampler) can leave the
+    child waiting on a lock held by a thread that does not exist."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(items))),
+                               mp_context=multiprocessing.get_context("spawn"), initializer=initializer)
+    futures = [pool.submit(fn, item) for item in items]
+    try:
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=POLL_SECONDS * 2, return_when=FIRST_COMPLETED)
+            if pending and cancelled():
+                raise ProcessCancelled()
+        return [f.result() for f in futures]
+    except BaseException:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()  # a chunk may take seconds; do not wait for it
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)

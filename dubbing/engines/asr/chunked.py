@@ -9,10 +9,8 @@ module-level worker (process pools pickle functions by name).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ import soundfile as sf
 
 from dubbing.engines.base import Segment, Transcript, UnsupportedLanguage, Word
 from dubbing.engines.vad import SAMPLE_RATE, recognition_chunks, speech_regions_parallel
+from videos.media.process import ProcessCancelled, cancelled, process_map
 
 ChunkJob = tuple[str, float, float]  # wav path, start, end (seconds)
 
@@ -60,13 +59,14 @@ class ChunkedRecognizer:
             init = self._initializer()
             if init:
                 init()
-            return [worker(job) for job in jobs]
-        # spawn, not fork: the caller may be a threaded Dramatiq worker or a Django process.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            max_workers=min(self.workers, len(jobs)), mp_context=context, initializer=self._initializer()
-        ) as pool:
-            return list(pool.map(worker, jobs))
+            results = []
+            for job in jobs:
+                if cancelled():
+                    raise ProcessCancelled()
+                results.append(worker(job))
+            return results
+        # Stopped early when the job is cancelled (the pipeline's cancel scope).
+        return process_map(worker, jobs, workers=self.workers, initializer=self._initializer())
 
     def transcribe(
         self,
