@@ -116,8 +116,10 @@ DETECTION_MARGIN = 0.25
 
 
 class LanguageNotDetected(UnsupportedLanguage):
-    def __init__(self, message: str, scores: dict[str, float]) -> None:
-        super().__init__(message)
+    code = "language_not_detected"
+
+    def __init__(self, message: str, scores: dict[str, float], *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
         self.scores = scores
 
 
@@ -146,7 +148,7 @@ def detect_language(
     if not jobs:
         raise LanguageNotDetected(
             f"No speech was found in the first {seconds:.0f} seconds, so the spoken language cannot be "
-            "detected. Choose the source language explicitly (--from).", {})
+            "detected. Choose the source language explicitly (--from).", {}, code="no_speech")
     # One at a time, in this process: a few decodes of at most 30 s are cheaper than a process pool.
     scores = {r.language: round(r.language_score(jobs), 3) for r in recognizers}
     ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
