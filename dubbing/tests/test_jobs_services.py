@@ -566,3 +566,87 @@ def test_cancel_racing_completion_ends_in_one_state_with_a_matching_ledger(owner
             assert net_cost(job) == 0 and not Artifact.objects.filter(job=job).exists()
         assert len([e for e in job_entries(job) if e[0] == "job_refund"]) <= 1
     assert set(outcomes) <= {JobStatus.SUCCEEDED, JobStatus.CANCELLED}
+
+
+def test_the_work_store_and_artifact_links_on_s3(settings, tmp_path):
+    from testing.s3_server import loopback_s3
+
+    with loopback_s3() as s3:
+        client = s3.client()
+        client.create_bucket(Bucket="jobs-test")
+        for name, value in s3.django_settings("jobs-test").items():
+            setattr(settings, name, value)
+        job_id = uuid.uuid4()
+        store = JobWorkStore(job_id, "es")
+        src = tmp_path / "clip.wav"
+        src.write_bytes(b"first")
+        store.save("synth/s0001.wav", src)
+        src.write_bytes(b"second")
+        store.save("synth/s0001.wav", src)  # the same key, replaced (no renamed copy)
+        keys = [o["Key"] for o in client.list_objects_v2(Bucket="jobs-test")["Contents"]]
+        assert keys == [f"jobs/{job_id}/work/es/synth/s0001.wav"]
+        dest = tmp_path / "back.wav"
+        assert store.fetch("synth/s0001.wav", dest) and dest.read_bytes() == b"second"
+        assert not store.fetch("synth/none.wav", tmp_path / "none.wav")
+
+        url = artifact_url(job_id=job_id, kind="dubbed_audio", name=keys[0], content_type="audio/mp4")
+        assert "X-Amz-Signature" in url and "jobs-test" in url
+
+        from dubbing.storage import storage_delete_prefix
+
+        storage_delete_prefix(f"jobs/{job_id}")
+        assert "Contents" not in client.list_objects_v2(Bucket="jobs-test")
+
+
+def test_reap_jobs_runs_one_pass_from_the_command_line(job, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    claim(job)
+    DubbingJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    out = StringIO()
+    call_command("reap_jobs", stdout=out)
+    assert "requeued=1" in out.getvalue()
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED
+
+
+# --- admin ------------------------------------------------------------------------------------
+
+def _admin_action(client, action: str, jobs, **extra):
+    from django.contrib.admin import helpers
+
+    data = {"action": action, helpers.ACTION_CHECKBOX_NAME: [str(j.pk) for j in jobs], **extra}
+    return client.post("/admin/dubbing/dubbingjob/", data)
+
+
+def test_staff_refund_a_job_through_the_admin_form_once_however_often_it_is_submitted(client, staff, succeeded):
+    client.force_login(staff)
+    form = _admin_action(client, "refund_jobs", [succeeded])
+    assert form.status_code == 200
+    key = form.context["form"].initial["idempotency_key"]
+    assert key and f'value="{key}"' in form.content.decode()
+    for _ in range(2):  # a double submit of the same rendered form
+        done = _admin_action(client, "refund_jobs", [succeeded], apply="1", reason="bad voice", idempotency_key=key)
+        assert done.status_code == 302
+    refunds = LedgerEntry.objects.filter(ref=f"job:{succeeded.id}#staff")
+    assert [(e.amount, e.staff_id, e.reason) for e in refunds] == [(succeeded.cost_credits, staff.pk, "bad voice")]
+    # A reason is required: the form is shown again and nothing moves.
+    again = _admin_action(client, "refund_jobs", [succeeded], apply="1", reason=" ", idempotency_key="other")
+    assert again.status_code == 200 and refunds.count() == 1
+
+
+def test_staff_cancel_and_retry_through_the_admin(client, staff, job):
+    client.force_login(staff)
+    assert _admin_action(client, "cancel_jobs", [job]).status_code == 302
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    assert _admin_action(client, "retry_jobs", [job]).status_code == 302
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED and job.attempt == 2
+    page = client.get(f"/admin/dubbing/dubbingjob/{job.pk}/change/")
+    assert page.status_code == 200
+    listing = client.get("/admin/dubbing/dubbingjob/", {"status": "queued", "engine": "espeak"})
+    assert listing.status_code == 200 and str(job.pk) in listing.content.decode()
+    assert str(job.pk) not in client.get("/admin/dubbing/dubbingjob/", {"engine": "set:openai"}).content.decode()
