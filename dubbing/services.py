@@ -752,16 +752,28 @@ def job_step_finish(*, job: DubbingJob, attempt: int, render: int, name: str, po
 
 def job_progress_save(*, job: DubbingJob, claim_token, stage: str, progress: int,
                       detected_language: str = "") -> bool:
-    """Write stage and progress of a claimed job, and its snapshot; False when the claim is lost."""
-    fields = {"stage": stage, "progress": max(0, min(99, int(progress))), "updated_at": timezone.now()}
+    """Write stage and progress of a claimed job, and its snapshot; False when the claim is lost.
+
+    The row is locked while the snapshot is rebuilt, so a progress write racing the job's end
+    (succeed, fail, cancel, all of which lock it too) can never leave a "running" snapshot on a
+    finished job.
+    """
+    with transaction.atomic():
+        locked = (DubbingJob.objects.select_for_update()
+                  .filter(id=job.id, claim_token=claim_token, status=JobStatus.RUNNING).first())
+        if locked is None:
+            return False
+        locked.stage = stage
+        locked.progress = max(0, min(99, int(progress)))
+        fields = ["stage", "progress", "updated_at"]
+        if detected_language:
+            locked.detected_language = detected_language
+            fields.append("detected_language")
+        locked.save(update_fields=fields)
+        job_snapshot_refresh(locked)
+    job.stage, job.progress, job.snapshot = locked.stage, locked.progress, locked.snapshot
     if detected_language:
-        fields["detected_language"] = detected_language
-    updated = DubbingJob.objects.filter(id=job.id, claim_token=claim_token, status=JobStatus.RUNNING).update(**fields)
-    if updated != 1:
-        return False
-    for name, value in fields.items():
-        setattr(job, name, value)
-    job_snapshot_refresh(job)
+        job.detected_language = detected_language
     return True
 
 

@@ -185,7 +185,9 @@ class JobRun:
     # -- pipeline events --
 
     def on_event(self, event) -> None:
-        position = list(STAGE_WEIGHTS).index(event.stage) if event.stage in STAGE_WEIGHTS else len(STAGE_WEIGHTS)
+        from dubbing.pipeline.runner import STAGES
+
+        position = STAGES.index(event.stage) if event.stage in STAGES else len(STAGES)
         if event.kind == "progress":
             # May come from a pipeline thread: only memory here; the monitor writes it.
             with self._lock:
