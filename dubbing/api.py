@@ -6,8 +6,11 @@ dubbing.services. Another user's job is "not found" everywhere (selectors filter
 
 from __future__ import annotations
 
+import json
 import uuid
 
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -16,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dubbing import selectors, services
-from dubbing.errors import SpeakerNotFound, UnsupportedPair, VideoNotFound
+from dubbing.errors import JobNotFound, SpeakerNotFound, UnsupportedPair, VideoNotFound
 from dubbing.languages import language_name, language_support
 from dubbing.models import JobStatus
 from dubbing.serializers import (
@@ -31,8 +34,8 @@ from dubbing.serializers import (
     job_representation,
 )
 from dubbing.snapshot import job_snapshot_build
-from onevoice.auth import POLLING_AUTHENTICATION
-from onevoice.errors import ServiceError
+from onevoice.auth import POLLING_AUTHENTICATION, bearer_token_user
+from onevoice.errors import ServiceError, error_body
 from onevoice.pagination import PageNumberPagination
 
 JOB_ID = OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -136,15 +139,62 @@ def _check_languages(source: str, target: str, *, subtitles: bool, field: str = 
 
 
 class JobDetailApi(APIView):
-    """Polled by clients while a job runs: the token is trusted without loading the user, and the
-    answer is the job's snapshot column (one indexed row read) plus signed artifact links."""
+    """Polled by clients while a job runs (every second): the token is trusted without loading
+    the user, and the answer is the job's snapshot column (one indexed row read) plus signed
+    artifact links.
+
+    A GET with a valid Bearer token takes a short path around DRF's request wrapping, content
+    negotiation and renderer: the same authentication class, the same throttles, the same JSON,
+    at a fraction of the CPU (bench/api.py measures it against a bare Django view). Anything
+    else (the pages' session, a missing or bad token, a throttled client, other methods) goes
+    through DRF as usual and gets its usual answers.
+    """
 
     authentication_classes = POLLING_AUTHENTICATION
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "GET":
+            answer = self._bearer_poll(request, kwargs["job_id"])
+            if answer is not None:
+                return answer
+        return super().dispatch(request, *args, **kwargs)
+
+    def _bearer_poll(self, request, job_id) -> HttpResponse | None:
+        user = bearer_token_user(request)
+        if user is None:
+            return None
+        poll = _Poll(request, user)
+        if not all(throttle.allow_request(poll, self) for throttle in self.get_throttles()):
+            return None  # DRF throttles again and answers 429 with Retry-After
+        try:
+            snapshot = selectors.job_snapshot_get(owner_id=user.pk, job_id=job_id)
+        except JobNotFound as exc:
+            return _json_response(error_body(exc.detail, exc.code), status=exc.status_code)
+        return _json_response(job_representation(snapshot, request=request))
 
     @extend_schema(parameters=[JOB_ID], responses=JobOutputSerializer)
     def get(self, request, job_id):
         snapshot = selectors.job_snapshot_get(owner_id=request.user.pk, job_id=job_id)
         return Response(job_representation(snapshot, request=request))
+
+
+class _Poll:
+    """What DRF's throttles read from a request (user, META), for the short path."""
+
+    def __init__(self, request, user):
+        self.user = user
+        self.META = request.META
+        self._request = request
+
+
+def _json_response(body: dict, *, status: int = 200) -> HttpResponse:
+    # As DRF's JSONRenderer writes it (compact, UTF-8, U+2028/2029 escaped).
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder)
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    response = HttpResponse(text.encode(), status=status, content_type="application/json")
+    response["Vary"] = "Accept, Authorization"
+    response["Allow"] = "GET, HEAD, OPTIONS"
+    return response
 
 
 class JobCancelApi(APIView):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import Greatest
 
@@ -66,15 +67,38 @@ def job_get_with_video(*, owner_id, job_id) -> DubbingJob:
     return job
 
 
+def _snapshot_sql() -> str:
+    # SELECT snapshot FROM dubbing_dubbingjob WHERE id = %s AND owner_id = %s, written once.
+    qn = connection.ops.quote_name
+    meta = DubbingJob._meta
+    return (
+        f"SELECT {qn(meta.get_field('snapshot').column)} FROM {qn(meta.db_table)} "
+        f"WHERE {qn(meta.pk.column)} = %s AND {qn(meta.get_field('owner').column)} = %s"
+    )
+
+
 def job_snapshot_get(*, owner_id, job_id) -> dict:
-    """The job's polling snapshot: one indexed row read, one column, no user query."""
-    job_uuid = _as_uuid(job_id)
-    if job_uuid is None:
+    """The job's polling snapshot: one indexed row read of one column, no user query.
+
+    Clients poll this every second, so it skips the ORM's query building: measured on
+    PostgreSQL, `filter(...).values_list("snapshot")` took ~0.5 ms of CPU per call against
+    ~0.08 ms for the same statement on the cursor (bench/api.py). The values still go through
+    the fields' own conversions, so SQLite (UUIDs as hex) and PostgreSQL behave alike.
+    """
+    job_uuid, owner_uuid = _as_uuid(job_id), _as_uuid(owner_id)
+    if job_uuid is None or owner_uuid is None:
         raise JobNotFound()
-    found = list(DubbingJob.objects.filter(id=job_uuid, owner_id=owner_id).values_list("snapshot", flat=True)[:1])
-    if not found:
+    meta = DubbingJob._meta
+    params = [
+        meta.pk.get_db_prep_value(job_uuid, connection),
+        meta.get_field("owner").target_field.get_db_prep_value(owner_uuid, connection),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_snapshot_sql(), params)
+        row = cursor.fetchone()
+    if row is None:
         raise JobNotFound()
-    snapshot = found[0]
+    snapshot = meta.get_field("snapshot").from_db_value(row[0], None, connection)
     if not snapshot:
         # Rows written before the snapshot existed (or by hand): build it once, and keep it.
         from dubbing.snapshot import job_snapshot_refresh

@@ -398,6 +398,56 @@ def test_polling_with_a_bearer_token_is_one_query(owner, finished_job, django_as
     assert set(response.json()["artifacts"]) == {"dubbed_audio"}
 
 
+def test_polling_answers_what_drf_would_answer(owner, owner_client, finished_job):
+    """The Bearer short path and the DRF path give the same body."""
+    add_artifact(finished_job, ArtifactKind.REPORT, b"{}", filename="report.json", content_type="application/json")
+    fast = bearer(owner).get(f"/api/v1/jobs/{finished_job.id}")
+    slow = owner_client.get(f"/api/v1/jobs/{finished_job.id}")  # force_authenticate: no Bearer header
+    assert fast["Content-Type"] == slow["Content-Type"] == "application/json"
+
+    def without_links(body):
+        return {**body, "artifacts": sorted(body["artifacts"])}  # the tokens are signed at different times
+
+    assert without_links(fast.json()) == without_links(slow.json())
+
+
+def test_a_poller_over_its_rate_gets_429_in_the_error_shape(owner, finished_job, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, "user": "2/min"})
+    client = bearer(owner)
+
+    statuses = [client.get(f"/api/v1/jobs/{finished_job.id}").status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
+    response = client.get(f"/api/v1/jobs/{finished_job.id}")
+    assert response.json()["code"] == "throttled" and "Retry-After" in response
+
+
+def test_an_expired_token_is_refused_even_after_it_was_accepted(owner, finished_job):
+    import time as clock
+    from datetime import timedelta
+
+    token = AccessToken.for_user(owner)
+    token.set_exp(lifetime=timedelta(seconds=1))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.get(f"/api/v1/jobs/{finished_job.id}").status_code == 200  # verified, remembered
+
+    clock.sleep(1.1)
+
+    response = client.get(f"/api/v1/jobs/{finished_job.id}")
+    assert response.status_code == 401 and response.json()["code"] == "token_not_valid"
+
+
+def test_a_refresh_token_is_not_an_access_token(owner, finished_job):
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(owner)}")
+    assert client.get(f"/api/v1/jobs/{finished_job.id}").status_code == 401
+
+
 def test_polling_with_the_pages_session_works_too(owner, finished_job, django_assert_num_queries):
     from django.test import Client
 
