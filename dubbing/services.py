@@ -17,10 +17,12 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 import socket
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -61,6 +63,7 @@ from dubbing.models import (
 from dubbing.pipeline.errors import ErrorCode, PipelineError
 from dubbing.pipeline.options import DubOptions, OptionsError
 from dubbing.snapshot import job_snapshot_refresh
+from dubbing.storage import job_prefix, storage_delete_prefix
 from videos.models import Video, VideoStatus
 
 logger = logging.getLogger(__name__)
@@ -471,6 +474,33 @@ def dubbing_job_refund(*, job: DubbingJob, staff, reason: str, idempotency_key: 
         if entry is None:
             raise RefundNotAllowed()
     return entry
+
+
+def dubbing_jobs_delete(*, video=None, user=None) -> int:
+    """Delete the jobs of a video (or of a user) with their stored files and local workspaces:
+    call it before deleting the video or erasing the account. A job still queued or running is
+    refunded first (its worker finds its claim gone and stops). Returns how many were deleted."""
+    if (video is None) == (user is None):
+        raise ValueError("Give a video or a user.")
+    jobs = DubbingJob.objects.filter(video_id=video.pk) if video is not None else DubbingJob.objects.filter(
+        owner_id=user.pk)
+    deleted = 0
+    for job_id in list(jobs.values_list("id", flat=True)):
+        with transaction.atomic():
+            job = DubbingJob.objects.select_for_update().select_related("owner").filter(id=job_id).first()
+            if job is None:
+                continue
+            if job.status in ACTIVE_STATUSES:
+                _refund_run(job)
+            job.delete()
+        deleted += 1
+        # Slow storage work outside the transaction; leftovers cost space, never correctness.
+        try:
+            storage_delete_prefix(job_prefix(job_id))
+        except Exception:
+            logger.exception("Could not delete the stored files of dubbing job %s", job_id)
+        shutil.rmtree(Path(settings.DUBBING_WORKSPACE_DIR) / "jobs" / str(job_id), ignore_errors=True)
+    return deleted
 
 
 # --- Worker side ------------------------------------------------------------------------------

@@ -650,3 +650,17 @@ def test_staff_cancel_and_retry_through_the_admin(client, staff, job):
     listing = client.get("/admin/dubbing/dubbingjob/", {"status": "queued", "engine": "espeak"})
     assert listing.status_code == 200 and str(job.pk) in listing.content.decode()
     assert str(job.pk) not in client.get("/admin/dubbing/dubbingjob/", {"engine": "set:openai"}).content.decode()
+
+
+def test_deleting_a_videos_jobs_removes_their_files_and_refunds_the_unfinished(job, funded, settings, tmp_path):
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path / "media"}}}
+    src = tmp_path / "clip.wav"
+    src.write_bytes(b"x")
+    JobWorkStore(job.id, "es").save("synth/s0001.wav", src)
+    assert (tmp_path / "media" / "jobs" / str(job.id)).is_dir()
+
+    assert services.dubbing_jobs_delete(video=job.video) == 1
+    assert not DubbingJob.objects.filter(pk=job.pk).exists()
+    assert not (tmp_path / "media" / "jobs" / str(job.id)).exists()
+    assert net_cost(job) == 0 and credits_balance(user=funded) == 20  # it never ran: refunded
