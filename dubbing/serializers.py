@@ -8,6 +8,8 @@ polled endpoint should not pay for DRF field machinery it does not need.
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from rest_framework import serializers
 
@@ -23,22 +25,46 @@ JOB_FIELDS = (
 )
 
 
-def job_artifact_urls(snapshot: dict, *, request=None) -> dict[str, str]:
+# Signed links are reused for a while instead of signed on every poll (a finished job has nine:
+# signing and reversing them was most of its answer's cost, bench/api.py). A reused link is at
+# most LINK_REUSE_SECONDS old, so it stays valid for MEDIA_LINK_MAX_AGE minus that, which the
+# answer's `artifacts_expire_in` reports. Per process, bounded, keyed by everything in the link.
+LINK_REUSE_SECONDS = 300
+_LINKS_MAX = 10_000
+_links: dict[tuple, tuple[str, float]] = {}
+
+
+def _link(job_id, kind: str, item: dict, request, now: float) -> tuple[str, float]:
+    host = request.get_host() if request is not None else ""
+    scheme = request.scheme if request is not None else ""
+    key = (job_id, kind, item["name"], item.get("content_type", ""), scheme, host)
+    known = _links.get(key)
+    if known is not None and now - known[1] < min(LINK_REUSE_SECONDS, settings.MEDIA_LINK_MAX_AGE / 2):
+        return known
+    url = artifact_url(job_id=job_id, kind=kind, name=item["name"], content_type=item.get("content_type", ""),
+                       request=request)
+    if len(_links) >= _LINKS_MAX:
+        _links.clear()
+    _links[key] = (url, now)
+    return url, now
+
+
+def job_artifact_urls(snapshot: dict, *, request=None) -> tuple[dict[str, str], int]:
+    """Time-limited URLs of the job's outputs, and how many seconds they all stay valid."""
     job_id = snapshot["id"]
-    return {
-        kind: artifact_url(
-            job_id=job_id, kind=kind, name=item["name"], content_type=item.get("content_type", ""), request=request
-        )
-        for kind, item in (snapshot.get("artifacts") or {}).items()
-    }
+    now = time.monotonic()
+    urls, oldest = {}, now
+    for kind, item in (snapshot.get("artifacts") or {}).items():
+        urls[kind], signed_at = _link(job_id, kind, item, request, now)
+        oldest = min(oldest, signed_at)
+    return urls, max(0, int(settings.MEDIA_LINK_MAX_AGE - (now - oldest)))
 
 
 def job_representation(snapshot: dict, *, request=None) -> dict:
     """The API's job, from its snapshot alone."""
     body = {key: snapshot.get(key) for key in JOB_FIELDS}
     body["steps"] = body["steps"] or []
-    body["artifacts"] = job_artifact_urls(snapshot, request=request)
-    body["artifacts_expire_in"] = settings.MEDIA_LINK_MAX_AGE
+    body["artifacts"], body["artifacts_expire_in"] = job_artifact_urls(snapshot, request=request)
     return body
 
 

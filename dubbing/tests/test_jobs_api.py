@@ -377,6 +377,19 @@ def test_the_job_has_the_shape_api_md_gives(owner_client, finished_job):
     assert set(body["steps"][0]) == {"name", "status", "started_at", "finished_at", "seconds"}
     assert set(body["artifacts"]) == {"dubbed_video"}
     assert "/media/jobs/" in body["artifacts"]["dubbed_video"] and "?t=" in body["artifacts"]["dubbed_video"]
+    assert body["artifacts_expire_in"] == 3600  # MEDIA_LINK_MAX_AGE: signed just now
+
+
+def test_a_polled_link_is_reused_for_a_while_and_still_works(owner, finished_job):
+    add_artifact(finished_job, ArtifactKind.DUBBED_AUDIO, b"audio!", filename="speech.es.m4a", content_type="audio/mp4")
+    client = bearer(owner)
+    first = client.get(f"/api/v1/jobs/{finished_job.id}").json()
+    second = client.get(f"/api/v1/jobs/{finished_job.id}").json()
+
+    assert second["artifacts"] == first["artifacts"]
+    assert second["artifacts_expire_in"] <= first["artifacts_expire_in"]
+    download = APIClient().get(second["artifacts"]["dubbed_audio"])
+    assert download.status_code == 200 and b"".join(download.streaming_content) == b"audio!"
 
 
 def test_a_failed_job_shows_its_error(owner, owner_client, video):
@@ -406,7 +419,9 @@ def test_polling_answers_what_drf_would_answer(owner, owner_client, finished_job
     assert fast["Content-Type"] == slow["Content-Type"] == "application/json"
 
     def without_links(body):
-        return {**body, "artifacts": sorted(body["artifacts"])}  # the tokens are signed at different times
+        # The links are signed at different moments, so their tokens and lifetimes differ.
+        assert 3500 <= body.pop("artifacts_expire_in") <= 3600
+        return {**body, "artifacts": sorted(body["artifacts"])}
 
     assert without_links(fast.json()) == without_links(slow.json())
 
