@@ -23,11 +23,14 @@ from community.selectors import ORDERINGS
 from community.serializers import (
     CommentInputSerializer,
     CommentOutputSerializer,
+    CommentPageSerializer,
     GalleryItemOutputSerializer,
+    GalleryItemPageSerializer,
     GalleryItemUpdateInputSerializer,
     LikeOutputSerializer,
     PostCreateInputSerializer,
     PostOutputSerializer,
+    PostPageSerializer,
     PostUpdateInputSerializer,
     ReportInputSerializer,
     ReportOutputSerializer,
@@ -54,7 +57,8 @@ class PostListCreateApi(APIView):
             OpenApiParameter("cursor", str, description="From `next` or `previous` of the page before."),
             OpenApiParameter("page_size", int, description="At most 100 (default 20)."),
         ],
-        responses=PostOutputSerializer(many=True),
+        responses=PostPageSerializer,
+        operation_id="posts_list",
         description=(
             'The community feed. Cursor-paginated, unlike the other lists: {"next", "previous", "results"}, '
             "so that posts published while a client scrolls never make it see one twice."
@@ -120,7 +124,7 @@ class PostCommentsApi(APIView):
             return [UserRateThrottle(), CommentRateThrottle()]
         return super().get_throttles()
 
-    @extend_schema(parameters=[POST_ID], responses=CommentOutputSerializer(many=True))
+    @extend_schema(parameters=[POST_ID], responses=CommentPageSerializer, operation_id="posts_comments_list")
     def get(self, request, post_id):
         post = selectors.post_visible(viewer=request.user, post_id=post_id)
         paginator = PageNumberPagination()
@@ -191,7 +195,8 @@ class GalleryListApi(APIView):
             OpenApiParameter("folder", str, description="Only the dubs in this folder."),
             OpenApiParameter("favorite", bool, description="Only favourites (true) or only the others (false)."),
         ],
-        responses=GalleryItemOutputSerializer(many=True),
+        responses=GalleryItemPageSerializer,
+        operation_id="gallery_list",
     )
     def get(self, request):
         jobs = selectors.gallery_list(

@@ -170,3 +170,28 @@ class GalleryItemUpdateInputSerializer(serializers.Serializer):
         help_text=f'A folder name (up to {FOLDER_MAX_LENGTH} characters); "" takes it out of its folder.',
     )
     favorite = serializers.BooleanField(required=False)
+
+
+# --- Pages of lists (schema) ---------------------------------------------------------------------
+
+
+class PostPageSerializer(serializers.Serializer):
+    """The feed: cursor-paginated (no count, no page numbers)."""
+
+    next = serializers.URLField(allow_null=True, help_text="The next (older or less liked) page, or null.")
+    previous = serializers.URLField(allow_null=True)
+    results = PostOutputSerializer(many=True)
+
+
+class CommentPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = CommentOutputSerializer(many=True)
+
+
+class GalleryItemPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = GalleryItemOutputSerializer(many=True)
