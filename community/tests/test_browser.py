@@ -1,0 +1,95 @@
+"""The community pages in headless Chromium: a like from the keyboard updates without reloading;
+a favourite star in my gallery too."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from django.test import Client
+
+from community.models import GalleryItem, Like
+from community.tests.conftest import make_job, make_post
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SCREENSHOTS = os.environ.get("COMMUNITY_SCREENSHOTS", "")
+
+
+@pytest.fixture
+def browser_page(live_server, other, media_root):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = shutil.which("chromium")
+    if not executable:
+        pytest.skip("chromium is not installed")
+    client = Client()
+    client.force_login(other)
+    session = client.cookies["sessionid"].value
+    # The ORM is used around Playwright's event loop, never concurrently with it.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--headless", "--disable-gpu"]
+        )
+        context = browser.new_context()
+        context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+        page = context.new_page()
+        yield page
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def _shot(page, name: str) -> None:
+    if SCREENSHOTS:
+        page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_like_from_the_keyboard_updates_the_button_without_reloading(browser_page, live_server, owner, other):
+    post = make_post(owner, title="Hola <b>mundo</b>")
+    make_post(owner, title="Another dub", target="fr")
+    page = browser_page
+    page.goto(f"{live_server.url}/community")
+    page.evaluate("window.__sameDocument = true")
+    _shot(page, "feed")
+
+    button = page.locator(f"#post-{post.id} .like-button")
+    button.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        f"document.querySelector('#post-{post.id} .like-button').getAttribute('aria-pressed') === 'true'"
+    )
+
+    assert button.locator(".like-button__count").inner_text() == "1"
+    assert page.evaluate("window.__sameDocument") is True  # no reload
+    assert Like.objects.filter(post=post, user=other).count() == 1
+    assert page.locator(f"#post-title-{post.id}").inner_text() == "Hola <b>mundo</b>"
+    assert page.evaluate("document.activeElement.classList.contains('like-button')")
+
+    page.keyboard.press("Enter")  # and again: the like is taken back
+    page.wait_for_function(
+        f"document.querySelector('#post-{post.id} .like-button').getAttribute('aria-pressed') === 'false'"
+    )
+    assert not Like.objects.exists()
+
+    page.goto(f"{live_server.url}/community/posts/{post.id}")
+    _shot(page, "post")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_starring_a_dub_in_my_gallery_without_reloading(browser_page, live_server, other):
+    job = make_job(other)
+    make_job(other)
+    page = browser_page
+    page.goto(f"{live_server.url}/gallery")
+    page.evaluate("window.__sameDocument = true")
+    _shot(page, "gallery")
+
+    page.click(f"#gallery-{job.id} .favorite-button")
+    page.wait_for_function(
+        f"document.querySelector('#gallery-{job.id} .favorite-button').getAttribute('aria-pressed') === 'true'"
+    )
+
+    assert page.evaluate("window.__sameDocument") is True
+    assert GalleryItem.objects.get(job=job).favorite is True
