@@ -220,10 +220,10 @@ print(json.dumps({
 '''
 
 
-def start_gunicorn(env: dict, port: int, workers: int, worker_class: str) -> subprocess.Popen:
+def start_gunicorn(env: dict, port: int, workers: int, worker_class: str, threads: int = 1) -> subprocess.Popen:
     process = subprocess.Popen(
         [str(GUNICORN), "bench.api:wsgi_app()", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--worker-class", worker_class, "--threads", "1", "--timeout", "60", "--log-level", "warning"],
+         "--worker-class", worker_class, "--threads", str(threads), "--timeout", "60", "--log-level", "warning"],
         env=env, cwd=ROOT,
     )
     deadline = time.monotonic() + 60
@@ -315,7 +315,7 @@ def percentile(values: list[float], share: float) -> float:
 
 def polling_benchmark(args, env: dict, rows: dict) -> None:
     port = free_port()
-    server = start_gunicorn(env, port, args.workers, args.worker_class)
+    server = start_gunicorn(env, port, args.workers, args.worker_class, args.threads)
     def polls(pairs):
         return [(f"/api/v1/jobs/{job}", {"Authorization": f"Bearer {token}", "Accept": "application/json"})
                 for token, job in pairs]
@@ -345,7 +345,8 @@ def polling_benchmark(args, env: dict, rows: dict) -> None:
         server.wait(timeout=30)
 
     checks = "off" if args.no_health_checks else "on, as configured"
-    print(f"\ngunicorn: {args.workers} {args.worker_class} workers on PostgreSQL (CONN_HEALTH_CHECKS {checks}); client: {args.clients} processes x "
+    threads = f" x {args.threads} threads" if args.threads > 1 else ""
+    print(f"\ngunicorn: {args.workers} {args.worker_class} workers{threads} on PostgreSQL (CONN_HEALTH_CHECKS {checks}); client: {args.clients} processes x "
           f"{args.connections // args.clients} connections; {args.seconds:.0f} s per URL in {args.rounds} rounds; "
           f"{os.cpu_count()} CPUs shared by client and server")
     print(f"{'':38} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>6}")
@@ -527,7 +528,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8, help="concurrent client connections (default 8)")
     parser.add_argument("--clients", type=int, default=2, help="client processes (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (default sync)")
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (default sync, as the Dockerfile)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread; default 1)")
     parser.add_argument("--database-server", default=os.environ.get("BENCH_DATABASE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--pollers", type=int, default=500, help="users polling a job each (default 500)")
     parser.add_argument("--no-health-checks", action="store_true",
