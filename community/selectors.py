@@ -161,7 +161,7 @@ def video_thumbnail_url(video, *, request=None) -> str | None:
 def post_languages(*, viewer) -> list[str]:
     """The languages of the posts the viewer can see (the feed's language filter)."""
     posts = Post.objects.all() if _can_see_hidden(viewer) else Post.objects.filter(hidden=False)
-    return sorted(set(posts.values_list("job__target_language", flat=True).distinct()))
+    return sorted(posts.order_by().values_list("job__target_language", flat=True).distinct())
 
 
 # --- Comments -------------------------------------------------------------------------------------
@@ -250,6 +250,7 @@ def gallery_folders(*, owner) -> list[str]:
     names = (
         GalleryItem.objects.filter(job__owner_id=owner.pk, job__status=JobStatus.SUCCEEDED)
         .exclude(folder="")
+        .order_by()
         .values_list("folder", flat=True)
         .distinct()
     )

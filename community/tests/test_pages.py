@@ -31,7 +31,7 @@ def test_the_feed_is_a_grid_of_inline_players_with_like_buttons(other_browser, p
     html = _html(other_browser.get("/community"))
 
     assert 'class="post-grid"' in html
-    card = re.search(r'<li class="post-card card" id="post-%s">.*?</li>' % post.id, html, re.DOTALL).group(0)
+    card = re.search(rf'<li class="post-card card" id="post-{post.id}">.*?</li>', html, re.DOTALL).group(0)
     assert "<video" in card and "controls" in card and "playsinline" in card and 'preload="none"' in card
     assert f"/media/jobs/{post.job_id}/dubbed_video?t=" in card
     assert f'poster="/media/videos/{post.job.video_id}/thumbnail?t=' in card
