@@ -321,6 +321,7 @@ REST_FRAMEWORK = {
         "register": env_str("THROTTLE_REGISTER", "10/hour"),
         "password_reset": env_str("THROTTLE_PASSWORD_RESET", "5/hour"),
         "verify_resend": env_str("THROTTLE_VERIFY_RESEND", "5/hour"),
+        "comment": env_str("THROTTLE_COMMENT", "5/min"),
     },
     "NUM_PROXIES": NUM_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
