@@ -509,10 +509,10 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:200]
 
 
-def dubbing_job_claim(*, job_id, attempt: int, render: int) -> DubbingJob | None:
+def dubbing_job_claim(*, job_id, attempt: int, render: int, claim_token: uuid.UUID | None = None) -> DubbingJob | None:
     """Take the job for this worker with a conditional update; None when someone else has it
     (a duplicate delivery, a stale message of an earlier attempt, a cancelled job)."""
-    token = uuid.uuid4()
+    token = claim_token or uuid.uuid4()
     now = timezone.now()
     run = Q(rendering=True, render_count=render) if render else Q(rendering=False)
     claimed = DubbingJob.objects.filter(

@@ -19,6 +19,7 @@ import logging
 import mimetypes
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -329,47 +330,51 @@ class JobRun:
             logger.exception("Could not delete old outputs of dubbing job %s", self.job.id)
 
 
-def _handle_failure(run: JobRun, error: PipelineError) -> None:
-    job_id, token = run.job.id, run.claim_token
-    if run.lost:
+def _handle_failure(*, job_id, claim_token, lost: bool, error: PipelineError) -> None:
+    if lost:
         return  # someone else holds the job now; what we saw is not its state
     if isinstance(error, PipelineCancelled) or error.code == ErrorCode.CANCELLED:
-        services.dubbing_job_cancelled(job_id=job_id, claim_token=token)
+        services.dubbing_job_cancelled(job_id=job_id, claim_token=claim_token)
         return
     if error.retryable:
-        job, requeued = services.dubbing_job_retry_later(job_id=job_id, claim_token=token, code=error.code.value,
-                                                         message=str(error))
+        job, requeued = services.dubbing_job_retry_later(job_id=job_id, claim_token=claim_token,
+                                                         code=error.code.value, message=str(error))
         if requeued:
             logger.warning("Dubbing job %s: retryable failure (try %s): %s", job_id, job.tries, error)
         return
-    services.dubbing_job_fail(job_id=job_id, claim_token=token, code=error.code.value, message=str(error))
+    services.dubbing_job_fail(job_id=job_id, claim_token=claim_token, code=error.code.value, message=str(error))
 
 
 # The time limit here is the floor; each message carries its own, scaled to the media's length.
 @dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=int(settings.DUBBING_TIME_LIMIT_BASE * 1000))
 def run_dubbing_job(job_id: str, attempt: int, render: int = 0) -> None:
-    job = services.dubbing_job_claim(job_id=job_id, attempt=attempt, render=render)
-    if job is None:
-        logger.info("Dubbing job %s (attempt %s, render %s): nothing to claim", job_id, attempt, render)
-        return
-    run = JobRun(job, render=render)
-    run.start_monitor()
+    # The token is made before the claim, so that a time limit striking in the middle of the
+    # claim can still be handled against it (or finds nothing, if the claim never committed).
+    claim_token = uuid.uuid4()
+    run: JobRun | None = None
     try:
-        try:
-            run.run()
-        except TimeLimitExceeded:
-            raise PipelineError(run._stage or "probe", None, "The job ran past its time limit.",
-                                code=ErrorCode.TIME_LIMIT) from None
-    except PipelineError as error:
-        run.stop_monitor()
-        _handle_failure(run, error)
+        job = services.dubbing_job_claim(job_id=job_id, attempt=attempt, render=render, claim_token=claim_token)
+        if job is None:
+            logger.info("Dubbing job %s (attempt %s, render %s): nothing to claim", job_id, attempt, render)
+            return
+        run = JobRun(job, render=render)
+        run.start_monitor()
+        run.run()
+    except TimeLimitExceeded:
+        error = PipelineError(run._stage if run and run._stage else "probe", None, "The job ran past its time limit.",
+                              code=ErrorCode.TIME_LIMIT)
+    except PipelineError as exc:
+        error = exc
     except Exception as exc:
-        run.stop_monitor()
         logger.exception("Dubbing job %s failed unexpectedly", job_id)
-        _handle_failure(run, PipelineError(run._stage or "probe", None, f"Internal error: {exc}",
-                                           code=ErrorCode.INTERNAL_ERROR))
+        error = PipelineError(run._stage if run and run._stage else "probe", None, f"Internal error: {exc}",
+                              code=ErrorCode.INTERNAL_ERROR)
+    else:
+        return
     finally:
-        run.stop_monitor()
+        if run is not None:
+            run.stop_monitor()
+    _handle_failure(job_id=job_id, claim_token=claim_token, lost=bool(run and run.lost), error=error)
 
 
 def reaper_loop(*, interval: float, stop: threading.Event, on_pass=None) -> None:

@@ -139,9 +139,19 @@ def test_a_video_that_is_not_ready_is_409_and_nothing_is_reserved(funded, status
     _nothing_reserved()
 
 
-def test_an_unsupported_pair_is_400_naming_what_is_possible(funded, video):
+def _unreachable_target(settings) -> str:
+    """A language the configured voice speaks but no installed translation pair reaches."""
+    from dubbing.engines.registry import build_engines
+    from dubbing.pipeline.options import DubOptions
+
+    engines = build_engines(DubOptions(target_language="es"), settings)
+    reachable = {target for _, target in engines.translator.supported_pairs()}
+    return next(code for code in sorted(engines.tts.languages()) if code not in reachable and len(code) == 2)
+
+
+def test_an_unsupported_pair_is_400_naming_what_is_possible(funded, video, settings):
     with pytest.raises(ServiceError) as excinfo:
-        services.dubbing_job_create(owner=funded, video_id=video.id, target_language="fr")
+        services.dubbing_job_create(owner=funded, video_id=video.id, target_language=_unreachable_target(settings))
     assert excinfo.value.status_code == 400 and _code(excinfo) == DubbingErrorCode.UNSUPPORTED_PAIR
     assert "en->es" in excinfo.value.detail
     _nothing_reserved()
