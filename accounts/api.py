@@ -7,7 +7,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
+from rest_framework.throttling import (
+    AnonRateThrottle,
+    ScopedRateThrottle,
+    UserRateThrottle,
+)
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -15,6 +19,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import serializers as s
 from accounts import services
+from onevoice.deletion import account_delete
 
 ERROR = s.ErrorOutputSerializer
 THROTTLES = [AnonRateThrottle, UserRateThrottle, ScopedRateThrottle]
@@ -203,7 +208,7 @@ class MeApi(APIView):
     )
     def delete(self, request):
         data = _valid(s.PasswordInputSerializer, request)
-        services.user_delete(user=request.user, password=data["password"])
+        account_delete(user=request.user, password=data["password"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

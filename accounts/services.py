@@ -14,7 +14,10 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.token_blacklist.models import (
+    BlacklistedToken,
+    OutstandingToken,
+)
 
 from accounts.errors import (
     AlreadyVerified,
@@ -182,24 +185,15 @@ def user_password_reset_confirm(*, token: str, password: str) -> User:
     return user
 
 
-def _user_files_delete(*, user: User) -> None:
-    try:
-        from videos import services as video_services
-    except ImportError as exc:
-        if exc.name not in (None, "videos.services"):
-            raise
-        return
-    if hasattr(video_services, "videos_delete_for_user"):
-        video_services.videos_delete_for_user(user=user)
+def user_password_verify(*, user: User, password: str) -> None:
+    if not user.check_password(password):
+        raise WrongPassword()
 
 
 def user_delete(*, user: User, password: str) -> None:
-    """Anonymise the account in place. Ledger rows and payments keep pointing at it."""
-    if not user.check_password(password):
-        raise WrongPassword()
-    # Files first and outside the transaction (slow storage work): if this fails the account is
-    # untouched and the user can simply try again.
-    _user_files_delete(user=user)
+    """Anonymise the account in place. Ledger rows and payments keep pointing at it. Callers
+    erase the user's files first: onevoice.deletion.account_delete composes the whole flow."""
+    user_password_verify(user=user, password=password)
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         user.email = f"deleted-{user.id}@deleted.invalid"

@@ -9,12 +9,17 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import (
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from accounts import forms, services
 from accounts.errors import InvalidToken
 from accounts.throttles import page_throttled
 from accounts.tokens import password_reset_token_user
+from onevoice import deletion
 from onevoice.errors import ServiceError
 
 THROTTLED = "Too many attempts from your address. Wait a little and try again."
@@ -184,7 +189,7 @@ def account_delete(request: HttpRequest) -> HttpResponse:
     form = forms.DeleteAccountForm(request.POST)
     if form.is_valid():
         try:
-            services.user_delete(user=request.user, password=form.cleaned_data["password"])
+            deletion.account_delete(user=request.user, password=form.cleaned_data["password"])
         except ServiceError as exc:
             forms.form_add_service_error(form, exc)
         else:

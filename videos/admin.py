@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from videos import services
+from onevoice.deletion import video_delete_everything
 from videos.models import Video
 
 
@@ -19,17 +19,17 @@ class VideoAdmin(admin.ModelAdmin):
         return False  # videos only come in through the upload paths, which probe them
 
     def delete_model(self, request, obj):
-        services.video_delete(video=obj)
+        video_delete_everything(video=obj)
 
     def get_actions(self, request):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # the bulk delete would leave the stored files behind
         return actions
 
-    @admin.action(description="Delete selected videos and their stored files")
+    @admin.action(description="Delete selected videos, their dubs and their stored files")
     def delete_with_files(self, request, queryset):
         count = 0
         for video in queryset:
-            services.video_delete(video=video)
+            video_delete_everything(video=video)
             count += 1
         self.message_user(request, f"Deleted {count} video(s) and their files.", messages.SUCCESS)

@@ -9,6 +9,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from onevoice.deletion import video_delete_everything
 from onevoice.pagination import PageNumberPagination
 from videos import errors, selectors, services
 from videos.serializers import (
@@ -71,7 +72,7 @@ class VideoDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, video_id):
         video = selectors.video_get(owner=request.user, video_id=video_id)
-        services.video_delete(video=video)
+        video_delete_everything(video=video)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
