@@ -38,6 +38,13 @@ class Command(RunserverCommand):
         # inner_run runs in the process that serves (the autoreloader's child), so the worker
         # shares the in-memory queue with the views that enqueue.
         broker = dramatiq.get_broker()
+        # A Worker made in-process skips Dramatiq's process boot, where TimeLimit starts the
+        # watchdog that enforces each job's time limit: start it here, once per process.
+        from dramatiq.middleware import TimeLimit
+
+        for middleware in broker.middleware:
+            if isinstance(middleware, TimeLimit) and not middleware.manager.is_alive():
+                middleware.after_process_boot(broker)
         worker = Worker(broker, worker_threads=self.worker_threads, worker_timeout=200)
         worker.start()
         atexit.register(worker.stop)
