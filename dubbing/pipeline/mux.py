@@ -100,7 +100,7 @@ class MuxStage(Stage):
     version = 3
 
     def key(self, ctx: Context) -> str:
-        mix_key = ctx.ws.manifest["stages"].get("mix", {}).get("key")
+        mix_key = ctx.ws.stage_key("mix")
         return digest(self.name, self.version, ctx.fingerprint, mix_key, ctx.options.subtitles,
                       subtitle_cues(ctx), ctx.source_language, ctx.options.target_language)
 

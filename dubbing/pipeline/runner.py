@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from dubbing.pipeline.store import ArtifactStore
 from dubbing.pipeline.synthesize import SynthesizeStage
 from dubbing.pipeline.transcribe import TranscribeStage
 from dubbing.pipeline.translate import TranslateStage
-from dubbing.pipeline.workspace import Workspace, atomic_write_json
+from dubbing.pipeline.workspace import SOURCE_STAGES, Workspace, atomic_write_json
 from videos.media.ffmpeg import FFmpegError
 from videos.media.process import ProcessCancelled, cancel_scope
 
@@ -211,6 +212,8 @@ def run_dub(
     workspace: Path,
     engines=None,
     store: ArtifactStore | None = None,
+    source_store: ArtifactStore | None = None,
+    source_lock: Callable[[], AbstractContextManager] | None = None,
     on_event: Callable[[Event], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     duck_db: float = DEFAULT_DUCK_DB,
@@ -220,6 +223,12 @@ def run_dub(
     keep_stems: bool = False,
 ) -> DubResult:
     """Dub `input_path` as `options` say, in `workspace` (a cache of `store` when one is given).
+
+    With `source_store`, the source side (probe, extract, transcribe, segment) is read from and
+    written to that store instead, shared with every other job on the same analysis; the caller
+    picks the store by what the source side depends on (the video, the source language, the
+    recognizer) and may pass `source_lock`, a context manager factory held around those stages so
+    that jobs started together wait for one analysis instead of each doing it.
     Raises PipelineError (PipelineCancelled when `should_cancel()` turned true)."""
     # Absolute: the mux stage runs ffmpeg in its own folder (for the burned-subtitle filter).
     input_path = Path(input_path).absolute()
@@ -234,13 +243,21 @@ def run_dub(
     check_engines(engines, options)
 
     ctx = Context(
-        input_path=input_path, options=options, engines=engines, ws=Workspace(Path(workspace), store),
+        input_path=input_path, options=options, engines=engines,
+        ws=Workspace(Path(workspace), store, source_store),
         duck_db=duck_db, threads=max(1, threads), keep_stems=keep_stems, max_duration=max_duration,
         target_overrides=dict(target_overrides or {}), should_cancel=should_cancel or (lambda: False), emit=emit,
     )
     timings: dict[str, dict] = {}
+    source = [s for s in PIPELINE if s.name in SOURCE_STAGES]
+    with (source_lock() if source_lock is not None and source_store is not None else nullcontext()):
+        if source_lock is not None and source_store is not None:
+            ctx.ws.refresh_source()  # whoever held the lock before us may have finished it
+        for stage in source:
+            _run_stage(stage, ctx, timings)
     for stage in PIPELINE:
-        _run_stage(stage, ctx, timings)
+        if stage.name not in SOURCE_STAGES:
+            _run_stage(stage, ctx, timings)
     ctx.ws.set("input", {"path": str(input_path), "fingerprint": ctx.fingerprint})
 
     # publish: the report beside the outputs; the caller copies or uploads them.

@@ -67,17 +67,49 @@ def read_json(path: Path):
     return json.loads(Path(path).read_text())
 
 
+# What the source side of a dub writes (probe, extract, transcribe, segment): with a source store
+# these live there, shared by every job on the same video, language and recognizer, so dubbing
+# one video into five languages transcribes it once (DESIGN.md "Durable job state").
+SOURCE_STAGES = ("probe", "extract", "transcribe", "segment")
+SOURCE_FILES = ("probe.json", "audio/", "regions.json", "transcript.json", "segments.json")
+SOURCE_MANIFEST = "source-manifest.json"
+
+
 class Workspace:
-    def __init__(self, root: Path, store: ArtifactStore | None = None):
+    def __init__(self, root: Path, store: ArtifactStore | None = None, source_store: ArtifactStore | None = None):
         self.root = Path(root).absolute()
         self.root.mkdir(parents=True, exist_ok=True)
         self.store = store
+        self.source_store = source_store
         self.manifest_path = self.root / MANIFEST
+        self.source_manifest_path = self.root / SOURCE_MANIFEST
         self._lock = threading.Lock()
-        if not self.manifest_path.exists() and store is not None:
-            store.fetch(MANIFEST, self.manifest_path)
-        self.manifest = read_json(self.manifest_path) if self.manifest_path.exists() else {"stages": {}}
-        self.manifest.setdefault("stages", {})
+        self.manifest = self._load(self.manifest_path, store, MANIFEST)
+        # The source stages' entries come from the shared analysis when there is one.
+        self.source_manifest = (self._load(self.source_manifest_path, source_store, MANIFEST, refresh=True)
+                                if source_store is not None else self.manifest)
+
+    @staticmethod
+    def _load(path: Path, store: ArtifactStore | None, name: str, *, refresh: bool = False) -> dict:
+        # The shared analysis may have been finished by another job since this folder saw it.
+        if store is not None and (refresh or not path.exists()):
+            store.fetch(name, path)
+        data = read_json(path) if path.exists() else {"stages": {}}
+        data.setdefault("stages", {})
+        return data
+
+    def refresh_source(self) -> None:
+        """Read the shared analysis's manifest again (another job may have finished it)."""
+        if self.source_store is not None:
+            self.source_manifest = self._load(self.source_manifest_path, self.source_store, MANIFEST, refresh=True)
+
+    def _store_for(self, rel: str) -> ArtifactStore | None:
+        if self.source_store is not None and rel.startswith(SOURCE_FILES):
+            return self.source_store
+        return self.store
+
+    def _manifest_for(self, stage: str) -> dict:
+        return self.source_manifest if stage in SOURCE_STAGES else self.manifest
 
     # -- files --------------------------------------------------------------------------------
     def path(self, *parts: str) -> Path:
@@ -93,14 +125,16 @@ class Workspace:
         path = Path(path)
         if path.is_file():
             return True
-        if self.store is None:
-            return False
-        return self.store.fetch(self.rel(path), path)
+        rel = self.rel(path)
+        store = self._store_for(rel)
+        return store.fetch(rel, path) if store is not None else False
 
     def save(self, path: Path) -> None:
         """Keep a finished file durably (no-op without a store)."""
-        if self.store is not None:
-            self.store.save(self.rel(path), Path(path))
+        rel = self.rel(path)
+        store = self._store_for(rel)
+        if store is not None:
+            store.save(rel, Path(path))
 
     def write_json(self, path: Path, data) -> None:
         atomic_write_json(path, data)
@@ -113,17 +147,28 @@ class Workspace:
 
     # -- manifest -----------------------------------------------------------------------------
     def stage_done(self, stage: str, key: str) -> bool:
-        entry = self.manifest["stages"].get(stage)
+        entry = self._manifest_for(stage)["stages"].get(stage)
         return bool(entry and entry.get("key") == key and entry.get("status") == "done")
 
+    def stage_key(self, stage: str) -> str | None:
+        return self._manifest_for(stage)["stages"].get(stage, {}).get("key")
+
     def stage_detail(self, stage: str) -> dict:
-        return self.manifest["stages"].get(stage, {}).get("detail", {})
+        return self._manifest_for(stage)["stages"].get(stage, {}).get("detail", {})
 
     def record(self, stage: str, key: str, *, status: str, seconds: float, detail: dict | None = None) -> None:
+        entry = {"key": key, "status": status, "seconds": round(seconds, 3), "detail": detail or {}}
         with self._lock:
-            self.manifest["stages"][stage] = {"key": key, "status": status, "seconds": round(seconds, 3),
-                                              "detail": detail or {}}
-            self.write_json(self.manifest_path, self.manifest)
+            if stage in SOURCE_STAGES and self.source_store is not None:
+                # Re-read first: another job's stages may have been recorded there meanwhile.
+                shared = self._load(self.source_manifest_path, self.source_store, MANIFEST, refresh=True)
+                shared["stages"][stage] = entry
+                self.source_manifest = shared
+                atomic_write_json(self.source_manifest_path, shared)
+                self.source_store.save(MANIFEST, self.source_manifest_path)
+            else:
+                self.manifest["stages"][stage] = entry
+                self.write_json(self.manifest_path, self.manifest)
 
     def set(self, name: str, value) -> None:
         with self._lock:

@@ -311,3 +311,60 @@ def test_cancelling_during_recognition_stops_the_recognizer_processes(english_du
     assert cancelled.value.stage == "transcribe"
     # Recognizing this clip takes several seconds on two cores; the cancel ends it well before.
     assert time.monotonic() - started["transcribe"] < 4
+
+
+def test_jobs_sharing_a_source_analysis_transcribe_once(tmp_path):
+    """Two target languages of one video: the second job's source stages come from the shared
+    analysis (no recognition), its own stages from its own store."""
+    from dubbing.pipeline.options import DubOptions
+    from dubbing.pipeline.runner import run_dub
+    from dubbing.pipeline.store import FolderStore
+
+    class CountingASR:  # the real recognizer, counted
+        def __init__(self, real):
+            self.real, self.name, self.calls = real, real.name, 0
+
+        def languages(self):
+            return self.real.languages()
+
+        def transcribe(self, *args, **kwargs):
+            self.calls += 1
+            return self.real.transcribe(*args, **kwargs)
+
+    class TaggingTranslator:
+        name = "tagging"
+
+        def supported_pairs(self):
+            return {("en", "es"), ("en", "fr")}
+
+        def translate(self, segments, source, target, context):
+            return {s.id: f"{target} {s.text}" for s in segments}
+
+    engines = _local_engines(translator=TaggingTranslator())
+    engines.asr = CountingASR(engines.asr)
+    shared = FolderStore(tmp_path / "analysis")
+    results, locks = {}, []
+
+    class Lock:
+        def __enter__(self):
+            locks.append("held")
+
+        def __exit__(self, *exc):
+            locks.append("released")
+
+    for target in ("es", "fr"):
+        recorder = _Recorder()
+        results[target] = run_dub(
+            SPEECH_EN, DubOptions(target_language=target, source_language="en", engines="local"),
+            workspace=tmp_path / f"ws-{target}", engines=engines, store=FolderStore(tmp_path / f"job-{target}"),
+            source_store=shared, source_lock=Lock, on_event=recorder, threads=2)
+        results[target + "-cached"] = {e.stage for e in recorder.of("done") if e.cached}
+    assert engines.asr.calls == 1
+    assert results["fr-cached"] == {"probe", "extract", "transcribe", "segment"}
+    assert [s.source_text for s in results["es"].segments] == [s.source_text for s in results["fr"].segments]
+    assert all(s.target_text.startswith("fr ") for s in results["fr"].segments)
+    assert locks == ["held", "released"] * 2
+    # The analysis lives in the shared store, the translations in each job's own.
+    assert (tmp_path / "analysis" / "transcript.json").exists()
+    assert not (tmp_path / "analysis" / "translations.json").exists()
+    assert (tmp_path / "job-fr" / "translations.json").exists()
