@@ -122,13 +122,14 @@ def drop_database(server_url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run_django(env: dict, code: str) -> str:
+def run_django(env: dict, code: str, *, timeout: float = 600, log: Path | None = None) -> str:
     """Run `code` in a Django process with `env`; returns what it printed last (JSON)."""
     script = "import django; django.setup()\n" + code
-    done = subprocess.run([str(PYTHON), "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          check=False)
+    done = subprocess.run([str(PYTHON), "-c", script], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, check=False)
     if done.returncode != 0:
-        raise SystemExit(f"set-up failed:\n{done.stdout}\n{done.stderr}")
+        tail = log.read_text()[-3000:] if log and log.exists() else ""
+        raise SystemExit(f"failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}\n{tail}")
     return done.stdout.strip().splitlines()[-1]
 
 
@@ -378,11 +379,14 @@ user = User.objects.get(email="bench@example.com")
 mode = %(mode)r
 
 def first_stage_started(job):
-    while True:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
         step = JobStep.objects.filter(job_id=job.id).exclude(started_at=None).order_by("started_at").first()
         if step is not None:
             return step.started_at
         time.sleep(0.005)
+    print(json.dumps({"error": "no stage started within 120 s"}))
+    sys.exit(1)
 
 def wait_final(job_ids, timeout):
     deadline = time.monotonic() + timeout
@@ -421,13 +425,13 @@ else:
 '''
 
 
-def start_workers(env: dict, processes: int, threads: int) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(PYTHON), "manage.py", "rundramatiq", "--processes", str(processes), "--threads", str(threads),
-         "--queues", "dubbing", "default", "--skip-checks"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
-    )
+def start_workers(env: dict, processes: int, threads: int, log: Path) -> subprocess.Popen:
+    with open(log, "a") as out:  # a file, never a pipe nobody reads (a full pipe stalls the worker)
+        return subprocess.Popen(
+            [str(PYTHON), "manage.py", "rundramatiq", "--processes", str(processes), "--threads", str(threads),
+             "--skip-checks"],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
 
 
 def stop_workers(process: subprocess.Popen) -> None:
@@ -456,12 +460,13 @@ def short_clips(folder: Path, count: int, seconds: float, fixture: Path) -> list
 
 def queue_benchmark(args, env: dict, rows: dict, data_dir: Path, fixture: Path) -> None:
     print(f"\nqueue: Redis {env['REDIS_URL']} (namespace {env['DRAMATIQ_NAMESPACE']}), local engines")
-    workers = start_workers(env, 1, args.worker_threads)
+    log = data_dir / "workers.log"
+    workers = start_workers(env, 1, args.worker_threads, log)
     try:
         time.sleep(3)  # let the worker import and connect
         out = json.loads(run_django(env, QUEUE_CODE % {
             "mode": "latency", "video": rows["video"], "count": args.latency_jobs, "videos": "[]", "timeout": 0,
-        }))
+        }, timeout=300 * args.latency_jobs, log=log))
         delays = sorted(out["delays"])
         print(f"creation -> first stage started on an idle worker: p50 {percentile(delays, 0.5) * 1000:.0f} ms, "
               f"p95 {percentile(delays, 0.95) * 1000:.0f} ms (n={len(delays)})")
@@ -473,12 +478,12 @@ def queue_benchmark(args, env: dict, rows: dict, data_dir: Path, fixture: Path) 
     video_ids = json.loads(run_django(env, make_videos))
     results = {}
     for processes, batch in ((1, video_ids[: args.jobs]), (2, video_ids[args.jobs:])):
-        workers = start_workers(env, processes, args.worker_threads)
+        workers = start_workers(env, processes, args.worker_threads, log)
         try:
             time.sleep(3)
             out = json.loads(run_django(env, QUEUE_CODE % {
                 "mode": "throughput", "video": "", "count": 0, "videos": json.dumps(batch), "timeout": args.timeout,
-            }))
+            }, timeout=args.timeout + 120, log=log))
         finally:
             stop_workers(workers)
         results[processes] = out
