@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from dubbing import selectors, services
 from dubbing.errors import JobNotFound, SpeakerNotFound, UnsupportedPair, VideoNotFound
 from dubbing.languages import language_name, language_support
-from dubbing.models import JobStatus
+from dubbing.models import DubbingJob, JobStatus
 from dubbing.serializers import (
     JobCreateInputSerializer,
     JobOutputSerializer,
@@ -80,10 +80,13 @@ class JobListCreateApi(APIView):
             status=request.query_params.get("status") or None,
             video_id=request.query_params.get("video") or None,
             target_language=request.query_params.get("target_language") or None,
-        ).values_list("snapshot", flat=True)
+        ).values_list("id", "snapshot")
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(jobs, request, view=self)
-        return paginator.get_paginated_response([job_representation(s, request=request) for s in page if s])
+        return paginator.get_paginated_response(
+            [job_representation(snapshot or _snapshot_of(DubbingJob.objects.get(id=job_id)), request=request)
+             for job_id, snapshot in page]
+        )
 
     @extend_schema(
         request=JobCreateInputSerializer,

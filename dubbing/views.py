@@ -39,6 +39,7 @@ from dubbing.models import (
     JobStatus,
 )
 from dubbing.pipeline.options import MAX_SPEED, MIN_SPEED
+from dubbing.pipeline.runner import STAGES
 from dubbing.serializers import job_representation
 from dubbing.snapshot import job_snapshot_build
 from dubbing.storage import artifact_token_valid, artifact_url
@@ -49,7 +50,7 @@ from videos.errors import VideoNotFound
 from videos.models import Video, VideoStatus
 from videos.streaming import ranged_file_response
 
-# The pipeline's stages in order (dubbing.pipeline.runner.STAGES), as the job page names them.
+# How the job page names the pipeline's stages (dubbing.pipeline.runner.STAGES gives the order).
 STAGE_LABELS = {
     "probe": "Check the file",
     "extract": "Extract the sound",
@@ -248,8 +249,6 @@ def _owned_job(request, job_id) -> DubbingJob:
 
 
 def _stages() -> list[str]:
-    from dubbing.pipeline.runner import STAGES
-
     return list(STAGES)
 
 
