@@ -9,7 +9,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 PY := $(VENV)/bin/python
-SYSTEM_PACKAGES := ffmpeg espeak-ng apertium apertium-eng-spa fonts-noto-cjk
+SYSTEM_PACKAGES := ffmpeg espeak-ng apertium apertium-eng-spa apertium-eng-cat apertium-en-gl apertium-es-pt apertium-fr-es apertium-spa-ita apertium-es-ro apertium-spa-cat fonts-noto-cjk
 # Headless Chromium drives the browser tests (Playwright uses it, never its own download).
 TEST_SYSTEM_PACKAGES := chromium
 

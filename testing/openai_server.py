@@ -2,7 +2,7 @@
 
 It does the work for real, with the local tools, so tests check real output and not canned text:
 - `POST /v1/audio/transcriptions` (multipart): the upload is decoded by ffmpeg and recognised
-  by the project's pocketsphinx recognizer (English); answers `verbose_json` with words and segments like whisper-1.
+  by the project's offline Whisper recognizer (English); answers `verbose_json` with words and segments like whisper-1.
   Uploads over 25 MB are refused with 413 and OpenAI's error JSON, as the real API does.
 - `POST /v1/chat/completions`: answers OneVoice's JSON-keyed requests (`task` translate or
   shorten); translations come from `apertium -u` (eng-spa, spa-eng), shortening drops words.
@@ -243,22 +243,24 @@ class OpenAIServer:
         self._json(request, record, 200, answer)
 
     def _recognize(self, pcm: bytes) -> tuple[list[dict], list[dict]]:
-        """The project's own English recognizer (pocketsphinx) on the decoded upload, in this
-        process; its decoder is one per process, so recognitions take turns."""
+        """The project's own offline recognizer (Whisper base, English) on the decoded upload, in
+        this process; recognitions take turns."""
         import soundfile as sf
 
-        from dubbing.engines.asr.pocketsphinx import PocketSphinxASR
+        from dubbing.engines.asr.whisper import WhisperASR
+        from dubbing.engines.registry import model_dir
 
         with tempfile.TemporaryDirectory(prefix="openai-asr-") as tmp:
             wav = Path(tmp) / "upload.wav"
             sf.write(str(wav), np.frombuffer(pcm, dtype="<i2"), 16000, subtype="PCM_16")
             with self._recognizer_lock:
-                transcript = PocketSphinxASR(workers=1).transcribe(wav, "en")
+                transcript = WhisperASR(model_dir(), threads=1).transcribe(wav, "en")
         words: list[dict] = []
         segments: list[dict] = []
         for segment in transcript.segments:
-            found = [{"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3)}
-                     for w in segment.words]
+            # whisper-1's words carry no punctuation (its segments' text does).
+            found = [{"word": re.sub(r"^[^\w']+|[^\w']+$", "", w.text), "start": round(w.start, 3),
+                      "end": round(w.end, 3)} for w in segment.words]
             if not found:
                 continue
             words += found
@@ -266,7 +268,7 @@ class OpenAIServer:
             segments.append({
                 "id": len(segments), "seek": 0,
                 "start": round(segment.start, 3), "end": round(segment.end, 3),
-                "text": " " + " ".join(w["word"] for w in found),
+                "text": " " + segment.text,
                 "tokens": [], "temperature": 0.0,
                 "avg_logprob": round(sum(logprobs) / len(logprobs), 4),
                 "compression_ratio": 1.0, "no_speech_prob": 0.0,

@@ -42,6 +42,28 @@ class UnsupportedLanguage(EngineError):
     code = "unsupported_pair"
 
 
+class LanguageNotDetected(UnsupportedLanguage):
+    """`auto` could not tell the spoken language; `scores` are the recognizer's, best first."""
+
+    def __init__(self, message: str, scores: dict[str, float]) -> None:
+        super().__init__(message)
+        self.scores = scores
+
+
+class NoPairForDetectedLanguage(UnsupportedLanguage):
+    """The spoken language was detected, but nothing installed can take it to the target."""
+
+    def __init__(self, language: str, target: str | None, scores: dict[str, float]) -> None:
+        from dubbing.engines.languages import language_name
+
+        name = language_name(language)
+        pair = f"{language}->{target}" if target else f"{language} to this target"
+        super().__init__(
+            f"Detected {name} ({language}) speech; no installed engine translates {pair}. "
+            "Supply --target-subtitles, or use --engines openai.")
+        self.language, self.target, self.scores = language, target, scores
+
+
 @dataclass
 class Word:
     text: str

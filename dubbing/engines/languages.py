@@ -34,3 +34,13 @@ def to_iso2b(code: str) -> str:
     if not iso3:
         return "und"
     return _ISO2B.get(iso3, iso3)
+
+
+def language_name(code: str) -> str:
+    """The English name of a language code ("ko" -> "Korean"); the code itself when unknown."""
+    try:
+        from django.conf.locale import LANG_INFO  # a plain table: no settings are read
+    except ImportError:  # pragma: no cover - Django is a pinned requirement
+        return code
+    info = LANG_INFO.get(code) or {}
+    return info.get("name", code)

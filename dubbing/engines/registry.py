@@ -8,14 +8,15 @@ local set; a back-end that cannot run raises EngineUnavailable with what to inst
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dubbing.engines.base import EngineUnavailable
 from dubbing.pipeline.options import DubOptions
 
-ASR_CHOICES = ("local", "pocketsphinx", "vosk", "openai", "whisperx", "subtitles")
+ASR_CHOICES = ("local", "whisper", "openai", "elevenlabs", "whisperx", "subtitles")
 TRANSLATE_CHOICES = ("local", "apertium", "openai", "subtitles")
-TTS_CHOICES = ("local", "espeak", "openai")
+TTS_CHOICES = ("local", "espeak", "piper", "openai", "fish")
 
 
 @dataclass
@@ -67,24 +68,25 @@ def _import(module: str, cls: str):
         raise EngineUnavailable(f"The engine {module}.{cls} is not available here: {exc}") from exc
 
 
+def model_dir(settings_obj=None) -> Path:
+    """Where models shipped in packages are joined: DUBBING_MODEL_DIR, else DATA_DIR/models."""
+    folder = _setting(settings_obj, "DUBBING_MODEL_DIR", None)
+    if folder:
+        return Path(folder)
+    data = _setting(settings_obj, "DATA_DIR", None)
+    return Path(data) / "models" if data else Path.home() / ".cache" / "onevoice" / "models"
+
+
 def build_asr(kind: str, settings_obj=None, *, threads: int | None = None):
-    if kind in ("local", "pocketsphinx", "vosk"):
-        from dubbing.engines.asr.local import LocalASR
+    if kind in ("local", "whisper"):
+        from dubbing.engines.asr.whisper import WhisperASR
 
-        recognizers = []
-        if kind in ("local", "pocketsphinx"):
-            from dubbing.engines.asr.pocketsphinx import PocketSphinxASR
-
-            recognizers.append(PocketSphinxASR(workers=threads))
-        if kind in ("local", "vosk"):
-            from dubbing.engines.asr.vosk import VoskKoreanASR
-
-            try:
-                recognizers.append(VoskKoreanASR(workers=threads))
-            except EngineUnavailable:
-                if kind == "vosk":
-                    raise
-        return LocalASR(recognizers, workers=threads)
+        return WhisperASR(
+            model_dir(settings_obj),
+            compute_type=_setting(settings_obj, "DUBBING_WHISPER_COMPUTE_TYPE", "int8"),
+            beam_size=int(_setting(settings_obj, "DUBBING_WHISPER_BEAM_SIZE", 5)),
+            threads=threads,
+        )
     if kind == "openai":
         return _import("dubbing.engines.asr.openai", "OpenAIASR")(
             **_openai_kwargs(settings_obj, "OPENAI_TRANSCRIBE_MODEL", "whisper-1")
@@ -110,11 +112,23 @@ def build_translator(kind: str, settings_obj=None):
     raise EngineUnavailable(f"Unknown translation engine '{kind}' (choose from {', '.join(TRANSLATE_CHOICES)}).")
 
 
-def build_tts(kind: str, settings_obj=None, *, threads: int | None = None):
-    if kind in ("local", "espeak"):
+def build_tts(kind: str, settings_obj=None, *, threads: int | None = None, target: str | None = None):
+    if kind == "local":
+        from dubbing.engines.tts.espeak import EspeakTTS
+        from dubbing.engines.tts.local import LocalTTS
+        from dubbing.engines.tts.piper import PiperTTS
+
+        # Every voice of the set is a pinned requirement: one missing is refused by name here.
+        return LocalTTS({"espeak": EspeakTTS(concurrency=threads), "piper": PiperTTS(threads=threads)},
+                        target=target)
+    if kind == "espeak":
         from dubbing.engines.tts.espeak import EspeakTTS
 
         return EspeakTTS(concurrency=threads)
+    if kind == "piper":
+        from dubbing.engines.tts.piper import PiperTTS
+
+        return PiperTTS(threads=threads)
     if kind == "openai":
         return _import("dubbing.engines.tts.openai", "OpenAITTS")(
             **_openai_kwargs(settings_obj, "OPENAI_TTS_MODEL", "gpt-4o-mini-tts"),
@@ -140,6 +154,6 @@ def build_engines(options: DubOptions, settings_obj=None, *, threads: int | None
     return Engines(
         asr=build_asr(asr_kind, settings_obj, threads=threads),
         translator=build_translator(translate_kind, settings_obj),
-        tts=build_tts(tts_kind, settings_obj, threads=threads),
+        tts=build_tts(tts_kind, settings_obj, threads=threads, target=options.target_language),
         vad=SileroVAD(),
     )

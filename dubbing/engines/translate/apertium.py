@@ -1,4 +1,5 @@
-"""Rule-based translation with apertium, for the pairs installed on this machine.
+"""Rule-based translation with apertium, for the pairs installed on this machine, and chained
+through a pivot language where no direct pair exists but both legs do (en->pt as en->es->pt).
 
 All lines go to one `apertium -u <pair>` process (one process per line would cost ~50 ms each),
 separated by marker lines apertium leaves untouched; the output is split on the markers and the
@@ -46,6 +47,27 @@ def installed_modes() -> dict[tuple[str, str], str]:
     return modes
 
 
+# Pivot languages in order of preference: Spanish is the hub of Debian's apertium pairs.
+PIVOTS = ("es", "en", "ca", "fr")
+VIA_DIRECT, VIA_PIVOT = "direct", "pivot"
+
+
+def pair_chains(modes: dict[tuple[str, str], str]) -> dict[tuple[str, str], list[str]]:
+    """(source, target) -> the apertium modes to run in turn: one for a direct pair, two through
+    the first pivot that has both legs."""
+    chains = {pair: [mode] for pair, mode in modes.items()}
+    languages = {lang for pair in modes for lang in pair}
+    for source in languages:
+        for target in languages:
+            if source == target or (source, target) in chains:
+                continue
+            for pivot in PIVOTS:
+                if pivot not in (source, target) and (source, pivot) in modes and (pivot, target) in modes:
+                    chains[(source, target)] = [modes[(source, pivot)], modes[(pivot, target)]]
+                    break
+    return chains
+
+
 class ApertiumTranslator:
     name = "apertium"
     concurrency = 1
@@ -54,40 +76,56 @@ class ApertiumTranslator:
         if not shutil.which("apertium"):
             raise EngineUnavailable("apertium is not installed (apt-get install apertium apertium-eng-spa).")
 
+    def chains(self) -> dict[tuple[str, str], list[str]]:
+        return pair_chains(installed_modes())
+
     def supported_pairs(self) -> set[tuple[str, str]]:
-        return set(installed_modes())
+        return set(self.chains())
+
+    def routes(self) -> dict[tuple[str, str], str]:
+        """How each pair is made: "direct" (one apertium mode) or "pivot" (two, through a pivot)."""
+        return {pair: VIA_DIRECT if len(chain) == 1 else VIA_PIVOT for pair, chain in self.chains().items()}
 
     def translate(self, segments: list[Segment], source: str, target: str, context: dict) -> dict[str, str]:
-        mode = installed_modes().get((source, target))
-        if mode is None:
+        chain = self.chains().get((source, target))
+        if chain is None:
+            have = ", ".join(f"{a}->{b}" for a, b in sorted(self.chains())) or "none"
             raise UnsupportedLanguage(
-                f"apertium has no {source}->{target} pair installed "
-                f"(try apt-get install apertium-{ISO1_TO_3.get(source, source)}-{ISO1_TO_3.get(target, target)})."
+                f"apertium cannot translate {source}->{target}, directly or through a pivot language "
+                f"(it can: {have}; try apt-get install "
+                f"apertium-{ISO1_TO_3.get(source, source)}-{ISO1_TO_3.get(target, target)})."
             )
         if not segments:
             return {}
+        texts = [" ".join(seg.text.split()) for seg in segments]
+        for mode in chain:
+            texts = _run_mode(mode, texts)
         glossary = context.get("glossary") or {}
-        lines = []
-        for i, seg in enumerate(segments):
-            # Newlines inside a line would break the alignment; they carry no meaning for TTS.
-            lines.append(_MARKER.format(i))
-            lines.append(" ".join(seg.text.split()))
-        # Stoppable: a cancelled job kills the process (videos.media.process).
-        done = run_process(["apertium", "-u", mode], input="\n".join(lines) + "\n", text=True,
-                           timeout=TIMEOUT_SECONDS)
-        if done.returncode != 0:
-            raise EngineError(f"apertium {mode} failed: {done.stderr.strip()[-300:]}")
-        pieces = _MARKER_RE.split(done.stdout)
-        # split -> ["", "0", text0, "1", text1, ...]
-        found = {int(pieces[i]): pieces[i + 1] for i in range(1, len(pieces) - 1, 2)}
-        if sorted(found) != list(range(len(segments))):
-            raise EngineError(
-                f"apertium returned {len(found)} lines for {len(segments)}; the line markers were altered."
-            )
         out = {}
-        for i, seg in enumerate(segments):
-            text = " ".join(found[i].split())
+        for seg, text in zip(segments, texts):
             for term, replacement in glossary.items():
                 text = re.sub(rf"\b{re.escape(term)}\b", replacement, text, flags=re.IGNORECASE)
             out[seg.id] = text
         return out
+
+
+def _run_mode(mode: str, texts: list[str]) -> list[str]:
+    """All lines through one `apertium -u <mode>` process, kept in order by marker lines."""
+    lines = []
+    for i, text in enumerate(texts):
+        # Newlines inside a line would break the alignment; they carry no meaning for TTS.
+        lines.append(_MARKER.format(i))
+        lines.append(" ".join(text.split()))
+    # Stoppable: a cancelled job kills the process (videos.media.process).
+    done = run_process(["apertium", "-u", mode], input="\n".join(lines) + "\n", text=True,
+                       timeout=TIMEOUT_SECONDS)
+    if done.returncode != 0:
+        raise EngineError(f"apertium {mode} failed: {done.stderr.strip()[-300:]}")
+    pieces = _MARKER_RE.split(done.stdout)
+    # split -> ["", "0", text0, "1", text1, ...]
+    found = {int(pieces[i]): pieces[i + 1] for i in range(1, len(pieces) - 1, 2)}
+    if sorted(found) != list(range(len(texts))):
+        raise EngineError(
+            f"apertium {mode} returned {len(found)} lines for {len(texts)}; the line markers were altered."
+        )
+    return [" ".join(found[i].split()) for i in range(len(texts))]

@@ -14,6 +14,8 @@ from dubbing.engines.languages import to_iso1
 from videos.media.process import run_process
 
 TIMEOUT_SECONDS = 120
+# Variants that ship with espeak-ng (espeak-ng --voices=variant), alternating men and women.
+VARIANTS = ("m1", "f1", "m3", "f3", "m2", "f2", "m4", "f4", "m5", "f5")
 
 
 @lru_cache(maxsize=1)
@@ -50,6 +52,10 @@ class EspeakTTS:
 
     def languages(self) -> set[str]:
         return set(installed_voices())
+
+    def voices(self, language: str) -> list[str]:
+        """espeak-ng's voice variants, men and women in turn, so that speakers get distinct ones."""
+        return list(VARIANTS) if language in installed_voices() else []
 
     def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> Path:
         voices = installed_voices()

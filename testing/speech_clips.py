@@ -1,0 +1,103 @@
+"""Clips made from the shared fixtures for recognition tests and bench/engines.py: the English
+speech under a music bed or under noise, time-reversed speech, German speech (espeak-ng), noise
+with no speech. Made with ffmpeg/espeak-ng; every mix keeps the speech's own timing."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from testing.media import FIXTURE_MEDIA
+
+SPEECH_EN = FIXTURE_MEDIA / "speech_en.mp4"
+SPEECH_KO = FIXTURE_MEDIA / "speech_ko.mp4"
+GERMAN_SENTENCES = ("Guten Morgen. Heute ist das Wetter schön und warm. "
+                    "Am Nachmittag kann es regnen, bitte nehmen Sie einen Regenschirm mit.")
+# Chords on 110/220/277/330 Hz with a plucked bass every half second: tonal, rhythmic, in the
+# speech band, about 12 dB under the speech.
+MUSIC = ("aevalsrc='0.05*sin(2*PI*220*t)*(1+sin(2*PI*0.5*t))+0.04*sin(2*PI*277*t)+0.04*sin(2*PI*330*t)"
+         "+0.05*sin(2*PI*110*t)*exp(-8*mod(t,0.5))':s=16000:d={seconds}")
+NOISE = "anoisesrc=d={seconds}:c=pink:r=16000:a=0.05"
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
+
+
+def wav16k(source: Path, out: Path, *filters: str) -> Path:
+    args = ["-i", str(source)]
+    if filters:
+        args += ["-af", ",".join(filters)]
+    _ffmpeg(*args, "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", str(out))
+    return out
+
+
+def under(speech: Path, bed: str, out: Path, seconds: float = 18.0) -> Path:
+    """`speech` with the lavfi source `bed` mixed under it, 16 kHz mono WAV."""
+    _ffmpeg("-i", str(speech), "-f", "lavfi", "-i", bed.format(seconds=seconds), "-filter_complex",
+            "[0][1]amix=inputs=2:duration=first:normalize=0", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le",
+            str(out))
+    return out
+
+
+def german_speech(out: Path) -> Path:
+    raw = out.with_suffix(".raw.wav")
+    subprocess.run(["espeak-ng", "-v", "de", "-w", str(raw), GERMAN_SENTENCES], check=True)
+    wav16k(raw, out)
+    raw.unlink()
+    return out
+
+
+def noise_only(out: Path, seconds: float = 8.0) -> Path:
+    _ffmpeg("-f", "lavfi", "-i", f"anoisesrc=d={seconds}:c=pink:r=16000:a=0.1", "-ac", "1", "-c:a", "pcm_s16le",
+            str(out))
+    return out
+
+
+def make_clips(folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    en = wav16k(SPEECH_EN, folder / "en.wav")
+    return {
+        "en": en,
+        "en_music": under(en, MUSIC, folder / "en_music.wav"),
+        "en_noise": under(en, NOISE, folder / "en_noise.wav"),
+        "ko": wav16k(SPEECH_KO, folder / "ko.wav"),
+        "de": german_speech(folder / "de.wav"),
+        "reversed": wav16k(SPEECH_EN, folder / "reversed.wav", "areverse"),
+    }
+
+
+def video_with_music(out: Path) -> Path:
+    """speech_en.mp4 with the music bed mixed into its audio track, the video stream copied."""
+    _ffmpeg("-i", str(SPEECH_EN), "-f", "lavfi", "-i", MUSIC.format(seconds=19).replace(":s=16000", ":s=48000"),
+            "-filter_complex", "[0:a][1]amix=inputs=2:duration=first:normalize=0[a]", "-map", "0:v", "-map", "[a]",
+            "-c:v", "copy", "-c:a", "aac", str(out))
+    return out
+
+
+DIALOGUE = ("Welcome to our short demonstration.", "Thank you, it is good to be here.",
+            "Tomorrow the weather will be sunny and warm in the morning.",
+            "In the afternoon, please bring an umbrella.", "Will it rain all day?",
+            "No, only in the afternoon.", "Thank you for watching.", "See you next time.")
+
+
+def dialogue(out: Path, voices: tuple[str, ...] = ("en+m3", "en+f4"), sentences: tuple[str, ...] = DIALOGUE,
+             pause: float = 0.8) -> tuple[Path, list[tuple[float, float, int]]]:
+    """Lines spoken in turn by `voices` (espeak-ng), 16 kHz mono WAV with `pause` seconds after
+    each; returns the file and each line's (start, end, voice index)."""
+    import numpy as np
+    import soundfile as sf
+
+    pieces, lines, t = [], [], 0.0
+    for i, sentence in enumerate(sentences):
+        raw = out.with_name(f"{out.stem}.{i}.wav")
+        subprocess.run(["espeak-ng", "-v", voices[i % len(voices)], "-w", str(raw), sentence], check=True)
+        wav16k(raw, raw.with_suffix(".16k.wav"))
+        samples, _ = sf.read(str(raw.with_suffix(".16k.wav")), dtype="float32")
+        raw.unlink()
+        raw.with_suffix(".16k.wav").unlink()
+        lines.append((t, t + len(samples) / 16000, i % len(voices)))
+        pieces += [samples, np.zeros(int(pause * 16000), dtype=np.float32)]
+        t += len(samples) / 16000 + pause
+    sf.write(str(out), np.concatenate(pieces), 16000, subtype="PCM_16")
+    return out, lines
