@@ -203,8 +203,9 @@ def video_dub_page(request, video_id: uuid.UUID):
                     for problem in problems if isinstance(problems, list) else [problems]:
                         form.add_error(field, str(problem))
         else:
+            credits = "credit" if job.cost_credits == 1 else "credits"
             messages.success(
-                request, f"Dubbing into {language_name(job.target_language)} started: {job.cost_credits} credits reserved."
+                request, f"Dubbing into {language_name(job.target_language)} started: {job.cost_credits} {credits} reserved."
             )
             return redirect("job_detail", job_id=job.id)
     status = 200 if request.method == "GET" else (error.status_code if error else 400)
@@ -320,6 +321,7 @@ def job_detail_page(request, job_id: uuid.UUID):
             "stage_labels": STAGE_LABELS,
             "download_param": download_param(),
             "artifact_labels": dict(ArtifactKind.choices),
+            "language_names": language_support().as_dict()["names"],
             "download_order": [kind.value for kind in DOWNLOAD_KINDS],
             "step_status_labels": STEP_STATUS_LABELS,
             "stages": _stages(),

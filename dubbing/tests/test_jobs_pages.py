@@ -367,11 +367,12 @@ def test_the_job_page_follows_the_job_to_the_end_without_reloading(browser_page,
     # The worker moves on: the page follows within a second or two.
     JobStep.objects.filter(job=job, name="extract").update(status=StepStatus.DONE)
     JobStep.objects.create(job=job, attempt=1, name="transcribe", position=2, status=StepStatus.RUNNING)
-    DubbingJob.objects.filter(id=job.id).update(stage="transcribe", progress=35)
+    DubbingJob.objects.filter(id=job.id).update(stage="transcribe", progress=35, detected_language="en")
     job.refresh_from_db()
     job_snapshot_refresh(job)
     page.wait_for_function("document.getElementById('job-progress').value === 35", timeout=5000)
     assert page.locator("#job-stage").text_content() == "Recognize the speech"
+    assert page.locator("#job-source-language").text_content() == "English"
     assert page.locator('[data-step="transcribe"]').get_attribute("class") == "job-step job-step--running"
 
     # ...and it finishes: 100%, the dubbed player and the downloads appear, polling stops.

@@ -15,6 +15,7 @@
   var stageOrder = json("stage-order") || [];
   var artifactLabels = json("artifact-labels") || {};
   var downloadOrder = json("download-order") || Object.keys(artifactLabels);
+  var languageNames = json("language-names") || {};
   var statusLabels = { queued: "Queued", running: "Running", succeeded: "Succeeded", failed: "Failed", cancelled: "Cancelled" };
 
   var url = panel.dataset.apiUrl;
@@ -35,6 +36,7 @@
   var waiting = document.getElementById("dubbed-waiting");
   var downloadsBox = document.getElementById("job-downloads");
   var downloadList = document.getElementById("download-list");
+  var sourceLanguage = document.getElementById("job-source-language");
 
   var FAST = 1000, HIDDEN = 5000, MAX_BACKOFF = 15000;
   var delay = FAST, timer = null, lastAnnounced = "", shownKinds = null;
@@ -130,6 +132,9 @@
     cancelForm.hidden = !(job.status === "queued" || job.status === "running");
     retryForm.hidden = !(job.status === "failed" || job.status === "cancelled");
     linesLink.hidden = !(job.status === "succeeded" && !job.rendering);
+    if (job.detected_language && sourceLanguage) {
+      sourceLanguage.textContent = languageNames[job.detected_language] || job.detected_language;
+    }
     renderPlayer(job);
     renderDownloads(job);
     announce(active ? status + (stage ? ": " + stage : "") : status + ".");
