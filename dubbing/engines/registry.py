@@ -91,6 +91,12 @@ def build_asr(kind: str, settings_obj=None, *, threads: int | None = None):
         return _import("dubbing.engines.asr.openai", "OpenAIASR")(
             **_openai_kwargs(settings_obj, "OPENAI_TRANSCRIBE_MODEL", "whisper-1")
         )
+    if kind == "elevenlabs":
+        key = _setting(settings_obj, "ELEVENLABS_API_KEY", "")
+        if not key:
+            raise EngineUnavailable("The elevenlabs engine needs ELEVENLABS_API_KEY to be set.")
+        return _import("dubbing.engines.asr.elevenlabs", "ElevenLabsASR")(
+            key, base_url=_setting(settings_obj, "ELEVENLABS_BASE_URL", None))
     if kind == "whisperx":
         return _import("dubbing.engines.asr.whisperx", "WhisperXASR")()
     if kind == "subtitles":
