@@ -140,6 +140,15 @@ def build_tts(kind: str, settings_obj=None, *, threads: int | None = None, targe
             **_openai_kwargs(settings_obj, "OPENAI_TTS_MODEL", "gpt-4o-mini-tts"),
             voice=_setting(settings_obj, "OPENAI_TTS_VOICE", "alloy"),
         )
+    if kind == "fish":
+        key = _setting(settings_obj, "FISH_AUDIO_API_KEY", "")
+        if not key:
+            raise EngineUnavailable("The fish engine needs FISH_AUDIO_API_KEY to be set.")
+        # FISH_AUDIO_VOICES: "name=reference_id,name=reference_id" (the first is the default).
+        voices = dict(item.split("=", 1) for item in str(_setting(settings_obj, "FISH_AUDIO_VOICES", "")).split(",")
+                      if "=" in item)
+        return _import("dubbing.engines.tts.fish", "FishAudioTTS")(
+            key, base_url=_setting(settings_obj, "FISH_AUDIO_BASE_URL", None), voices=voices)
     raise EngineUnavailable(f"Unknown TTS engine '{kind}' (choose from {', '.join(TTS_CHOICES)}).")
 
 
