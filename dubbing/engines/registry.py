@@ -16,7 +16,7 @@ from dubbing.pipeline.options import DubOptions
 
 ASR_CHOICES = ("local", "whisper", "openai", "elevenlabs", "whisperx", "subtitles")
 TRANSLATE_CHOICES = ("local", "apertium", "openai", "subtitles")
-TTS_CHOICES = ("local", "espeak", "piper", "openai", "fish")
+TTS_CHOICES = ("local", "espeak", "piper", "kokoro", "openai", "fish")
 
 
 @dataclass
@@ -124,9 +124,11 @@ def build_tts(kind: str, settings_obj=None, *, threads: int | None = None, targe
         from dubbing.engines.tts.local import LocalTTS
         from dubbing.engines.tts.piper import PiperTTS
 
+        from dubbing.engines.tts.kokoro import KokoroTTS
+
         # Every voice of the set is a pinned requirement: one missing is refused by name here.
-        return LocalTTS({"espeak": EspeakTTS(concurrency=threads), "piper": PiperTTS(threads=threads)},
-                        target=target)
+        return LocalTTS({"espeak": EspeakTTS(concurrency=threads), "piper": PiperTTS(threads=threads),
+                         "kokoro": KokoroTTS(model_dir(settings_obj), threads=threads)}, target=target)
     if kind == "espeak":
         from dubbing.engines.tts.espeak import EspeakTTS
 
@@ -135,6 +137,10 @@ def build_tts(kind: str, settings_obj=None, *, threads: int | None = None, targe
         from dubbing.engines.tts.piper import PiperTTS
 
         return PiperTTS(threads=threads)
+    if kind == "kokoro":
+        from dubbing.engines.tts.kokoro import KokoroTTS
+
+        return KokoroTTS(model_dir(settings_obj), threads=threads)
     if kind == "openai":
         return _import("dubbing.engines.tts.openai", "OpenAITTS")(
             **_openai_kwargs(settings_obj, "OPENAI_TTS_MODEL", "gpt-4o-mini-tts"),

@@ -28,6 +28,8 @@ class DubOptions:
     engines: str | None = None  # None: the deployment's DUBBING_ENGINES setting
     source_subtitles: str | None = None  # SRT/VTT text supplied by the user
     target_subtitles: str | None = None
+    # speaker ("speaker_1"...) -> voice, the user's choice (API.md "Speakers"); others are assigned.
+    speaker_voices: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.target_language:

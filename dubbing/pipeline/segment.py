@@ -1,4 +1,5 @@
-"""Stage 4: subtitle-sized lines cut at pauses and sentence ends, each keeping its source times.
+"""Stage 4: subtitle-sized lines cut at pauses and sentence ends, each keeping its source times
+and its speaker (the recognizer's labels, else clustered offline from the line's voice).
 
 Ids ("s0001"...) are given here and survive every later stage."""
 
@@ -69,17 +70,44 @@ def source_text_for(cue: Segment, transcript: Transcript | None) -> str:
 SEGMENTS = "segments.json"
 
 
+def number_speakers(segments: list[Segment]) -> None:
+    """Speaker labels as "speaker_1", "speaker_2"... in order of first appearance, whatever the
+    recognizer called them ("speaker_0", "A", ...)."""
+    order: dict[str, str] = {}
+    for seg in segments:
+        if seg.speaker is not None:
+            seg.speaker = order.setdefault(seg.speaker, f"speaker_{len(order) + 1}")
+
+
+def assign_speakers(ctx: Context, segments: list[Segment]) -> str:
+    """Each line's speaker: the recognizer's labels when it gave them, else the offline clustering
+    of per-line voice features (dubbing.engines.speakers). Returns which one was used."""
+    if any(seg.speaker for seg in segments):
+        for seg in segments:
+            seg.speaker = seg.speaker or segments[0].speaker
+        number_speakers(segments)
+        return "recognizer"
+    from dubbing.engines.speakers import speaker_labels
+    from dubbing.pipeline.extract import ensure_audio
+
+    asr_wav, _ = ensure_audio(ctx)
+    for seg, label in zip(segments, speaker_labels(asr_wav, [(s.start, s.end) for s in segments]), strict=True):
+        seg.speaker = label
+    return "clustering"
+
+
 class SegmentStage(Stage):
     """Writes segments.json: the lines with their source times and, when the user supplied
     target subtitles, the supplied translation of each."""
 
     name = "segment"
-    version = 2
+    version = 3
 
     def key(self, ctx: Context) -> str:
         o = ctx.options
-        return digest(self.name, self.version, ctx.transcript.to_dict(), text_hash(o.target_subtitles),
-                      bool(o.source_subtitles))
+        # The audio's fingerprint: speakers are clustered from it when the recognizer gave none.
+        return digest(self.name, self.version, ctx.fingerprint, ctx.transcript.to_dict(),
+                      text_hash(o.target_subtitles), bool(o.source_subtitles))
 
     def run(self, ctx: Context) -> dict:
         options, transcript = ctx.options, ctx.transcript
@@ -100,10 +128,16 @@ class SegmentStage(Stage):
         if not segments:
             raise PipelineError("transcribe", None, "No speech was found in the audio, so there is nothing to dub.",
                                 code=ErrorCode.NO_SPEECH)
+        speakers_from = "recognizer" if any(s.speaker for s in segments) else None
+        if not supplied_targets and not options.source_subtitles:
+            speakers_from = assign_speakers(ctx, segments)
+        elif speakers_from:
+            number_speakers(segments)
         ctx.segments, ctx.supplied_targets = segments, supplied_targets
         ctx.ws.write_json(ctx.ws.path(SEGMENTS), {"segments": [s.to_dict() for s in segments],
                                                   "targets": supplied_targets})
-        return {"segments": len(segments)}
+        return {"segments": len(segments), "speakers": len({s.speaker for s in segments if s.speaker}),
+                "speakers_from": speakers_from}
 
     def load(self, ctx: Context) -> bool:
         try:

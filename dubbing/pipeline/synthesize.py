@@ -1,6 +1,7 @@
-"""Stage 6: speech per segment, concurrently up to the engine's `concurrency`, checkpointed per
-segment: a clip's file name carries a hash of its text, language, voice and engine, so a resumed
-run, or a re-render after editing a few lines, synthesizes only what is missing or changed.
+"""Stage 6: speech per segment in its speaker's voice (one voice per speaker for the whole
+video), concurrently up to the engine's `concurrency`, checkpointed per segment: a clip's file
+name carries a hash of its text, language, voice and engine, so a resumed run, or a re-render
+after editing a few lines, synthesizes only what is missing or changed.
 
 Each clip is trimmed of the engine's leading and trailing silence: the fit stage places the
 first sound of the line at the line's start."""
@@ -54,6 +55,43 @@ def synthesize_one(tts, text: str, language: str, voice: str | None, out: Path) 
     return len(mono) / rate
 
 
+def speaker_voices(tts, language: str, segments: list[Segment], voice: str | None,
+                   chosen: dict[str, str] | None = None) -> dict[str, str | None]:
+    """One voice per speaker for the whole video: the user's choice for a speaker first
+    (`chosen`), the dub's `voice` (None: the engine's default) for the first speaker, and for
+    the others the engine's voices for `language` in its order, each distinct from the voices
+    already taken while the engine has enough."""
+    chosen = dict(chosen or {})
+    speakers: list[str] = []
+    for seg in segments:
+        if (seg.speaker or "speaker_1") not in speakers:
+            speakers.append(seg.speaker or "speaker_1")
+    lister = getattr(tts, "voices", None)
+    available = list(lister(language)) if callable(lister) else []
+    first_voice = voice or (available[0] if available else None)
+    taken = {v for v in chosen.values()} | ({first_voice} if first_voice else set())
+    pool = [v for v in available if v not in taken]
+    assigned: dict[str, str | None] = {}
+    for index, speaker in enumerate(speakers):
+        if speaker in chosen:
+            assigned[speaker] = chosen[speaker]
+        elif index == 0:
+            assigned[speaker] = voice
+        elif pool:
+            assigned[speaker] = pool.pop(0)
+        else:  # more speakers than voices: they share, in turn
+            assigned[speaker] = available[index % len(available)] if available else voice
+    return assigned
+
+
+def segment_voices(ctx: Context) -> dict[str, str | None]:
+    """Segment id -> the voice that speaks it (its speaker's)."""
+    options = ctx.options
+    by_speaker = speaker_voices(ctx.engines.tts, options.target_language, ctx.segments, options.voice,
+                                options.speaker_voices)
+    return {seg.id: by_speaker[seg.speaker or "speaker_1"] for seg in ctx.segments}
+
+
 def synthesize_segments(
     tts,
     segments: list[Segment],
@@ -65,11 +103,14 @@ def synthesize_segments(
     ws: Workspace | None = None,
     should_cancel: Callable[[], bool] = lambda: False,
     progress: Callable[[float, str], None] = lambda f, m: None,
+    voices: dict[str, str | None] | None = None,
 ) -> dict[str, Path]:
+    """`voices` (segment id -> voice) overrides `voice` line by line (one voice per speaker)."""
     ws = ws or Workspace(folder.parent)
     folder.mkdir(parents=True, exist_ok=True)
     engine = getattr(tts, "name", "?")
-    paths = {s.id: clip_path(folder, s.id, texts[s.id], language, voice, engine) for s in segments}
+    voices = {s.id: (voices or {}).get(s.id, voice) for s in segments}
+    paths = {s.id: clip_path(folder, s.id, texts[s.id], language, voices[s.id], engine) for s in segments}
     # A clip in the folder or the store is finished: it was renamed into place only when whole.
     todo = [s for s in segments if texts[s.id].strip() and not ws.ensure(paths[s.id])]
     finished = len(segments) - len(todo)
@@ -78,7 +119,7 @@ def synthesize_segments(
         if should_cancel():
             raise PipelineCancelled("synthesize", seg.id)
         try:
-            synthesize_one(tts, texts[seg.id], language, voice, paths[seg.id])
+            synthesize_one(tts, texts[seg.id], language, voices[seg.id], paths[seg.id])
         except PipelineError:
             raise
         except Exception as exc:
@@ -106,20 +147,22 @@ class SynthesizeStage(Stage):
     synthesize.json: segment id -> the clip's file (relative to the workspace) and seconds."""
 
     name = "synthesize"
-    version = 2
+    version = 3
 
     def key(self, ctx: Context) -> str:
-        return digest(self.name, self.version, ctx.texts, ctx.options.target_language, ctx.options.voice,
+        return digest(self.name, self.version, ctx.texts, ctx.options.target_language, segment_voices(ctx),
                       ctx.engines.names()["tts"])
 
     def run(self, ctx: Context) -> dict:
+        voices = segment_voices(ctx)
         paths = synthesize_segments(ctx.engines.tts, ctx.segments, ctx.texts, language=ctx.options.target_language,
                                     voice=ctx.options.voice, folder=ctx.ws.root / "synth", ws=ctx.ws,
-                                    should_cancel=ctx.should_cancel, progress=ctx.progress)
-        ctx.clips = {sid: {"path": str(p), "file": ctx.ws.rel(p), "seconds": clip_seconds(p)}
+                                    should_cancel=ctx.should_cancel, progress=ctx.progress, voices=voices)
+        ctx.clips = {sid: {"path": str(p), "file": ctx.ws.rel(p), "seconds": clip_seconds(p), "voice": voices[sid]}
                      for sid, p in paths.items()}
         ctx.ws.write_json(ctx.ws.path(SYNTHESIZED), ctx.clips)
-        return {"clips": len(paths)}
+        by_speaker = {seg.speaker or "speaker_1": voices[seg.id] for seg in ctx.segments}
+        return {"clips": len(paths), "voices": by_speaker}
 
     def load(self, ctx: Context) -> bool:
         try:

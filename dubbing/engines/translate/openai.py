@@ -72,6 +72,10 @@ class OpenAITranslator:
         codes = self.languages()
         return {(a, b) for a in codes for b in codes if a != b}
 
+    def routes(self) -> dict[tuple[str, str], str]:
+        """Every pair is translated directly by the chat model."""
+        return dict.fromkeys(self.supported_pairs(), "direct")
+
     def translate(
         self, segments: list[Segment], source: str, target: str, context: dict
     ) -> dict[str, str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from dubbing.engines.base import EngineUnavailable, UnsupportedLanguage
 
 # Language -> the engine whose default voice was measured the most intelligible (bench/engines.py).
-DEFAULT_ENGINE = {"en": "piper"}
+DEFAULT_ENGINE = {"en": "piper", "ja": "kokoro"}
 
 
 class LocalTTS:

@@ -45,6 +45,11 @@ class OpenAITTS:
     def languages(self) -> set[str]:
         return set(WHISPER_LANGUAGES)
 
+    def voices(self, language: str) -> list[str]:
+        """OpenAI's built-in voices, which speak every language; the configured one first."""
+        names = ["alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer"]
+        return [self.voice] + [n for n in names if n != self.voice] if language in self.languages() else []
+
     def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> Path:
         out_path = Path(out_path)
         if language.split("-")[0].lower() not in WHISPER_LANGUAGES:

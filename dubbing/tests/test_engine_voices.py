@@ -1,0 +1,77 @@
+"""The offline voices: Piper (English) and Kokoro (Japanese) run from their packages through
+onnxruntime, and the bundled Whisper understands what they say; the local set speaks each
+language with the engine chosen for it and lists every voice it has."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dubbing.engines.base import EngineUnavailable
+
+pytestmark = pytest.mark.media
+
+
+@pytest.fixture(scope="module")
+def local_tts():
+    from dubbing.engines.registry import build_tts
+
+    return build_tts("local", threads=2)
+
+
+@pytest.fixture(scope="module")
+def whisper():
+    from dubbing.engines.registry import build_asr
+
+    return build_asr("local", threads=2)
+
+
+def _heard(whisper, wav, language, tmp_path):
+    from testing.speech_clips import wav16k
+
+    transcript = whisper.transcribe(wav16k(wav, tmp_path / f"{wav.stem}.16k.wav"), language)
+    return " ".join(s.text for s in transcript.segments)
+
+
+def test_english_is_spoken_by_piper_and_understood(local_tts, whisper, tmp_path):
+    import jiwer
+
+    assert local_tts.engine_for("en").name == "piper"
+    text = "Tomorrow the weather will be sunny and warm in the morning."
+    wav = local_tts.synthesize(text, "en", None, tmp_path / "en.wav")
+
+    def norm(t):
+        return " ".join(re.sub(r"[^a-z' ]", " ", t.lower()).split())
+
+    assert jiwer.wer(norm(text), norm(_heard(whisper, wav, "en", tmp_path))) <= 0.15
+
+
+def test_japanese_is_spoken_by_kokoro_and_understood(local_tts, whisper, tmp_path):
+    assert local_tts.engine_for("ja").name == "kokoro"
+    wav = local_tts.synthesize("こんにちは。今日はいい天気です。", "ja", "jm_kumo", tmp_path / "ja.wav")
+    assert "こんにちは" in _heard(whisper, wav, "ja", tmp_path).replace(" ", "")
+
+
+def test_other_languages_are_spoken_by_espeak_and_every_voice_is_listed(local_tts):
+    assert local_tts.engine_for("es").name == "espeak"
+    assert local_tts.voices("en")[0] == "joe" and "m3" in local_tts.voices("en")
+    assert local_tts.voices("ja")[:2] == ["jf_alpha", "jm_kumo"]
+    assert local_tts.voices("es")[:2] == ["m1", "f1"]
+    assert local_tts.engine_for("en", "f3").name == "espeak"  # a listed voice picks its engine
+
+
+def test_the_engine_is_named_after_the_one_that_speaks_the_target():
+    from dubbing.engines.registry import build_engines
+    from dubbing.pipeline.options import DubOptions
+
+    assert build_engines(DubOptions(target_language="en", source_language="es", engines="local")).names()["tts"] \
+        == "piper"
+    assert build_engines(DubOptions(target_language="es", engines="local")).names()["tts"] == "espeak"
+
+
+def test_a_missing_voice_package_is_engine_unavailable_naming_it():
+    from dubbing.engines.tts.piper import PiperVoice, voice_files
+
+    with pytest.raises(EngineUnavailable, match=r"pip install no-such-piper-voice"):
+        voice_files(PiperVoice("nobody", "en", "no-such-piper-voice", "data/x.onnx"))
