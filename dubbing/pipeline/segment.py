@@ -17,8 +17,12 @@ PAUSE_SECONDS = 0.5
 _SENTENCE_END = (".", "!", "?", "。", "！", "？")
 
 
-def _join(words: list[Word]) -> str:
-    return " ".join(w.text.strip() for w in words if w.text.strip())
+# Languages written without spaces between words: their recognized words are joined as they are.
+UNSPACED = frozenset({"ja", "zh", "th", "lo", "my", "km", "bo"})
+
+
+def _join(words: list[Word], spaced: bool = True) -> str:
+    return (" " if spaced else "").join(w.text.strip() for w in words if w.text.strip())
 
 
 def segment_transcript(
@@ -28,6 +32,7 @@ def segment_transcript(
     max_seconds: float = MAX_SECONDS,
     pause: float = PAUSE_SECONDS,
 ) -> list[Segment]:
+    spaced = transcript.language not in UNSPACED
     lines: list[list[Word]] = []
     for seg in transcript.segments:
         words = seg.words or [Word(text=seg.text, start=seg.start, end=seg.end)]
@@ -35,9 +40,9 @@ def segment_transcript(
         for word in words:
             if current:
                 gap = word.start - current[-1].end
-                too_long = (len(_join(current + [word])) > max_chars
+                too_long = (len(_join(current + [word], spaced)) > max_chars
                             or word.end - current[0].start > max_seconds)
-                sentence_done = current[-1].text.rstrip().endswith(_SENTENCE_END) and len(_join(current)) >= 20
+                sentence_done = current[-1].text.rstrip().endswith(_SENTENCE_END) and len(_join(current, spaced)) >= 20
                 if gap >= pause or too_long or sentence_done:
                     lines.append(current)
                     current = []
@@ -46,7 +51,7 @@ def segment_transcript(
             lines.append(current)
     out = []
     for words in lines:
-        text = _join(words)
+        text = _join(words, spaced)
         if not text:
             continue
         out.append(Segment(id=f"s{len(out) + 1:04d}", start=round(words[0].start, 3),
