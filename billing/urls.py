@@ -21,6 +21,7 @@ api_urlpatterns: list = [
 urlpatterns: list = [
     path("credits", views.credits_page, name="credits"),
     path("credits/history", views.credit_history_page, name="credit_history"),
+    path("credits/test-checkout/pay", views.test_checkout_pay, name="test_checkout_pay"),
     path("credits/payments/return", views.payment_return_page, name="payment_return"),
     path("credits/payments/<str:payment_id>", views.payment_result_page, name="payment_result"),
 ]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
-from billing import portone, selectors, services
+from billing import portone, sandbox, selectors, services
 from onevoice.errors import ServiceError
 
 
@@ -25,6 +28,7 @@ def credits_page(request):
             "packs": list(selectors.credit_pack_list()),
             "payments_configured": configured,
             "sdk_url": settings.PORTONE_BROWSER_SDK_URL if configured else "",
+            "test_checkout": sandbox.is_running(),
             "recent_entries": list(selectors.ledger_entry_list(user=request.user)[:5]),
         },
     )
@@ -77,3 +81,28 @@ def payment_return_page(request):
         {"payment": payment, "balance": selectors.credits_balance(user=request.user), "error": error},
         status=200,
     )
+
+
+@require_POST
+@login_required
+def test_checkout_pay(request):
+    """The stand-in SDK's "Pay" button (debug only): the PG side of a test payment."""
+    if sandbox.server() is None:
+        raise Http404
+    try:
+        body = json.loads(request.body or b"{}")
+        payment_id, amount = str(body["paymentId"]), int(body["totalAmount"])
+        currency, order_name = str(body.get("currency", "KRW")), str(body.get("orderName", ""))
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"code": "INVALID_REQUEST", "message": "Bad test payment request."}, status=400)
+    # Only the payer's own pending orders: the sandbox is no way to poke at other people's.
+    if selectors.payment_get_for_user(user=request.user, payment_id=payment_id) is None:
+        raise Http404
+    answer = sandbox.sandbox_pay(
+        payment_id=payment_id,
+        amount=amount,
+        currency=currency,
+        order_name=order_name,
+        webhook_url=request.build_absolute_uri(reverse("api_billing_webhook_portone")),
+    )
+    return JsonResponse(answer)

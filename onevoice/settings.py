@@ -254,6 +254,12 @@ PORTONE_API_BASE_URL = env_str("PORTONE_API_BASE_URL", "https://api.portone.io")
 PORTONE_ALLOW_TEST_CHANNEL = env_bool("PORTONE_ALLOW_TEST_CHANNEL", False)
 PORTONE_BROWSER_SDK_URL = env_str("PORTONE_BROWSER_SDK_URL", "https://cdn.portone.io/v2/browser-sdk.js")
 PORTONE_PAY_METHOD = env_str("PORTONE_PAY_METHOD", "CARD")
+# The built-in test checkout (billing/sandbox.py): on by default with debug on and no PortOne
+# keys, so credits can be bought offline (no money moves). It can never run with debug off or
+# beside real keys; `check --deploy` reports a PORTONE_TEST_CHECKOUT that asks for it (billing.E001).
+_PORTONE_KEYS_SET = bool(PORTONE_STORE_ID or PORTONE_CHANNEL_KEY or PORTONE_API_SECRET)
+PORTONE_TEST_CHECKOUT_REQUESTED = env_bool("PORTONE_TEST_CHECKOUT", DEBUG and not _PORTONE_KEYS_SET)
+PORTONE_TEST_CHECKOUT = PORTONE_TEST_CHECKOUT_REQUESTED and DEBUG and not _PORTONE_KEYS_SET
 
 # --- Dubbing engines ------------------------------------------------------------------------
 DUBBING_ENGINES = env_choice("DUBBING_ENGINES", "local", ("local", "openai"))

@@ -1,5 +1,7 @@
 """`manage.py devserver [addr:port]`: the site and a Dramatiq worker in one process.
 
+With debug on and no PortOne keys it also starts the built-in test checkout (billing/sandbox.py).
+
 The embedded set-up has no Redis: its StubBroker queue lives in memory, so the worker threads
 have to live in the same process as the web server that enqueues. With REDIS_URL set the same
 command still works (the in-process worker then consumes from Redis beside any other workers).
@@ -15,6 +17,7 @@ from django.conf import settings
 from django.core.management.commands.runserver import Command as RunserverCommand
 from dramatiq import Worker
 
+from billing import sandbox
 from dubbing.tasks import reaper_loop
 
 
@@ -62,4 +65,13 @@ class Command(RunserverCommand):
             f"queues: {', '.join(sorted(broker.get_declared_queues())) or '(none yet)'}; "
             f"dubbing reaper every {settings.DUBBING_REAPER_INTERVAL:g} s"
         )
+        if settings.PORTONE_TEST_CHECKOUT:
+            # Debug on and no PortOne keys: buying credits works offline through the loopback
+            # PortOne V2 server and the stand-in browser SDK, and no money moves.
+            portone = sandbox.start()
+            atexit.register(sandbox.stop)
+            self.stdout.write(
+                f"Test checkout: loopback PortOne V2 at {portone.base_url}, stand-in SDK at "
+                f"{settings.PORTONE_BROWSER_SDK_URL} (test payment: no money moves)"
+            )
         super().inner_run(*args, **options)

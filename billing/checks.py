@@ -1,0 +1,30 @@
+"""System checks for billing: the built-in test checkout never reaches a deployment."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+
+@register(Tags.security, deploy=True)
+def test_checkout_check(app_configs=None, **kwargs):
+    """`check --deploy`: a PORTONE_TEST_CHECKOUT that asks for the test checkout is reported."""
+    if not settings.PORTONE_TEST_CHECKOUT_REQUESTED:
+        return []
+    if not settings.DEBUG:
+        return [
+            Error(
+                "PORTONE_TEST_CHECKOUT is on, but the test checkout cannot be switched on with "
+                "DJANGO_DEBUG off: it stays off and payments need the PortOne keys.",
+                hint="Remove PORTONE_TEST_CHECKOUT and set PORTONE_STORE_ID, PORTONE_CHANNEL_KEY, "
+                "PORTONE_API_SECRET and PORTONE_WEBHOOK_SECRET.",
+                id="billing.E001",
+            )
+        ]
+    return [
+        Warning(
+            "The built-in test checkout is on: credits are bought without any money moving.",
+            hint="Deployments run with DJANGO_DEBUG=0 and the PortOne keys set.",
+            id="billing.W001",
+        )
+    ]

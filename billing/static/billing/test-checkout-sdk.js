@@ -1,0 +1,107 @@
+// A stand-in for PortOne's browser SDK (https://cdn.portone.io/v2/browser-sdk.js), served by
+// the site when the built-in test checkout is on (debug, no PortOne keys: billing/sandbox.py).
+// `PortOne.requestPayment(request)` answers like the real SDK: a response with paymentId and
+// txId when paid, or with `code` and `message` when the user cancels or the PG refuses. Instead
+// of a card company's window it shows one page, clearly marked that no money moves; "Pay" asks
+// the site's loopback PortOne server to record the payment, as the PG would.
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var data = (script && script.dataset) || {};
+  var text = {
+    title: data.title || "Test payment: no money moves",
+    note: data.note || "This server has no payment keys, so this is a built-in test checkout. No card is charged.",
+    pay: data.pay || "Pay (test)",
+    cancel: data.cancel || "Cancel",
+    cancelled: data.cancelled || "The payment was cancelled.",
+    failed: data.failed || "The test payment could not be made.",
+  };
+  var payUrl = data.payUrl || "/credits/test-checkout/pay";
+
+  function csrfToken() {
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function price(amount, currency) {
+    try {
+      return new Intl.NumberFormat(document.documentElement.lang || undefined, {
+        style: "currency",
+        currency: currency,
+        maximumFractionDigits: currency === "KRW" ? 0 : 2,
+      }).format(amount);
+    } catch (error) {
+      return amount + " " + currency;
+    }
+  }
+
+  function element(tag, attrs, content) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    if (content !== undefined) node.textContent = content;
+    return node;
+  }
+
+  function requestPayment(request) {
+    return new Promise(function (resolve) {
+      var dialog = element("dialog", { class: "test-checkout", id: "test-checkout", "aria-labelledby": "test-checkout-title" });
+      var heading = element("h2", { id: "test-checkout-title", class: "test-checkout__title" }, text.title);
+      var note = element("p", { class: "test-checkout__note" }, text.note);
+      var order = element("p", { class: "test-checkout__order" });
+      order.appendChild(element("span", {}, request.orderName));
+      order.appendChild(document.createTextNode(" "));
+      order.appendChild(element("strong", { class: "test-checkout__amount" }, price(request.totalAmount, request.currency)));
+      var error = element("p", { class: "message message--error", role: "alert", hidden: "" });
+      var actions = element("div", { class: "test-checkout__actions" });
+      var pay = element("button", { type: "button", class: "button", id: "test-checkout-pay" }, text.pay);
+      var cancel = element("button", { type: "button", class: "button button--ghost", id: "test-checkout-cancel" }, text.cancel);
+      actions.appendChild(pay);
+      actions.appendChild(cancel);
+      [heading, note, order, error, actions].forEach(function (node) { dialog.appendChild(node); });
+      document.body.appendChild(dialog);
+      var settled = false;
+
+      function finish(response) {
+        if (settled) return;
+        settled = true;
+        if (dialog.open) dialog.close();
+        dialog.remove();
+        resolve(response);
+      }
+
+      function cancelled() {
+        finish({ paymentId: request.paymentId, code: "FAILURE_TYPE_PG", message: text.cancelled });
+      }
+
+      dialog.addEventListener("cancel", function (event) { event.preventDefault(); cancelled(); });
+      cancel.addEventListener("click", cancelled);
+      pay.addEventListener("click", function () {
+        pay.disabled = cancel.disabled = true;
+        fetch(payUrl, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
+          body: JSON.stringify({
+            storeId: request.storeId,
+            channelKey: request.channelKey,
+            paymentId: request.paymentId,
+            orderName: request.orderName,
+            totalAmount: request.totalAmount,
+            currency: request.currency,
+          }),
+        }).then(function (response) {
+          if (!response.ok) throw new Error(text.failed);
+          return response.json();
+        }).then(finish).catch(function (failure) {
+          error.hidden = false;
+          error.textContent = failure.message || text.failed;
+          pay.disabled = cancel.disabled = false;
+        });
+      });
+      dialog.showModal();
+      pay.focus();
+    });
+  }
+
+  window.PortOne = { requestPayment: requestPayment, isTestCheckout: true };
+})();
