@@ -106,8 +106,10 @@ def build_language_support() -> LanguageSupport:
         (s, t) for s, t in translatable if s != t and s in heard and t in spoken
     )
     names = engines.names()
+    # How each pair is made, as the translator says (apertium: direct or through a pivot).
+    routes = engines.translator.routes() if hasattr(engines.translator, "routes") else {}
     return LanguageSupport(
-        pairs=[{"source": s, "target": t, "via": VIA_DIRECT} for s, t in pairs],
+        pairs=[{"source": s, "target": t, "via": routes.get((s, t), VIA_DIRECT)} for s, t in pairs],
         auto_detect=sorted(heard),
         voices=_voices(engines.tts, {t for _, t in pairs}),
         engines={kind: names[kind] for kind in ("asr", "translate", "tts")},

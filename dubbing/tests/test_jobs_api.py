@@ -200,7 +200,10 @@ def test_languages_are_what_the_configured_engines_can_really_do(api_client, set
         (s, t) for s, t in engines.translator.supported_pairs() if s in heard and t in spoken and s != t
     }
     assert {(p["source"], p["target"]) for p in body["pairs"]} == expected
-    assert all(p["via"] == "direct" for p in body["pairs"])
+    routes = engines.translator.routes()
+    assert all(p["via"] == routes[(p["source"], p["target"])] for p in body["pairs"])
+    if ("en", "pt") in expected:  # apertium has no eng-por mode: en->es->pt
+        assert {"source": "en", "target": "pt", "via": "pivot"} in body["pairs"]
     assert set(body["auto_detect"]) == heard
     assert body["engines"]["translate"] == engines.names()["translate"]
     if ("en", "es") in expected:  # the CI image installs apertium-eng-spa and the English recognizer
