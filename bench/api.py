@@ -314,6 +314,19 @@ def percentile(values: list[float], share: float) -> float:
     return values[min(len(values) - 1, round(share * (len(values) - 1)))]
 
 
+def _worker_cpu_seconds(master: int) -> float:
+    """CPU time (user + system) the gunicorn master's worker processes have used so far."""
+    total = 0.0
+    children = Path(f"/proc/{master}/task/{master}/children")
+    for pid in children.read_text().split() if children.exists() else []:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def polling_benchmark(args, env: dict, rows: dict) -> None:
     port = free_port()
     server = start_gunicorn(env, port, args.workers, args.worker_class, args.threads)
@@ -331,12 +344,14 @@ def polling_benchmark(args, env: dict, rows: dict) -> None:
             warm = load(port, requests, connections=args.connections, processes=args.clients, seconds=2)
             if warm["errors"] and not warm["ok"]:
                 raise SystemExit(f"{label}: every request failed")
-        totals = {label: {"ok": 0, "errors": 0, "seconds": 0.0, "latencies": []} for label, _ in targets}
+        totals = {label: {"ok": 0, "errors": 0, "seconds": 0.0, "latencies": [], "cpu": 0.0} for label, _ in targets}
         for _ in range(args.rounds):  # alternate, so drift hits every URL alike
             for label, requests in targets:
+                cpu_before = _worker_cpu_seconds(server.pid)
                 part = load(port, requests, connections=args.connections, processes=args.clients,
                             seconds=args.seconds / args.rounds)
                 total = totals[label]
+                total["cpu"] += _worker_cpu_seconds(server.pid) - cpu_before
                 total["ok"] += part["ok"]
                 total["errors"] += part["errors"]
                 total["seconds"] += part["window"]
@@ -350,7 +365,7 @@ def polling_benchmark(args, env: dict, rows: dict) -> None:
     print(f"\ngunicorn: {args.workers} {args.worker_class} workers{threads} on PostgreSQL (CONN_HEALTH_CHECKS {checks}); client: {args.clients} processes x "
           f"{args.connections // args.clients} connections; {args.seconds:.0f} s per URL in {args.rounds} rounds; "
           f"{os.cpu_count()} CPUs shared by client and server")
-    print(f"{'':38} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>6}")
+    print(f"{'':38} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>6} {'web CPU/req':>12}")
     bare_rps = None
     for label, _ in targets:
         total = totals[label]
@@ -358,9 +373,11 @@ def polling_benchmark(args, env: dict, rows: dict) -> None:
         rps = total["ok"] / total["seconds"]
         bare_rps = bare_rps or rps
         ratio = rps / bare_rps
+        cpu = f"{total['cpu'] / total['ok'] * 1e6:9.0f} us" if total["ok"] else "-"
         print(f"{label:38} {rps:8.0f} {percentile(latencies, 0.5) * 1000:8.2f} "
-              f"{percentile(latencies, 0.99) * 1000:8.2f} {total['errors']:7d} {ratio:6.2f}")
-    print(f"target: job detail >= {TARGET_RATIO} of the bare view's requests per second")
+              f"{percentile(latencies, 0.99) * 1000:8.2f} {total['errors']:7d} {ratio:6.2f} {cpu:>12}")
+    print(f"target: job detail >= {TARGET_RATIO} of the bare view's requests per second. web CPU/req: user+system "
+          "time of the gunicorn workers per answer (PostgreSQL and the client use the same cores on top).")
 
 
 # --- The queue ------------------------------------------------------------------------------------
