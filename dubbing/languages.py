@@ -22,8 +22,7 @@ from dubbing.engines.base import EngineError
 from dubbing.engines.registry import build_engines
 from dubbing.pipeline.options import DubOptions
 
-# How a pair is made. Only "direct" exists today: every configured translator takes the source
-# text straight to the target. Pivot chains and speech translation will add their own value.
+# How a pair is made when the translator does not say (`routes()`): straight from source to target.
 VIA_DIRECT = "direct"
 
 
