@@ -19,6 +19,7 @@ from django.conf import settings
 from django.conf.locale import LANG_INFO
 
 from dubbing.engines.base import EngineError
+from dubbing.engines.openai_languages import WHISPER_LANGUAGES
 from dubbing.engines.registry import build_engines
 from dubbing.pipeline.options import DubOptions
 
@@ -61,7 +62,10 @@ class LanguageSupport:
 def language_name(code: str) -> str:
     """English name of a language code ("es" -> "Spanish"); the code itself when unknown."""
     info = LANG_INFO.get(code) or LANG_INFO.get(code.split("-")[0]) or {}
-    return info.get("name", code)
+    if "name" in info:
+        return info["name"]
+    whisper = WHISPER_LANGUAGES.get(code.split("-")[0])  # names the recognizers' other codes
+    return whisper.title() if whisper else code
 
 
 def _config_key() -> tuple:

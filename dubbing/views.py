@@ -138,7 +138,12 @@ class DubForm(forms.Form):
         super().__init__(*args, **kwargs)
         support = support or language_support()
         self.fields["target_language"].choices = [(code, language_name(code)) for code in support.targets]
-        heard = ", ".join(language_name(code) for code in support.auto_detect)
+        detectable = sorted(support.auto_detect, key=language_name)
+        heard = (
+            ", ".join(language_name(code) for code in detectable)
+            if len(detectable) <= 4
+            else f"{len(detectable)} languages"
+        )
         self.fields["source_language"].choices = [
             ("auto", f"Detect it ({heard})" if heard else "Detect it"),
             *((code, language_name(code)) for code in support.sources),
