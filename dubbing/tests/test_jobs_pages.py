@@ -27,7 +27,6 @@ pytestmark = pytest.mark.django_db
 media_root = jobs_api.media_root
 video = jobs_api.video
 finished_job = jobs_api.finished_job
-_languages_from_the_engines_of_this_test = jobs_api._languages_from_the_engines_of_this_test
 
 
 @pytest.fixture
