@@ -21,6 +21,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import soundfile as sf
+
 from dubbing.engines.base import (
     EngineUnavailable,
     LanguageNotDetected,
@@ -53,6 +55,8 @@ DETECTION_THRESHOLD = 0.6
 CLIP_SECONDS = 28.0  # a clip is one encoder window (30 s) with room for the padding
 CLIP_JOIN_GAP = 3.0  # regions closer than this share a clip
 CLIP_PAD = 0.2
+BLOCK_SECONDS = 120.0  # audio given to faster-whisper at once (its spectrogram is computed whole)
+SAMPLE_RATE = 16000
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,25 @@ def speech_clips(regions: list[tuple[float, float]], duration: float) -> list[tu
         if hi - lo > 0.1:
             out.append((round(lo, 3), round(hi, 3)))
     return out
+
+
+def clip_blocks(clips: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+    """Consecutive clips grouped so that each group spans at most BLOCK_SECONDS of the file."""
+    blocks: list[list[tuple[float, float]]] = []
+    for clip in clips:
+        if blocks and clip[1] - blocks[-1][0][0] <= BLOCK_SECONDS:
+            blocks[-1].append(clip)
+        else:
+            blocks.append([clip])
+    return blocks
+
+
+def _read(path: Path, start: float, end: float):
+    import numpy as np
+
+    data, _ = sf.read(str(path), start=int(start * SAMPLE_RATE), stop=int(end * SAMPLE_RATE), dtype="float32",
+                      always_2d=True)
+    return np.ascontiguousarray(data.mean(axis=1) if data.shape[1] > 1 else data[:, 0])
 
 
 class WhisperASR:
@@ -174,13 +197,14 @@ class WhisperASR:
     ) -> Transcript:
         """16 kHz mono WAV in. `regions` are the speech regions the pipeline's VAD found (found
         here when not given); `candidates`, for `auto`, the languages the rest of the dub can
-        take: speech detected in another language is refused by name before anything is decoded."""
-        from faster_whisper.audio import decode_audio
+        take: speech detected in another language is refused by name before anything is decoded.
 
+        The file is read and decoded a block of clips (at most BLOCK_SECONDS) at a time:
+        faster-whisper computes the spectrogram of all the audio it is given at once, which for
+        a whole 10-minute file is several hundred megabytes."""
         if language != "auto" and language not in self.languages():
             raise UnsupportedLanguage(f"Whisper does not know the language '{language}'.")
-        audio = decode_audio(str(audio_path), sampling_rate=16000)
-        duration = len(audio) / 16000
+        duration = sf.info(str(audio_path)).frames / SAMPLE_RATE
         if regions is None:
             from dubbing.engines.vad import speech_regions_parallel
 
@@ -194,33 +218,46 @@ class WhisperASR:
             return Transcript(language=language, segments=[], confidence=0.0)
 
         self.last_detection = {}
-        if language == "auto":
-            decoding = self.decoding_for(None)
-            segments, info = self._start(audio, None, decoding, clips, task)
-            probabilities = dict(info.all_language_probs or [])
-            self.last_detection = {lang: round(p, 3) for lang, p in sorted(
-                probabilities.items(), key=lambda item: item[1], reverse=True)[:5]}
-            detected = info.language
-            listed = ", ".join(f"{lang} {p:.2f}" for lang, p in self.last_detection.items())
-            if info.language_probability < self.detection_threshold:
-                raise LanguageNotDetected(
-                    f"Could not tell the spoken language: Whisper is not confident (scores {listed}; needed "
-                    f"{self.detection_threshold:.2f}). Choose the source language explicitly (--from).",
-                    self.last_detection)
-            if candidates is not None and detected not in candidates:
-                raise NoPairForDetectedLanguage(detected, target, self.last_detection)
-            language = detected
-            if self.decoding_for(language) != decoding:
-                # This language decodes better with another model or filter: nothing was decoded
-                # yet (the segments are a lazy generator), so start again with it.
-                segments, info = self._start(audio, language, self.decoding_for(language), clips, task)
-        else:
-            segments, info = self._start(audio, language, self.decoding_for(language), clips, task)
+        lines: list[Segment] = []
+        logprobs: list[float] = []
+        blocks = clip_blocks(clips)
+        hi = 0.0
+        for index, block in enumerate(blocks):
+            # Blocks tile the file (each starts where the last ended): faster-whisper's own VAD,
+            # used for some languages, reads differently when the audio starts on speech.
+            lo, hi = hi, (duration if index == len(blocks) - 1 else block[-1][1])
+            audio = _read(audio_path, lo, hi)
+            local = [(a - lo, b - lo) for a, b in block]
+            if language == "auto":
+                language = self._detect(audio, local, candidates, target, task)
+            segments, _ = self._start(audio, language, self.decoding_for(language), local, task)
+            found, block_logprobs = self._collect(segments, offset=lo, first_id=len(lines) + 1)
+            lines += found
+            logprobs += block_logprobs
+            del audio
         self.last_decoding = self.decoding_for(language)
-        lines, confidence = self._collect(segments)
+        confidence = round(math.exp(sum(logprobs) / len(logprobs)), 3) if logprobs else 0.0
         return Transcript(language=language, segments=lines, confidence=confidence)
 
-    def _collect(self, segments) -> tuple[list[Segment], float]:
+    def _detect(self, audio, clips, candidates: set[str] | None, target: str | None, task: str) -> str:
+        """The language by Whisper's probabilities on the first window of speech. Only the
+        encoder runs here (faster-whisper's detection inside `transcribe`); the lazy segments
+        are dropped undecoded, and the block is then decoded once, in the language found."""
+        _, info = self._start(audio, None, self.decoding_for(None), clips, task)
+        probabilities = dict(info.all_language_probs or [])
+        self.last_detection = {lang: round(p, 3) for lang, p in sorted(
+            probabilities.items(), key=lambda item: item[1], reverse=True)[:5]}
+        listed = ", ".join(f"{lang} {p:.2f}" for lang, p in self.last_detection.items())
+        if info.language_probability < self.detection_threshold:
+            raise LanguageNotDetected(
+                f"Could not tell the spoken language: Whisper is not confident (scores {listed}; needed "
+                f"{self.detection_threshold:.2f}). Choose the source language explicitly (--from).",
+                self.last_detection)
+        if candidates is not None and info.language not in candidates:
+            raise NoPairForDetectedLanguage(info.language, target, self.last_detection)
+        return info.language
+
+    def _collect(self, segments, *, offset: float = 0.0, first_id: int = 1) -> tuple[list[Segment], list[float]]:
         """Drains faster-whisper's lazy segments in a thread while this one watches the cancel
         check: one 30 s window decodes for a second or more without yielding, and a cancelled job
         must stop at once. The thread is stopped at its next window boundary."""
@@ -256,12 +293,12 @@ class WhisperASR:
                 break
             if kind == "error":
                 raise item
-            words = [Word(text=w.word.strip(), start=round(w.start, 3), end=round(w.end, 3),
+            words = [Word(text=w.word.strip(), start=round(offset + w.start, 3), end=round(offset + w.end, 3),
                           confidence=round(float(w.probability), 3))
                      for w in (item.words or []) if w.word.strip()]
             if not words:
                 continue
             logprobs.append(item.avg_logprob)
-            out.append(Segment(id=f"w{len(out) + 1:04d}", start=words[0].start, end=words[-1].end,
+            out.append(Segment(id=f"w{first_id + len(out):04d}", start=words[0].start, end=words[-1].end,
                                text=" ".join(w.text for w in words), words=words))
-        return out, (round(math.exp(sum(logprobs) / len(logprobs)), 3) if logprobs else 0.0)
+        return out, logprobs
