@@ -16,6 +16,7 @@ from billing.serializers import (
     PaymentPrepareInputSerializer,
     PaymentPrepareOutputSerializer,
 )
+from onevoice.idempotency import IDEMPOTENCY_KEY, idempotent
 
 
 class CreditPackListApi(generics.ListAPIView):
@@ -40,7 +41,9 @@ class PaymentListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         return selectors.payment_list(user=self.request.user)
 
-    @extend_schema(request=PaymentPrepareInputSerializer, responses={201: PaymentPrepareOutputSerializer})
+    @extend_schema(parameters=[IDEMPOTENCY_KEY], request=PaymentPrepareInputSerializer,
+                   responses={201: PaymentPrepareOutputSerializer})
+    @idempotent
     def post(self, request):
         serializer = PaymentPrepareInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

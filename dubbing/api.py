@@ -36,6 +36,7 @@ from dubbing.serializers import (
 from dubbing.snapshot import job_snapshot_build
 from onevoice.auth import POLLING_AUTHENTICATION, bearer_token_user
 from onevoice.errors import ServiceError, error_body
+from onevoice.idempotency import IDEMPOTENCY_KEY, idempotent
 from onevoice.pagination import PageNumberPagination
 
 JOB_ID = OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -89,6 +90,7 @@ class JobListCreateApi(APIView):
         )
 
     @extend_schema(
+        parameters=[IDEMPOTENCY_KEY],
         request=JobCreateInputSerializer,
         responses={201: JobOutputSerializer},
         description=(
@@ -96,6 +98,7 @@ class JobListCreateApi(APIView):
             'language answered as {"results": [job, ...]}, the sum reserved at once.'
         ),
     )
+    @idempotent
     def post(self, request):
         serializer = JobCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -209,7 +212,8 @@ class JobCancelApi(APIView):
 
 
 class JobRetryApi(APIView):
-    @extend_schema(parameters=[JOB_ID], request=None, responses=JobOutputSerializer)
+    @extend_schema(parameters=[JOB_ID, IDEMPOTENCY_KEY], request=None, responses=JobOutputSerializer)
+    @idempotent
     def post(self, request, job_id):
         job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
         job = services.dubbing_job_retry(job=job)
@@ -271,7 +275,8 @@ class JobRenderApi(APIView):
         job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
         return Response(RenderQuoteOutputSerializer(services.render_quote(job=job)).data)
 
-    @extend_schema(parameters=[JOB_ID], request=None, responses={202: JobOutputSerializer})
+    @extend_schema(parameters=[JOB_ID, IDEMPOTENCY_KEY], request=None, responses={202: JobOutputSerializer})
+    @idempotent
     def post(self, request, job_id):
         job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
         job = services.dubbing_job_render(job=job)

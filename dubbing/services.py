@@ -64,6 +64,7 @@ from dubbing.pipeline.errors import ErrorCode, PipelineError
 from dubbing.pipeline.options import DubOptions, OptionsError
 from dubbing.snapshot import job_snapshot_refresh
 from dubbing.storage import job_prefix, storage_delete_prefix
+from onevoice import events
 from videos.models import Video, VideoStatus
 
 logger = logging.getLogger(__name__)
@@ -326,6 +327,8 @@ def _cancel_now(job: DubbingJob, *, now) -> None:
         job.error_code, job.error_message = ErrorCode.CANCELLED.value, "Cancelled."
     job.save()
     job_snapshot_refresh(job)
+    if job.status == JobStatus.CANCELLED:
+        events.publish("job.cancelled", job_id=job.id, owner_id=job.owner_id)
 
 
 def dubbing_job_cancel(*, job: DubbingJob) -> DubbingJob:
@@ -603,6 +606,7 @@ def dubbing_job_succeed(
             job.engines = engines
         if detected_language:
             job.detected_language = detected_language
+        was_render = job.rendering
         job.status = JobStatus.SUCCEEDED
         job.rendering = False
         job.stage = "publish"
@@ -614,6 +618,8 @@ def dubbing_job_succeed(
         job.save()
         job_snapshot_refresh(job)
         emails.job_succeeded_email_queue(job=job)
+        events.publish("job.render_succeeded" if was_render else "job.succeeded", job_id=job.id,
+                       owner_id=job.owner_id)
     return job, stale
 
 
@@ -646,6 +652,8 @@ def _fail_locked(job: DubbingJob, *, code: str, message: str, now, email: bool =
     job_snapshot_refresh(job)
     if email:
         emails.job_failed_email_queue(job=job, render=was_render)
+    if not was_render:  # a failed render leaves the job succeeded with its previous outputs
+        events.publish("job.failed", job_id=job.id, owner_id=job.owner_id)
 
 
 def dubbing_job_cancelled(*, job_id, claim_token) -> DubbingJob | None:

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "videos",
     "dubbing",
     "community",
+    "integrations",  # above dubbing: webhooks for its jobs
 ]
 
 MIDDLEWARE = [
@@ -303,6 +304,25 @@ for _name in ("DUBBING_HEARTBEAT_SECONDS", "DUBBING_HEARTBEAT_STALE_SECONDS", "D
         raise ImproperlyConfigured(f"{_name} must be a positive number of seconds.")
 if DUBBING_HEARTBEAT_STALE_SECONDS <= 2 * DUBBING_HEARTBEAT_SECONDS:
     raise ImproperlyConfigured("DUBBING_HEARTBEAT_STALE_SECONDS must be more than twice DUBBING_HEARTBEAT_SECONDS.")
+
+# --- Integrations (onevoice/idempotency.py, integrations/) -----------------------------------
+# An Idempotency-Key is remembered this long; a key held by a request for longer than the lock
+# time belonged to a request that died and may be taken over.
+IDEMPOTENCY_KEY_HOURS = env_int("IDEMPOTENCY_KEY_HOURS", 24, minimum=1)
+IDEMPOTENCY_LOCK_SECONDS = env_float("IDEMPOTENCY_LOCK_SECONDS", 120.0)
+# Webhook deliveries: the receiver's time to answer, the backoff between tries (doubling from
+# the base up to the cap) for WEBHOOK_RETRY_HOURS, after which an endpoint failing all along is
+# disabled and its owner emailed. Private, loopback and link-local receivers only with
+# WEBHOOKS_ALLOW_PRIVATE (tests and local development); it also allows plain http.
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_RETRY_BACKOFF = env_float("WEBHOOK_RETRY_BACKOFF", 5.0)
+WEBHOOK_RETRY_BACKOFF_MAX = env_float("WEBHOOK_RETRY_BACKOFF_MAX", 3600.0)
+WEBHOOK_RETRY_HOURS = env_float("WEBHOOK_RETRY_HOURS", 24.0)
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
+for _name in ("IDEMPOTENCY_LOCK_SECONDS", "WEBHOOK_TIMEOUT_SECONDS", "WEBHOOK_RETRY_BACKOFF",
+              "WEBHOOK_RETRY_BACKOFF_MAX", "WEBHOOK_RETRY_HOURS"):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number.")
 
 # --- API ------------------------------------------------------------------------------------
 NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0)

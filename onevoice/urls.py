@@ -8,6 +8,7 @@ from accounts import urls as accounts_urls
 from billing import urls as billing_urls
 from community import urls as community_urls
 from dubbing import urls as dubbing_urls
+from integrations import urls as integrations_urls
 from onevoice import health
 from videos import urls as videos_urls
 
@@ -17,6 +18,7 @@ api_v1 = [
     *videos_urls.api_urlpatterns,
     *dubbing_urls.api_urlpatterns,
     *community_urls.api_urlpatterns,
+    *integrations_urls.api_urlpatterns,
 ]
 
 urlpatterns = [
@@ -31,6 +33,7 @@ urlpatterns = [
     *videos_urls.urlpatterns,
     *dubbing_urls.urlpatterns,
     *community_urls.urlpatterns,
+    *integrations_urls.urlpatterns,
 ]
 
 handler400 = "onevoice.errors.handler400"

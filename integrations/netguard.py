@@ -1,0 +1,103 @@
+"""Outbound webhook requests never reach private, loopback or link-local addresses (SSRF).
+
+The check is made on the addresses the host name resolves to, both when an endpoint is
+registered (a clear 400) and at every connection: `GuardedBackend` resolves the name itself,
+refuses a forbidden address and connects to the address it checked, so a name that resolves to
+a public address at registration and to 127.0.0.1 later (DNS rebinding) is still refused.
+TLS still verifies the certificate against the host name (SNI comes from the URL, not the
+address). WEBHOOKS_ALLOW_PRIVATE=1 lifts the rule (tests, local development).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+from django.conf import settings
+
+
+class AddressNotAllowed(Exception):
+    pass
+
+
+def address_allowed(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+
+
+def resolve(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise AddressNotAllowed(f"{host} does not resolve ({exc.strerror}).") from None
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def allowed_addresses(host: str, port: int) -> list[str]:
+    """The addresses of `host` we may connect to; AddressNotAllowed when any of them is not
+    public (a name with one private address among public ones is refused as a whole)."""
+    addresses = resolve(host, port)
+    if settings.WEBHOOKS_ALLOW_PRIVATE:
+        return addresses
+    refused = [a for a in addresses if not address_allowed(a)]
+    if refused or not addresses:
+        raise AddressNotAllowed(f"{host} resolves to {', '.join(refused) or 'nothing'}, which is not a public address.")
+    return addresses
+
+
+def url_check(url: str) -> str:
+    """Why `url` cannot receive webhooks, or "" when it can."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "Not a valid URL."
+    schemes = ("https", "http") if settings.WEBHOOKS_ALLOW_PRIVATE else ("https",)
+    if parts.scheme not in schemes:
+        return "Webhook URLs must use https."
+    if not parts.hostname:
+        return "The URL has no host."
+    if parts.username or parts.password:
+        return "The URL must not carry a user name or password."
+    try:
+        allowed_addresses(parts.hostname, port)
+    except AddressNotAllowed as exc:
+        return str(exc)
+    return ""
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        try:
+            addresses = allowed_addresses(host, port)
+        except AddressNotAllowed as exc:
+            raise httpcore.ConnectError(str(exc)) from None
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                           socket_options=socket_options)
+            except httpcore.ConnectError as exc:
+                last = exc
+            except httpcore.ConnectTimeout as exc:
+                last = exc
+        raise last or httpcore.ConnectError(f"Could not connect to {host}.")
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    def __init__(self):
+        super().__init__()
+        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), network_backend=GuardedBackend(),
+                                             max_connections=20)
+
+
+def guarded_client(*, timeout: float) -> httpx.Client:
+    """An httpx client that refuses forbidden addresses, follows no redirects and ignores
+    proxy environment variables (a proxy would connect on our behalf, unchecked)."""
+    return httpx.Client(transport=GuardedTransport(), timeout=httpx.Timeout(timeout), follow_redirects=False,
+                        trust_env=False)

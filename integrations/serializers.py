@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from integrations.models import WebhookAttempt, WebhookEndpoint, WebhookEventType
+
+
+class WebhookEndpointOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "events", "active", "disabled_reason", "created_at"]
+        read_only_fields = fields
+
+
+class WebhookEndpointCreatedOutputSerializer(WebhookEndpointOutputSerializer):
+    class Meta(WebhookEndpointOutputSerializer.Meta):
+        fields = [*WebhookEndpointOutputSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class WebhookEndpointInputSerializer(serializers.Serializer):
+    # A CharField: the services check the URL (scheme, resolved addresses) and name what is wrong.
+    url = serializers.CharField(max_length=2000)
+    events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEventType.choices), min_length=1)
+
+
+class WebhookEndpointUpdateInputSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=2000, required=False)
+    events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEventType.choices), min_length=1,
+                                   required=False)
+    active = serializers.BooleanField(required=False)
+
+
+class WebhookAttemptOutputSerializer(serializers.ModelSerializer):
+    event = serializers.CharField(source="message.event")
+    webhook_id = serializers.CharField(source="message_id", help_text="The webhook-id header of the message.")
+
+    class Meta:
+        model = WebhookAttempt
+        fields = ["id", "event", "webhook_id", "number", "status_code", "error", "seconds", "attempted_at",
+                  "next_retry_at"]
+        read_only_fields = fields
