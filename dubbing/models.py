@@ -197,3 +197,30 @@ class Artifact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.job_id}"
+
+
+class SourceAnalysis(models.Model):
+    """The source side of dubbing one video (probe, extract, transcription, segmentation,
+    speakers), shared by every job on the same video, source language and recognizer with its
+    options, so five target languages transcribe once (DESIGN.md "Durable job state").
+
+    The files live in the storage under `analyses/<key>/`; this row is the lock around making
+    them: a job claims it with a conditional update (no holder, or a holder whose heartbeat is
+    older than DUBBING_HEARTBEAT_STALE_SECONDS) and the other jobs on it wait, then read what the
+    holder stored instead of recognizing the audio again."""
+
+    key = models.CharField(primary_key=True, max_length=64)
+    video = models.ForeignKey("videos.Video", on_delete=models.CASCADE, related_name="source_analyses")
+    source_language = models.CharField(max_length=16)
+    recognizer = models.CharField(max_length=100)
+    claim_token = models.UUIDField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    uses = models.PositiveIntegerField(default=0)  # jobs that ran their source side on it
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "source analyses"
+
+    def __str__(self) -> str:
+        return f"{self.video_id} {self.source_language} {self.recognizer}"

@@ -58,12 +58,13 @@ from dubbing.models import (
     JobStatus,
     JobStep,
     Segment,
+    SourceAnalysis,
     StepStatus,
 )
 from dubbing.pipeline.errors import ErrorCode, PipelineError
 from dubbing.pipeline.options import DubOptions, OptionsError
 from dubbing.snapshot import job_snapshot_refresh
-from dubbing.storage import job_prefix, storage_delete_prefix
+from dubbing.storage import analysis_prefix, job_prefix, storage_delete_prefix
 from onevoice import events
 from videos.models import Video, VideoStatus
 
@@ -503,6 +504,14 @@ def dubbing_jobs_delete(*, video=None, user=None) -> int:
         except Exception:
             logger.exception("Could not delete the stored files of dubbing job %s", job_id)
         shutil.rmtree(Path(settings.DUBBING_WORKSPACE_DIR) / "jobs" / str(job_id), ignore_errors=True)
+    analyses = SourceAnalysis.objects.filter(video_id=video.pk) if video is not None else SourceAnalysis.objects.filter(
+        video__owner_id=user.pk)
+    for key in list(analyses.values_list("key", flat=True)):
+        try:
+            storage_delete_prefix(analysis_prefix(key))
+        except Exception:
+            logger.exception("Could not delete the stored source analysis %s", key)
+    analyses.delete()
     return deleted
 
 
@@ -756,6 +765,46 @@ def dubbing_jobs_reap(*, now=None) -> dict[str, int]:
                 _enqueue(job)
             counts["resent"] += 1
     return counts
+
+
+# --- Shared source analyses (the actor's lock around the source stages) -------------------------
+
+def source_analysis_key(*, video_id, video_key: str, options: DubOptions, recognizer: str,
+                        recognizer_options=None, candidates: list[str] | None = None) -> str:
+    """What the source side depends on: the video (its stored file), the source language (and
+    with "auto", the languages detection chooses from), supplied subtitles, the recognizer and
+    its options. Jobs with the same key share one analysis."""
+    import hashlib
+    import json
+
+    from dubbing.pipeline.transcribe import text_hash
+
+    parts = [str(video_id), video_key, options.source_language, text_hash(options.source_subtitles),
+             text_hash(options.target_subtitles), recognizer, recognizer_options, sorted(candidates or [])]
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+
+def source_analysis_claim(*, key: str, video_id, source_language: str, recognizer: str, token: uuid.UUID) -> bool:
+    """Take the analysis for this job: True when it had no holder or its holder's heartbeat is
+    stale (a dead worker); False while another job holds it."""
+    SourceAnalysis.objects.get_or_create(key=key, defaults={"video_id": video_id, "source_language": source_language,
+                                                            "recognizer": recognizer[:100]})
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.DUBBING_HEARTBEAT_STALE_SECONDS)
+    from django.db.models import F
+
+    return SourceAnalysis.objects.filter(
+        Q(claim_token__isnull=True) | Q(heartbeat_at__lt=stale), key=key
+    ).update(claim_token=token, heartbeat_at=now, updated_at=now, uses=F("uses") + 1) == 1
+
+
+def source_analysis_heartbeat(*, key: str, token: uuid.UUID) -> bool:
+    return SourceAnalysis.objects.filter(key=key, claim_token=token).update(heartbeat_at=timezone.now()) == 1
+
+
+def source_analysis_release(*, key: str, token: uuid.UUID) -> None:
+    SourceAnalysis.objects.filter(key=key, claim_token=token).update(claim_token=None, heartbeat_at=None,
+                                                                      updated_at=timezone.now())
 
 
 # --- Events from the pipeline (the actor's recorder calls these) -------------------------------

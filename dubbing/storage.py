@@ -43,6 +43,11 @@ def work_prefix(job_id: uuid.UUID | str, target_language: str) -> str:
     return f"{job_prefix(job_id)}/work/{target_language}"
 
 
+def analysis_prefix(key: str) -> str:
+    """Where a shared source analysis (dubbing.models.SourceAnalysis) keeps its files."""
+    return f"analyses/{_clean_relative(key)}"
+
+
 def _clean_relative(name: str) -> str:
     """`name` as a relative POSIX path with no way out of its folder."""
     path = PurePosixPath(name)
@@ -185,7 +190,15 @@ class JobWorkStore:
         storage_save(self.storage_name(name), Path(src), storage=self.storage)
 
     def __repr__(self) -> str:
-        return f"JobWorkStore({self.prefix!r})"
+        return f"{type(self).__name__}({self.prefix!r})"
+
+
+class SourceAnalysisStore(JobWorkStore):
+    """The store of one shared source analysis: the runner's `source_store`."""
+
+    def __init__(self, key: str, *, storage: Storage | None = None):
+        self.prefix = analysis_prefix(key)
+        self._storage = storage
 
 
 def artifact_token(*, job_id: uuid.UUID | str, kind: str) -> str:

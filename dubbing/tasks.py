@@ -34,6 +34,7 @@ from dubbing.models import ArtifactKind, DubbingJob, StepStatus
 from dubbing.pipeline.errors import ErrorCode, PipelineCancelled, PipelineError
 from dubbing.storage import (
     JobWorkStore,
+    SourceAnalysisStore,
     artifact_name,
     storage_delete,
     storage_fetch,
@@ -105,6 +106,70 @@ def job_message_send(*, job_id, attempt: int, render: int, delay_seconds: float 
     if delay_seconds > 0:
         options["delay"] = int(delay_seconds * 1000)
     run_dubbing_job.send_with_options(args=(str(job_id), int(attempt), int(render)), **options)
+
+
+# --- The shared source analysis --------------------------------------------------------------
+
+class SourceAnalysisLock:
+    """Held around the source stages of a job (run_dub's `source_lock`): a claim on the
+    SourceAnalysis row, waited for while another job holds it (it is making the analysis this
+    job will read), renewed by a heartbeat while held, released at the end. A holder that died
+    stops renewing; its claim goes stale and the next job takes it over."""
+
+    POLL_SECONDS = 0.25
+
+    def __init__(self, *, key: str, video_id, source_language: str, recognizer: str, should_cancel):
+        self.key, self.video_id, self.source_language, self.recognizer = key, video_id, source_language, recognizer
+        self.should_cancel = should_cancel
+        self.token = uuid.uuid4()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self):
+        while not services.source_analysis_claim(key=self.key, video_id=self.video_id,
+                                                 source_language=self.source_language, recognizer=self.recognizer,
+                                                 token=self.token):
+            if self.should_cancel():
+                raise PipelineCancelled("probe")
+            time.sleep(self.POLL_SECONDS)
+        self._thread = threading.Thread(target=self._beat, name=f"analysis-{self.key[:8]}", daemon=True)
+        self._thread.start()
+        return self
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(settings.DUBBING_HEARTBEAT_SECONDS):
+                try:
+                    services.source_analysis_heartbeat(key=self.key, token=self.token)
+                except Exception:
+                    logger.exception("Heartbeat of source analysis %s failed", self.key)
+                    close_old_connections()
+        finally:
+            connection.close()
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        services.source_analysis_release(key=self.key, token=self.token)
+
+
+def source_analysis_for(job: DubbingJob, engines, should_cancel) -> tuple[SourceAnalysisStore, object]:
+    """The shared store and lock factory of the analysis this job's source side belongs to."""
+    options = job.dub_options
+    candidates = None
+    if options.source_language == "auto" and engines.translator is not None:
+        candidates = [s for s, t in engines.translator.supported_pairs() if t == options.target_language]
+    recognizer = engines.names().get("asr") or ""
+    key = services.source_analysis_key(
+        video_id=job.video_id, video_key=job.video.storage_key, options=options, recognizer=recognizer,
+        recognizer_options=getattr(engines.asr, "options_key", None), candidates=candidates)
+
+    def lock():
+        return SourceAnalysisLock(key=key, video_id=job.video_id, source_language=options.source_language,
+                                  recognizer=recognizer, should_cancel=should_cancel)
+
+    return SourceAnalysisStore(key), lock
 
 
 # --- One run ----------------------------------------------------------------------------------
@@ -293,12 +358,15 @@ class JobRun:
                 from dubbing.pipeline.runner import pipeline_error
 
                 raise pipeline_error("check", None, exc) from exc
+            source_store, source_lock = source_analysis_for(job, engines, self.should_cancel)
             result = run_dub(
                 source,
                 options,
                 workspace=workspace,
                 engines=engines,
                 store=JobWorkStore(job.id, job.target_language),
+                source_store=source_store,
+                source_lock=source_lock,
                 on_event=self.on_event,
                 should_cancel=self.should_cancel,
                 duck_db=settings.DUCK_DB,

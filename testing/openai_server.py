@@ -45,7 +45,7 @@ ENDPOINTS = {
     "/v1/chat/completions": "chat",
     "/v1/audio/speech": "speech",
 }
-_APERTIUM_PAIRS = {("en", "es"): "eng-spa", ("es", "en"): "spa-eng"}
+_APERTIUM_PAIRS = {("en", "es"): "eng-spa", ("es", "en"): "spa-eng", ("en", "ca"): "eng-cat", ("en", "gl"): "en-gl"}
 _ESPEAK_LANGUAGE_BY_NAME = {
     "english": "en", "spanish": "es", "korean": "ko", "french": "fr", "german": "de",
     "italian": "it", "portuguese": "pt", "japanese": "ja", "chinese": "cmn",
