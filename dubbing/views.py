@@ -41,6 +41,7 @@ from dubbing.models import (
 from dubbing.pipeline.options import MAX_SPEED, MIN_SPEED
 from dubbing.pipeline.runner import STAGES
 from dubbing.serializers import job_representation
+from dubbing.services import MAX_TARGET_LANGUAGES
 from dubbing.snapshot import job_snapshot_build
 from dubbing.storage import artifact_token_valid, artifact_url
 from onevoice.errors import ServiceError
@@ -128,6 +129,11 @@ class DubForm(forms.Form):
         help_text=f"How much a line may be sped up to fit its time ({MIN_SPEED:.1f}-{MAX_SPEED:.1f}×).",
         widget=forms.NumberInput(attrs={"step": "0.05"}),
     )
+    more_languages = forms.MultipleChoiceField(
+        label="Also dub into", required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Optional. One dub per language, the video is transcribed once for all of them; "
+                  "each language costs the same as the first.",
+    )
     glossary = forms.CharField(
         label="Glossary", required=False, max_length=20000,
         help_text='Optional. One "term = translation" per line, e.g. "OneVoice = OneVoice".',
@@ -138,6 +144,7 @@ class DubForm(forms.Form):
         super().__init__(*args, **kwargs)
         support = support or language_support()
         self.fields["target_language"].choices = [(code, language_name(code)) for code in support.targets]
+        self.fields["more_languages"].choices = self.fields["target_language"].choices
         detectable = sorted(support.auto_detect, key=language_name)
         heard = (
             ", ".join(language_name(code) for code in detectable)
@@ -153,6 +160,17 @@ class DubForm(forms.Form):
 
     def clean_glossary(self) -> dict[str, str]:
         return parse_glossary(self.cleaned_data.get("glossary") or "")
+
+    def target_languages(self) -> list[str]:
+        """The first language, then the extra ones (duplicates dropped)."""
+        data = self.cleaned_data
+        return list(dict.fromkeys([data["target_language"], *data.get("more_languages", [])]))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("target_language") and len(self.target_languages()) > MAX_TARGET_LANGUAGES:
+            self.add_error("more_languages", f"At most {MAX_TARGET_LANGUAGES} languages at once.")
+        return data
 
 
 def dub_form_context(*, user, video: Video, form: DubForm | None = None, error: ServiceError | None = None) -> dict:
@@ -191,10 +209,10 @@ def video_dub_page(request, video_id: uuid.UUID):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            job = services.dubbing_job_create(
+            jobs = services.dubbing_jobs_create(
                 owner=request.user,
                 video_id=video.id,
-                target_language=data["target_language"],
+                target_languages=form.target_languages(),
                 source_language=data["source_language"],
                 background=data["background"],
                 subtitles=data["subtitles"],
@@ -208,10 +226,11 @@ def video_dub_page(request, video_id: uuid.UUID):
                     for problem in problems if isinstance(problems, list) else [problems]:
                         form.add_error(field, str(problem))
         else:
-            credits = "credit" if job.cost_credits == 1 else "credits"
-            messages.success(
-                request, f"Dubbing into {language_name(job.target_language)} started: {job.cost_credits} {credits} reserved."
-            )
+            job = jobs[0]
+            total = sum(j.cost_credits for j in jobs)
+            credits = "credit" if total == 1 else "credits"
+            names = ", ".join(language_name(j.target_language) for j in jobs)
+            messages.success(request, f"Dubbing into {names} started: {total} {credits} reserved.")
             return redirect("job_detail", job_id=job.id)
     status = 200 if request.method == "GET" else (error.status_code if error else 400)
     context = dub_form_context(user=request.user, video=video, form=form, error=error)

@@ -1,0 +1,48 @@
+"""The dub form offers several languages at once: one job each, the sum reserved."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from billing.selectors import credits_balance
+from dubbing.models import DubbingJob
+from dubbing.tests import test_jobs_api as jobs_api
+from dubbing.tests.test_jobs_api import give_credits
+
+pytestmark = pytest.mark.django_db
+
+media_root = jobs_api.media_root
+video = jobs_api.video
+
+
+@pytest.fixture
+def browser(owner) -> Client:
+    client = Client()
+    client.force_login(owner)
+    return client
+
+
+def test_the_form_offers_more_languages_and_starts_one_job_each(owner, staff, browser, video):
+    give_credits(owner, staff, 5)
+    page = browser.get(f"/videos/{video.id}/dub")
+    assert b"Also dub into" in page.content and b'name="more_languages" value="ca"' in page.content
+
+    response = browser.post(f"/videos/{video.id}/dub", {
+        "target_language": "es", "more_languages": ["ca", "es"], "source_language": "en", "background": "drop",
+        "subtitles": "soft", "max_speed": "1.30"})
+
+    jobs = list(DubbingJob.objects.order_by("target_language"))
+    assert [j.target_language for j in jobs] == ["ca", "es"]
+    assert response.status_code == 302
+    assert credits_balance(user=owner) == 5 - sum(j.cost_credits for j in jobs)
+
+
+def test_more_than_five_languages_are_refused_on_the_form(owner, staff, browser, video):
+    give_credits(owner, staff, 10)
+    response = browser.post(f"/videos/{video.id}/dub", {
+        "target_language": "es", "more_languages": ["ca", "en", "pt", "fr", "it"], "source_language": "en",
+        "background": "drop", "subtitles": "soft", "max_speed": "1.30"})
+    assert response.status_code == 400
+    assert b"At most 5 languages" in response.content
+    assert not DubbingJob.objects.exists()
