@@ -316,6 +316,9 @@ class JobRun:
         target = self.job.target_language
         if kind in (ArtifactKind.DUBBED_VIDEO, ArtifactKind.DUBBED_AUDIO):
             return f"{base}.{target}{path.suffix}"
+        if kind == ArtifactKind.REPORT:
+            return f"{base}.{target}.report.json"
+        # subtitles_target_srt -> <base>.<target>.target.srt
         return f"{base}.{target}.{kind.replace('subtitles_', '').replace('_', '.')}"
 
     def upload(self, files: dict[str, Path]) -> list[services.PublishedFile]:
