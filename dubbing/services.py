@@ -62,6 +62,7 @@ from dubbing.models import (
     StepStatus,
 )
 from dubbing.pipeline.errors import ErrorCode, PipelineError
+from dubbing.pipeline.glossary import misses as glossary_misses
 from dubbing.pipeline.options import DubOptions, OptionsError
 from dubbing.snapshot import job_snapshot_refresh
 from dubbing.storage import analysis_prefix, job_prefix, storage_delete_prefix
@@ -392,7 +393,9 @@ def segment_update(*, job: DubbingJob, index: int, target_text: str | None = Non
             if not isinstance(target_text, str) or not target_text.strip():
                 raise InvalidOptions("The line cannot be empty.", errors={"target_text": ["Required."]})
             segment.target_text = target_text.strip()
-            fields.append("target_text")
+            segment.glossary_misses = glossary_misses(segment.source_text, segment.target_text,
+                                                      (locked.options or {}).get("glossary"))
+            fields += ["target_text", "glossary_misses"]
         if speaker is not None:
             segment.speaker = str(speaker).strip()[:50]
             fields.append("speaker")

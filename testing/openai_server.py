@@ -293,8 +293,24 @@ class OpenAIServer:
             self.chat_tasks.append(task)
         texts = [str(line["text"]) for line in lines]
         if task.get("task") == "translate":
-            results = _apertium(texts, task.get("source_language", "en"),
-                                task.get("target_language", "es"))
+            # Like a model that overlooks the glossary until a rule for the line says it must
+            # be used: ruled lines get the glossary's terms (protected through apertium).
+            rules, glossary = task.get("rules") or {}, task.get("glossary") or {}
+            masked, placeholders = [], []
+            for line_id, text in zip(ids, texts):
+                swaps = {}
+                if line_id in rules:
+                    for term, wanted in glossary.items():
+                        token = f"Zgl{len(swaps)}z"
+                        text, n = re.subn(rf"(?<!\w){re.escape(term)}(?!\w)", token, text, flags=re.IGNORECASE)
+                        if n:
+                            swaps[token] = wanted
+                masked.append(text)
+                placeholders.append(swaps)
+            results = _apertium(masked, task.get("source_language", "en"), task.get("target_language", "es"))
+            for i, swaps in enumerate(placeholders):
+                for token, wanted in swaps.items():
+                    results[i] = re.sub(token, wanted, results[i], flags=re.IGNORECASE)
         elif task.get("task") == "shorten":
             results = [_shorter(t, line.get("max_characters")) for t, line in zip(texts, lines)]
         else:

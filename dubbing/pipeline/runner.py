@@ -14,13 +14,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from dubbing.engines.base import EngineError
 from dubbing.pipeline.errors import ErrorCode, PipelineCancelled, PipelineError
 from dubbing.pipeline.extract import ExtractStage
 from dubbing.pipeline.fit import FitStage
+from dubbing.pipeline.glossary import misses as glossary_misses
 from dubbing.pipeline.mix import MixStage
 from dubbing.pipeline.mux import MuxStage
 from dubbing.pipeline.options import DubOptions
@@ -61,6 +62,7 @@ class SegmentResult:
     displacement: float = 0.0
     overrun: float = 0.0
     shortened: bool = False
+    glossary_misses: list = field(default_factory=list)  # [{term, translation}] the line lacks
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -131,13 +133,16 @@ def check_engines(engines, options: DubOptions) -> None:
 
 def _segment_results(ctx: Context) -> list[SegmentResult]:
     results = []
+    glossary = dict(ctx.options.glossary or {})
     for index, seg in enumerate(ctx.segments):
         placed = ctx.fitted.get(seg.id, {})
+        target_text = placed.get("text", ctx.texts.get(seg.id, ""))
         results.append(SegmentResult(
             index=index, id=seg.id, start=seg.start, end=seg.end, speaker=seg.speaker, source_text=seg.text,
-            target_text=placed.get("text", ctx.texts.get(seg.id, "")),
+            target_text=target_text,
             speed=placed.get("speed", 1.0), displacement=placed.get("displacement", 0.0),
-            overrun=placed.get("overrun", 0.0), shortened=placed.get("shortened", False)))
+            overrun=placed.get("overrun", 0.0), shortened=placed.get("shortened", False),
+            glossary_misses=glossary_misses(seg.text, target_text, glossary) if target_text else []))
     return results
 
 
@@ -169,6 +174,11 @@ def _report(ctx: Context, timings: dict[str, dict]) -> dict:
         ],
         "stages": timings,
         "workspace": str(ctx.ws.root),
+        "glossary_misses": [
+            {"id": r.id, "index": r.index, "source_text": r.source_text, "text": r.target_text,
+             "misses": r.glossary_misses}
+            for r in _segment_results(ctx) if r.glossary_misses
+        ],
     }
 
 

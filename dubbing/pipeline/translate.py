@@ -7,6 +7,9 @@ only lines without a valid file (in the folder or the store). Lines go to the en
 (context for a chat model, one process for apertium), batches run concurrently up to the
 engine's `concurrency`.
 
+The glossary is enforced as the translator's strategy says (dubbing.pipeline.glossary): a chat
+model is asked again for a line missing a term, apertium never sees the terms.
+
 Edited lines (`Context.target_overrides`, from the line editor) replace the engine's text for
 what is spoken; the engine's own translation stays checkpointed underneath."""
 
@@ -18,6 +21,7 @@ from pathlib import Path
 from dubbing.engines.base import Segment
 from dubbing.pipeline.concurrency import run_each
 from dubbing.pipeline.errors import ErrorCode, PipelineCancelled, PipelineError
+from dubbing.pipeline.glossary import translate_holding_glossary
 from dubbing.pipeline.stage import Context, Stage
 from dubbing.pipeline.workspace import Workspace, digest
 
@@ -63,8 +67,8 @@ def translate_segments(
         if should_cancel():
             raise PipelineCancelled("translate", batch[0].id)
         try:
-            result = translator.translate(
-                batch, source, target, {"glossary": glossary, "durations": durations, "transcript": whole}
+            result = translate_holding_glossary(
+                translator, batch, source, target, {"glossary": glossary, "durations": durations, "transcript": whole}
             )
         except PipelineError:
             raise
@@ -93,7 +97,7 @@ def translate_segments(
 
 class TranslateStage(Stage):
     name = "translate"
-    version = 2
+    version = 3  # 3: glossaries enforced (dubbing.pipeline.glossary)
 
     def key(self, ctx: Context) -> str:
         o = ctx.options

@@ -4,6 +4,7 @@ logged, endpoints disabled after failing for WEBHOOK_RETRY_HOURS, and the jobs' 
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from datetime import timedelta
@@ -107,7 +108,7 @@ def test_a_receiver_failing_three_times_gets_each_try_again_then_it_is_delivered
     assert [a.error for a in attempts] == ["HTTP 500"] * 3 + [""]
     assert all(a.next_retry_at is not None for a in attempts[:3]) and attempts[3].next_retry_at is None
     # backoff doubles: the gaps between the tries grow
-    gaps = [b.arrived - a.arrived for a, b in zip(deliveries, deliveries[1:])]
+    gaps = [b.arrived - a.arrived for a, b in itertools.pairwise(deliveries)]
     assert gaps[0] < gaps[2]
     endpoint.refresh_from_db()
     assert endpoint.active and endpoint.failing_since is None

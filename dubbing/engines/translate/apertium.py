@@ -71,6 +71,9 @@ def pair_chains(modes: dict[tuple[str, str], str]) -> dict[tuple[str, str], list
 class ApertiumTranslator:
     name = "apertium"
     concurrency = 1
+    # Glossary terms are replaced by placeholders before translation and restored after
+    # (dubbing.pipeline.glossary): rule-based MT cannot be asked to use a term.
+    glossary_strategy = "protect"
 
     def __init__(self) -> None:
         if not shutil.which("apertium"):

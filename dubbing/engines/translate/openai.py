@@ -33,6 +33,7 @@ using the context; use the glossary's terms; keep each translation short enough 
 its seconds (about max_characters).
 For "shorten": rephrase each line, in the same language, so that it says the same thing in at most
 max_characters characters.
+When the request has rules ({line id: requirement}), the line with that id must meet its rule.
 Answer with one JSON object whose keys are exactly the ids of `lines` and whose values are the
 resulting texts. No other keys, no comments."""
 
@@ -43,6 +44,7 @@ class BadAnswer(Exception):
 
 class OpenAITranslator:
     name = "openai"
+    glossary_strategy = "instruct"  # asked again, the rule stated, when a line misses a term
 
     def __init__(
         self,
@@ -109,6 +111,9 @@ class OpenAITranslator:
                 "transcript": self._context_window(all_lines, chunk),
                 "lines": [_line(s, s.text, durations.get(s.id), target) for s in chunk],
             }
+            rules = {s.id: context["rules"][s.id] for s in chunk if s.id in (context.get("rules") or {})}
+            if rules:  # a line asked again because its answer missed a glossary term
+                request["rules"] = rules
             return self._ask(request, [s.id for s in chunk],
                              what=f"OpenAI translation of lines {chunk[0].id}-{chunk[-1].id}")
 
