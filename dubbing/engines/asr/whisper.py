@@ -69,7 +69,6 @@ class Decoding:
 # Korean CER 0.60 at int8 -> 0.38 at float32 with the VAD filter.
 LANGUAGE_DECODING = {"ko": Decoding("float32", vad_filter=True)}
 
-_models: dict[tuple[str, str, int], object] = {}
 _models_lock = threading.Lock()
 
 
@@ -96,6 +95,19 @@ def speech_clips(regions: list[tuple[float, float]], duration: float) -> list[tu
         if hi - lo > 0.1:
             out.append((round(lo, 3), round(hi, 3)))
     return out
+
+
+def _return_freed_memory() -> None:
+    """Hands the freed model's pages back to the system (glibc keeps them otherwise)."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def clip_blocks(clips: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
@@ -149,6 +161,7 @@ class WhisperASR:
         self.detection_threshold = detection_threshold
         self.last_detection: dict[str, float] = {}
         self.last_decoding: Decoding | None = None
+        self._loaded: dict[tuple[str, str, int], object] = {}
 
     def languages(self) -> set[str]:
         return whisper_languages()
@@ -164,15 +177,17 @@ class WhisperASR:
         return self.language_decoding.get(language or "", Decoding(self.compute_type))
 
     def _model(self, compute_type: str):
+        """The model, loaded for the call in progress (`transcribe` frees it when it is done: it
+        is ~300 MB at int8, which the rest of a dub should not carry; a load costs ~1 s)."""
         key = (str(self.model_dir), compute_type, self.threads)
         with _models_lock:
-            model = _models.get(key)
+            model = self._loaded.get(key)
             if model is None:
                 from faster_whisper import WhisperModel
 
                 model = WhisperModel(str(self.model_dir), device="cpu", compute_type=compute_type,
                                      cpu_threads=self.threads, num_workers=1)
-                _models[key] = model
+                self._loaded[key] = model
             return model
 
     def _start(self, audio, language: str | None, decoding: Decoding, clips: list[tuple[float, float]],
@@ -217,6 +232,15 @@ class WhisperASR:
                     "language explicitly (--from).", {})
             return Transcript(language=language, segments=[], confidence=0.0)
 
+        try:
+            return self._transcribe_clips(audio_path, language, duration, clips, candidates, target, task)
+        finally:
+            with _models_lock:
+                self._loaded.clear()
+            _return_freed_memory()
+
+    def _transcribe_clips(self, audio_path: Path, language: str, duration: float, clips, candidates, target,
+                          task: str) -> Transcript:
         self.last_detection = {}
         lines: list[Segment] = []
         logprobs: list[float] = []

