@@ -42,6 +42,9 @@ from onevoice.errors import ServiceError
 logger = logging.getLogger(__name__)
 
 JOB_EVENTS = tuple(WebhookEventType.values)
+# A pending message whose next try is this overdue lost its actor message (a broker restart, a
+# worker that died during the try): resend_webhooks sends it again.
+LOST_AFTER_SECONDS = 60.0
 USER_AGENT = "OneVoice-Webhooks/1"
 
 
@@ -207,9 +210,11 @@ def _post(endpoint: WebhookEndpoint, message: WebhookMessage) -> tuple[int | Non
 def webhook_attempt_run(*, message_id: str, number: int) -> WebhookAttempt | None:
     """Try `number` of one message (the actor calls this). None when there is nothing to send:
     a duplicate or stale delivery, a message already delivered or given up."""
+    # The lease: a try that has not ended by then died with its worker; resend_webhooks sends it again.
+    lease = timezone.now() + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + LOST_AFTER_SECONDS)
     claimed = WebhookMessage.objects.filter(
         id=message_id, status=WebhookMessage.Status.PENDING, attempts=number - 1
-    ).update(attempts=number, next_attempt_at=None)
+    ).update(attempts=number, next_attempt_at=lease)
     if claimed != 1:
         return None
     message = WebhookMessage.objects.select_related("endpoint", "endpoint__owner").get(id=message_id)
@@ -226,7 +231,7 @@ def webhook_attempt_run(*, message_id: str, number: int) -> WebhookAttempt | Non
     with transaction.atomic():
         if ok:
             WebhookMessage.objects.filter(id=message.id).update(status=WebhookMessage.Status.DELIVERED,
-                                                                delivered_at=now)
+                                                                delivered_at=now, next_attempt_at=None)
             WebhookEndpoint.objects.filter(id=endpoint.id, failing_since__isnull=False).update(failing_since=None)
         else:
             delay = retry_delay_seconds(number)
@@ -236,7 +241,8 @@ def webhook_attempt_run(*, message_id: str, number: int) -> WebhookAttempt | Non
                 WebhookMessage.objects.filter(id=message.id).update(next_attempt_at=next_retry)
                 _send(message.id, number + 1, delay_seconds=delay)
             else:
-                WebhookMessage.objects.filter(id=message.id).update(status=WebhookMessage.Status.FAILED)
+                WebhookMessage.objects.filter(id=message.id).update(status=WebhookMessage.Status.FAILED,
+                                                                    next_attempt_at=None)
             WebhookEndpoint.objects.filter(id=endpoint.id, failing_since__isnull=True).update(failing_since=now)
             _disable_if_failing_too_long(endpoint.id, now=now)
         attempt = WebhookAttempt.objects.create(message=message, endpoint=endpoint, number=number,
@@ -271,3 +277,20 @@ def _disable_if_failing_too_long(endpoint_id, *, now) -> None:
                 f"enable the endpoint again there.\n")
         recipient = owner.email
         transaction.on_commit(lambda: email_send.send(subject=subject, body=body, recipient=recipient))
+
+
+def webhook_messages_resend_lost(*, now=None) -> int:
+    """Send again the pending messages whose try is LOST_AFTER_SECONDS overdue. A duplicate is
+    harmless: a try is claimed by the message's attempt count. Returns how many were sent."""
+    now = now or timezone.now()
+    overdue = now - timedelta(seconds=LOST_AFTER_SECONDS)
+    sent = 0
+    for message in WebhookMessage.objects.filter(status=WebhookMessage.Status.PENDING, next_attempt_at__lt=overdue):
+        touched = WebhookMessage.objects.filter(
+            id=message.id, status=WebhookMessage.Status.PENDING, attempts=message.attempts,
+            next_attempt_at=message.next_attempt_at,
+        ).update(next_attempt_at=now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + LOST_AFTER_SECONDS))
+        if touched == 1:
+            _send(message.id, message.attempts + 1)
+            sent += 1
+    return sent

@@ -223,3 +223,22 @@ def test_the_test_button_sends_a_ping(owner, owner_client, webhook_settings, bro
     answer = owner_client.post(f"/api/v1/webhooks/{endpoint.id}/test")
     assert answer.status_code == 202
     assert WebhookMessage.objects.get(id=answer.json()["webhook_id"]).event == "ping"
+
+
+def test_a_message_whose_try_died_with_its_worker_is_sent_again(transactional_db, webhook_worker, webhook_settings):
+    from django.core.management import call_command
+
+    owner = _make_user("lost@example.com", "Lo")
+    with WebhookReceiver() as receiver:
+        endpoint = services.webhook_endpoint_create(owner=owner, url=receiver.url, events=ALL_EVENTS)
+        # Given a message claimed for its first try by a worker that died (its lease ran out)
+        message = WebhookMessage.objects.create(id="msg_lost", endpoint=endpoint, event="ping", body='{"type":"ping"}',
+                                                attempts=1, next_attempt_at=timezone.now() - timedelta(minutes=5))
+        # When the resender runs
+        call_command("resend_webhooks")
+        receiver.wait_for(1)
+        delivered = _wait_message("delivered")
+    # Then it is delivered by a second try, with the same webhook-id
+    assert delivered.id == message.id and delivered.attempts == 2
+    assert receiver.deliveries[0].headers["webhook-id"] == "msg_lost"
+    assert services.webhook_messages_resend_lost() == 0
