@@ -39,7 +39,7 @@ def test_it_transcribes_with_word_times_and_the_speakers_of_its_diarization(serv
 
     from testing.speech_clips import DIALOGUE
 
-    wav, lines = dialogue_wav
+    wav, _ = dialogue_wav
     transcript = _asr(server).transcribe(wav, "auto")
     assert transcript.language == "en"  # Scribe's "eng"
     sent = server.requests[-1]

@@ -13,6 +13,8 @@ from dubbing.engines.base import EngineUnavailable, UnsupportedLanguage
 
 # Language -> the engine whose default voice was measured the most intelligible (bench/engines.py).
 DEFAULT_ENGINE = {"en": "piper", "ja": "kokoro"}
+# Language -> the engine voice measured more intelligible than the engine's plain one.
+DEFAULT_VOICE = {"fr": "f3"}
 
 
 class LocalTTS:
@@ -50,12 +52,16 @@ class LocalTTS:
         except UnsupportedLanguage:
             return []
         names = list(_voices(first, language))
+        if DEFAULT_VOICE.get(language) in names:
+            names.remove(DEFAULT_VOICE[language])
+            names.insert(0, DEFAULT_VOICE[language])
         for engine in self.engines.values():
             if engine is not first:
                 names += [v for v in _voices(engine, language) if v not in names]
         return names
 
     def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> Path:
+        voice = voice or DEFAULT_VOICE.get(language)
         engine = self.engine_for(language, voice)
         if voice and voice not in _voices(engine, language):
             voice = None if engine.name != "espeak" else voice  # a full espeak voice name stays
