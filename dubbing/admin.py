@@ -14,7 +14,7 @@ from django.template import engines
 from django.template.response import TemplateResponse
 
 from dubbing import services
-from dubbing.models import Artifact, DubbingJob, JobStep, Segment
+from dubbing.models import Artifact, DubbingJob, JobStep, Segment, SourceAnalysis
 from onevoice.errors import ServiceError
 
 # The intermediate page of the refund action (kept here: it is the only admin template of the app).
@@ -181,3 +181,14 @@ class DubbingJobAdmin(admin.ModelAdmin):
                 "opts": self.model._meta,
             },
         )
+
+
+@admin.register(SourceAnalysis)
+class SourceAnalysisAdmin(admin.ModelAdmin):
+    """The shared source side of a video's jobs; a claim with a stale heartbeat is taken over."""
+
+    list_display = ["key", "video", "source_language", "recognizer", "uses", "claim_token", "heartbeat_at",
+                    "updated_at"]
+    search_fields = ["key", "video__id", "video__title"]
+    readonly_fields = ["key", "video", "source_language", "recognizer", "uses", "claim_token", "heartbeat_at",
+                       "created_at", "updated_at"]

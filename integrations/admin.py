@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 
 from integrations.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
@@ -20,7 +21,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_filter = ["active"]
     search_fields = ["url", "owner__email"]
     readonly_fields = ["id", "owner", "secret", "failing_since", "created_at", "updated_at"]
-    exclude: list = []
+    # Webhook URLs are https (integrations.netguard checks them in the services).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(WebhookMessage)
