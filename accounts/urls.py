@@ -20,7 +20,6 @@ api_urlpatterns = [
 
 # Server-rendered pages.
 urlpatterns = [
-    path("", views.home, name="home"),
     path("signup", views.signup, name="signup"),
     path("login", views.LoginView.as_view(), name="login"),
     path("logout", views.LogoutView.as_view(), name="logout"),

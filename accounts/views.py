@@ -26,11 +26,6 @@ THROTTLED = "Too many attempts from your address. Wait a little and try again."
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-@require_safe
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/home.html")
-
-
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:

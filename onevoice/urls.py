@@ -10,6 +10,7 @@ from community import urls as community_urls
 from dubbing import urls as dubbing_urls
 from integrations import urls as integrations_urls
 from onevoice import health
+from onevoice.views import home
 from videos import urls as videos_urls
 
 api_v1 = [
@@ -22,6 +23,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),

@@ -1,6 +1,7 @@
 """`manage.py devserver [addr:port]`: the site and a Dramatiq worker in one process.
 
-With debug on and no PortOne keys it also starts the built-in test checkout (billing/sandbox.py).
+With debug on and no PortOne keys it also starts the built-in test checkout (billing/sandbox.py),
+and it makes the landing page's sample dub in the background when it is missing (dubbing/sample.py).
 
 The embedded set-up has no Redis: its StubBroker queue lives in memory, so the worker threads
 have to live in the same process as the web server that enqueues. With REDIS_URL set the same
@@ -18,6 +19,7 @@ from django.core.management.commands.runserver import Command as RunserverComman
 from dramatiq import Worker
 
 from billing import sandbox
+from dubbing.sample import sample_dub_start
 from dubbing.tasks import reaper_loop
 
 
@@ -32,9 +34,15 @@ class Command(RunserverCommand):
             default=settings.DEVSERVER_WORKER_THREADS,
             help="Dramatiq worker threads to run beside the server (default %(default)s).",
         )
+        parser.add_argument(
+            "--no-sample-dub",
+            action="store_true",
+            help="Do not make the landing page's sample dub when it is missing.",
+        )
 
     def handle(self, *args, **options):
         self.worker_threads = options["worker_threads"]
+        self.sample_dub = not options["no_sample_dub"]
         return super().handle(*args, **options)
 
     def inner_run(self, *args, **options):
@@ -74,4 +82,8 @@ class Command(RunserverCommand):
                 f"Test checkout: loopback PortOne V2 at {portone.base_url}, stand-in SDK at "
                 f"{settings.PORTONE_BROWSER_SDK_URL} (test payment: no money moves)"
             )
+        if self.sample_dub:
+            # In the background, through the worker just started: start-up never waits for it.
+            sample_dub_start()
+            self.stdout.write("Sample dub: made in the background when missing (--no-sample-dub to skip)")
         super().inner_run(*args, **options)

@@ -1,0 +1,101 @@
+"""The landing page's sample dub: made by the real pipeline when missing, shown to anyone."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+from django.test import Client
+
+from dubbing import sample
+from dubbing.models import DubbingJob, JobStatus
+from videos.models import Video
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = root
+    settings.STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    return root
+
+
+@pytest.mark.django_db
+def test_before_any_sample_the_landing_page_says_how_one_is_made(client):
+    page = client.get("/").content.decode()
+
+    assert 'id="sample-missing"' in page and "make run" in page
+    assert "Your video, speaking another language." in page
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_sample_is_dubbed_by_the_real_pipeline_and_anyone_can_watch_it(media_root, worker):
+    job = sample.sample_dub_ensure()
+    assert job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+    assert Client().get("/").content.decode().count('id="sample-pending"') == 1
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+            break
+        time.sleep(0.5)
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+
+    # Again at the next start-up: the same dub, nothing new queued, no credits left over.
+    assert sample.sample_dub_ensure() == job
+    assert DubbingJob.objects.count() == 1 and Video.objects.count() == 1
+    from billing.selectors import credits_balance
+
+    assert credits_balance(user=job.owner) == 0
+
+    visitor = Client()  # not signed in
+    context = sample.sample_context()
+    page = visitor.get("/").content.decode()
+    assert 'id="sample-dubbed"' in page
+    assert context["sample_lines"] and context["sample_lines"][0].target_text
+    for url in (context["sample_source_url"], context["sample_dubbed_url"]):
+        response = visitor.get(url, HTTP_RANGE="bytes=0-99")
+        assert response.status_code == 206
+        assert response["Content-Type"].startswith("video/")
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_landing_page_plays_the_sample_in_a_real_browser(media_root, worker, live_server):
+    from testing.browser import Walk, chromium
+
+    job = sample.sample_dub_ensure()
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and job.status != JobStatus.SUCCEEDED:
+        time.sleep(0.5)
+        job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    with chromium() as browser:
+        walk = Walk(browser.new_page(), folder="landing")
+        walk.page.goto(live_server.url + "/")
+        walk.page.wait_for_function("document.getElementById('sample-dubbed').readyState >= 1")
+        walk.check("landing with the sample")
+        walk.page.goto(live_server.url + "/signup")
+        walk.check("sign up")
+    assert walk.violations == [], "\n".join(walk.violations)
+    assert walk.errors == []
+
+
+def test_without_the_shared_fixtures_the_sample_clip_is_made_here(tmp_path):
+    clip = sample._made_clip(tmp_path)
+
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type:format=duration", "-of", "csv=p=0", str(clip)],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()
+    assert "video" in probe and "audio" in probe
+    assert float(probe[-1]) > 5
+    assert sample._made_clip(tmp_path) == clip  # made once
+
