@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dubbing import selectors, services
-from dubbing.errors import JobNotFound, SpeakerNotFound, UnsupportedPair, VideoNotFound
+from dubbing.errors import JobNotFound, UnsupportedPair, VideoNotFound
 from dubbing.languages import language_name, language_support
 from dubbing.models import DubbingJob, JobStatus
 from dubbing.serializers import (
@@ -35,17 +35,11 @@ from dubbing.serializers import (
 )
 from dubbing.snapshot import job_snapshot_build
 from onevoice.auth import POLLING_AUTHENTICATION, bearer_token_user
-from onevoice.errors import ServiceError, error_body
+from onevoice.errors import error_body
 from onevoice.idempotency import IDEMPOTENCY_KEY, idempotent
 from onevoice.pagination import PageNumberPagination
 
 JOB_ID = OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
-
-
-class SpeakerVoiceUnavailable(ServiceError):
-    status_code = status.HTTP_501_NOT_IMPLEMENTED
-    code = "speaker_voice_unavailable"
-    default_detail = "Changing a speaker's voice is not available yet."
 
 
 def _snapshot_of(job) -> dict:
@@ -262,11 +256,9 @@ class SpeakerDetailApi(APIView):
         job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
         serializer = SpeakerUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        if not any(s["speaker"] == speaker for s in selectors.speaker_list(job=job)):
-            raise SpeakerNotFound()
-        # Changing a speaker's voice needs a service that stores the voice and marks the
-        # speaker's lines changed (so a render speaks them again); dubbing.services has none yet.
-        raise SpeakerVoiceUnavailable()
+        services.speaker_voice_update(job=job, speaker=speaker, voice=serializer.validated_data["voice"])
+        found = next(s for s in selectors.speaker_list(job=job) if s["speaker"] == speaker)
+        return Response(SpeakerOutputSerializer(found).data)
 
 
 class JobRenderApi(APIView):

@@ -47,6 +47,7 @@ from dubbing.errors import (
     NothingToRender,
     RefundNotAllowed,
     SegmentNotFound,
+    SpeakerNotFound,
     UnsupportedPair,
     VideoNotFound,
     VideoNotReady,
@@ -401,6 +402,40 @@ def segment_update(*, job: DubbingJob, index: int, target_text: str | None = Non
             fields.append("speaker")
         segment.save(update_fields=fields)
     return segment
+
+
+def speaker_voice_update(*, job: DubbingJob, speaker: str, voice: str) -> dict:
+    """Give one speaker another voice of the job's speech engine (API.md "Speakers"). Its lines
+    count as changed until the next render speaks them in that voice. 409 job_running while the
+    job is active; 404 speaker_not_found; 400 invalid_options for a voice the engine lacks."""
+    from dubbing.languages import language_support
+
+    voice = (voice or "").strip()
+    available = language_support().voices.get(job.target_language, [])
+    if voice not in available:
+        have = ", ".join(available) or "none: this speech engine has one voice"
+        raise InvalidOptions(f"The voice '{voice}' is not one of this language's voices ({have}).",
+                             errors={"voice": [f"Choose one of: {have}."]})
+    with transaction.atomic():
+        locked = _lock(job)
+        if locked.status in ACTIVE_STATUSES or locked.rendering:
+            raise JobRunning("This job is running; change its voices when it has finished.")
+        lines = Segment.objects.select_for_update().filter(job_id=locked.id, speaker=speaker)
+        if not lines.exists():
+            raise SpeakerNotFound()
+        options = dict(locked.options or {})
+        chosen = dict(options.get("speaker_voices") or {})
+        if chosen.get(speaker) != voice:
+            chosen[speaker] = voice
+            options["speaker_voices"] = chosen
+            locked.options = options
+            locked.save(update_fields=["options", "updated_at"])
+            # `rendered_text` is what the current outputs say; clearing it marks these lines for
+            # the next render (which speaks them in the new voice and sets it back).
+            lines.update(rendered_text="")
+            job_snapshot_refresh(locked)
+        _sync(job, locked)
+    return {"speaker": speaker, "voice": voice, "segments": lines.count()}
 
 
 @dataclass(frozen=True)

@@ -546,6 +546,40 @@ def test_speakers_list_their_voice_and_lines(owner_client, finished_job):
     assert response.status_code == 404 and response.json()["code"] == "speaker_not_found"
 
 
+def test_changing_a_speakers_voice_marks_its_lines_for_the_next_render(owner_client, finished_job):
+    from dubbing.languages import language_support
+
+    voices = language_support().voices.get(finished_job.target_language) or []
+    if len(voices) < 2:
+        pytest.skip("the configured speech engine lists fewer than two voices here")
+    url = f"/api/v1/jobs/{finished_job.id}"
+
+    refused = owner_client.patch(f"{url}/speakers/S1", {"voice": "no-such-voice"}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid_options"
+    assert owner_client.get(f"{url}/render").json()["changed_segments"] == []
+
+    response = owner_client.patch(f"{url}/speakers/S1", {"voice": voices[1]}, format="json")
+
+    assert response.status_code == 200
+    assert response.json() == {"speaker": "S1", "voice": voices[1], "segments": 2, "seconds": 3.0}
+    finished_job.refresh_from_db()
+    assert finished_job.options["speaker_voices"] == {"S1": voices[1]}
+    assert [s["changed"] for s in owner_client.get(f"{url}/segments").json()["results"]] == [True, True]
+    assert owner_client.get(f"{url}/render").json()["changed_segments"] == [0, 1]
+
+
+def test_a_running_jobs_speaker_voice_cannot_change(owner_client, finished_job):
+    from dubbing.languages import language_support
+
+    voices = language_support().voices.get(finished_job.target_language) or ["any"]
+    DubbingJob.objects.filter(id=finished_job.id).update(status=JobStatus.RUNNING)
+    response = owner_client.patch(f"/api/v1/jobs/{finished_job.id}/speakers/S1", {"voice": voices[0]},
+                                  format="json")
+    assert response.status_code in (400, 409)
+    if voices != ["any"]:
+        assert response.status_code == 409 and response.json()["code"] == "job_running"
+
+
 # --- Artifact downloads -------------------------------------------------------------------------------------
 
 
