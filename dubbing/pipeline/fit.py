@@ -161,11 +161,13 @@ class FitStage(Stage):
                         raise pipeline_error("fit", seg.id, exc, prefix="shortening failed: ") from exc
                     ws.write_json(cache, {"key": key, "text": shorter})
                 if shorter and shorter != final_texts[seg.id]:
-                    path = clip_path(ws.root / "synth", seg.id, shorter, options.target_language, options.voice,
+                    # The shorter line keeps its speaker's voice.
+                    voice = ctx.clips.get(seg.id, {}).get("voice", options.voice)
+                    path = clip_path(ws.root / "synth", seg.id, shorter, options.target_language, voice,
                                      names["tts"])
                     if not ws.ensure(path):
                         try:
-                            synthesize_one(ctx.engines.tts, shorter, options.target_language, options.voice, path)
+                            synthesize_one(ctx.engines.tts, shorter, options.target_language, voice, path)
                         except Exception as exc:
                             from dubbing.pipeline.runner import pipeline_error
 
