@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # The same system packages as the Makefile's bootstrap (scripts/install-system-packages.sh).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      ffmpeg espeak-ng apertium apertium-eng-spa fonts-noto-cjk \
+      ffmpeg espeak-ng apertium apertium-eng-spa apertium-eng-cat apertium-en-gl apertium-es-pt \
+      apertium-fr-es apertium-spa-ita apertium-es-ro apertium-spa-cat fonts-noto-cjk gettext \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
