@@ -93,38 +93,55 @@ def distinct_speech_clip(minutes: int) -> Path:
 
 
 class PeakMemory:
-    """Samples the summed RSS of this process and all its descendants (pool workers, ffmpeg,
-    espeak) every 100 ms: getrusage's children figure is a max per child, not a sum."""
+    """Samples the memory of this process and all its descendants (pool workers, ffmpeg,
+    espeak) every 100 ms: getrusage's children figure is a max per child, not a sum.
+
+    Two sums: RSS, and PSS (proportional set size, /proc/<pid>/smaps_rollup), which splits pages
+    shared between processes among them. RSS over-counts a tree: a child forked from a 600 MB
+    parent shows 600 MB until it execs, and spawned pool workers share their libraries; PSS is
+    what the tree really takes from the machine."""
 
     def __init__(self):
-        self.peak = 0
+        self.peak = 0  # PSS
+        self.peak_rss = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _tree_rss(self) -> int:
+    def _tree(self) -> list[int]:
         children: dict[int, list[int]] = {}
-        rss: dict[int, int] = {}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
             try:
                 with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                ppid, pages = int(fields[1]), int(fields[21])
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry))
-            rss[int(entry)] = pages * os.sysconf("SC_PAGE_SIZE")
-        total, stack = 0, [os.getpid()]
+        pids, stack = [], [os.getpid()]
         while stack:
             pid = stack.pop()
-            total += rss.get(pid, 0)
+            pids.append(pid)
             stack.extend(children.get(pid, []))
-        return total
+        return pids
+
+    @staticmethod
+    def _memory(pid: int) -> tuple[int, int]:
+        """(rss, pss) in bytes; zeros for a process that is gone."""
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                fields = {line.split(":")[0]: int(line.split()[1]) for line in f if line.split()[-1] == "kB"}
+        except (OSError, ValueError, IndexError):
+            return 0, 0
+        return fields.get("Rss", 0) * 1024, fields.get("Pss", 0) * 1024
 
     def _run(self):
         while not self._stop.is_set():
-            self.peak = max(self.peak, self._tree_rss())
+            rss = pss = 0
+            for pid in self._tree():
+                r, p = self._memory(pid)
+                rss, pss = rss + r, pss + p
+            self.peak, self.peak_rss = max(self.peak, pss), max(self.peak_rss, rss)
             time.sleep(0.1)
 
     def __enter__(self):
@@ -154,6 +171,7 @@ def bench_local(path: Path) -> dict:
     stages = {k: v["seconds"] for k, v in report["stages"].items()}
     return {"file": path.name, "media_seconds": duration, "wall": wall, "rtf": wall / duration, "stages": stages,
             "mix_mux_share": (stages["mix"] + stages["mux"]) / duration, "peak_mb": memory.peak / 2**20,
+            "peak_rss_mb": memory.peak_rss / 2**20,
             "lines": len(report["segments"]), "load": (load_before, os.getloadavg()[0])}
 
 
@@ -175,7 +193,8 @@ def main() -> None:
         print("  stages: " + ", ".join(f"{k} {v:.2f}s" for k, v in r["stages"].items()))
         print(f"  wall {r['wall']:.1f} s, real-time factor {r['rtf']:.3f} (target <= 0.3 for 10 min)")
         print(f"  mix+mux {100 * r['mix_mux_share']:.2f}% of media duration (target < 2%)")
-        print(f"  peak memory {r['peak_mb']:.0f} MB (process tree)  load avg {r['load'][0]:.1f} -> {r['load'][1]:.1f}")
+        print(f"  peak memory {r['peak_mb']:.0f} MB PSS of the process tree ({r['peak_rss_mb']:.0f} MB summed RSS)  "
+              f"load avg {r['load'][0]:.1f} -> {r['load'][1]:.1f}")
     by_minutes = dict(zip(args.minutes, results))
     if 10 in by_minutes and 60 in by_minutes:
         print(f"\npeak memory 60 min / 10 min: {by_minutes[60]['peak_mb'] / by_minutes[10]['peak_mb']:.2f} "
