@@ -9,11 +9,11 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 PY := $(VENV)/bin/python
-SYSTEM_PACKAGES := ffmpeg espeak-ng apertium apertium-eng-spa apertium-eng-cat apertium-en-gl apertium-es-pt apertium-fr-es apertium-spa-ita apertium-es-ro apertium-spa-cat fonts-noto-cjk
+SYSTEM_PACKAGES := ffmpeg espeak-ng apertium apertium-eng-spa apertium-eng-cat apertium-en-gl apertium-es-pt apertium-fr-es apertium-spa-ita apertium-es-ro apertium-spa-cat fonts-noto-cjk gettext
 # Headless Chromium drives the browser tests (Playwright uses it, never its own download).
 TEST_SYSTEM_PACKAGES := chromium
 
-.PHONY: run test bootstrap bootstrap-test system-packages test-system-packages migrate demo-user worker lint clean help
+.PHONY: run test bootstrap bootstrap-test system-packages test-system-packages messages migrate demo-user worker lint clean help
 
 help:
 	@echo "make run    install what is needed, migrate, start the site + worker on http://$(HOST):$(PORT)"
@@ -25,7 +25,7 @@ run: bootstrap migrate demo-user
 test: bootstrap-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bootstrap: system-packages $(VENV)/.installed
+bootstrap: system-packages $(VENV)/.installed messages
 
 bootstrap-test: bootstrap test-system-packages $(VENV)/.installed-test
 
@@ -46,6 +46,10 @@ $(VENV)/.installed: requirements.txt | $(VENV)/bin/python
 $(VENV)/.installed-test: requirements-test.txt requirements.txt $(VENV)/.installed
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	@touch $@
+
+# The Korean (and any other) catalogs under locale/, compiled to .mo (gettext's msgfmt).
+messages: system-packages $(VENV)/.installed
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=var -v 0
 
 migrate: bootstrap
 	$(PY) manage.py migrate --noinput

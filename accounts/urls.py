@@ -21,6 +21,7 @@ api_urlpatterns = [
 # Server-rendered pages.
 urlpatterns = [
     path("signup", views.signup, name="signup"),
+    path("language", views.language_set, name="language_set"),
     path("login", views.LoginView.as_view(), name="login"),
     path("logout", views.LogoutView.as_view(), name="logout"),
     path("verify-email/resend", views.verify_email_resend, name="verify_email_resend"),

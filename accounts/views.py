@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import (
     require_http_methods,
@@ -38,7 +40,8 @@ def signup(request: HttpRequest) -> HttpResponse:
             status = 429
         else:
             try:
-                user = services.user_register(**form.cleaned_data)
+                # The account speaks the language the sign-up page was shown in.
+                user = services.user_register(**form.cleaned_data, locale=_page_locale(request))
             except ServiceError as exc:
                 forms.form_add_service_error(form, exc)
             else:
@@ -201,3 +204,30 @@ def _next_url(request: HttpRequest, default: str) -> str:
     ):
         return target
     return default
+
+
+def _page_locale(request: HttpRequest) -> str:
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The footer's language switch: remembered in a cookie, and as the account's `locale`."""
+    language = request.POST.get("language", "")
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        next_url = "/"
+    response = redirect(next_url)
+    if language in dict(settings.LANGUAGES):
+        if request.user.is_authenticated:
+            services.user_update(user=request.user, locale=language)
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            secure=request.is_secure(),
+        )
+    return response

@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "onevoice.locale.UserLocaleMiddleware",  # a signed-in user's own `locale` beats Accept-Language
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -204,6 +205,12 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ko", "한국어"), ("es", "Español")]
 TIME_ZONE = "UTC"
 USE_I18N = True
+# One catalog for the whole project (templates, emails, messages): locale/ko/LC_MESSAGES/django.po,
+# compiled by the bootstrap (`make` runs compilemessages).
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "onevoice_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 USE_TZ = True
 
 # --- Static and media -----------------------------------------------------------------------

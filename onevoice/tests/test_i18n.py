@@ -1,0 +1,172 @@
+"""Korean and English: every template string in the Korean catalog, the language chosen by the
+user's `locale`, else the footer's switch or Accept-Language; prices and dates per locale."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from django.template import engines
+from django.test import Client
+from django.utils import translation
+from django.utils.translation.template import templatize
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = ROOT / "locale" / "ko" / "LC_MESSAGES" / "django.po"
+# Templates whose text users read (the admin's own templates are Django's and English).
+TEMPLATE_DIRS = [ROOT / "templates", *sorted(ROOT.glob("*/templates/*"))]
+_CALL = re.compile(r"""\b(n?p?gettext)\(((?:u?'(?:[^'\\]|\\.)*'\s*,?\s*)+)""")
+_STRING = re.compile(r"u?'((?:[^'\\]|\\.)*)'")
+# Visible text outside {% translate %}: what the wrapper of a new template forgot.
+_TOKEN = re.compile(r"({%.*?%}|{{.*?}}|{#.*?#}|<!--.*?-->|<(?:{%.*?%}|{{.*?}}|[^>{]|{(?![%{]))*>)", re.S)
+_UNTRANSLATED_OK = {"OneVoice", "API", "UTC", "English", "한국어", "EN", "ES", "KO"}  # names and codes
+
+
+def _templates() -> list[Path]:
+    found = []
+    for folder in TEMPLATE_DIRS:
+        if folder.name == "admin":
+            continue
+        found += [p for p in folder.rglob("*.html") if "/admin/" not in str(p)]
+    return sorted(found)
+
+
+def _po_entries() -> dict[str, str]:
+    """msgid (plural msgids joined with ' || ') -> the first msgstr."""
+    entries = {}
+    for block in CATALOG.read_text(encoding="utf-8").split("\n\n"):
+        def joined(name: str) -> str | None:
+            match = re.search(rf'^{name} ((?:".*"\n?)+)', block, re.M)
+            return "".join(re.findall(r'"(.*)"', match.group(1))) if match else None
+
+        msgid = joined("msgid")
+        if not msgid:
+            continue
+        plural = joined("msgid_plural")
+        context = joined("msgctxt")
+        key = (context + "\x04" if context else "") + msgid + (" || " + plural if plural else "")
+        entries[key] = joined(r"msgstr(?:\[0\])?") or ""
+    return entries
+
+
+def _marked_strings(path: Path) -> set[str]:
+    text = templatize(path.read_text(encoding="utf-8"), origin=str(path))
+    found = set()
+    for function, arguments in _CALL.findall(text):
+        strings = [s.replace("\\'", "'").replace('"', '\\"') for s in _STRING.findall(arguments)]
+        if function.startswith("p") or function.startswith("np"):
+            context, strings = strings[0], strings[1:]
+        else:
+            context = ""
+        key = " || ".join(strings[:2] if function.startswith(("n", "np")) else strings[:1])
+        found.add((context + "\x04" if context else "") + key)
+    return found
+
+
+def test_every_template_string_is_in_the_korean_catalog():
+    catalog = _po_entries()
+    missing = sorted(
+        f"{path.relative_to(ROOT)}: {msgid!r}"
+        for path in _templates()
+        for msgid in _marked_strings(path)
+        if not catalog.get(msgid)
+    )
+    assert not missing, "Not translated into Korean (locale/ko/LC_MESSAGES/django.po):\n" + "\n".join(missing)
+
+
+def test_no_template_shows_text_outside_a_translate_tag():
+    unmarked = []
+    for path in _templates():
+        raw = 0
+        for part in _TOKEN.split(path.read_text(encoding="utf-8")):
+            if not part:
+                continue
+            if _TOKEN.fullmatch(part):
+                low = part.lower()
+                if low.startswith(("<script", "<style", "<code")) or re.match(
+                    r"{%\s*(comment|verbatim|blocktranslate)\b", part
+                ):
+                    raw += 1
+                elif low.startswith(("</script", "</style", "</code")) or re.match(
+                    r"{%\s*(endcomment|endverbatim|endblocktranslate)\b", part
+                ):
+                    raw -= 1
+                continue
+            core = part.strip(" \n\t©·")
+            if raw or not re.search(r"[A-Za-z]", core) or core in _UNTRANSLATED_OK:
+                continue
+            if re.fullmatch(r"[\W\d]*(&\w+;)?[\W\d]*", core):
+                continue
+            unmarked.append(f"{path.relative_to(ROOT)}: {core[:60]!r}")
+    assert not unmarked, "Wrap these in {% translate %}:\n" + "\n".join(unmarked)
+
+
+@pytest.mark.django_db
+def test_accept_language_picks_korean_for_a_visitor():
+    page = Client().get("/", HTTP_ACCEPT_LANGUAGE="ko-KR,ko;q=0.9,en;q=0.5")
+
+    assert page["Content-Language"] == "ko"
+    text = page.content.decode()
+    assert '<html lang="ko">' in text
+    assert "내 동영상이 다른 언어로 말합니다." in text
+
+
+@pytest.mark.django_db
+def test_a_signed_in_users_locale_beats_accept_language(owner):
+    owner.locale = "ko"
+    owner.save()
+    client = Client()
+    client.force_login(owner)
+
+    page = client.get("/credits", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+
+    assert '<html lang="ko">' in page and "크레딧 구매" in page
+
+
+@pytest.mark.django_db
+def test_the_footer_switch_changes_the_language_and_the_accounts_locale(owner):
+    client = Client()
+    client.force_login(owner)
+    assert '<html lang="en">' in client.get("/credits").content.decode()
+
+    response = client.post("/language", {"language": "ko", "next": "/credits"})
+
+    assert response.status_code == 302 and response["Location"] == "/credits"
+    owner.refresh_from_db()
+    assert owner.locale == "ko"
+    assert "크레딧 구매" in client.get("/credits").content.decode()
+    visitor = Client()
+    visitor.post("/language", {"language": "ko", "next": "https://evil.example/"})
+    assert "내 동영상이 다른 언어로 말합니다." in visitor.get("/").content.decode()  # the cookie
+
+
+def test_the_switch_never_redirects_off_site():
+    response = Client().post("/language", {"language": "ko", "next": "https://evil.example/"})
+    assert response["Location"] == "/"
+
+
+@pytest.mark.django_db
+def test_signing_up_on_a_korean_page_makes_a_korean_account():
+    from accounts.models import User
+
+    Client().post(
+        "/signup",
+        {"name": "민지", "email": "minji@example.com", "password": "correct horse battery staple 42"},
+        HTTP_ACCEPT_LANGUAGE="ko",
+    )
+    assert User.objects.get(email="minji@example.com").locale == "ko"
+
+
+@pytest.mark.parametrize(
+    ("language", "price", "date"),
+    [("ko", "₩15,000", "2026년 12월 1일"), ("en", "₩15,000", "Dec. 1, 2026")],
+)
+def test_prices_and_dates_follow_the_locale(language, price, date):
+    template = engines["django"].from_string(
+        '{% load billing_tags %}{{ amount|money:"KRW" }}|{{ when|date:"DATE_FORMAT" }}'
+    )
+    with translation.override(language):
+        rendered = template.render({"amount": 15000, "when": datetime(2026, 12, 1, 9, 30, tzinfo=UTC)})
+    assert rendered == f"{price}|{date}"
