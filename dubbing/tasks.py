@@ -154,16 +154,27 @@ class SourceAnalysisLock:
         services.source_analysis_release(key=self.key, token=self.token)
 
 
+def detect_candidates(engines) -> set[str] | None:
+    """With "auto", the languages detection chooses from for every job: those the translator can
+    translate from (into anything) and the recognizer knows. The same for every target language,
+    so the jobs of one video into several languages make one analysis."""
+    if engines.translator is None:
+        return None
+    sources = {s for s, _ in engines.translator.supported_pairs()}
+    if engines.asr is not None:
+        sources &= set(engines.asr.languages())
+    return sources
+
+
 def source_analysis_for(job: DubbingJob, engines, should_cancel) -> tuple[SourceAnalysisStore, object]:
     """The shared store and lock factory of the analysis this job's source side belongs to."""
     options = job.dub_options
-    candidates = None
-    if options.source_language == "auto" and engines.translator is not None:
-        candidates = [s for s, t in engines.translator.supported_pairs() if t == options.target_language]
+    candidates = detect_candidates(engines) if options.source_language == "auto" else None
     recognizer = engines.names().get("asr") or ""
     key = services.source_analysis_key(
         video_id=job.video_id, video_key=job.video.storage_key, options=options, recognizer=recognizer,
-        recognizer_options=getattr(engines.asr, "options_key", None), candidates=candidates)
+        recognizer_options=getattr(engines.asr, "options_key", None),
+        candidates=sorted(candidates) if candidates is not None else None)
 
     def lock():
         return SourceAnalysisLock(key=key, video_id=job.video_id, source_language=options.source_language,
@@ -370,6 +381,7 @@ class JobRun:
                 store=JobWorkStore(job.id, job.target_language),
                 source_store=source_store,
                 source_lock=source_lock,
+                detect_candidates=detect_candidates(engines) if options.source_language == "auto" else None,
                 on_event=self.on_event,
                 should_cancel=self.should_cancel,
                 duck_db=settings.DUCK_DB,

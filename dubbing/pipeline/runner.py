@@ -231,6 +231,7 @@ def run_dub(
     target_overrides: dict[str, str] | None = None,
     max_duration: float | None = None,
     keep_stems: bool = False,
+    detect_candidates: set[str] | None = None,
 ) -> DubResult:
     """Dub `input_path` as `options` say, in `workspace` (a cache of `store` when one is given).
 
@@ -238,7 +239,9 @@ def run_dub(
     written to that store instead, shared with every other job on the same analysis; the caller
     picks the store by what the source side depends on (the video, the source language, the
     recognizer) and may pass `source_lock`, a context manager factory held around those stages so
-    that jobs started together wait for one analysis instead of each doing it.
+    that jobs started together wait for one analysis instead of each doing it. With
+    source_language "auto", `detect_candidates` fixes the languages detection chooses from, so
+    that jobs into different languages make the same analysis.
     Raises PipelineError (PipelineCancelled when `should_cancel()` turned true)."""
     # Absolute: the mux stage runs ffmpeg in its own folder (for the burned-subtitle filter).
     input_path = Path(input_path).absolute()
@@ -256,7 +259,9 @@ def run_dub(
         input_path=input_path, options=options, engines=engines,
         ws=Workspace(Path(workspace), store, source_store),
         duck_db=duck_db, threads=max(1, threads), keep_stems=keep_stems, max_duration=max_duration,
-        target_overrides=dict(target_overrides or {}), should_cancel=should_cancel or (lambda: False), emit=emit,
+        target_overrides=dict(target_overrides or {}),
+        detect_candidates=frozenset(detect_candidates) if detect_candidates is not None else None,
+        should_cancel=should_cancel or (lambda: False), emit=emit,
     )
     timings: dict[str, dict] = {}
     source = [s for s in PIPELINE if s.name in SOURCE_STAGES]

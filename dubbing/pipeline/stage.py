@@ -48,6 +48,9 @@ class Context:
     keep_stems: bool = False
     max_duration: float | None = None
     target_overrides: dict[str, str] = field(default_factory=dict)
+    # With "auto": the languages detection chooses from, when the caller fixes them for several
+    # target languages sharing one analysis (else those with a pair to this job's target).
+    detect_candidates: frozenset[str] | None = None
     should_cancel: Callable[[], bool] = lambda: False
     emit: Callable[[Event], None] = lambda event: None
     stage: str = ""  # the stage running now (for progress events)

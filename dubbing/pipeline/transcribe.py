@@ -37,6 +37,8 @@ def _candidates(ctx: Context) -> set[str] | None:
     translator, options = ctx.engines.translator, ctx.options
     if translator is None or options.source_language != "auto":
         return None
+    if ctx.detect_candidates is not None:  # one analysis shared by several target languages
+        return set(ctx.detect_candidates)
     return {s for s, t in translator.supported_pairs() if t == options.target_language}
 
 

@@ -121,3 +121,19 @@ def test_languages_the_balance_cannot_all_pay_for_are_refused_with_402_and_nothi
     assert not DubbingJob.objects.exists()
     assert not LedgerEntry.objects.filter(user=owner, kind="job_debit").exists()
     assert credits_balance(user=owner) == 1
+
+
+@pytest.mark.slow
+def test_languages_detected_automatically_share_one_analysis_too(owner, owner_client, video, openai_engines, broker,
+                                                                 worker):
+    """With "auto", detection chooses among the same languages for every target, so the jobs
+    make one analysis instead of one per target."""
+    _grant(owner, 10)
+    answer = owner_client.post("/api/v1/jobs", {"video_id": str(video.id), "target_languages": ["es", "ca"],
+                                                "background": "drop"}, format="json")
+    assert answer.status_code == 201, answer.json()
+    jobs = _wait_final([r["id"] for r in answer.json()["results"]])
+    assert {j.status for j in jobs} == {JobStatus.SUCCEEDED}, [(j.error_code, j.error_message) for j in jobs]
+    assert {j.detected_language for j in jobs} == {"en"}
+    assert openai_engines.counts["transcriptions"] == 1
+    assert SourceAnalysis.objects.get().uses == 2
