@@ -274,6 +274,16 @@ DUBBING_ENGINES = env_choice("DUBBING_ENGINES", "local", ("local", "openai"))
 DUBBING_ASR_ENGINE = env_str("DUBBING_ASR_ENGINE") or None
 DUBBING_TRANSLATE_ENGINE = env_str("DUBBING_TRANSLATE_ENGINE") or None
 DUBBING_TTS_ENGINE = env_str("DUBBING_TTS_ENGINE") or None
+# Models shipped inside packages (Whisper base, Kokoro) are joined here once and checksummed.
+DUBBING_MODEL_DIR = Path(env_str("DUBBING_MODEL_DIR", "") or DATA_DIR / "models").resolve()
+DUBBING_WHISPER_COMPUTE_TYPE = env_choice("DUBBING_WHISPER_COMPUTE_TYPE", "int8",
+                                          ("int8", "int8_float32", "int16", "float32"))
+DUBBING_WHISPER_BEAM_SIZE = env_int("DUBBING_WHISPER_BEAM_SIZE", 5, minimum=1)
+ELEVENLABS_API_KEY = env_str("ELEVENLABS_API_KEY")
+ELEVENLABS_BASE_URL = env_str("ELEVENLABS_BASE_URL") or None
+FISH_AUDIO_API_KEY = env_str("FISH_AUDIO_API_KEY")
+FISH_AUDIO_BASE_URL = env_str("FISH_AUDIO_BASE_URL") or None
+FISH_AUDIO_VOICES = env_str("FISH_AUDIO_VOICES")
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "https://api.openai.com/v1").rstrip("/")
 OPENAI_TRANSCRIBE_MODEL = env_str("OPENAI_TRANSCRIBE_MODEL", "whisper-1")
