@@ -20,7 +20,7 @@ TEMPLATE_DIRS = [ROOT / "templates", *sorted(ROOT.glob("*/templates/*"))]
 _CALL = re.compile(r"""\b(n?p?gettext)\(((?:u?'(?:[^'\\]|\\.)*'\s*,?\s*)+)""")
 _STRING = re.compile(r"u?'((?:[^'\\]|\\.)*)'")
 # Visible text outside {% translate %}: what the wrapper of a new template forgot.
-_TOKEN = re.compile(r"({%.*?%}|{{.*?}}|{#.*?#}|<!--.*?-->|<(?:{%.*?%}|{{.*?}}|[^>{]|{(?![%{]))*>)", re.S)
+_TOKEN = re.compile(r"({%.*?%}|{{.*?}}|{#.*?#}|<!--.*?-->|<(?:{%.*?%}|{{.*?}}|[^>{]|{(?![%{]))*>)", re.DOTALL)
 _UNTRANSLATED_OK = {"OneVoice", "API", "UTC", "English", "한국어", "EN", "ES", "KO"}  # names and codes
 
 
@@ -37,8 +37,8 @@ def _po_entries() -> dict[str, str]:
     """msgid (plural msgids joined with ' || ') -> the first msgstr."""
     entries = {}
     for block in CATALOG.read_text(encoding="utf-8").split("\n\n"):
-        def joined(name: str) -> str | None:
-            match = re.search(rf'^{name} ((?:".*"\n?)+)', block, re.M)
+        def joined(name: str, block: str = block) -> str | None:
+            match = re.search(rf'^{name} ((?:".*"\n?)+)', block, re.MULTILINE)
             return "".join(re.findall(r'"(.*)"', match.group(1))) if match else None
 
         msgid = joined("msgid")
@@ -56,7 +56,7 @@ def _marked_strings(path: Path) -> set[str]:
     found = set()
     for function, arguments in _CALL.findall(text):
         strings = [s.replace("\\'", "'").replace('"', '\\"') for s in _STRING.findall(arguments)]
-        if function.startswith("p") or function.startswith("np"):
+        if function.startswith(("p", "np")):
             context, strings = strings[0], strings[1:]
         else:
             context = ""

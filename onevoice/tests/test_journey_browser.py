@@ -130,12 +130,12 @@ def _make_user(email: str, name: str, **extra):
 def _wait_for_job_done(page, *, timeout: int = DUB_TIMEOUT_MS) -> None:
     page.wait_for_function(
         "document.getElementById('job-progress').value === 100"
-        " && ['Succeeded', 'Failed'].some(s => document.getElementById('job-status').textContent.trim() === s)",
+        " && ['succeeded', 'failed'].some(s => document.getElementById('job-status').classList.contains('job-badge--' + s))",
         timeout=timeout,
     )
 
 
-@pytest.mark.parametrize("locale", ["en"])
+@pytest.mark.parametrize("locale", ["en", "ko"])
 def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkout):
     walk = _tab(browser, "journey", "new user", locale)
     page = walk.page
@@ -143,6 +143,7 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
 
     # The landing page, then sign up.
     page.goto(site + "/")
+    assert page.locator("html").get_attribute("lang") == locale
     walk.check("landing")
     page.click("a.button[href='/signup']")
     page.fill("#id_name", "Dana")
@@ -167,6 +168,7 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
 
     user = User.objects.get(email=email)
     assert user.email_verified_at is not None
+    assert user.locale == locale  # the sign-up page's language became the account's
     start_balance = credits_balance(user=user)
 
     # Buy a credit pack through the test checkout.
@@ -176,7 +178,7 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     page.click(f"[data-buy-pack='{pack.id}']")
     dialog = page.locator("#test-checkout")
     dialog.wait_for(state="visible")
-    assert "no money moves" in dialog.inner_text().lower() or "돈" in dialog.inner_text()
+    assert ("돈은 오가지 않습니다" if locale == "ko" else "no money moves") in dialog.inner_text()
     walk.check("test checkout")
     page.click("#test-checkout-pay")
     page.wait_for_url(re.compile(r".*/credits/payments/ov-[0-9a-f]+$"))
@@ -219,7 +221,7 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     walk.check("job running")
     _wait_for_job_done(page)
     assert page.evaluate("window.sameDocument") is True, "the job page reloaded"
-    assert page.locator("#job-status").inner_text().strip() == "Succeeded"
+    assert "job-badge--succeeded" in page.locator("#job-status").get_attribute("class")
     page.wait_for_function("window.__seen.job[window.__seen.job.length - 1] === 100")
     seen = page.evaluate("window.__seen.job")
     assert seen[-1] == 100 and len(seen) >= 3, seen  # it moved in steps, not from 0 to 100 at once
@@ -327,7 +329,7 @@ def _upload(walk: Walk, site: str, path, title: str) -> None:
     page.click("#upload-submit")
 
 
-@pytest.mark.parametrize("locale", ["en"])
+@pytest.mark.parametrize("locale", ["en", "ko"])
 def test_the_pages_error_states_in_a_real_browser(site, browser, locale, tmp_path):
     import subprocess
 
@@ -366,7 +368,7 @@ def test_the_pages_error_states_in_a_real_browser(site, browser, locale, tmp_pat
     page.click("#dub-submit")
     page.wait_for_url(re.compile(r".*/jobs/[0-9a-f-]{36}$"))
     page.locator("#job-error").wait_for(state="visible", timeout=DUB_TIMEOUT_MS)
-    assert page.locator("#job-status").inner_text().strip() == "Failed"
+    assert "job-badge--failed" in page.locator("#job-status").get_attribute("class")
     assert page.locator("#job-error-code").inner_text() == "no_speech"
     walk.check("failed job")
     _wait(lambda: credits_balance(user=user) == 1, what="the refund")
