@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
 
 from onevoice.errors import ServiceError
 
@@ -19,25 +20,30 @@ def form_add_service_error(form: forms.Form, exc: ServiceError) -> None:
 
 
 class SignupForm(forms.Form):
-    name = forms.CharField(max_length=150, required=False, widget=forms.TextInput(attrs={"autocomplete": "name"}))
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    name = forms.CharField(
+        label=_("Name"), max_length=150, required=False, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    email = forms.EmailField(
+        label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     password = forms.CharField(
+        label=_("Password"),
         strip=False,
         max_length=128,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="At least 8 characters; not a common or all-numeric password.",
+        help_text=_("At least 8 characters; not a common or all-numeric password."),
     )
 
 
 class LoginForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
-        "invalid_login": "The email or password is not correct.",
+        "invalid_login": _("The email or password is not correct."),
     }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["username"].label = "Email"
+        self.fields["username"].label = _("Email")
         self.fields["username"].widget = forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
 
 
@@ -47,7 +53,7 @@ class EmailForm(forms.Form):
 
 class SetPasswordForm(forms.Form):
     password = forms.CharField(
-        label="New password",
+        label=_("New password"),
         strip=False,
         max_length=128,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
@@ -78,7 +84,7 @@ class PasswordChangeForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     new_password = forms.CharField(
-        label="New password",
+        label=_("New password"),
         strip=False,
         max_length=128,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from rest_framework_simplejwt.token_blacklist.models import (
     BlacklistedToken,
     OutstandingToken,
@@ -59,8 +59,9 @@ def _locale_check(locale: str) -> None:
 def _email_queue(*, template: str, user: User, context: dict) -> None:
     """Render now, send from a worker once the surrounding transaction has committed."""
     context = {"user": user, "site_url": settings.SITE_URL, **context}
-    subject = " ".join(render_to_string(f"accounts/email/{template}_subject.txt", context).split())
-    body = render_to_string(f"accounts/email/{template}_body.txt", context)
+    with translation.override(user.locale or settings.LANGUAGE_CODE):  # in the user's language
+        subject = " ".join(render_to_string(f"accounts/email/{template}_subject.txt", context).split())
+        body = render_to_string(f"accounts/email/{template}_body.txt", context)
     recipient = user.email
     transaction.on_commit(lambda: email_send.send(subject=subject, body=body, recipient=recipient))
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.tasks import email_send
 
@@ -24,8 +25,9 @@ def _queue(*, template: str, job, context: dict) -> None:
         return  # an erased (deleted) account has nobody to write to
     context = {"user": owner, "job": job, "video": job.video, "link": job_link(job),
                "site_url": settings.SITE_URL, **context}
-    subject = " ".join(render_to_string(f"emails/dubbing/{template}_subject.txt", context).split())
-    body = render_to_string(f"emails/dubbing/{template}_body.txt", context)
+    with translation.override(owner.locale or settings.LANGUAGE_CODE):  # in the owner's language
+        subject = " ".join(render_to_string(f"emails/dubbing/{template}_subject.txt", context).split())
+        body = render_to_string(f"emails/dubbing/{template}_body.txt", context)
     recipient = owner.email
     transaction.on_commit(lambda: email_send.send(subject=subject, body=body, recipient=recipient))
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.conf.locale import LANG_INFO
+from django.utils.translation import gettext
 
 from dubbing.engines.base import EngineError
 from dubbing.engines.openai_languages import WHISPER_LANGUAGES
@@ -60,10 +61,10 @@ class LanguageSupport:
 
 
 def language_name(code: str) -> str:
-    """English name of a language code ("es" -> "Spanish"); the code itself when unknown."""
+    """Name of a language code in the active language ("es" -> "Spanish", "스페인어"); the code when unknown."""
     info = LANG_INFO.get(code) or LANG_INFO.get(code.split("-")[0]) or {}
     if "name" in info:
-        return info["name"]
+        return gettext(info["name"])  # Django's catalogs name languages in the active language
     whisper = WHISPER_LANGUAGES.get(code.split("-")[0])  # names the recognizers' other codes
     return whisper.title() if whisper else code
 

@@ -20,6 +20,8 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import (
     require_GET,
     require_http_methods,
@@ -53,24 +55,24 @@ from videos.streaming import ranged_file_response
 
 # How the job page names the pipeline's stages (dubbing.pipeline.runner.STAGES gives the order).
 STAGE_LABELS = {
-    "probe": "Check the file",
-    "extract": "Extract the sound",
-    "transcribe": "Recognize the speech",
-    "segment": "Cut it into lines",
-    "translate": "Translate the lines",
-    "synthesize": "Speak the lines",
-    "fit": "Fit each line to its time",
-    "mix": "Mix the new sound track",
-    "mux": "Build the dubbed video",
-    "publish": "Publish the files",
+    "probe": _("Check the file"),
+    "extract": _("Extract the sound"),
+    "transcribe": _("Recognize the speech"),
+    "segment": _("Cut it into lines"),
+    "translate": _("Translate the lines"),
+    "synthesize": _("Speak the lines"),
+    "fit": _("Fit each line to its time"),
+    "mix": _("Mix the new sound track"),
+    "mux": _("Build the dubbed video"),
+    "publish": _("Publish the files"),
 }
 STEP_STATUS_LABELS = {
-    "waiting": "Waiting",
-    "running": "Running",
-    "done": "Done",
-    "skipped": "Done earlier",
-    "failed": "Failed",
-    "cancelled": "Cancelled",
+    "waiting": _("Waiting"),
+    "running": _("Running"),
+    "done": _("Done"),
+    "skipped": _("Done earlier"),
+    "failed": _("Failed"),
+    "cancelled": _("Cancelled"),
 }
 # Downloads in the order the page lists them.
 DOWNLOAD_KINDS = [
@@ -110,33 +112,34 @@ def parse_glossary(text: str) -> dict[str, str]:
 
 
 class DubForm(forms.Form):
-    target_language = forms.ChoiceField(label="Dub into")
-    source_language = forms.ChoiceField(label="Spoken language", initial="auto")
+    target_language = forms.ChoiceField(label=_("Dub into"))
+    source_language = forms.ChoiceField(label=_("Spoken language"), initial="auto")
     background = forms.ChoiceField(
-        label="Original sound",
-        choices=[("duck", "Keep it, quieter under the voice"), ("keep", "Keep it as it is"), ("drop", "Remove it")],
+        label=_("Original sound"),
+        choices=[("duck", _("Keep it, quieter under the voice")), ("keep", _("Keep it as it is")), ("drop", _("Remove it"))],
         initial="duck",
     )
     subtitles = forms.ChoiceField(
-        label="Subtitles in the video",
-        choices=[("soft", "A subtitle track viewers can switch on"), ("burned", "Burned into the picture"),
-                 ("none", "None")],
+        label=_("Subtitles in the video"),
+        choices=[("soft", _("A subtitle track viewers can switch on")), ("burned", _("Burned into the picture")),
+                 ("none", _("None"))],
         initial="soft",
     )
     max_speed = forms.DecimalField(
-        label="Fastest speech",
+        label=_("Fastest speech"),
         min_value=MIN_SPEED, max_value=MAX_SPEED, decimal_places=2, initial="1.30",
-        help_text=f"How much a line may be sped up to fit its time ({MIN_SPEED:.1f}-{MAX_SPEED:.1f}×).",
+        help_text=format_lazy(_("How much a line may be sped up to fit its time ({low:.1f}-{high:.1f}×)."),
+                              low=MIN_SPEED, high=MAX_SPEED),
         widget=forms.NumberInput(attrs={"step": "0.05"}),
     )
     more_languages = forms.MultipleChoiceField(
-        label="Also dub into", required=False, widget=forms.CheckboxSelectMultiple,
-        help_text="Optional. One dub per language, the video is transcribed once for all of them; "
-                  "each language costs the same as the first.",
+        label=_("Also dub into"), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_("Optional. One dub per language, the video is transcribed once for all of them; "
+                    "each language costs the same as the first."),
     )
     glossary = forms.CharField(
-        label="Glossary", required=False, max_length=20000,
-        help_text='Optional. One "term = translation" per line, e.g. "OneVoice = OneVoice".',
+        label=_("Glossary"), required=False, max_length=20000,
+        help_text=_('Optional. One "term = translation" per line, e.g. "OneVoice = OneVoice".'),
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
     )
 
@@ -149,10 +152,10 @@ class DubForm(forms.Form):
         heard = (
             ", ".join(language_name(code) for code in detectable)
             if len(detectable) <= 4
-            else f"{len(detectable)} languages"
+            else _("%(count)d languages") % {"count": len(detectable)}
         )
         self.fields["source_language"].choices = [
-            ("auto", f"Detect it ({heard})" if heard else "Detect it"),
+            ("auto", _("Detect it (%(heard)s)") % {"heard": heard} if heard else _("Detect it")),
             *((code, language_name(code)) for code in support.sources),
         ]
         if "es" in dict(self.fields["target_language"].choices):

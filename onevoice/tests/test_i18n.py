@@ -170,3 +170,33 @@ def test_prices_and_dates_follow_the_locale(language, price, date):
     with translation.override(language):
         rendered = template.render({"amount": 15000, "when": datetime(2026, 12, 1, 9, 30, tzinfo=UTC)})
     assert rendered == f"{price}|{date}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_emails_are_written_in_the_accounts_language(broker, worker):
+    import time
+
+    from django.core import mail
+
+    from accounts.services import user_register
+
+    user_register(email="jiwoo@example.com", password="correct horse battery staple 42", locale="ko")
+
+    deadline = time.monotonic() + 10
+    while not mail.outbox and time.monotonic() < deadline:
+        time.sleep(0.05)
+    message = mail.outbox[-1]
+    assert message.subject == "OneVoice 이메일 주소 확인"
+    assert "이 링크를 열어 본인의 이메일 주소임을 확인해 주세요" in message.body
+
+
+def test_the_dub_form_and_the_job_states_speak_korean():
+    from dubbing.models import JobStatus
+    from dubbing.views import STAGE_LABELS
+
+    with translation.override("ko"):
+        assert str(JobStatus.SUCCEEDED.label) == "완료"
+        assert str(STAGE_LABELS["transcribe"]) == "음성 인식"
+        from dubbing.languages import language_name
+
+        assert language_name("es") == "스페인어"
