@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from onevoice.errors import Conflict, ProviderUnavailable, ServiceError
@@ -24,11 +26,12 @@ class BillingErrorCode(StrEnum):
 class InsufficientCredits(ServiceError):
     status_code = status.HTTP_402_PAYMENT_REQUIRED
     code = BillingErrorCode.INSUFFICIENT_CREDITS.value
-    default_detail = "Not enough credits."
+    default_detail = _("Not enough credits.")
 
     def __init__(self, detail: str | None = None, *, needed: int | None = None, balance: int | None = None):
         if detail is None and needed is not None and balance is not None:
-            detail = f"This needs {needed} credits and the balance is {balance}."
+            detail = gettext("This needs %(needed)s credits and the balance is %(balance)s.") % {
+                "needed": needed, "balance": balance}
         super().__init__(detail)
         self.needed = needed
         self.balance = balance
@@ -37,40 +40,40 @@ class InsufficientCredits(ServiceError):
 class PaymentsNotConfigured(ServiceError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = BillingErrorCode.PAYMENTS_NOT_CONFIGURED.value
-    default_detail = "Payments are not configured on this server."
+    default_detail = _("Payments are not configured on this server.")
 
 
 class PaymentMismatch(ServiceError):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     code = BillingErrorCode.PAYMENT_MISMATCH.value
-    default_detail = "The payment does not match the order."
+    default_detail = _("The payment does not match the order.")
 
 
 class PaymentFailed(Conflict):
     code = BillingErrorCode.PAYMENT_FAILED.value
-    default_detail = "The payment failed at the provider."
+    default_detail = _("The payment failed at the provider.")
 
 
 class PaymentProviderUnavailable(ProviderUnavailable):
     code = BillingErrorCode.PROVIDER_UNAVAILABLE.value
-    default_detail = "PortOne did not answer. The payment stays pending; it is safe to retry."
+    default_detail = _("PortOne did not answer. The payment stays pending; it is safe to retry.")
 
 
 class RefundNotAllowed(ServiceError):
     code = BillingErrorCode.REFUND_NOT_ALLOWED.value
-    default_detail = "This refund is not allowed."
+    default_detail = _("This refund is not allowed.")
 
 
 class PackUnavailable(ServiceError):
     code = BillingErrorCode.PACK_UNAVAILABLE.value
-    default_detail = "This credit pack is not available."
+    default_detail = _("This credit pack is not available.")
 
 
 class InvalidWebhook(ServiceError):
     code = BillingErrorCode.INVALID_WEBHOOK.value
-    default_detail = "The webhook signature could not be verified."
+    default_detail = _("The webhook signature could not be verified.")
 
 
 class IdempotencyConflict(Conflict):
     code = BillingErrorCode.IDEMPOTENCY_CONFLICT.value
-    default_detail = "This idempotency key was already used for a different movement."
+    default_detail = _("This idempotency key was already used for a different movement.")

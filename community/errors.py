@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from onevoice.errors import Conflict, NotFound, ServiceError
@@ -25,22 +26,22 @@ class CommunityErrorCode(StrEnum):
 
 class PostNotFound(NotFound):
     code = CommunityErrorCode.POST_NOT_FOUND.value
-    default_detail = "Post not found."
+    default_detail = _("Post not found.")
 
 
 class CommentNotFound(NotFound):
     code = CommunityErrorCode.COMMENT_NOT_FOUND.value
-    default_detail = "Comment not found."
+    default_detail = _("Comment not found.")
 
 
 class JobNotSucceeded(Conflict):
     code = CommunityErrorCode.JOB_NOT_SUCCEEDED.value
-    default_detail = "Only a dub that has finished successfully can be shared."
+    default_detail = _("Only a dub that has finished successfully can be shared.")
 
 
 class AlreadyPublished(Conflict):
     code = CommunityErrorCode.ALREADY_PUBLISHED.value
-    default_detail = "This dub is already shared in the community."
+    default_detail = _("This dub is already shared in the community.")
 
     def __init__(self, detail: str | None = None, *, post=None):
         super().__init__(detail)
@@ -52,7 +53,7 @@ class InvalidInput(ServiceError):
 
     status_code = status.HTTP_400_BAD_REQUEST
     code = CommunityErrorCode.INVALID.value
-    default_detail = "Some fields are invalid."
+    default_detail = _("Some fields are invalid.")
 
     def __init__(self, detail: str, *, field: str, code: str | None = None):
         super().__init__(f"{field}: {detail}", errors={field: [detail]})

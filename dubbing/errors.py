@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from onevoice.errors import Conflict, NotFound, ServiceError
@@ -26,61 +27,61 @@ class DubbingErrorCode(StrEnum):
 
 class JobNotFound(NotFound):
     code = DubbingErrorCode.JOB_NOT_FOUND.value
-    default_detail = "Dubbing job not found."
+    default_detail = _("Dubbing job not found.")
 
 
 class VideoNotFound(NotFound):
     code = DubbingErrorCode.VIDEO_NOT_FOUND.value
-    default_detail = "Video not found."
+    default_detail = _("Video not found.")
 
 
 class VideoNotReady(Conflict):
     code = DubbingErrorCode.VIDEO_NOT_READY.value
-    default_detail = "This video is not ready to be dubbed yet (it is still processing, or it failed)."
+    default_detail = _("This video is not ready to be dubbed yet (it is still processing, or it failed).")
 
 
 class UnsupportedPair(ServiceError):
     status_code = status.HTTP_400_BAD_REQUEST
     code = DubbingErrorCode.UNSUPPORTED_PAIR.value
-    default_detail = "The configured engines cannot dub between these languages."
+    default_detail = _("The configured engines cannot dub between these languages.")
 
 
 class InvalidOptions(ServiceError):
     status_code = status.HTTP_400_BAD_REQUEST
     code = DubbingErrorCode.INVALID_OPTIONS.value
-    default_detail = "Some dubbing options are invalid."
+    default_detail = _("Some dubbing options are invalid.")
 
 
 class JobNotCancellable(Conflict):
     code = DubbingErrorCode.JOB_NOT_CANCELLABLE.value
-    default_detail = "This job has already finished and cannot be cancelled."
+    default_detail = _("This job has already finished and cannot be cancelled.")
 
 
 class JobNotRetryable(Conflict):
     code = DubbingErrorCode.JOB_NOT_RETRYABLE.value
-    default_detail = "Only a failed or cancelled job can be retried."
+    default_detail = _("Only a failed or cancelled job can be retried.")
 
 
 class JobRunning(Conflict):
     code = DubbingErrorCode.JOB_RUNNING.value
-    default_detail = "This job is running; wait until it finishes."
+    default_detail = _("This job is running; wait until it finishes.")
 
 
 class NothingToRender(Conflict):
     code = DubbingErrorCode.NOTHING_TO_RENDER.value
-    default_detail = "No line has changed since the last render."
+    default_detail = _("No line has changed since the last render.")
 
 
 class SegmentNotFound(NotFound):
     code = DubbingErrorCode.SEGMENT_NOT_FOUND.value
-    default_detail = "Segment not found."
+    default_detail = _("Segment not found.")
 
 
 class SpeakerNotFound(NotFound):
     code = DubbingErrorCode.SPEAKER_NOT_FOUND.value
-    default_detail = "Speaker not found."
+    default_detail = _("Speaker not found.")
 
 
 class RefundNotAllowed(Conflict):
     code = DubbingErrorCode.REFUND_NOT_ALLOWED.value
-    default_detail = "This job has nothing left to refund."
+    default_detail = _("This job has nothing left to refund.")

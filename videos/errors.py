@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from onevoice.errors import Conflict, NotFound, ServiceError
@@ -24,31 +25,31 @@ class VideoErrorCode(enum.StrEnum):
 class EmptyFile(ServiceError):
     status_code = status.HTTP_400_BAD_REQUEST
     code = VideoErrorCode.EMPTY_FILE
-    default_detail = "The file is empty."
+    default_detail = _("The file is empty.")
 
 
 class FileTooLarge(ServiceError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     code = VideoErrorCode.FILE_TOO_LARGE
-    default_detail = "The file is too large."
+    default_detail = _("The file is too large.")
 
 
 class QuotaExceeded(ServiceError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     code = VideoErrorCode.QUOTA_EXCEEDED
-    default_detail = "This upload would take you over your storage quota. Delete some videos first."
+    default_detail = _("This upload would take you over your storage quota. Delete some videos first.")
 
 
 class UnsupportedMedia(ServiceError):
     status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
     code = VideoErrorCode.UNSUPPORTED_MEDIA
-    default_detail = "This is not a video or audio format we accept."
+    default_detail = _("This is not a video or audio format we accept.")
 
 
 class InvalidMedia(ServiceError):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     code = VideoErrorCode.INVALID_MEDIA
-    default_detail = "The file cannot be read as video or audio."
+    default_detail = _("The file cannot be read as video or audio.")
 
 
 class DirectUploadUnavailable(Conflict):
@@ -63,17 +64,17 @@ class DirectUploadUnavailable(Conflict):
 
 class UploadNotInProgress(Conflict):
     code = VideoErrorCode.UPLOAD_NOT_IN_PROGRESS
-    default_detail = "This upload is not in progress (it was completed or aborted)."
+    default_detail = _("This upload is not in progress (it was completed or aborted).")
 
 
 class InvalidParts(ServiceError):
     status_code = status.HTTP_400_BAD_REQUEST
     code = VideoErrorCode.INVALID_PARTS
-    default_detail = "The uploaded parts do not match what the storage received."
+    default_detail = _("The uploaded parts do not match what the storage received.")
 
 
 class VideoNotFound(NotFound):
-    default_detail = "Video not found."
+    default_detail = _("Video not found.")
 
 
 _BY_CODE = {cls.code: cls for cls in (EmptyFile, UnsupportedMedia, InvalidMedia)}

@@ -200,3 +200,11 @@ def test_the_dub_form_and_the_job_states_speak_korean():
         from dubbing.languages import language_name
 
         assert language_name("es") == "스페인어"
+
+
+@pytest.mark.django_db
+def test_api_errors_speak_the_accept_language(owner_client):
+    response = owner_client.get("/api/v1/jobs/00000000-0000-0000-0000-000000000000", HTTP_ACCEPT_LANGUAGE="ko")
+
+    assert response.status_code == 404
+    assert response.json()["detail"] == "더빙 작업을 찾을 수 없습니다."
