@@ -209,7 +209,8 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
                  {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
     percents = [int(m.group(1)) for m in (re.search(r"(\d+)%", s) for s in walk.uploads) if m]
     assert any(0 < pct < 100 for pct in percents), walk.uploads  # the bar moved on the way
-    assert any(s.startswith("Checking the file") for s in walk.uploads), walk.uploads
+    checking = {"en": "Checking the file", "ko": "파일을 확인하는 중"}[locale]
+    assert any(s.startswith(checking) for s in walk.uploads), walk.uploads  # in the page's language
     walk.check("video page")
 
     # Dub it into Spanish.

@@ -17,7 +17,7 @@
     action.value = state.liked_by_me ? "unlike" : "like";
     var status = form.querySelector(".like-form__status");
     if (status) {
-      status.textContent = (state.liked_by_me ? "Liked. " : "Like taken back. ") +
+      status.textContent = (state.liked_by_me ? gettext("Liked. ") : gettext("Like taken back. ")) +
         state.like_count + (state.like_count === 1 ? " like." : " likes.");
     }
   }
@@ -39,12 +39,12 @@
         return response.json().then(function (body) { return { ok: response.ok, body: body }; });
       })
       .then(function (result) {
-        if (!result.ok) throw new Error(result.body.detail || "Could not save the like.");
+        if (!result.ok) throw new Error(result.body.detail || gettext("Could not save the like."));
         show(form, result.body);
       })
       .catch(function (error) {
         var status = form.querySelector(".like-form__status");
-        if (status) status.textContent = error.message || "Could not save the like. Try again.";
+        if (status) status.textContent = error.message || gettext("Could not save the like. Try again.");
       })
       .finally(function () {
         button.disabled = false;

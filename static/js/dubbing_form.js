@@ -13,7 +13,7 @@
     form.dataset.sent = "1";
     if (button) {
       button.setAttribute("aria-disabled", "true");
-      button.textContent = "Starting…";
+      button.textContent = gettext("Starting…");
     }
   });
 })();

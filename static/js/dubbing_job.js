@@ -16,7 +16,7 @@
   var artifactLabels = json("artifact-labels") || {};
   var downloadOrder = json("download-order") || Object.keys(artifactLabels);
   var languageNames = json("language-names") || {};
-  var statusLabels = { queued: "Queued", running: "Running", succeeded: "Succeeded", failed: "Failed", cancelled: "Cancelled" };
+  var statusLabels = { queued: gettext("Queued"), running: gettext("Running"), succeeded: gettext("Succeeded"), failed: gettext("Failed"), cancelled: gettext("Cancelled") };
 
   var url = panel.dataset.apiUrl;
   var downloadParam = panel.dataset.downloadParam || "";
@@ -112,7 +112,7 @@
 
   function render(job) {
     var active = isActive(job);
-    var status = job.rendering ? "Re-rendering" : (statusLabels[job.status] || job.status);
+    var status = job.rendering ? gettext("Re-rendering") : (statusLabels[job.status] || job.status);
     statusNode.textContent = status;
     statusNode.className = "job-badge job-badge--" + job.status;
     var stage = active && job.stage ? (stageLabels[job.stage] || job.stage) : "";

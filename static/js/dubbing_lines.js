@@ -23,7 +23,7 @@
     var n = quote.changed_segments.length;
     var short = quote.cost_credits > quote.balance;
     if (!n) {
-      quoteText.textContent = "No line has changed since the last render.";
+      quoteText.textContent = gettext("No line has changed since the last render.");
     } else {
       quoteText.textContent = "";
       quoteText.append(plural(n, "changed line") + " (" + quote.changed_seconds.toFixed(1) + " s of speech): ");
@@ -50,12 +50,12 @@
     var button = form.querySelector("button[type=submit]");
     var value = text.value.replace(/\s+/g, " ").trim();
     if (!value) {
-      status.textContent = "A line cannot be empty.";
+      status.textContent = gettext("A line cannot be empty.");
       text.focus();
       return;
     }
     button.disabled = true;
-    status.textContent = "Saving…";
+    status.textContent = gettext("Saving…");
     fetch(base + index, {
       method: "PATCH",
       credentials: "same-origin",
@@ -66,17 +66,17 @@
         return response.json().then(function (body) { return { ok: response.ok, body: body }; });
       })
       .then(function (result) {
-        if (!result.ok) throw new Error(result.body.detail || "The line was not saved.");
+        if (!result.ok) throw new Error(result.body.detail || gettext("The line was not saved."));
         text.value = result.body.target_text;
         text.defaultValue = result.body.target_text;
-        status.textContent = "Saved.";
+        status.textContent = gettext("Saved.");
         var item = form.closest(".line");
         item.classList.toggle("line--changed", result.body.changed);
         item.querySelector(".line__changed").hidden = !result.body.changed;
         refreshQuote();
       })
       .catch(function (error) {
-        status.textContent = error.message || "The line was not saved. Check your connection and try again.";
+        status.textContent = error.message || gettext("The line was not saved. Check your connection and try again.");
       })
       .finally(function () { button.disabled = false; });
   }
@@ -99,6 +99,6 @@
   list.addEventListener("input", function (event) {
     if (!event.target.matches("textarea")) return;
     var status = event.target.closest(".line__form").querySelector(".line__status");
-    status.textContent = event.target.value !== event.target.defaultValue ? "Not saved yet." : "";
+    status.textContent = event.target.value !== event.target.defaultValue ? gettext("Not saved yet.") : "";
   });
 })();

@@ -28,13 +28,13 @@
     var pct = total ? Math.floor((sent / total) * 100) : 0;
     bar.value = pct;
     bar.removeAttribute("data-done");
-    statusText.textContent = "Uploading… " + pct + "% (" + formatMB(sent) + " of " + formatMB(total) + ")";
+    statusText.textContent = gettext("Uploading… ") + pct + "% (" + formatMB(sent) + " of " + formatMB(total) + ")";
   }
 
   function checking() {
     bar.value = 100;
     bar.removeAttribute("value"); // indeterminate while the server probes
-    statusText.textContent = "Checking the file…";
+    statusText.textContent = gettext("Checking the file…");
   }
 
   function formatMB(bytes) {
@@ -45,13 +45,13 @@
     var body = null;
     try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
     if (body && body.detail) return body.detail;
-    if (xhr.status === 413) return "The file is too large.";
-    if (xhr.status === 0) return "The upload was interrupted. Check your connection and try again.";
-    return "The upload failed (HTTP " + xhr.status + "). Please try again.";
+    if (xhr.status === 413) return gettext("The file is too large.");
+    if (xhr.status === 0) return gettext("The upload was interrupted. Check your connection and try again.");
+    return gettext("The upload failed (HTTP ") + xhr.status + "). Please try again.";
   }
 
   function done(video) {
-    statusText.textContent = "Done. Opening your video…";
+    statusText.textContent = gettext("Done. Opening your video…");
     window.location.assign(form.dataset.videoUrlTemplate.replace("00000000-0000-0000-0000-000000000000", video.id));
   }
 
@@ -88,9 +88,9 @@
       xhr.onload = function () {
         var etag = xhr.getResponseHeader("ETag");
         if (xhr.status >= 200 && xhr.status < 300 && etag) resolve(etag);
-        else reject(new Error(etag ? "A part was refused by the storage." : "The storage did not expose the ETag header (check the bucket's CORS rule)."));
+        else reject(new Error(etag ? gettext("A part was refused by the storage.") : gettext("The storage did not expose the ETag header (check the bucket's CORS rule).")));
       };
-      xhr.onerror = function () { reject(new Error("A part could not be sent to the storage.")); };
+      xhr.onerror = function () { reject(new Error(gettext("A part could not be sent to the storage."))); };
       xhr.send(blob);
     });
   }
@@ -124,16 +124,16 @@
     event.preventDefault();
     errorBox.hidden = true;
     var file = fileInput.files[0];
-    if (!file) return showError("Choose a file first.");
-    if (file.size === 0) return showError("The file is empty.");
-    if (file.size > maxBytes) return showError("The file is larger than the " + formatMB(maxBytes) + " limit.");
+    if (!file) return showError(gettext("Choose a file first."));
+    if (file.size === 0) return showError(gettext("The file is empty."));
+    if (file.size > maxBytes) return showError(gettext("The file is larger than the ") + formatMB(maxBytes) + " limit.");
     submit.disabled = true;
     fileInput.disabled = true;
     box.hidden = false;
     setProgress(0, file.size);
     var upload = form.dataset.direct === "1" ? directUpload(file) : serverUpload(file);
     upload.then(done, function (failure) {
-      showError(failure instanceof XMLHttpRequest ? errorFrom(failure) : (failure && failure.message) || "The upload failed.");
+      showError(failure instanceof XMLHttpRequest ? errorFrom(failure) : (failure && failure.message) || gettext("The upload failed."));
     });
   });
 })();

@@ -33,12 +33,12 @@
 
   function buy(packId, button) {
     button.disabled = true;
-    say("Preparing the payment...");
+    say(gettext("Preparing the payment..."));
     post(paymentsUrl, { pack_id: packId })
       .then(function (prepared) {
-        if (!prepared.ok) throw new Error(prepared.data.detail || "The payment could not be prepared.");
+        if (!prepared.ok) throw new Error(prepared.data.detail || gettext("The payment could not be prepared."));
         var order = prepared.data;
-        if (typeof PortOne === "undefined") throw new Error("The PortOne payment window could not be loaded.");
+        if (typeof PortOne === "undefined") throw new Error(gettext("The PortOne payment window could not be loaded."));
         return PortOne.requestPayment({
           storeId: order.store_id,
           channelKey: order.channel_key,
@@ -55,13 +55,13 @@
           },
         }).then(function (response) {
           if (response && response.code !== undefined && response.code !== null) {
-            throw new Error(response.message || "The payment was not completed.");
+            throw new Error(response.message || gettext("The payment was not completed."));
           }
-          say("Checking the payment...");
+          say(gettext("Checking the payment..."));
           return post(paymentsUrl + "/" + encodeURIComponent(order.payment_id) + "/complete");
         }).then(function (completed) {
           if (!completed.ok && completed.status !== 422 && completed.status !== 409) {
-            throw new Error(completed.data.detail || "The payment could not be checked. It is safe to retry.");
+            throw new Error(completed.data.detail || gettext("The payment could not be checked. It is safe to retry."));
           }
           window.location.href = resultUrl + encodeURIComponent(order.payment_id);
         });
