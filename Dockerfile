@@ -20,7 +20,8 @@ RUN pip install -r requirements.txt
 COPY . .
 RUN useradd --create-home --uid 1000 onevoice \
  && mkdir -p /data && chown onevoice /data \
- && DJANGO_DEBUG=1 python manage.py collectstatic --noinput
+ && DJANGO_DEBUG=1 python manage.py collectstatic --noinput \
+ && DJANGO_DEBUG=1 python manage.py compilemessages --ignore=.venv -v 0
 USER onevoice
 
 EXPOSE 8000
