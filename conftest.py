@@ -73,7 +73,19 @@ def other_client(other) -> APIClient:
 
 @pytest.fixture
 def broker():
-    """The configured broker (StubBroker, or Redis when REDIS_URL is set), emptied."""
+    """The configured broker (StubBroker, or Redis when REDIS_URL is set), emptied.
+
+    Every app's actors are declared first: Dramatiq keeps a stopped Worker's middleware on the
+    broker, so a queue first declared after a test's worker stopped would get consumers of that
+    dead worker, which take its messages and never run them."""
+    import importlib
+    import importlib.util
+
+    from django.apps import apps
+
+    for app in apps.get_app_configs():
+        if importlib.util.find_spec(f"{app.name}.tasks") is not None:
+            importlib.import_module(f"{app.name}.tasks")
     current = dramatiq.get_broker()
     current.flush_all()
     yield current

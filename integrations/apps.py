@@ -10,7 +10,10 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         # dubbing publishes its jobs' ends (onevoice.events); webhooks listen, dubbing never
         # imports integrations.
-        from integrations import services
+        # Declare the webhooks queue now (django_dramatiq has set the broker): a queue first
+        # declared later makes every Worker that ever ran in this process, stopped or not, start
+        # consumers for it (Dramatiq keeps their middleware), which take its messages and drop them.
+        from integrations import services, tasks  # noqa: F401
         from onevoice import events
 
         for event in services.JOB_EVENTS:

@@ -31,6 +31,18 @@ def _wait_message(status: str, timeout: float = 20.0) -> WebhookMessage:
     raise AssertionError(f"no message reached {status}: {list(WebhookMessage.objects.values('status', 'attempts'))}")
 
 
+def _state() -> list:
+    return [(m.id, m.status, m.attempts, [(a.status_code, a.error) for a in m.attempt_log.all()])
+            for m in WebhookMessage.objects.all()]
+
+
+def _wait_for(receiver, count: int):
+    try:
+        return receiver.wait_for(count)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; messages: {_state()}") from None
+
+
 def _verify(delivery, secret: str) -> dict:
     headers = delivery.headers
     expected = services.webhook_signature(secret=secret, message_id=headers["webhook-id"],
@@ -95,7 +107,7 @@ def test_a_receiver_failing_three_times_gets_each_try_again_then_it_is_delivered
     with WebhookReceiver(script=[500, 500, 500, 200]) as receiver:
         endpoint = services.webhook_endpoint_create(owner=owner, url=receiver.url, events=ALL_EVENTS)
         message = services.webhook_ping(endpoint=endpoint)
-        deliveries = receiver.wait_for(4)
+        deliveries = _wait_for(receiver, 4)
         delivered = _wait_message("delivered")
         time.sleep(0.3)  # nothing more arrives
         assert len(receiver.deliveries) == 4
