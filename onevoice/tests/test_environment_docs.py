@@ -16,7 +16,7 @@ def _variables_read_by_settings() -> set[str]:
 
 
 def test_every_setting_is_in_env_example():
-    documented = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    documented = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
     missing = _variables_read_by_settings() - documented
     assert not missing, f".env.example lacks: {sorted(missing)}"
 
