@@ -112,22 +112,22 @@ def credits_reserve(*, user, job_id, attempt: int, amount: int) -> LedgerEntry:
     return entry
 
 
-def credits_refund(*, user, job_id, attempt: int) -> LedgerEntry | None:
-    """Give back what this attempt reserved, at most once. None when the attempt reserved nothing."""
+def _refund_of(*, user, debit_key: str, refund_key: str, ref: str) -> LedgerEntry | None:
+    """Give back what the debit `debit_key` took, at most once (`refund_key`). None when there
+    was no such debit."""
     with transaction.atomic():
-        debit = LedgerEntry.objects.filter(
-            idempotency_key=f"job_debit:{job_id}:{attempt}", user_id=user.pk
-        ).first()
+        debit = LedgerEntry.objects.filter(idempotency_key=debit_key, user_id=user.pk).first()
         if debit is None:
             return None
-        entry, _ = ledger_entry_append(
-            user=user,
-            kind=Kind.JOB_REFUND,
-            amount=-debit.amount,
-            idempotency_key=f"job_refund:{job_id}:{attempt}",
-            ref=f"job:{job_id}#{attempt}",
-        )
+        entry, _ = ledger_entry_append(user=user, kind=Kind.JOB_REFUND, amount=-debit.amount,
+                                       idempotency_key=refund_key, ref=ref)
         return entry
+
+
+def credits_refund(*, user, job_id, attempt: int) -> LedgerEntry | None:
+    """Give back what this attempt reserved, at most once. None when the attempt reserved nothing."""
+    return _refund_of(user=user, debit_key=f"job_debit:{job_id}:{attempt}",
+                      refund_key=f"job_refund:{job_id}:{attempt}", ref=f"job:{job_id}#{attempt}")
 
 
 def credits_grant(*, user, amount: int, staff, reason: str, idempotency_key: str) -> LedgerEntry:
@@ -162,20 +162,8 @@ def credits_render_reserve(*, user, job_id, render: int, amount: int) -> LedgerE
 
 def credits_render_refund(*, user, job_id, render: int) -> LedgerEntry | None:
     """Give back what render `render` reserved, at most once. None when it reserved nothing."""
-    with transaction.atomic():
-        debit = LedgerEntry.objects.filter(
-            idempotency_key=f"job_render:{job_id}:{render}", user_id=user.pk
-        ).first()
-        if debit is None:
-            return None
-        entry, _ = ledger_entry_append(
-            user=user,
-            kind=Kind.JOB_REFUND,
-            amount=-debit.amount,
-            idempotency_key=f"job_render_refund:{job_id}:{render}",
-            ref=f"job:{job_id}#render{render}",
-        )
-        return entry
+    return _refund_of(user=user, debit_key=f"job_render:{job_id}:{render}",
+                      refund_key=f"job_render_refund:{job_id}:{render}", ref=f"job:{job_id}#render{render}")
 
 
 def credits_job_net_charge(*, user, job_id) -> int:
