@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.serializers import (
+    TokenObtainPairSerializer,
+    TokenRefreshSerializer,
+)
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -50,7 +54,7 @@ class EmailLoginSerializer(TokenObtainPairSerializer):
             return super().validate(attrs)
         except AuthenticationFailed:
             raise AuthenticationFailed(
-                "The email or password is not correct.", AccountsErrorCode.INVALID_CREDENTIALS.value
+                _("The email or password is not correct."), AccountsErrorCode.INVALID_CREDENTIALS.value
             ) from None
 
 

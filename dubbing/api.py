@@ -37,6 +37,7 @@ from dubbing.snapshot import job_snapshot_build
 from onevoice.auth import POLLING_AUTHENTICATION, bearer_token_user
 from onevoice.errors import error_body
 from onevoice.idempotency import IDEMPOTENCY_KEY, idempotent
+from onevoice.locale import token_user_locale_activate
 from onevoice.pagination import PageNumberPagination
 
 JOB_ID = OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -169,6 +170,7 @@ class JobDetailApi(APIView):
         try:
             snapshot = selectors.job_snapshot_get(owner_id=user.pk, job_id=job_id)
         except JobNotFound as exc:
+            token_user_locale_activate(request, user)  # the detail in the token user's language
             return _json_response(error_body(exc.detail, exc.code), status=exc.status_code)
         return _json_response(job_representation(snapshot, request=request))
 

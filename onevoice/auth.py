@@ -18,8 +18,34 @@ import time
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
+from rest_framework_simplejwt.authentication import (
+    JWTAuthentication,
+    JWTStatelessUserAuthentication,
+)
 from rest_framework_simplejwt.models import TokenUser
+
+from onevoice.locale import locale_activate
+
+
+class LocaleJWTAuthentication(JWTAuthentication):
+    """simplejwt's Bearer authentication (it loads the user), answering in the user's `locale`.
+
+    The locale middleware runs before DRF authenticates, when a token's user is not known yet;
+    this is the first moment it is, and everything the view says after it (errors formatted at
+    raise time included) is in that language. No user, or no `locale`: Accept-Language stays.
+    """
+
+    def authenticate(self, request):
+        found = super().authenticate(request)
+        if found is not None:
+            locale_activate(request, getattr(found[0], "locale", ""))
+        return found
+
+
+class LocaleJWTScheme(SimpleJWTScheme):
+    """In the schema: the same Bearer JWT scheme as simplejwt's own class."""
+
+    target_class = "onevoice.auth.LocaleJWTAuthentication"
 
 
 class StatelessJWTAuthentication(JWTStatelessUserAuthentication):

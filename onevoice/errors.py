@@ -17,6 +17,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from onevoice.locale import token_user_locale_activate
+
 logger = logging.getLogger(__name__)
 
 
@@ -82,6 +84,11 @@ def _first_code(codes) -> str:
 
 
 def api_exception_handler(exc, context):
+    request = context.get("request")
+    if request is not None:
+        # A polling view's token user is only an id: its language is read now that words are
+        # about to be written (`vars`: never start an authentication from here).
+        token_user_locale_activate(request, vars(request).get("_user"))
     if isinstance(exc, ServiceError):
         return Response(error_body(exc.detail, exc.code, exc.errors), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):

@@ -345,7 +345,7 @@ for _name in ("IDEMPOTENCY_LOCK_SECONDS", "WEBHOOK_TIMEOUT_SECONDS", "WEBHOOK_RE
 NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "onevoice.auth.LocaleJWTAuthentication",  # simplejwt's, in the token user's `locale`
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -1,0 +1,103 @@
+"""The API answers a Bearer token's user in that user's `locale` (the locale middleware runs
+before DRF has authenticated the token), else in the Accept-Language; through the real token
+endpoint and real tokens."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from rest_framework.test import APIClient
+
+from dubbing.languages import language_support
+from videos.models import Video, VideoStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def _bearer(user, password: str, *, accept_language: str) -> APIClient:
+    client = APIClient(HTTP_ACCEPT_LANGUAGE=accept_language)
+    answer = client.post("/api/v1/auth/token", {"email": user.email, "password": password}, format="json")
+    assert answer.status_code == 200, answer.content
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {answer.json()['access']}")
+    return client
+
+
+@pytest.fixture
+def korean(owner):
+    owner.locale = "ko"
+    owner.save(update_fields=["locale"])
+    return owner
+
+
+def _ready_video(owner) -> Video:
+    return Video.objects.create(
+        owner=owner, title="Speech", storage_key=f"videos/{uuid.uuid4()}.mp4", content_type="video/mp4",
+        duration=125.0, has_audio=True, has_video=True, status=VideoStatus.READY,
+    )
+
+
+def test_a_korean_token_user_polling_a_missing_job_reads_korean(korean, password):
+    client = _bearer(korean, password, accept_language="en-US,en;q=0.9")
+
+    response = client.get(f"/api/v1/jobs/{uuid.uuid4()}")  # the polling view's short path
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "더빙 작업을 찾을 수 없습니다.", "code": "job_not_found"}
+
+
+def test_a_korean_token_users_validation_errors_are_korean(korean, password):
+    client = _bearer(korean, password, accept_language="en")
+
+    response = client.post("/api/v1/jobs", {}, format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["errors"]["video_id"] == ["이 필드는 필수 항목입니다."]
+    assert body["detail"] == "video_id: 이 필드는 필수 항목입니다."
+    assert response["Content-Language"] == "ko"
+
+
+def test_a_korean_token_user_short_of_credits_reads_how_many_in_korean(korean, password):
+    if not language_support().supports("en", "es"):
+        pytest.skip("the local engines here cannot dub en->es")
+    client = _bearer(korean, password, accept_language="en")
+    video = _ready_video(korean)  # 3 started minutes; the balance is 0
+
+    response = client.post(
+        "/api/v1/jobs", {"video_id": str(video.id), "target_language": "es", "source_language": "en"}, format="json"
+    )
+
+    assert response.status_code == 402
+    assert response.json() == {
+        "detail": "3크레딧이 필요한데 잔액은 0크레딧입니다.",
+        "code": "insufficient_credits",
+    }
+
+
+def test_a_missing_video_on_a_write_endpoint_is_korean_too(korean, password):
+    client = _bearer(korean, password, accept_language="en")
+
+    response = client.get(f"/api/v1/videos/{uuid.uuid4()}")
+
+    assert response.status_code == 404
+    assert response.json()["detail"] == "동영상을 찾을 수 없습니다."
+
+
+def test_an_english_token_user_reads_english_whatever_the_header(owner, password):
+    client = _bearer(owner, password, accept_language="ko-KR,ko;q=0.9")
+
+    response = client.get(f"/api/v1/jobs/{uuid.uuid4()}")
+
+    assert response.json()["detail"] == "Dubbing job not found."
+    assert response["Content-Language"] == "en"
+
+
+def test_without_a_token_the_accept_language_decides(db):
+    response = APIClient().post(
+        "/api/v1/auth/token", {"email": "nobody@example.com", "password": "x"}, format="json",
+        HTTP_ACCEPT_LANGUAGE="ko",
+    )
+
+    assert response.status_code == 401
+    assert response.json()["detail"] == "이메일 또는 비밀번호가 올바르지 않습니다."
