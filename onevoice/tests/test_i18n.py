@@ -1,9 +1,16 @@
-"""Korean and English: every template string in the Korean catalog, the language chosen by the
-user's `locale`, else the footer's switch or Accept-Language; prices and dates per locale."""
+"""Korean and English: every string the templates, the code and the scripts mark is in the Korean
+catalogs, the language is chosen by the user's `locale`, else the footer's switch or
+Accept-Language; prices and dates per locale."""
 
 from __future__ import annotations
 
+import ast
+import os
 import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,17 +18,18 @@ import pytest
 from django.template import engines
 from django.test import Client
 from django.utils import translation
-from django.utils.translation.template import templatize
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOG = ROOT / "locale" / "ko" / "LC_MESSAGES" / "django.po"
+CATALOGS = ROOT / "locale" / "ko" / "LC_MESSAGES"
 # Templates whose text users read (the admin's own templates are Django's and English).
 TEMPLATE_DIRS = [ROOT / "templates", *sorted(ROOT.glob("*/templates/*"))]
-_CALL = re.compile(r"""\b(n?p?gettext)\(((?:u?'(?:[^'\\]|\\.)*'\s*,?\s*)+)""")
-_STRING = re.compile(r"u?'((?:[^'\\]|\\.)*)'")
 # Visible text outside {% translate %}: what the wrapper of a new template forgot.
 _TOKEN = re.compile(r"({%.*?%}|{{.*?}}|{#.*?#}|<!--.*?-->|<(?:{%.*?%}|{{.*?}}|[^>{]|{(?![%{]))*>)", re.DOTALL)
 _UNTRANSLATED_OK = {"OneVoice", "API", "UTC", "English", "한국어", "EN", "ES", "KO"}  # names and codes
+# What makemessages reads: the sources and the catalogs, not the tools' folders or data.
+_SOURCE_SUFFIXES = {".py", ".html", ".txt", ".js", ".po"}
+_NOT_SOURCES = {".git", ".venv", "var", "test-artifacts", "node_modules", "vendor", "bench", "examples",
+                "__pycache__", ".ruff_cache", ".pytest_cache", "dubbed"}
 
 
 def _templates() -> list[Path]:
@@ -33,47 +41,99 @@ def _templates() -> list[Path]:
     return sorted(found)
 
 
-def _po_entries() -> dict[str, str]:
-    """msgid (plural msgids joined with ' || ') -> the first msgstr."""
-    entries = {}
-    for block in CATALOG.read_text(encoding="utf-8").split("\n\n"):
-        def joined(name: str, block: str = block) -> str | None:
-            match = re.search(rf'^{name} ((?:".*"\n?)+)', block, re.MULTILINE)
-            return "".join(re.findall(r'"(.*)"', match.group(1))) if match else None
+@dataclass
+class Entry:
+    msgid: str
+    msgstr: list[str]
+    flags: set[str]
+    where: list[str]
 
-        msgid = joined("msgid")
-        if not msgid:
-            continue
-        plural = joined("msgid_plural")
-        context = joined("msgctxt")
-        key = (context + "\x04" if context else "") + msgid + (" || " + plural if plural else "")
-        entries[key] = joined(r"msgstr(?:\[0\])?") or ""
+
+def _po_entries(path: Path) -> list[Entry]:
+    """The entries of a .po file (the header and obsolete ones left out)."""
+    entries = []
+    for block in path.read_text(encoding="utf-8").split("\n\n"):
+        lines = [line for line in block.splitlines() if not line.startswith("#~")]
+        fields: dict[str, str] = {}
+        current = None
+        flags, where = set(), []
+        for line in lines:
+            if line.startswith("#,"):
+                flags |= {flag.strip() for flag in line[2:].split(",")}
+            elif line.startswith("#:"):
+                where += line[2:].split()
+            elif line.startswith('"') and current:
+                fields[current] += ast.literal_eval(line)
+            elif not line.startswith("#") and " " in line:
+                current, value = line.split(" ", 1)
+                fields[current] = ast.literal_eval(value)
+        if fields.get("msgid"):
+            context = fields.get("msgctxt")
+            msgid = (context + "\x04" if context else "") + fields["msgid"]
+            strings = [value for key, value in fields.items() if key.startswith("msgstr")]
+            entries.append(Entry(msgid, strings, flags, where))
     return entries
 
 
-def _marked_strings(path: Path) -> set[str]:
-    text = templatize(path.read_text(encoding="utf-8"), origin=str(path))
-    found = set()
-    for function, arguments in _CALL.findall(text):
-        strings = [s.replace("\\'", "'").replace('"', '\\"') for s in _STRING.findall(arguments)]
-        if function.startswith(("p", "np")):
-            context, strings = strings[0], strings[1:]
-        else:
-            context = ""
-        key = " || ".join(strings[:2] if function.startswith(("n", "np")) else strings[:1])
-        found.add((context + "\x04" if context else "") + key)
-    return found
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory) -> Path:
+    """`makemessages -l ko` for both domains, run on a copy of the tree so that the real catalogs
+    stay as they are: what it leaves is each catalog as the sources need it, merged (msgmerge)
+    with the translations we have."""
+    copy = tmp_path_factory.mktemp("extract") / "tree"
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        return {
+            name for name in names
+            if name in _NOT_SOURCES
+            or (Path(folder, name).is_file() and Path(name).suffix not in _SOURCE_SUFFIXES)
+        }
+
+    shutil.copytree(ROOT, copy, ignore=ignore)
+    for domain in ("django", "djangojs"):
+        subprocess.run(
+            [sys.executable, "manage.py", "makemessages", "-l", "ko", "-d", domain, "--no-obsolete", "-v", "0"],
+            cwd=copy, check=True, capture_output=True, timeout=300,
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "onevoice.settings"},
+        )
+    return copy / "locale" / "ko" / "LC_MESSAGES"
 
 
-def test_every_template_string_is_in_the_korean_catalog():
-    catalog = _po_entries()
+@pytest.mark.parametrize("domain", ["django", "djangojs"])
+def test_every_marked_string_has_a_korean_translation(extracted, domain):
+    """Templates ({% translate %}), Python (gettext, gettext_lazy, ngettext, pgettext...) and the
+    scripts (gettext()): any msgid the sources mark and the Korean catalog does not translate
+    (missing, empty, or only a fuzzy guess of msgmerge's) fails."""
     missing = sorted(
-        f"{path.relative_to(ROOT)}: {msgid!r}"
-        for path in _templates()
-        for msgid in _marked_strings(path)
-        if not catalog.get(msgid)
+        f"{', '.join(entry.where[:3]) or '?'}: {entry.msgid!r}"
+        for entry in _po_entries(extracted / f"{domain}.po")
+        if "fuzzy" in entry.flags or not any(entry.msgstr)
     )
-    assert not missing, "Not translated into Korean (locale/ko/LC_MESSAGES/django.po):\n" + "\n".join(missing)
+    assert not missing, f"Not translated into Korean (locale/ko/LC_MESSAGES/{domain}.po):\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("domain", ["django", "djangojs"])
+def test_the_korean_translations_keep_their_placeholders(extracted, domain):
+    """msgfmt --check-format on the merged catalog, where the extraction marked each msgid's format
+    (python-format, python-brace-format, javascript-format): a translation that drops or renames
+    a %(name)s fails, which the committed catalog (it has no such marks) would not show."""
+    checked = subprocess.run(
+        ["msgfmt", "--check-format", "-o", os.devnull, str(extracted / f"{domain}.po")],
+        check=False, capture_output=True, text=True,
+    )
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_the_committed_catalogs_hold_no_stale_or_doubtful_entries():
+    """Every entry of the committed catalogs is translated and none is fuzzy (compilemessages
+    would leave a fuzzy one out, silently)."""
+    doubtful = [
+        f"{path.name}: {entry.msgid!r}"
+        for path in sorted(CATALOGS.glob("*.po"))
+        for entry in _po_entries(path)
+        if "fuzzy" in entry.flags or not any(entry.msgstr)
+    ]
+    assert not doubtful, "\n".join(doubtful)
 
 
 def test_no_template_shows_text_outside_a_translate_tag():
