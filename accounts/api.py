@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -88,7 +89,7 @@ class VerifyEmailResendApi(APIView):
     )
     def post(self, request):
         services.user_verification_email_resend(user=request.user)
-        return Response({"detail": "Verification email sent."}, status=status.HTTP_202_ACCEPTED)
+        return Response({"detail": gettext("Verification email sent.")}, status=status.HTTP_202_ACCEPTED)
 
 
 class TokenObtainApi(TokenObtainPairView):
@@ -151,7 +152,7 @@ class PasswordResetApi(_AnonymousApi):
         data = _valid(s.EmailInputSerializer, request)
         services.user_password_reset_request(email=data["email"])
         return Response(
-            {"detail": "If an account uses this address, a reset link is on its way."},
+            {"detail": gettext("If an account uses this address, a reset link is on its way.")},
             status=status.HTTP_202_ACCEPTED,
         )
 
@@ -166,7 +167,7 @@ class PasswordResetConfirmApi(_AnonymousApi):
     def post(self, request):
         data = _valid(s.PasswordResetConfirmInputSerializer, request)
         services.user_password_reset_confirm(token=data["token"], password=data["password"])
-        return Response({"detail": "Your password has been changed. Log in with the new one."})
+        return Response({"detail": gettext("Your password has been changed. Log in with the new one.")})
 
 
 class _DeleteWithBodySchema(AutoSchema):
@@ -227,7 +228,7 @@ class MePasswordApi(APIView):
         refresh = RefreshToken.for_user(request.user)
         return Response(
             {
-                "detail": "Your password has been changed.",
+                "detail": gettext("Your password has been changed."),
                 "access": str(refresh.access_token),
                 "refresh": str(refresh),
             }

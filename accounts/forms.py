@@ -48,7 +48,7 @@ class LoginForm(AuthenticationForm):
 
 
 class EmailForm(forms.Form):
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
 
 
 class SetPasswordForm(forms.Form):
@@ -59,7 +59,7 @@ class SetPasswordForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password_confirm = forms.CharField(
-        label="New password again",
+        label=_("New password again"),
         strip=False,
         max_length=128,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
@@ -68,18 +68,18 @@ class SetPasswordForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("password") and data.get("password") != data.get("password_confirm"):
-            self.add_error("password_confirm", "The two passwords do not match.")
+            self.add_error("password_confirm", _("The two passwords do not match."))
         return data
 
 
 class ProfileForm(forms.Form):
-    name = forms.CharField(max_length=150, required=False)
-    locale = forms.ChoiceField(label="Language", choices=settings.LANGUAGES)
+    name = forms.CharField(label=_("Name"), max_length=150, required=False)
+    locale = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
 
 
 class PasswordChangeForm(forms.Form):
     old_password = forms.CharField(
-        label="Current password",
+        label=_("Current password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
@@ -93,8 +93,8 @@ class PasswordChangeForm(forms.Form):
 
 class DeleteAccountForm(forms.Form):
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="Deleting erases your name, email address and videos. It cannot be undone.",
+        help_text=_("Deleting erases your name, email address and videos. It cannot be undone."),
     )

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 from rest_framework_simplejwt.token_blacklist.models import (
     BlacklistedToken,
     OutstandingToken,
@@ -52,7 +53,7 @@ def _password_check(*, password: str, user: User, field: str) -> None:
 
 def _locale_check(locale: str) -> None:
     if locale not in LOCALES:
-        message = f"Choose one of: {', '.join(LOCALES)}."
+        message = gettext("Choose one of: %(choices)s.") % {"choices": ", ".join(LOCALES)}
         raise ServiceError(message, errors={"locale": [message]})
 
 

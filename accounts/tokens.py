@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
+from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import InvalidToken, TokenExpired
 from accounts.models import User
@@ -59,5 +60,5 @@ def password_reset_token_user(*, token: str) -> User:
         raise InvalidToken()
     user = User.objects.filter(id=data["u"], is_active=True).first()
     if user is None or not default_token_generator.check_token(user, str(data["t"])):
-        raise InvalidToken("This password reset link has expired or was already used. Ask for a new one.")
+        raise InvalidToken(_("This password reset link has expired or was already used. Ask for a new one."))
     return user

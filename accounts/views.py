@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import (
     require_http_methods,
     require_POST,
@@ -24,7 +26,7 @@ from accounts.tokens import password_reset_token_user
 from onevoice import deletion
 from onevoice.errors import ServiceError
 
-THROTTLED = "Too many attempts from your address. Wait a little and try again."
+THROTTLED = _("Too many attempts from your address. Wait a little and try again.")
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
@@ -46,7 +48,9 @@ def signup(request: HttpRequest) -> HttpResponse:
                 forms.form_add_service_error(form, exc)
             else:
                 login(request, user, backend=MODEL_BACKEND)
-                messages.success(request, f"Welcome to OneVoice! We sent a confirmation link to {user.email}.")
+                messages.success(
+                    request, gettext("Welcome to OneVoice! We sent a confirmation link to %(email)s.") % {"email": user.email}
+                )
                 return redirect(_next_url(request, "home"))
     return render(request, "accounts/signup.html", {"form": form}, status=status)
 
@@ -69,7 +73,7 @@ class LogoutView(auth_views.LogoutView):
     # Django's LogoutView only accepts POST, so a link in an email or an <img> cannot log anyone out.
     def post(self, request, *args, **kwargs):
         response = super().post(request, *args, **kwargs)
-        messages.info(request, "You are logged out.")
+        messages.info(request, gettext("You are logged out."))
         return response
 
 
@@ -93,7 +97,9 @@ def verify_email_resend(request: HttpRequest) -> HttpResponse:
         except ServiceError as exc:
             messages.info(request, exc.detail)
         else:
-            messages.success(request, f"We sent a new confirmation link to {request.user.email}.")
+            messages.success(
+                request, gettext("We sent a new confirmation link to %(email)s.") % {"email": request.user.email}
+            )
     return redirect(_next_url(request, "account"))
 
 
@@ -160,7 +166,8 @@ def account(request: HttpRequest) -> HttpResponse:
         except ServiceError as exc:
             forms.form_add_service_error(form, exc)
         else:
-            messages.success(request, "Your profile is saved.")
+            with translation.override(request.user.locale):  # the language just chosen
+                messages.success(request, gettext("Your profile is saved."))
             return redirect("account")
     return _account_page(request, profile=form, status=400)
 
@@ -176,7 +183,7 @@ def account_password(request: HttpRequest) -> HttpResponse:
             forms.form_add_service_error(form, exc)
         else:
             update_session_auth_hash(request, request.user)  # stay logged in on this device
-            messages.success(request, "Your password is changed. Other devices have been logged out.")
+            messages.success(request, gettext("Your password is changed. Other devices have been logged out."))
             return redirect("account")
     return _account_page(request, password=form, status=400)
 
@@ -192,7 +199,7 @@ def account_delete(request: HttpRequest) -> HttpResponse:
             forms.form_add_service_error(form, exc)
         else:
             logout(request)
-            messages.success(request, "Your account is deleted. Thank you for trying OneVoice.")
+            messages.success(request, gettext("Your account is deleted. Thank you for trying OneVoice."))
             return redirect("home")
     return _account_page(request, delete=form, status=400)
 

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from billing import portone, sandbox, selectors, services
@@ -69,7 +70,7 @@ def payment_return_page(request):
     error = ""
     if request.GET.get("code"):
         # The SDK reports a payment the user closed or the PG refused; PortOne still has the final word.
-        error = request.GET.get("message") or "The payment was not completed."
+        error = request.GET.get("message") or gettext("The payment was not completed.")
     try:
         payment = services.payment_complete(user=request.user, payment_id=payment_id)
     except ServiceError as failure:  # mismatch, failed, provider unavailable: say so on the page

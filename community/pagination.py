@@ -16,6 +16,7 @@ from urllib import parse
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.utils.urls import replace_query_param
@@ -37,7 +38,7 @@ class FeedCursorPagination(CursorPagination):
     def get_ordering(self, request, queryset, view):
         asked = self.ordering_key or request.query_params.get("ordering") or ORDER_NEWEST
         if asked not in ORDERINGS:
-            raise InvalidInput(f"One of: {', '.join(ORDERINGS)}.", field="ordering")
+            raise InvalidInput(gettext("One of: %(choices)s.") % {"choices": ", ".join(ORDERINGS)}, field="ordering")
         return ORDERINGS[asked]
 
     def paginate_queryset(self, queryset, request, view=None):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from community.errors import (
     AlreadyPublished,
@@ -40,10 +41,12 @@ def _text(value: str | None, *, field: str, max_length: int, required: bool, emp
           long_code: str | None = None) -> str:
     text = (value or "").strip()
     if required and not text:
-        raise InvalidInput("This field may not be empty.", field=field, code=empty_code)
+        raise InvalidInput(gettext("This field may not be empty."), field=field, code=empty_code)
     if len(text) > max_length:
         raise InvalidInput(
-            f"At most {max_length:,} characters (this has {len(text):,}).", field=field, code=long_code
+            gettext("At most %(limit)s characters (this has %(count)s).")
+            % {"limit": f"{max_length:,}", "count": f"{len(text):,}"},
+            field=field, code=long_code,
         )
     return text
 
@@ -176,7 +179,7 @@ def gallery_item_update(*, owner, job_id, folder: str | None = None, favorite: b
     job with its gallery item."""
     job = job_selectors.job_get(owner_id=owner.pk, job_id=job_id)
     if job.status != JobStatus.SUCCEEDED:
-        raise JobNotSucceeded("Only finished dubs are in the gallery.")
+        raise JobNotSucceeded(gettext("Only finished dubs are in the gallery."))
     changes: dict = {}
     if folder is not None:
         changes["folder"] = _text(folder, field="folder", max_length=FOLDER_MAX_LENGTH, required=False)

@@ -17,6 +17,8 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.exceptions import NotFound as DRFNotFound
 from rest_framework.request import Request
@@ -37,7 +39,7 @@ from dubbing.errors import JobNotFound
 from dubbing.selectors import job_get_with_video
 
 COMMENTS_PER_PAGE = 50
-ORDERING_CHOICES = [(ORDER_NEWEST, "Newest"), (ORDER_MOST_LIKED, "Most liked")]
+ORDERING_CHOICES = [(ORDER_NEWEST, _("Newest")), (ORDER_MOST_LIKED, _("Most liked"))]
 FOLDER_ALL, FOLDER_FAVORITES = "", "★"
 
 
@@ -142,9 +144,9 @@ def post_edit(request, post_id: uuid.UUID):
     try:
         services.post_update(post=post, title=request.POST.get("title", ""), description=request.POST.get("description", ""))
     except InvalidInput as exc:
-        messages.error(request, f"The post was not changed: {exc.detail}")
+        messages.error(request, gettext("The post was not changed: %(reason)s") % {"reason": exc.detail})
     else:
-        messages.success(request, "The post is updated.")
+        messages.success(request, gettext("The post is updated."))
     return HttpResponseRedirect(_post_url(post.id))
 
 
@@ -156,7 +158,7 @@ def post_delete(request, post_id: uuid.UUID):
     except PostNotFound:
         raise Http404("Post not found.") from None
     services.post_delete(post=post)
-    messages.success(request, "The post is deleted. Your dub is still in your gallery.")
+    messages.success(request, gettext("The post is deleted. Your dub is still in your gallery."))
     return HttpResponseRedirect(reverse("community"))
 
 
@@ -178,7 +180,13 @@ def comment_create(request, post_id: uuid.UUID):
     body = request.POST.get("body", "")
     wait = comment_throttle_wait(request)
     if wait is not None:
-        error, status = f"You are commenting too fast. Wait {int(wait) + 1} seconds and try again.", 429
+        seconds = int(wait) + 1
+        error = ngettext(
+            "You are commenting too fast. Wait %(seconds)d second and try again.",
+            "You are commenting too fast. Wait %(seconds)d seconds and try again.",
+            seconds,
+        ) % {"seconds": seconds}
+        status = 429
     else:
         try:
             comment = services.comment_create(post=post, author=request.user, body=body)
@@ -198,7 +206,7 @@ def comment_delete(request, comment_id: uuid.UUID):
     except CommentNotFound:
         raise Http404("Comment not found.") from None
     services.comment_delete(comment=comment)
-    messages.success(request, "The comment is deleted.")
+    messages.success(request, gettext("The comment is deleted."))
     return HttpResponseRedirect(_post_url(comment.post_id, "comments"))
 
 
@@ -208,11 +216,13 @@ def _report(request, *, post=None, comment=None, back: str):
             reporter=request.user, reason=request.POST.get("reason", ""), post=post, comment=comment
         )
     except InvalidInput:
-        messages.error(request, "Say in a few words what is wrong, then send the report.")
+        messages.error(request, gettext("Say in a few words what is wrong, then send the report."))
     else:
         messages.success(
             request,
-            "Thank you. Our team will look at it." if created else "You already reported this; our team will look at it.",
+            gettext("Thank you. Our team will look at it.")
+            if created
+            else gettext("You already reported this; our team will look at it."),
         )
     return HttpResponseRedirect(back)
 
@@ -247,7 +257,7 @@ def publish_page(request, job_id: uuid.UUID):
         raise Http404("Job not found.") from None
     existing = selectors.post_for_job(job=job)
     if existing is not None and not existing.hidden:
-        messages.info(request, "This dub is already shared.")
+        messages.info(request, gettext("This dub is already shared."))
         return HttpResponseRedirect(_post_url(existing.id))
     context = {"job": job, "publish_title": job.video.title, "publish_description": ""}
     status = 200
@@ -256,7 +266,7 @@ def publish_page(request, job_id: uuid.UUID):
         try:
             post = services.post_publish(author=request.user, job_id=job.id, title=title, description=description)
         except AlreadyPublished as exc:
-            messages.info(request, "This dub is already shared.")
+            messages.info(request, gettext("This dub is already shared."))
             if exc.post is not None and not exc.post.hidden:
                 return HttpResponseRedirect(_post_url(exc.post.id))
             return HttpResponseRedirect(reverse("gallery"))
@@ -268,7 +278,7 @@ def publish_page(request, job_id: uuid.UUID):
                            publish_errors={exc.field: exc.message})
             status = 400
         else:
-            messages.success(request, "Your dub is shared in the community.")
+            messages.success(request, gettext("Your dub is shared in the community."))
             return HttpResponseRedirect(_post_url(post.id))
     return render(request, "community/publish.html", context, status=status)
 

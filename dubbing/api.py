@@ -11,6 +11,7 @@ import uuid
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -129,13 +130,17 @@ def _check_languages(source: str, target: str, *, subtitles: bool, field: str = 
     support = language_support()
     if target not in support.targets:
         raise UnsupportedPair(
-            f"Cannot dub into '{target}' here.",
-            errors={field: [f"'{target}' is not one of: {', '.join(support.targets) or 'none'}."]},
+            gettext("Cannot dub into '%(target)s' here.") % {"target": target},
+            errors={field: [
+                gettext("'%(target)s' is not one of: %(choices)s.") % {"target": target, "choices": ", ".join(support.targets)}
+                if support.targets else gettext("No language can be dubbed into here.")
+            ]},
         )
     if source != "auto" and not subtitles and not support.supports(source, target):
         raise UnsupportedPair(
-            f"Cannot dub from {language_name(source)} into {language_name(target)} here.",
-            errors={"source_language": [f"Not a source for '{target}'."]},
+            gettext("Cannot dub from %(source)s into %(target)s here.") % {
+                "source": language_name(source), "target": language_name(target)},
+            errors={"source_language": [gettext("Not a source for '%(target)s'.") % {"target": target}]},
         )
 
 

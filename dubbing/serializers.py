@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from dubbing.models import JobStatus, Segment, StepStatus
@@ -195,10 +197,10 @@ class JobCreateInputSerializer(serializers.Serializer):
 
     def validate_glossary(self, glossary: dict) -> dict:
         if len(glossary) > 500:
-            raise serializers.ValidationError("At most 500 terms.")
+            raise serializers.ValidationError(gettext("At most %(count)d terms.") % {"count": 500})
         for term in glossary:
             if not term.strip() or len(term) > 200:
-                raise serializers.ValidationError("Each term must be 1-200 characters.")
+                raise serializers.ValidationError(_("Each term must be 1-200 characters."))
         return {term.strip(): value.strip() for term, value in glossary.items()}
 
     def validate_voice(self, voice):
@@ -208,19 +210,22 @@ class JobCreateInputSerializer(serializers.Serializer):
         # One of target_language / target_languages is required: name it beside any other
         # missing field, not only once the others are fixed.
         missing_target = hasattr(data, "get") and not data.get("target_language") and not data.get("target_languages")
+        required = serializers.Field.default_error_messages["required"]  # DRF's words, in its catalog
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:
             if missing_target and isinstance(exc.detail, dict):
-                exc.detail.setdefault("target_language", [serializers.ErrorDetail("This field is required.", "required")])
+                exc.detail.setdefault("target_language", [serializers.ErrorDetail(str(required), "required")])
             raise
         if missing_target:
-            raise serializers.ValidationError({"target_language": ["This field is required."]})
+            raise serializers.ValidationError({"target_language": [required]})
         return value
 
     def validate(self, data):
         if "target_language" in data and "target_languages" in data:
-            raise serializers.ValidationError({"target_languages": ["Send target_language or target_languages, not both."]})
+            raise serializers.ValidationError(
+                {"target_languages": [_("Send target_language or target_languages, not both.")]}
+            )
         for name in ("source_subtitles", "target_subtitles"):
             if not data.get(name):
                 data.pop(name, None)
@@ -233,7 +238,7 @@ class SegmentUpdateInputSerializer(serializers.Serializer):
 
     def validate(self, data):
         if not data:
-            raise serializers.ValidationError("Send target_text or speaker.")
+            raise serializers.ValidationError(_("Send target_text or speaker."))
         return data
 
 

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing.errors import InsufficientCredits
 from billing.selectors import credits_balance
@@ -64,7 +65,15 @@ from dubbing.models import (
 )
 from dubbing.pipeline.errors import ErrorCode, PipelineError
 from dubbing.pipeline.glossary import misses as glossary_misses
-from dubbing.pipeline.options import DubOptions, OptionsError
+from dubbing.pipeline.options import (
+    BACKGROUNDS,
+    ENGINE_SETS,
+    MAX_SPEED,
+    MIN_SPEED,
+    SUBTITLE_MODES,
+    DubOptions,
+    OptionsError,
+)
 from dubbing.snapshot import job_snapshot_refresh
 from dubbing.storage import analysis_prefix, job_prefix, storage_delete_prefix
 from onevoice import events
@@ -100,8 +109,8 @@ def _video_for_owner(*, owner, video_id) -> Video:
     if video is None:
         raise VideoNotFound()
     if video.status != VideoStatus.READY or not video.duration or not video.has_audio:
-        reason = "it has no audio track" if video.status == VideoStatus.READY and not video.has_audio else None
-        raise VideoNotReady(f"This video cannot be dubbed: {reason}." if reason else None)
+        silent = video.status == VideoStatus.READY and not video.has_audio
+        raise VideoNotReady(gettext("This video cannot be dubbed: it has no audio track.") if silent else None)
     return video
 
 
@@ -123,21 +132,22 @@ def _dub_options(**fields) -> DubOptions:
     elif not isinstance(glossary, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and k.strip() for k, v in glossary.items()
     ):
-        errors["glossary"] = ["The glossary maps source terms to target terms (text to text)."]
+        errors["glossary"] = [gettext("The glossary maps source terms to target terms (text to text).")]
     for name in ("target_language", "source_language"):
         value = fields.get(name)
         if not isinstance(value, str) or not value.strip() or len(value) > 16:
-            errors[name] = ["Give a language code such as en, es or ko."]
+            errors[name] = [gettext("Give a language code such as en, es or ko.")]
         else:
             fields[name] = value.strip()
     try:
         fields["max_speed"] = float(fields.get("max_speed", 1.3))
     except (TypeError, ValueError):
-        errors["max_speed"] = ["max_speed is a number between 1.0 and 1.5."]
+        errors["max_speed"] = [gettext("max_speed is a number between %(low)s and %(high)s.") % {
+            "low": MIN_SPEED, "high": MAX_SPEED}]
     for name in ("voice", "source_subtitles", "target_subtitles"):
         value = fields.get(name)
         if value is not None and not isinstance(value, str):
-            errors[name] = ["Must be text."]
+            errors[name] = [gettext("Must be text.")]
         elif value is not None and not value.strip():
             fields[name] = None
     if errors:
@@ -145,8 +155,23 @@ def _dub_options(**fields) -> DubOptions:
     try:
         return DubOptions(**fields)
     except OptionsError as exc:
-        message = str(exc)
-        raise InvalidOptions(message, errors={_options_error_field(message): [message]}) from None
+        field = _options_error_field(str(exc))
+        message = _options_error_message(field, str(exc))
+        raise InvalidOptions(message, errors={field: [message]}) from None
+
+
+def _options_error_message(field: str, message: str) -> str:
+    """DubOptions' refusal (plain English from the pipeline) in the user's language."""
+    if field == "target_language":
+        if "same" in message:
+            return gettext("The source and target languages are the same.")
+        return gettext("Choose a target language.")
+    choices = {"background": BACKGROUNDS, "subtitles": SUBTITLE_MODES, "engines": ENGINE_SETS}
+    if field in choices:
+        return gettext("%(field)s must be one of %(choices)s.") % {"field": field, "choices": ", ".join(choices[field])}
+    if field == "max_speed":
+        return gettext("max_speed is a number between %(low)s and %(high)s.") % {"low": MIN_SPEED, "high": MAX_SPEED}
+    return message
 
 
 def _engines_check(options: DubOptions) -> dict[str, str]:
@@ -159,12 +184,24 @@ def _engines_check(options: DubOptions) -> dict[str, str]:
         engines = build_engines(options, settings)
         check_engines(engines, options)
     except EngineUnavailable as exc:
-        raise UnsupportedPair(f"The configured engines cannot run: {exc}") from None
+        raise UnsupportedPair(gettext("The configured engines cannot run: %(reason)s") % {"reason": exc}) from None
     except PipelineError as exc:
+        # The engines' own words (English, from the pipeline) name what is missing; the sentence
+        # around them is in the user's language.
         if exc.code == ErrorCode.INVALID_OPTIONS:
-            raise InvalidOptions(exc.message) from None
-        raise UnsupportedPair(exc.message) from None
+            raise InvalidOptions(gettext("These options cannot be used: %(reason)s") % {"reason": exc.message}) from None
+        raise UnsupportedPair(_pair_refusal(options, exc.message)) from None
     return engines.names()
+
+
+def _pair_refusal(options: DubOptions, reason: str) -> str:
+    from dubbing.languages import language_name
+
+    names = {"target": language_name(options.target_language), "reason": reason}
+    if options.source_language == "auto":
+        return gettext("The configured engines cannot dub into %(target)s here: %(reason)s") % names
+    return gettext("The configured engines cannot dub %(source)s into %(target)s here: %(reason)s") % {
+        **names, "source": language_name(options.source_language)}
 
 
 def _enqueue(job: DubbingJob, *, delay_seconds: float = 0.0) -> None:
@@ -198,12 +235,13 @@ def dubbing_jobs_create(
     created when the balance cannot cover all of them. Each job's message is sent on commit."""
     video = _video_for_owner(owner=owner, video_id=video_id)
     if not isinstance(target_languages, (list, tuple)) or not target_languages:
-        raise InvalidOptions("Give at least one target language.", errors={"target_languages": ["Required."]})
+        raise InvalidOptions(gettext("Give at least one target language."),
+                             errors={"target_languages": [gettext("Required.")]})
     if len(target_languages) > MAX_TARGET_LANGUAGES:
-        message = f"At most {MAX_TARGET_LANGUAGES} target languages at once."
+        message = gettext("At most %(count)d target languages at once.") % {"count": MAX_TARGET_LANGUAGES}
         raise InvalidOptions(message, errors={"target_languages": [message]})
     if len(set(target_languages)) != len(target_languages):
-        message = "A target language is listed twice."
+        message = gettext("A target language is listed twice.")
         raise InvalidOptions(message, errors={"target_languages": [message]})
 
     planned = []
@@ -385,14 +423,14 @@ def segment_update(*, job: DubbingJob, index: int, target_text: str | None = Non
     with transaction.atomic():
         locked = _lock(job)
         if locked.status in ACTIVE_STATUSES or locked.rendering:
-            raise JobRunning("This job is running; edit its lines when it has finished.")
+            raise JobRunning(gettext("This job is running; edit its lines when it has finished."))
         segment = Segment.objects.select_for_update().filter(job_id=locked.id, index=index).first()
         if segment is None:
             raise SegmentNotFound()
         fields = ["updated_at"]
         if target_text is not None:
             if not isinstance(target_text, str) or not target_text.strip():
-                raise InvalidOptions("The line cannot be empty.", errors={"target_text": ["Required."]})
+                raise InvalidOptions(gettext("The line cannot be empty."), errors={"target_text": [gettext("Required.")]})
             segment.target_text = target_text.strip()
             segment.glossary_misses = glossary_misses(segment.source_text, segment.target_text,
                                                       (locked.options or {}).get("glossary"))
@@ -413,13 +451,19 @@ def speaker_voice_update(*, job: DubbingJob, speaker: str, voice: str) -> dict:
     voice = (voice or "").strip()
     available = language_support().voices.get(job.target_language, [])
     if voice not in available:
-        have = ", ".join(available) or "none: this speech engine has one voice"
-        raise InvalidOptions(f"The voice '{voice}' is not one of this language's voices ({have}).",
-                             errors={"voice": [f"Choose one of: {have}."]})
+        if not available:
+            message = gettext("This language's speech engine has one voice only.")
+            raise InvalidOptions(message, errors={"voice": [message]})
+        have = ", ".join(available)
+        raise InvalidOptions(
+            gettext("The voice '%(voice)s' is not one of this language's voices (%(voices)s).") % {
+                "voice": voice, "voices": have},
+            errors={"voice": [gettext("Choose one of: %(choices)s.") % {"choices": have}]},
+        )
     with transaction.atomic():
         locked = _lock(job)
         if locked.status in ACTIVE_STATUSES or locked.rendering:
-            raise JobRunning("This job is running; change its voices when it has finished.")
+            raise JobRunning(gettext("This job is running; change its voices when it has finished."))
         lines = Segment.objects.select_for_update().filter(job_id=locked.id, speaker=speaker)
         if not lines.exists():
             raise SpeakerNotFound()
@@ -475,7 +519,7 @@ def dubbing_job_render(*, job: DubbingJob) -> DubbingJob:
         if locked.status in ACTIVE_STATUSES or locked.rendering:
             raise JobRunning()
         if locked.status != JobStatus.SUCCEEDED:
-            raise NothingToRender("Only a finished dub can be re-rendered; retry the job instead.")
+            raise NothingToRender(gettext("Only a finished dub can be re-rendered; retry the job instead."))
         changed = _changed_segments(locked)
         if not changed:
             raise NothingToRender()
@@ -505,11 +549,11 @@ def dubbing_job_refund(*, job: DubbingJob, staff, reason: str, idempotency_key: 
     from the admin form when it was rendered, so a double submit refunds once. 409 when the job
     is still running or nothing is left to refund."""
     if not reason or not reason.strip():
-        raise InvalidOptions("A reason is required.", errors={"reason": ["Required."]})
+        raise InvalidOptions(gettext("A reason is required."), errors={"reason": [gettext("Required.")]})
     with transaction.atomic():
         locked = _lock(job)
         if locked.status in ACTIVE_STATUSES or locked.rendering:
-            raise JobRunning("Cancel the job or wait for it to finish before refunding it.")
+            raise JobRunning(gettext("Cancel the job or wait for it to finish before refunding it."))
         entry = credits_job_staff_refund(
             user=locked.owner, job_id=locked.id, staff=staff, reason=reason, idempotency_key=idempotency_key
         )

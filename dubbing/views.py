@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import (
     require_GET,
@@ -87,11 +88,11 @@ DOWNLOAD_KINDS = [
     ArtifactKind.REPORT,
 ]
 LIST_FILTERS = [
-    ("", "All"),
-    ("active", "In progress"),
-    (JobStatus.SUCCEEDED, "Succeeded"),
-    (JobStatus.FAILED, "Failed"),
-    (JobStatus.CANCELLED, "Cancelled"),
+    ("", _("All")),
+    ("active", _("In progress")),
+    (JobStatus.SUCCEEDED, JobStatus.SUCCEEDED.label),
+    (JobStatus.FAILED, JobStatus.FAILED.label),
+    (JobStatus.CANCELLED, JobStatus.CANCELLED.label),
 ]
 
 
@@ -106,7 +107,7 @@ def parse_glossary(text: str) -> dict[str, str]:
             continue
         term, sep, translation = line.partition("=")
         if not sep or not term.strip() or not translation.strip():
-            raise forms.ValidationError(f'Line {number} is not "term = translation".')
+            raise forms.ValidationError(gettext('Line %(number)d is not "term = translation".') % {"number": number})
         glossary[term.strip()] = translation.strip()
     return glossary
 
@@ -172,7 +173,7 @@ class DubForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("target_language") and len(self.target_languages()) > MAX_TARGET_LANGUAGES:
-            self.add_error("more_languages", f"At most {MAX_TARGET_LANGUAGES} languages at once.")
+            self.add_error("more_languages", gettext("At most %(count)d languages at once.") % {"count": MAX_TARGET_LANGUAGES})
         return data
 
 
@@ -231,9 +232,12 @@ def video_dub_page(request, video_id: uuid.UUID):
         else:
             job = jobs[0]
             total = sum(j.cost_credits for j in jobs)
-            credits = "credit" if total == 1 else "credits"
             names = ", ".join(language_name(j.target_language) for j in jobs)
-            messages.success(request, f"Dubbing into {names} started: {total} {credits} reserved.")
+            messages.success(request, ngettext(
+                "Dubbing into %(names)s started: %(total)s credit reserved.",
+                "Dubbing into %(names)s started: %(total)s credits reserved.",
+                total,
+            ) % {"names": names, "total": total})
             return redirect("job_detail", job_id=job.id)
     status = 200 if request.method == "GET" else (error.status_code if error else 400)
     context = dub_form_context(user=request.user, video=video, form=form, error=error)
@@ -357,7 +361,7 @@ def job_detail_page(request, job_id: uuid.UUID):
             "source_url": source_url,
             "target_name": language_name(job.target_language),
             "source_name": language_name(job.detected_language or job.source_language)
-            if (job.detected_language or job.source_language) != "auto" else "Detected automatically",
+            if (job.detected_language or job.source_language) != "auto" else _("Detected automatically"),
             "can_cancel": job.status in ACTIVE_STATUSES,
             "can_retry": job.status in (JobStatus.FAILED, JobStatus.CANCELLED),
             "can_edit": job.status == JobStatus.SUCCEEDED and not job.rendering,
@@ -379,19 +383,20 @@ def _job_action(request, job_id, action, done_message: str):
 @require_POST
 @login_required
 def job_cancel(request, job_id: uuid.UUID):
-    return _job_action(request, job_id, services.dubbing_job_cancel, "The job is cancelled; its credits are refunded.")
+    return _job_action(request, job_id, services.dubbing_job_cancel,
+                       gettext("The job is cancelled; its credits are refunded."))
 
 
 @require_POST
 @login_required
 def job_retry(request, job_id: uuid.UUID):
-    return _job_action(request, job_id, services.dubbing_job_retry, "The job is queued again.")
+    return _job_action(request, job_id, services.dubbing_job_retry, gettext("The job is queued again."))
 
 
 @require_POST
 @login_required
 def job_render(request, job_id: uuid.UUID):
-    return _job_action(request, job_id, services.dubbing_job_render, "Re-rendering the changed lines.")
+    return _job_action(request, job_id, services.dubbing_job_render, gettext("Re-rendering the changed lines."))
 
 
 # --- The line editor --------------------------------------------------------------------------------
@@ -410,14 +415,14 @@ def job_lines_page(request, job_id: uuid.UUID):
             index = -1
         text = " ".join(request.POST.get("target_text", "").split())
         if not text:
-            messages.error(request, "A line cannot be empty.")
+            messages.error(request, gettext("A line cannot be empty."))
         else:
             try:
                 services.segment_update(job=job, index=index, target_text=text)
             except ServiceError as exc:
                 messages.error(request, exc.detail)
             else:
-                messages.success(request, f"Line {index + 1} saved.")
+                messages.success(request, gettext("Line %(number)d saved.") % {"number": index + 1})
         return HttpResponseRedirect(reverse("job_lines", kwargs={"job_id": job.id}) + f"#line-{index}")
     editable = job.status == JobStatus.SUCCEEDED and not job.rendering
     quote = services.render_quote(job=job) if editable else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -74,4 +75,4 @@ class WebhookTestApi(APIView):
     def post(self, request, endpoint_id):
         endpoint = selectors.webhook_endpoint_get(owner_id=request.user.pk, endpoint_id=endpoint_id)
         message = services.webhook_ping(endpoint=endpoint)
-        return Response({"detail": "A ping is on its way.", "webhook_id": message.id}, status=status.HTTP_202_ACCEPTED)
+        return Response({"detail": gettext("A ping is on its way."), "webhook_id": message.id}, status=status.HTTP_202_ACCEPTED)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 from django.conf import settings
+from django.utils.translation import gettext
 
 
 class AddressNotAllowed(Exception):
@@ -34,7 +35,9 @@ def resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise AddressNotAllowed(f"{host} does not resolve ({exc.strerror}).") from None
+        raise AddressNotAllowed(
+            gettext("%(host)s does not resolve (%(reason)s).") % {"host": host, "reason": exc.strerror}
+        ) from None
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
@@ -45,8 +48,13 @@ def allowed_addresses(host: str, port: int) -> list[str]:
     if settings.WEBHOOKS_ALLOW_PRIVATE:
         return addresses
     refused = [a for a in addresses if not address_allowed(a)]
-    if refused or not addresses:
-        raise AddressNotAllowed(f"{host} resolves to {', '.join(refused) or 'nothing'}, which is not a public address.")
+    if not addresses:
+        raise AddressNotAllowed(gettext("%(host)s resolves to nothing.") % {"host": host})
+    if refused:
+        raise AddressNotAllowed(
+            gettext("%(host)s resolves to %(addresses)s, which is not a public address.")
+            % {"host": host, "addresses": ", ".join(refused)}
+        )
     return addresses
 
 
@@ -56,14 +64,14 @@ def url_check(url: str) -> str:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        return "Not a valid URL."
+        return gettext("Not a valid URL.")
     schemes = ("https", "http") if settings.WEBHOOKS_ALLOW_PRIVATE else ("https",)
     if parts.scheme not in schemes:
-        return "Webhook URLs must use https."
+        return gettext("Webhook URLs must use https.")
     if not parts.hostname:
-        return "The URL has no host."
+        return gettext("The URL has no host.")
     if parts.username or parts.password:
-        return "The URL must not carry a user name or password."
+        return gettext("The URL must not carry a user name or password.")
     try:
         allowed_addresses(parts.hostname, port)
     except AddressNotAllowed as exc:

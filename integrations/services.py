@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from integrations.errors import WebhookInactive, WebhookUrlNotAllowed
 from integrations.models import (
@@ -71,16 +72,19 @@ def _checked_url(url: str) -> str:
     url = (url or "").strip()
     reason = url_check(url)
     if reason:
-        raise WebhookUrlNotAllowed(f"This URL cannot receive webhooks: {reason}", errors={"url": [reason]})
+        raise WebhookUrlNotAllowed(
+            gettext("This URL cannot receive webhooks: %(reason)s") % {"reason": reason}, errors={"url": [reason]}
+        )
     return url
 
 
 def _checked_events(events) -> list[str]:
     if not isinstance(events, (list, tuple)) or not events:
-        raise InvalidEvents("Choose at least one event.", errors={"events": ["Required."]})
+        raise InvalidEvents(gettext("Choose at least one event."), errors={"events": [gettext("Required.")]})
     unknown = [e for e in events if e not in JOB_EVENTS]
     if unknown:
-        message = f"Unknown events: {', '.join(map(str, unknown))} (known: {', '.join(JOB_EVENTS)})."
+        message = gettext("Unknown events: %(unknown)s (known: %(known)s).") % {
+            "unknown": ", ".join(map(str, unknown)), "known": ", ".join(JOB_EVENTS)}
         raise InvalidEvents(message, errors={"events": [message]})
     return list(dict.fromkeys(events))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from integrations import selectors, services
 from integrations.models import WebhookEventType
@@ -19,18 +20,21 @@ def webhooks_page(request):
             if action == "create":
                 endpoint = services.webhook_endpoint_create(owner=request.user, url=request.POST.get("url", ""),
                                                             events=request.POST.getlist("events"))
-                messages.success(request, f"Endpoint added. Its signing secret, shown only now: {endpoint.secret}")
+                messages.success(
+                    request,
+                    gettext("Endpoint added. Its signing secret, shown only now: %(secret)s") % {"secret": endpoint.secret},
+                )
             else:
                 endpoint = selectors.webhook_endpoint_get(owner_id=request.user.pk,
                                                           endpoint_id=request.POST.get("endpoint"))
                 if action == "test":
                     services.webhook_ping(endpoint=endpoint)
-                    messages.success(request, "A ping is on its way.")
+                    messages.success(request, gettext("A ping is on its way."))
                 elif action in ("enable", "disable"):
                     services.webhook_endpoint_update(endpoint=endpoint, active=action == "enable")
                 elif action == "delete":
                     services.webhook_endpoint_delete(endpoint=endpoint)
-                    messages.success(request, "Endpoint deleted.")
+                    messages.success(request, gettext("Endpoint deleted."))
         except (ServiceError, ValueError) as exc:
             messages.error(request, str(getattr(exc, "detail", exc)))
         return redirect("webhooks")

@@ -13,6 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -20,6 +22,7 @@ from rest_framework.views import exception_handler
 from onevoice.locale import token_user_locale_activate
 
 logger = logging.getLogger(__name__)
+SERVER_ERROR = gettext_noop("Something went wrong on our side. It has been logged.")
 
 
 class ServiceError(Exception):
@@ -27,7 +30,7 @@ class ServiceError(Exception):
 
     status_code = status.HTTP_400_BAD_REQUEST
     code = "invalid"
-    default_detail = "The request could not be completed."
+    default_detail = _("The request could not be completed.")
 
     def __init__(self, detail: str | None = None, *, errors: dict | None = None):
         self.detail = detail or self.default_detail
@@ -38,19 +41,19 @@ class ServiceError(Exception):
 class NotFound(ServiceError):
     status_code = status.HTTP_404_NOT_FOUND
     code = "not_found"
-    default_detail = "Not found."
+    default_detail = _("Not found.")
 
 
 class Conflict(ServiceError):
     status_code = status.HTTP_409_CONFLICT
     code = "conflict"
-    default_detail = "The object is not in a state that allows this."
+    default_detail = _("The object is not in a state that allows this.")
 
 
 class ProviderUnavailable(ServiceError):
     status_code = status.HTTP_502_BAD_GATEWAY
     code = "provider_unavailable"
-    default_detail = "An upstream provider did not answer. It is safe to retry."
+    default_detail = _("An upstream provider did not answer. It is safe to retry.")
 
 
 def error_body(detail: str, code: str, errors: dict | None = None) -> dict:
@@ -102,7 +105,7 @@ def api_exception_handler(exc, context):
     if response is None:
         logger.exception("Unhandled error in API view", exc_info=exc)
         return Response(
-            error_body("Something went wrong on our side. It has been logged.", "server_error"),
+            error_body(gettext(SERVER_ERROR), "server_error"),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
 
@@ -111,7 +114,7 @@ def api_exception_handler(exc, context):
         code = _first_code(exc.get_codes())
         if code in ("invalid", "required", "blank", "null") or not code:
             code = "invalid"
-        first = next(iter(errors.values()), ["Invalid input."])
+        first = next(iter(errors.values()), [gettext("Invalid input.")])
         field = next(iter(errors), "")
         human = first[0] if field == "non_field_errors" else f"{field}: {first[0]}"
         response.data = error_body(human, code, errors)
@@ -136,31 +139,39 @@ def _is_api(request) -> bool:
 
 def handler404(request, exception=None):
     if _is_api(request):
-        return JsonResponse(error_body("Not found.", "not_found"), status=404)
+        return JsonResponse(error_body(gettext("Not found."), "not_found"), status=404)
     return render(request, "404.html", status=404)
 
 
 def handler500(request):
     if _is_api(request):
-        return JsonResponse(
-            error_body("Something went wrong on our side. It has been logged.", "server_error"),
-            status=500,
-        )
+        return JsonResponse(error_body(gettext(SERVER_ERROR), "server_error"), status=500)
     return render(request, "500.html", status=500)
 
 
 def handler403(request, exception=None):
     if _is_api(request):
-        return JsonResponse(error_body("You are not allowed to do this.", "permission_denied"), status=403)
+        return JsonResponse(error_body(gettext("You are not allowed to do this."), "permission_denied"), status=403)
     return render(request, "403.html", status=403)
 
 
 def handler400(request, exception=None):
     if _is_api(request):
-        return JsonResponse(error_body("Bad request.", "bad_request"), status=400)
+        return JsonResponse(error_body(gettext("Bad request."), "bad_request"), status=400)
     return render(request, "400.html", status=400)
 
 
+# What the middleware below says for a status, when the view said nothing in the error shape.
+_STATUS_DETAILS = {
+    400: _("Bad request."),
+    401: _("Authentication credentials were missing or not valid."),
+    403: _("You are not allowed to do this."),
+    404: _("Not found."),
+    405: _("This method is not allowed here."),
+    413: _("The request is too large."),
+    415: _("This media type is not supported."),
+    429: _("Too many requests. Wait a little and try again."),
+}
 _STATUS_CODES = {
     400: "bad_request",
     401: "not_authenticated",
@@ -194,9 +205,10 @@ class APIErrorShapeMiddleware:
             return response
         status_code = response.status_code
         if status_code >= 500:
-            body = error_body("Something went wrong on our side. It has been logged.", "server_error")
+            body = error_body(gettext(SERVER_ERROR), "server_error")
         else:
-            body = error_body(response.reason_phrase or "Error.", _STATUS_CODES.get(status_code, "error"))
+            detail = _STATUS_DETAILS.get(status_code) or response.reason_phrase or "Error."
+            body = error_body(str(detail), _STATUS_CODES.get(status_code, "error"))
         shaped = JsonResponse(body, status=status_code)
         for header, value in response.items():
             # Keep what a client acts on (Allow, Retry-After, Content-Range, WWW-Authenticate...).

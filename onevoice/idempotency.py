@@ -30,6 +30,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from onevoice.errors import ServiceError
@@ -40,19 +42,20 @@ MAX_KEY_LENGTH = 255
 
 class IdempotencyKeyInvalid(ServiceError):
     code = "idempotency_key_invalid"
-    default_detail = f"The Idempotency-Key header must be 1-{MAX_KEY_LENGTH} printable characters."
+    default_detail = format_lazy(_("The Idempotency-Key header must be 1-{limit} printable characters."),
+                                 limit=MAX_KEY_LENGTH)
 
 
 class IdempotencyKeyReused(ServiceError):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     code = "idempotency_key_reused"
-    default_detail = "This Idempotency-Key was used with another request; use a new key for a new request."
+    default_detail = _("This Idempotency-Key was used with another request; use a new key for a new request.")
 
 
 class IdempotencyKeyInUse(ServiceError):
     status_code = status.HTTP_409_CONFLICT
     code = "idempotency_key_in_use"
-    default_detail = "A request with this Idempotency-Key is still running; retry it in a moment."
+    default_detail = _("A request with this Idempotency-Key is still running; retry it in a moment.")
 
 
 def _canonical(data):
@@ -81,7 +84,7 @@ def idempotency_key_claim(*, user, key: str, fingerprint: str, method: str, path
 
     now = timezone.now()
     token = uuid.uuid4()
-    for _ in range(3):
+    for _attempt in range(3):
         try:
             with transaction.atomic():
                 row = IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint, method=method,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -46,7 +45,7 @@ class VideoListCreateApi(APIView):
         data, files = request.data, request.FILES  # parses the body through the upload handler
         handler = request._request.upload_handlers[0]
         if getattr(handler, "too_large", False):
-            raise errors.FileTooLarge(f"The file is larger than the {settings.MAX_UPLOAD_MB} MB limit.")
+            raise errors.FileTooLarge(errors.file_too_large_detail())
         serializer = VideoUploadInputSerializer(data={"file": files.get("file"), "title": data.get("title", "")})
         serializer.is_valid(raise_exception=True)
         video = services.video_create_from_upload(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import enum
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
@@ -34,6 +37,10 @@ class FileTooLarge(ServiceError):
     default_detail = _("The file is too large.")
 
 
+def file_too_large_detail() -> str:
+    return gettext("The file is larger than the %(limit)s MB limit.") % {"limit": settings.MAX_UPLOAD_MB}
+
+
 class QuotaExceeded(ServiceError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     code = VideoErrorCode.QUOTA_EXCEEDED
@@ -56,7 +63,7 @@ class DirectUploadUnavailable(Conflict):
     """409: this deployment stores media on its own disk, so uploads go through POST /videos."""
 
     code = VideoErrorCode.DIRECT_UPLOAD_UNAVAILABLE
-    default_detail = (
+    default_detail = _(
         "Direct upload needs object storage (S3), which this server does not use. "
         "Upload the file with POST /api/v1/videos instead."
     )
@@ -78,8 +85,28 @@ class VideoNotFound(NotFound):
 
 
 _BY_CODE = {cls.code: cls for cls in (EmptyFile, UnsupportedMedia, InvalidMedia)}
+# The probe (videos/media, which knows nothing of Django) words its refusals in English. Those it
+# says word for word are marked here so the catalogs carry them; a refusal with numbers in it,
+# or one worded since, reads as its error's general sentence in another language.
+PROBE_REFUSALS = (
+    gettext_noop("Reading the file took too long; it may be damaged."),
+    gettext_noop("The file looks like a media file but cannot be read; it may be damaged or incomplete."),
+    gettext_noop("The file could not be read."),
+    gettext_noop("The file is empty."),
+    gettext_noop(
+        "This is not a video or audio format we accept (MP4/MOV, WebM/MKV, AVI, MPEG-TS, MP3, AAC, WAV, Ogg, FLAC)."
+    ),
+    gettext_noop("The file has no audio or video stream."),
+    gettext_noop("The video stream has no picture size."),
+    gettext_noop("The file's duration cannot be read."),
+    gettext_noop("The file has no audio stream, so there is nothing to dub."),
+)
 
 
 def from_media_error(exc: MediaError) -> ServiceError:
-    """The API error for a refusal from the (Django-free) probe."""
-    return _BY_CODE.get(exc.code, InvalidMedia)(exc.detail)
+    """The API error for a refusal from the (Django-free) probe, in the user's language."""
+    error = _BY_CODE.get(exc.code, InvalidMedia)
+    detail = gettext(exc.detail)
+    if detail == exc.detail and translation.get_language() != settings.LANGUAGE_CODE:
+        detail = error.default_detail
+    return error(detail)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from videos.errors import VideoNotFound
 from videos.models import Video, VideoStatus
@@ -26,4 +27,4 @@ def upload_get(*, owner, upload_id: uuid.UUID | str) -> Video:
     try:
         return Video.objects.get(owner=owner, id=upload_id, status=VideoStatus.UPLOADING)
     except (Video.DoesNotExist, ValueError):
-        raise VideoNotFound("Upload not found.") from None
+        raise VideoNotFound(_("Upload not found.")) from None

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from videos import storage
@@ -86,5 +87,5 @@ class UploadCompleteInputSerializer(serializers.Serializer):
     def validate_parts(self, parts):
         numbers = [p["part_number"] for p in parts]
         if len(set(numbers)) != len(numbers):
-            raise serializers.ValidationError("Each part number may appear once.")
+            raise serializers.ValidationError(_("Each part number may appear once."))
         return parts

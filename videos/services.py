@@ -25,6 +25,7 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from videos import errors, storage
 from videos.media import probe
@@ -74,11 +75,11 @@ def _check_size(*, owner, size: int, exclude_id: uuid.UUID | None = None) -> Non
     if size <= 0:
         raise errors.EmptyFile()
     if size > max_upload_bytes():
-        raise errors.FileTooLarge(f"The file is larger than the {settings.MAX_UPLOAD_MB} MB limit.")
+        raise errors.FileTooLarge(errors.file_too_large_detail())
     if _used_bytes(owner, exclude_id=exclude_id) + size > _quota_bytes():
         raise errors.QuotaExceeded(
-            f"This upload would take you over your {settings.USER_STORAGE_QUOTA_MB} MB storage quota. "
-            "Delete some videos first."
+            gettext("This upload would take you over your %(quota)s MB storage quota. Delete some videos first.")
+            % {"quota": settings.USER_STORAGE_QUOTA_MB}
         )
 
 
@@ -323,7 +324,7 @@ def direct_upload_complete(*, video: Video, parts: list[dict], title: str = "") 
         )
     except client.exceptions.NoSuchUpload:
         Video.objects.filter(id=video.id).delete()
-        raise errors.UploadNotInProgress("The storage no longer has this upload; start again.") from None
+        raise errors.UploadNotInProgress(gettext("The storage no longer has this upload; start again.")) from None
     except ClientError as exc:
         # Wrong or missing ETags: give the upload back so the client can fix its list and retry.
         logger.info("complete_multipart_upload refused: %s", exc)
@@ -365,7 +366,7 @@ def _download(client, *, bucket: str, key: str, to: Path, max_bytes: int) -> Non
         for chunk in body.iter_chunks(DOWNLOAD_CHUNK):
             written += len(chunk)
             if written > max_bytes:
-                raise errors.FileTooLarge("The stored object grew while it was being read.")
+                raise errors.FileTooLarge(gettext("The stored object grew while it was being read."))
             fh.write(chunk)
     os.chmod(to, 0o600)
 

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing import portone
 from billing.errors import (
@@ -50,7 +51,7 @@ def payment_prepare(*, user, pack_id) -> Payment:
         raise PaymentsNotConfigured()
     pack = CreditPack.objects.filter(pk=pack_id, active=True).first()
     if pack is None:
-        raise PackUnavailable(errors={"pack_id": ["No active credit pack has this id."]})
+        raise PackUnavailable(errors={"pack_id": [gettext("No active credit pack has this id.")]})
     return Payment.objects.create(
         payment_id=f"ov-{uuid.uuid4().hex}",
         user_id=user.pk,
@@ -218,7 +219,7 @@ def payment_complete(*, user, payment_id: str) -> Payment:
     """The client says it paid: check with PortOne, credit once, or say precisely what is wrong."""
     payment = Payment.objects.filter(user_id=user.pk, payment_id=payment_id).first()
     if payment is None:
-        raise NotFound("No payment with this id.")
+        raise NotFound(gettext("No payment with this id."))
     if not portone.is_configured():
         raise PaymentsNotConfigured()
     payment = payment_sync(payment=payment)

@@ -7,12 +7,19 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing import portone
 from billing.errors import RefundNotAllowed
 from billing.models import CreditAccount, LedgerEntry, Payment, PaymentRefund
 from billing.services.ledger import _account_lock, ledger_entry_append
-from billing.services.payments import _ACCOUNTED_REFUNDS, _refund_credits, _refund_debit, _set_cancelled_amount
+from billing.services.payments import (
+    _ACCOUNTED_REFUNDS,
+    _refund_credits,
+    _refund_debit,
+    _set_cancelled_amount,
+)
+from billing.templatetags.billing_tags import money
 
 Kind = LedgerEntry.Kind
 Status = Payment.Status
@@ -47,9 +54,10 @@ def payment_refund_quote(*, payment: Payment) -> RefundQuote:
     )
     allowed, reason = True, ""
     if payment.status not in (Status.PAID, Status.PARTIALLY_CANCELLED) or payment.credited_at is None:
-        allowed, reason = False, f"The payment is {payment.get_status_display().lower()}, not paid."
+        allowed, reason = False, gettext("The payment is %(status)s, not paid.") % {
+            "status": str(payment.get_status_display()).lower()}
     elif refundable <= 0:
-        allowed, reason = False, "Nothing is left to refund."
+        allowed, reason = False, gettext("Nothing is left to refund.")
     return RefundQuote(
         paid=payment.amount,
         cancelled=payment.cancelled_amount,
@@ -72,7 +80,8 @@ def payment_refund(*, payment: Payment, amount: int | None, reason: str, staff) 
     """
     reason = (reason or "").strip()
     if not reason:
-        raise RefundNotAllowed("A reason is required.", errors={"reason": ["A reason is required."]})
+        message = gettext("A reason is required.")
+        raise RefundNotAllowed(message, errors={"reason": [message]})
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("user").get(pk=payment.pk)
         quote = payment_refund_quote(payment=payment)
@@ -81,12 +90,14 @@ def payment_refund(*, payment: Payment, amount: int | None, reason: str, staff) 
         amount = quote.refundable_amount if amount is None else amount
         if amount <= 0:
             raise RefundNotAllowed(
-                "The refund amount must be positive.", errors={"amount": ["Must be positive."]}
+                gettext("The refund amount must be positive."), errors={"amount": [gettext("Must be positive.")]}
             )
         if amount > quote.refundable_amount:
             raise RefundNotAllowed(
-                f"At most {quote.refundable_amount} {payment.currency} can be refunded.",
-                errors={"amount": [f"At most {quote.refundable_amount}."]},
+                gettext("At most %(amount)s can be refunded.") % {
+                    "amount": money(quote.refundable_amount, payment.currency)},
+                errors={"amount": [gettext("At most %(amount)s.") % {
+                    "amount": money(quote.refundable_amount, payment.currency)}]},
             )
         account = _account_lock(user=payment.user)
         refund = PaymentRefund.objects.create(

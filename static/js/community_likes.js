@@ -17,8 +17,11 @@
     action.value = state.liked_by_me ? "unlike" : "like";
     var status = form.querySelector(".like-form__status");
     if (status) {
-      status.textContent = (state.liked_by_me ? gettext("Liked. ") : gettext("Like taken back. ")) +
-        state.like_count + (state.like_count === 1 ? " like." : " likes.");
+      var n = state.like_count;
+      var text = state.liked_by_me
+        ? ngettext("Liked. %(count)s like.", "Liked. %(count)s likes.", n)
+        : ngettext("Like taken back. %(count)s like.", "Like taken back. %(count)s likes.", n);
+      status.textContent = interpolate(text, { count: n }, true);
     }
   }
 

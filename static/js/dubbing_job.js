@@ -69,7 +69,7 @@
       status.className = "job-step__status";
       var text = stepLabels[step.status] || step.status;
       if (step.status === "done" && step.seconds !== null && step.seconds !== undefined) {
-        text += " · " + step.seconds.toFixed(1) + " s";
+        text += " · " + interpolate(gettext("%(seconds)s s"), { seconds: step.seconds.toFixed(1) }, true);
       }
       status.textContent = text;
       li.appendChild(label);

@@ -28,7 +28,8 @@
     var pct = total ? Math.floor((sent / total) * 100) : 0;
     bar.value = pct;
     bar.removeAttribute("data-done");
-    statusText.textContent = gettext("Uploading… ") + pct + "% (" + formatMB(sent) + " of " + formatMB(total) + ")";
+    statusText.textContent = interpolate(gettext("Uploading… %(percent)s (%(sent)s of %(total)s)"),
+                                         { percent: pct + "%", sent: formatMB(sent), total: formatMB(total) }, true);
   }
 
   function checking() {
@@ -47,7 +48,7 @@
     if (body && body.detail) return body.detail;
     if (xhr.status === 413) return gettext("The file is too large.");
     if (xhr.status === 0) return gettext("The upload was interrupted. Check your connection and try again.");
-    return gettext("The upload failed (HTTP ") + xhr.status + "). Please try again.";
+    return interpolate(gettext("The upload failed (HTTP %(status)s). Please try again."), { status: xhr.status }, true);
   }
 
   function done(video) {
@@ -126,7 +127,9 @@
     var file = fileInput.files[0];
     if (!file) return showError(gettext("Choose a file first."));
     if (file.size === 0) return showError(gettext("The file is empty."));
-    if (file.size > maxBytes) return showError(gettext("The file is larger than the ") + formatMB(maxBytes) + " limit.");
+    if (file.size > maxBytes) {
+      return showError(interpolate(gettext("The file is larger than the %(limit)s limit."), { limit: formatMB(maxBytes) }, true));
+    }
     submit.disabled = true;
     fileInput.disabled = true;
     box.hidden = false;
