@@ -12,10 +12,20 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from billing import services
 from billing.errors import PaymentProviderUnavailable
-from billing.models import CreditAccount, CreditPack, LedgerEntry, Payment, PaymentRefund, WebhookDelivery
+from billing.models import (
+    CreditAccount,
+    CreditPack,
+    LedgerEntry,
+    Payment,
+    PaymentRefund,
+    WebhookDelivery,
+)
+from billing.templatetags.billing_tags import money
 from onevoice.errors import ServiceError
 
 
@@ -31,21 +41,21 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class CreditAdjustmentForm(forms.Form):
-    amount = forms.IntegerField(help_text="Positive to grant credits, negative to remove them.")
+    amount = forms.IntegerField(label=_("Amount"), help_text=_("Positive to grant credits, negative to remove them."))
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), help_text="Required; kept on the ledger entry."
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), help_text=_("Required; kept on the ledger entry.")
     )
 
     def clean_amount(self):
         amount = self.cleaned_data["amount"]
         if amount == 0:
-            raise forms.ValidationError("Enter a non-zero amount.")
+            raise forms.ValidationError(_("Enter a non-zero amount."))
         return amount
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()
         if not reason:
-            raise forms.ValidationError("A reason is required.")
+            raise forms.ValidationError(_("A reason is required."))
         return reason
 
 
@@ -62,7 +72,7 @@ class CreditAccountAdmin(_ReadOnlyAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ("user", "balance", "created_at", "updated_at")
 
-    @admin.action(description="Grant or remove credits (with a reason)")
+    @admin.action(description=_("Grant or remove credits (with a reason)"))
     def grant_or_remove_credits(self, request, queryset):
         if not request.user.has_perm("billing.change_creditaccount"):
             raise PermissionDenied
@@ -82,7 +92,12 @@ class CreditAccountAdmin(_ReadOnlyAdmin):
                 except ServiceError as error:
                     refused.append(f"{account.user}: {error.detail}")
             if done:
-                self.message_user(request, f"Credits changed for {done} account(s).", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    ngettext("Credits changed for %(count)d account.", "Credits changed for %(count)d accounts.", done)
+                    % {"count": done},
+                    messages.SUCCESS,
+                )
             for line in refused:
                 self.message_user(request, line, messages.ERROR)
             return None
@@ -91,7 +106,7 @@ class CreditAccountAdmin(_ReadOnlyAdmin):
             "admin/billing/credit_adjustment.html",
             {
                 **self.admin_site.each_context(request),
-                "title": "Grant or remove credits",
+                "title": gettext("Grant or remove credits"),
                 "form": form,
                 "accounts": queryset.select_related("user"),
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
@@ -143,9 +158,11 @@ class PaymentRefundInline(admin.TabularInline):
 
 class RefundForm(forms.Form):
     amount = forms.IntegerField(
-        min_value=1, required=False, help_text="Leave empty to refund everything that is still refundable."
+        label=_("Amount"), min_value=1, required=False,
+        help_text=_("Leave empty to refund everything that is still refundable."),
     )
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Required; sent to PortOne.")
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=_("Required; sent to PortOne."))
 
 
 @admin.register(Payment)
@@ -203,14 +220,14 @@ class PaymentAdmin(_ReadOnlyAdmin):
         )
         return [refund, *super().get_urls()]
 
-    @admin.display(description="Refund")
+    @admin.display(description=_("Refund"))
     def refund_link(self, obj: Payment):
         if obj.pk is None:
             return "-"
         url = reverse("admin:billing_payment_refund", args=[obj.pk])
-        return format_html('<a class="button" href="{}">Refund this payment…</a>', url)
+        return format_html('<a class="button" href="{}">{}</a>', url, gettext("Refund this payment…"))
 
-    @admin.action(description="Re-check with PortOne")
+    @admin.action(description=_("Re-check with PortOne"))
     def recheck_with_portone(self, request, queryset):
         for payment in queryset:
             try:
@@ -218,12 +235,17 @@ class PaymentAdmin(_ReadOnlyAdmin):
             except PaymentProviderUnavailable as error:
                 self.message_user(request, f"{payment.payment_id}: {error.detail}", messages.ERROR)
                 return
-        self.message_user(request, f"Re-checked {queryset.count()} payment(s).", messages.SUCCESS)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("Re-checked %(count)d payment.", "Re-checked %(count)d payments.", count) % {"count": count},
+            messages.SUCCESS,
+        )
 
-    @admin.action(description="Refund the selected payment (full or partial)…", permissions=["refund"])
+    @admin.action(description=_("Refund the selected payment (full or partial)…"), permissions=["refund"])
     def refund_payment(self, request, queryset):
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one payment to refund.", messages.WARNING)
+            self.message_user(request, gettext("Select exactly one payment to refund."), messages.WARNING)
             return None
         return HttpResponseRedirect(reverse("admin:billing_payment_refund", args=[queryset.get().pk]))
 
@@ -247,13 +269,21 @@ class PaymentAdmin(_ReadOnlyAdmin):
                 if refund.status == PaymentRefund.Status.SUCCEEDED:
                     self.message_user(
                         request,
-                        f"Refunded {refund.amount} {payment.currency}; {refund.credits} credits removed.",
+                        ngettext(
+                            "Refunded %(amount)s; %(credits)d credit removed.",
+                            "Refunded %(amount)s; %(credits)d credits removed.",
+                            refund.credits,
+                        ) % {"amount": money(refund.amount, payment.currency), "credits": refund.credits},
                         messages.SUCCESS,
                     )
                 else:
                     self.message_user(
                         request,
-                        f"PortOne did not cancel the payment, so the {refund.credits} credits were put back: {refund.error}",
+                        ngettext(
+                            "PortOne did not cancel the payment, so the %(credits)d credit was put back: %(error)s",
+                            "PortOne did not cancel the payment, so the %(credits)d credits were put back: %(error)s",
+                            refund.credits,
+                        ) % {"credits": refund.credits, "error": refund.error},
                         messages.ERROR,
                     )
                 return HttpResponseRedirect(change_url)
@@ -263,7 +293,7 @@ class PaymentAdmin(_ReadOnlyAdmin):
             "admin/billing/payment_refund.html",
             {
                 **self.admin_site.each_context(request),
-                "title": f"Refund {payment.payment_id}",
+                "title": gettext("Refund %(payment)s") % {"payment": payment.payment_id},
                 "payment": payment,
                 "quote": quote,
                 "full_refund_credits": quote.credits_for(quote.refundable_amount, payment=payment)

@@ -11,18 +11,21 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class CreditAccount(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="credit_account"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="credit_account", verbose_name=_("user")
     )
-    balance = models.IntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    balance = models.IntegerField(default=0, verbose_name=_("balance"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("credit account")
+        verbose_name_plural = _("credit accounts")
         constraints = [
             models.CheckConstraint(condition=Q(balance__gte=0), name="billing_account_balance_gte_0"),
         ]
@@ -35,26 +38,26 @@ class LedgerEntry(models.Model):
     """One append-only movement of credits. Never updated, never deleted."""
 
     class Kind(models.TextChoices):
-        PURCHASE = "purchase", "Purchase"
-        SIGNUP_BONUS = "signup_bonus", "Sign-up bonus"
-        GRANT = "grant", "Grant"
-        JOB_DEBIT = "job_debit", "Job debit"
-        JOB_REFUND = "job_refund", "Job refund"
-        PAYMENT_REFUND = "payment_refund", "Payment refund"
-        ADJUSTMENT = "adjustment", "Adjustment"
+        PURCHASE = "purchase", _("Purchase")
+        SIGNUP_BONUS = "signup_bonus", _("Sign-up bonus")
+        GRANT = "grant", _("Grant")
+        JOB_DEBIT = "job_debit", _("Job debit")
+        JOB_REFUND = "job_refund", _("Job refund")
+        PAYMENT_REFUND = "payment_refund", _("Payment refund")
+        ADJUSTMENT = "adjustment", _("Adjustment")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    account = models.ForeignKey(CreditAccount, on_delete=models.PROTECT, related_name="entries")
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    account = models.ForeignKey(CreditAccount, on_delete=models.PROTECT, related_name="entries", verbose_name=_("account"))
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries", verbose_name=_("user")
     )
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    amount = models.IntegerField(help_text="Signed: positive adds credits, negative removes them.")
-    balance_after = models.IntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices, verbose_name=_("kind"))
+    amount = models.IntegerField(help_text=_("Signed: positive adds credits, negative removes them."), verbose_name=_("amount"))
+    balance_after = models.IntegerField(verbose_name=_("balance after"))
     # What caused it, as "<type>:<id>" (job:<uuid>#<attempt>, payment:<payment_id>, refund:<uuid>).
-    ref = models.CharField(max_length=200, blank=True)
+    ref = models.CharField(max_length=200, blank=True, verbose_name=_("ref"))
     payment = models.ForeignKey(
-        "billing.Payment", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+        "billing.Payment", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries", verbose_name=_("payment")
     )
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -62,15 +65,17 @@ class LedgerEntry(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="The staff member who did it, when a person did.",
+        help_text=_("The staff member who did it, when a person did."),
+        verbose_name=_("staff"),
     )
-    reason = models.TextField(blank=True)
-    idempotency_key = models.CharField(max_length=200, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
+    idempotency_key = models.CharField(max_length=200, unique=True, verbose_name=_("idempotency key"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("ledger entry")
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "ledger entries"
+        verbose_name_plural = _("ledger entries")
         indexes = [models.Index(fields=["user", "-created_at"], name="billing_ledger_user_created")]
         constraints = [
             models.CheckConstraint(
@@ -84,17 +89,19 @@ class LedgerEntry(models.Model):
 
 
 class CreditPack(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=100)
-    credits = models.PositiveIntegerField()
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    credits = models.PositiveIntegerField(verbose_name=_("credits"))
     # KRW has no minor unit, so prices are whole won. Other currencies would need their minor unit.
-    price = models.PositiveIntegerField()
-    currency = models.CharField(max_length=3, default="KRW")
-    active = models.BooleanField(default=True)
-    sort_order = models.IntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    price = models.PositiveIntegerField(verbose_name=_("price"))
+    currency = models.CharField(max_length=3, default="KRW", verbose_name=_("currency"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    sort_order = models.IntegerField(default=0, verbose_name=_("sort order"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("credit pack")
+        verbose_name_plural = _("credit packs")
         ordering = ["sort_order", "price"]
         constraints = [
             models.CheckConstraint(condition=Q(credits__gt=0), name="billing_pack_credits_gt_0"),
@@ -107,39 +114,41 @@ class CreditPack(models.Model):
 
 class Payment(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        PAID = "paid", "Paid"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
-        PARTIALLY_CANCELLED = "partially_cancelled", "Partially cancelled"
+        PENDING = "pending", _("Pending")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+        PARTIALLY_CANCELLED = "partially_cancelled", _("Partially cancelled")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
     payment_id = models.CharField(
-        max_length=64, unique=True, help_text="Our id, sent to PortOne as paymentId."
+        max_length=64, unique=True, help_text=_("Our id, sent to PortOne as paymentId."), verbose_name=_("payment id")
     )
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments")
-    pack = models.ForeignKey(CreditPack, on_delete=models.PROTECT, related_name="payments")
-    order_name = models.CharField(max_length=200)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments", verbose_name=_("user"))
+    pack = models.ForeignKey(CreditPack, on_delete=models.PROTECT, related_name="payments", verbose_name=_("pack"))
+    order_name = models.CharField(max_length=200, verbose_name=_("order name"))
     # Snapshot of the pack at order time: a pack edited later must not change what this order buys.
-    credits = models.PositiveIntegerField()
-    amount = models.PositiveIntegerField()
-    currency = models.CharField(max_length=3, default="KRW")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
-    provider_status = models.CharField(max_length=40, blank=True)
-    provider_channel_type = models.CharField(max_length=10, blank=True)
-    provider_response = models.JSONField(null=True, blank=True)
-    failure_code = models.CharField(max_length=40, blank=True)
-    failure_detail = models.TextField(blank=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    credited_at = models.DateTimeField(null=True, blank=True)
-    cancelled_amount = models.PositiveIntegerField(default=0)
+    credits = models.PositiveIntegerField(verbose_name=_("credits"))
+    amount = models.PositiveIntegerField(verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, default="KRW", verbose_name=_("currency"))
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True, verbose_name=_("status"))
+    provider_status = models.CharField(max_length=40, blank=True, verbose_name=_("provider status"))
+    provider_channel_type = models.CharField(max_length=10, blank=True, verbose_name=_("provider channel type"))
+    provider_response = models.JSONField(null=True, blank=True, verbose_name=_("provider response"))
+    failure_code = models.CharField(max_length=40, blank=True, verbose_name=_("failure code"))
+    failure_detail = models.TextField(blank=True, verbose_name=_("failure detail"))
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("paid at"))
+    credited_at = models.DateTimeField(null=True, blank=True, verbose_name=_("credited at"))
+    cancelled_amount = models.PositiveIntegerField(default=0, verbose_name=_("cancelled amount"))
     # PortOne's updatedAt of the state last applied: an older answer that arrives late is ignored.
-    provider_updated_at = models.DateTimeField(null=True, blank=True)
-    synced_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    provider_updated_at = models.DateTimeField(null=True, blank=True, verbose_name=_("provider updated at"))
+    synced_at = models.DateTimeField(null=True, blank=True, verbose_name=_("synced at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
@@ -156,31 +165,33 @@ class PaymentRefund(models.Model):
     """A cancellation (full or partial) of a payment: asked for by staff, or found at PortOne."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     class Source(models.TextChoices):
-        ADMIN = "admin", "Admin"
-        PROVIDER = "provider", "PortOne console"
+        ADMIN = "admin", _("Admin")
+        PROVIDER = "provider", _("PortOne console")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    source = models.CharField(max_length=10, choices=Source.choices)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("payment"))
+    source = models.CharField(max_length=10, choices=Source.choices, verbose_name=_("source"))
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("requested by")
     )
-    amount = models.PositiveIntegerField()
-    credits = models.PositiveIntegerField(help_text="Credits taken off the balance for this refund.")
-    reason = models.TextField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    error = models.TextField(blank=True)
-    provider_cancellation_id = models.CharField(max_length=100, blank=True)
-    provider_response = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    amount = models.PositiveIntegerField(verbose_name=_("amount"))
+    credits = models.PositiveIntegerField(help_text=_("Credits taken off the balance for this refund."), verbose_name=_("credits"))
+    reason = models.TextField(verbose_name=_("reason"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, verbose_name=_("status"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    provider_cancellation_id = models.CharField(max_length=100, blank=True, verbose_name=_("provider cancellation id"))
+    provider_response = models.JSONField(null=True, blank=True, verbose_name=_("provider response"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta:
+        verbose_name = _("payment refund")
+        verbose_name_plural = _("payment refunds")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="billing_refund_amount_gt_0"),
@@ -193,21 +204,22 @@ class PaymentRefund(models.Model):
 class WebhookDelivery(models.Model):
     """A PortOne webhook request exactly as it arrived, kept before anything else is done with it."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    webhook_id = models.CharField(max_length=200, blank=True, db_index=True)
-    event_type = models.CharField(max_length=100, blank=True)
-    payment_id = models.CharField(max_length=64, blank=True, db_index=True)
-    headers = models.JSONField(default=dict)
-    body = models.TextField(blank=True)
-    verified = models.BooleanField(default=False)
-    processed = models.BooleanField(default=False)
-    error = models.TextField(blank=True)
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    webhook_id = models.CharField(max_length=200, blank=True, db_index=True, verbose_name=_("webhook id"))
+    event_type = models.CharField(max_length=100, blank=True, verbose_name=_("event type"))
+    payment_id = models.CharField(max_length=64, blank=True, db_index=True, verbose_name=_("payment id"))
+    headers = models.JSONField(default=dict, verbose_name=_("headers"))
+    body = models.TextField(blank=True, verbose_name=_("body"))
+    verified = models.BooleanField(default=False, verbose_name=_("verified"))
+    processed = models.BooleanField(default=False, verbose_name=_("processed"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("received at"))
+    processed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("processed at"))
 
     class Meta:
+        verbose_name = _("webhook delivery")
         ordering = ["-received_at"]
-        verbose_name_plural = "webhook deliveries"
+        verbose_name_plural = _("webhook deliveries")
 
     def __str__(self) -> str:
         return f"{self.event_type or 'webhook'} {self.webhook_id} ({'ok' if self.processed else 'not processed'})"

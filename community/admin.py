@@ -7,6 +7,8 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext, ngettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from community import services
 from community.models import Comment, GalleryItem, Post, Report
@@ -15,11 +17,11 @@ from community.models import Comment, GalleryItem, Post, Report
 class OpenReportsFilter(admin.SimpleListFilter):
     """The queue opens on the open reports; "All" and "Resolved" are one click away."""
 
-    title = "state"
+    title = _("state")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("open", "Open"), ("resolved", "Resolved"), ("all", "All")]
+        return [("open", _("Open")), ("resolved", _("Resolved")), ("all", _("All"))]
 
     def choices(self, changelist):
         value = self.value() or "open"
@@ -39,11 +41,6 @@ class OpenReportsFilter(admin.SimpleListFilter):
         return queryset
 
 
-def _hidden_message(admin_, request, what: str, count: int, hidden: bool) -> None:
-    verb = "Hid" if hidden else "Showed again"
-    admin_.message_user(request, f"{verb} {count} {what}.", messages.SUCCESS)
-
-
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
     list_display = ("created_at", "kind", "item_link", "item_text", "item_hidden", "reason", "reporter", "resolved",
@@ -58,39 +55,46 @@ class ReportAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.display(description="Reported")
+    @admin.display(description=_("Reported"))
     def kind(self, report: Report) -> str:
-        return "post" if report.post_id else "comment"
+        return gettext("post") if report.post_id else gettext("comment")
 
-    @admin.display(description="Item")
+    @admin.display(description=_("Item"))
     def item_link(self, report: Report):
         if report.post_id:
             return format_html('<a href="{}">{}</a>', reverse("community_post", args=[report.post_id]), report.post.title)
         url = reverse("community_post", args=[report.comment.post_id]) + f"#comment-{report.comment_id}"
-        return format_html('<a href="{}">comment on “{}”</a>', url, report.comment.post.title)
+        return format_html('<a href="{}">{}</a>', url,
+                           gettext("comment on “%(title)s”") % {"title": report.comment.post.title})
 
-    @admin.display(description="Text")
+    @admin.display(description=_("Text"))
     def item_text(self, report: Report) -> str:
         text = report.post.description if report.post_id else report.comment.body
         return text[:120] + ("…" if len(text) > 120 else "")
 
-    @admin.display(description="Hidden", boolean=True)
+    @admin.display(description=_("Hidden"), boolean=True)
     def item_hidden(self, report: Report) -> bool:
         return report.item.hidden
 
-    @admin.action(description="Hide the reported items and resolve the reports")
+    @admin.action(description=_("Hide the reported items and resolve the reports"))
     def hide_and_resolve(self, request, queryset):
         posts, comments = services.reports_hide_items(reports=queryset, staff=request.user)
         self.message_user(
-            request, f"Hid {posts} post(s) and {comments} comment(s); the reports are resolved.", messages.SUCCESS
+            request,
+            gettext("The reports are resolved. Posts hidden: %(posts)d, comments hidden: %(comments)d.")
+            % {"posts": posts, "comments": comments},
+            messages.SUCCESS,
         )
 
-    @admin.action(description="Resolve the reports (change nothing else)")
+    @admin.action(description=_("Resolve the reports (change nothing else)"))
     def resolve(self, request, queryset):
         count = services.reports_resolve(reports=queryset, staff=request.user)
-        self.message_user(request, f"Resolved {count} report(s).", messages.SUCCESS)
+        self.message_user(
+            request, ngettext("Resolved %(count)d report.", "Resolved %(count)d reports.", count) % {"count": count},
+            messages.SUCCESS,
+        )
 
-    @admin.action(description="Show the reported items again")
+    @admin.action(description=_("Show the reported items again"))
     def unhide_items(self, request, queryset):
         posts = services.posts_set_hidden(
             posts=Post.objects.filter(pk__in=queryset.exclude(post=None).values("post")), hidden=False, staff=request.user
@@ -99,12 +103,18 @@ class ReportAdmin(admin.ModelAdmin):
             comments=Comment.objects.filter(pk__in=queryset.exclude(comment=None).values("comment")),
             hidden=False, staff=request.user,
         )
-        self.message_user(request, f"Showed {posts} post(s) and {comments} comment(s) again.", messages.SUCCESS)
+        self.message_user(
+            request,
+            gettext("Posts shown again: %(posts)d, comments shown again: %(comments)d.")
+            % {"posts": posts, "comments": comments},
+            messages.SUCCESS,
+        )
 
 
 class _ModeratedAdmin(admin.ModelAdmin):
     actions = ["hide", "unhide"]
-    what = "item(s)"
+    # What the actions say, per kind of item: ngettext_lazy(..., "count"), formatted with the count.
+    hidden_message = shown_message = None
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -112,18 +122,21 @@ class _ModeratedAdmin(admin.ModelAdmin):
     def _set_hidden(self, queryset, *, hidden: bool, staff) -> int:
         raise NotImplementedError
 
-    @admin.action(description="Hide the selected items")
+    @admin.action(description=_("Hide the selected items"))
     def hide(self, request, queryset):
-        _hidden_message(self, request, self.what, self._set_hidden(queryset, hidden=True, staff=request.user), True)
+        count = self._set_hidden(queryset, hidden=True, staff=request.user)
+        self.message_user(request, self.hidden_message % {"count": count}, messages.SUCCESS)
 
-    @admin.action(description="Show the selected items again")
+    @admin.action(description=_("Show the selected items again"))
     def unhide(self, request, queryset):
-        _hidden_message(self, request, self.what, self._set_hidden(queryset, hidden=False, staff=request.user), False)
+        count = self._set_hidden(queryset, hidden=False, staff=request.user)
+        self.message_user(request, self.shown_message % {"count": count}, messages.SUCCESS)
 
 
 @admin.register(Post)
 class PostAdmin(_ModeratedAdmin):
-    what = "post(s)"
+    hidden_message = ngettext_lazy("Hid %(count)d post.", "Hid %(count)d posts.", "count")
+    shown_message = ngettext_lazy("Showed %(count)d post again.", "Showed %(count)d posts again.", "count")
     list_display = ("title", "author", "language", "hidden", "likes", "open_reports", "created_at")
     list_filter = ("hidden", "created_at", "job__target_language")
     search_fields = ("title", "description", "author__email", "author__name")
@@ -139,26 +152,27 @@ class PostAdmin(_ModeratedAdmin):
     def _set_hidden(self, queryset, *, hidden, staff) -> int:
         return services.posts_set_hidden(posts=queryset, hidden=hidden, staff=staff)
 
-    @admin.display(description="Language", ordering="job__target_language")
+    @admin.display(description=_("Language"), ordering="job__target_language")
     def language(self, post: Post) -> str:
         return post.job.target_language
 
-    @admin.display(description="Likes", ordering="n_likes")
+    @admin.display(description=_("Likes"), ordering="n_likes")
     def likes(self, post: Post) -> int:
         return post.n_likes
 
-    @admin.display(description="Reports", ordering="n_reports")
+    @admin.display(description=_("Reports"), ordering="n_reports")
     def open_reports(self, post: Post) -> int:
         return post.n_reports
 
-    @admin.display(description="Page")
+    @admin.display(description=_("Page"))
     def page(self, post: Post):
-        return format_html('<a href="{}">Open the post</a>', reverse("community_post", args=[post.pk]))
+        return format_html('<a href="{}">{}</a>', reverse("community_post", args=[post.pk]), gettext("Open the post"))
 
 
 @admin.register(Comment)
 class CommentAdmin(_ModeratedAdmin):
-    what = "comment(s)"
+    hidden_message = ngettext_lazy("Hid %(count)d comment.", "Hid %(count)d comments.", "count")
+    shown_message = ngettext_lazy("Showed %(count)d comment again.", "Showed %(count)d comments again.", "count")
     list_display = ("short_body", "author", "post", "hidden", "created_at")
     list_filter = ("hidden", "created_at")
     search_fields = ("body", "author__email", "author__name", "post__title")
@@ -168,7 +182,7 @@ class CommentAdmin(_ModeratedAdmin):
     def _set_hidden(self, queryset, *, hidden, staff) -> int:
         return services.comments_set_hidden(comments=queryset, hidden=hidden, staff=staff)
 
-    @admin.display(description="Comment")
+    @admin.display(description=_("Comment"))
     def short_body(self, comment: Comment) -> str:
         return comment.body[:80] + ("…" if len(comment.body) > 80 else "")
 

@@ -13,6 +13,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 5000
@@ -22,20 +23,22 @@ FOLDER_MAX_LENGTH = 100
 
 
 class Post(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts")
-    job = models.ForeignKey("dubbing.DubbingJob", on_delete=models.CASCADE, related_name="posts")
-    title = models.CharField(max_length=TITLE_MAX_LENGTH)
-    description = models.TextField(max_length=DESCRIPTION_MAX_LENGTH, blank=True)
-    hidden = models.BooleanField(default=False, help_text="Hidden by staff: only staff still see it.")
-    hidden_at = models.DateTimeField(null=True, blank=True)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts", verbose_name=_("author"))
+    job = models.ForeignKey("dubbing.DubbingJob", on_delete=models.CASCADE, related_name="posts", verbose_name=_("job"))
+    title = models.CharField(max_length=TITLE_MAX_LENGTH, verbose_name=_("title"))
+    description = models.TextField(max_length=DESCRIPTION_MAX_LENGTH, blank=True, verbose_name=_("description"))
+    hidden = models.BooleanField(default=False, help_text=_("Hidden by staff: only staff still see it."), verbose_name=_("hidden"))
+    hidden_at = models.DateTimeField(null=True, blank=True, verbose_name=_("hidden at"))
     hidden_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("hidden by")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["hidden", "-created_at"], name="community_post_feed"),
@@ -51,11 +54,13 @@ class Post(models.Model):
 
 
 class Like(models.Model):
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="likes")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="likes")
-    created_at = models.DateTimeField(auto_now_add=True)
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="likes", verbose_name=_("post"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="likes", verbose_name=_("user"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("like")
+        verbose_name_plural = _("likes")
         constraints = [models.UniqueConstraint(fields=["post", "user"], name="community_like_once")]
         indexes = [models.Index(fields=["user", "post"], name="community_like_user")]
 
@@ -64,18 +69,20 @@ class Like(models.Model):
 
 
 class Comment(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
-    body = models.TextField(max_length=COMMENT_MAX_LENGTH)
-    hidden = models.BooleanField(default=False, help_text="Hidden by staff: only staff still see it.")
-    hidden_at = models.DateTimeField(null=True, blank=True)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments", verbose_name=_("post"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments", verbose_name=_("author"))
+    body = models.TextField(max_length=COMMENT_MAX_LENGTH, verbose_name=_("body"))
+    hidden = models.BooleanField(default=False, help_text=_("Hidden by staff: only staff still see it."), verbose_name=_("hidden"))
+    hidden_at = models.DateTimeField(null=True, blank=True, verbose_name=_("hidden at"))
     hidden_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("hidden by")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["post", "hidden", "created_at"], name="community_comment_post")]
         constraints = [
@@ -93,11 +100,15 @@ class GalleryItem(models.Model):
     time the owner changes either."""
 
     job = models.OneToOneField(
-        "dubbing.DubbingJob", on_delete=models.CASCADE, primary_key=True, related_name="gallery_item"
+        "dubbing.DubbingJob", on_delete=models.CASCADE, primary_key=True, related_name="gallery_item", verbose_name=_("job")
     )
-    folder = models.CharField(max_length=FOLDER_MAX_LENGTH, blank=True)
-    favorite = models.BooleanField(default=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    folder = models.CharField(max_length=FOLDER_MAX_LENGTH, blank=True, verbose_name=_("folder"))
+    favorite = models.BooleanField(default=False, verbose_name=_("favorite"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+
+    class Meta:
+        verbose_name = _("gallery item")
+        verbose_name_plural = _("gallery items")
 
     def __str__(self) -> str:
         return f"{self.job_id} in {self.folder or '(no folder)'}"
@@ -106,19 +117,21 @@ class GalleryItem(models.Model):
 class Report(models.Model):
     """A user's report of one post or one comment, once per user and item."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports")
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, null=True, blank=True, related_name="reports")
-    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="reports")
-    reason = models.TextField(max_length=REASON_MAX_LENGTH)
-    resolved = models.BooleanField(default=False)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports", verbose_name=_("reporter"))
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, null=True, blank=True, related_name="reports", verbose_name=_("post"))
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="reports", verbose_name=_("comment"))
+    reason = models.TextField(max_length=REASON_MAX_LENGTH, verbose_name=_("reason"))
+    resolved = models.BooleanField(default=False, verbose_name=_("resolved"))
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("resolved by")
     )
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
         ordering = ["created_at"]
         indexes = [models.Index(fields=["resolved", "created_at"], name="community_report_queue")]
         constraints = [

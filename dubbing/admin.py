@@ -10,38 +10,25 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.template import engines
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from dubbing import services
 from dubbing.models import Artifact, DubbingJob, JobStep, Segment, SourceAnalysis
 from onevoice.errors import ServiceError
 
-# The intermediate page of the refund action (kept here: it is the only admin template of the app).
-_REFUND_TEMPLATE = """{% extends "admin/base_site.html" %}
-{% block content %}
-<p>Give back to each owner what these jobs still cost them (their debits less every refund so far):</p>
-<ul>{% for job in jobs %}<li>{{ job.owner }}: {{ job.video.title }} &rarr; {{ job.target_language }}
-  ({{ job.get_status_display }}, {{ job.cost_credits }} credits per attempt, attempt {{ job.attempt }})</li>{% endfor %}</ul>
-<form method="post">{% csrf_token %}
-  {% for job in jobs %}<input type="hidden" name="{{ action_checkbox_name }}" value="{{ job.pk }}">{% endfor %}
-  <input type="hidden" name="action" value="refund_jobs">
-  {{ form.as_p }}
-  <input type="submit" name="apply" value="Refund">
-</form>
-{% endblock %}
-"""
-
 
 class JobRefundForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Required; kept on the ledger entry.")
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=_("Required; kept on the ledger entry."))
     # Generated when the form is rendered, so submitting it twice (or a retried POST) refunds once.
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()
         if not reason:
-            raise forms.ValidationError("A reason is required.")
+            raise forms.ValidationError(_("A reason is required."))
         return reason
 
 
@@ -82,14 +69,14 @@ class ArtifactInline(_ReadOnlyInline):
 class EngineFilter(admin.SimpleListFilter):
     """Jobs by an engine they used (recognizer, translator or voice), or by the engine set."""
 
-    title = "engine"
+    title = _("engine")
     parameter_name = "engine"
 
     def lookups(self, request, model_admin):
         names: set[str] = set()
         for used in DubbingJob.objects.order_by("-created_at").values_list("engines", flat=True)[:500]:
             names.update(str(v) for k, v in (used or {}).items() if k in ("asr", "translate", "tts") and v)
-        sets = [("set:local", "set: local"), ("set:openai", "set: openai")]
+        sets = [("set:local", _("set: local")), ("set:openai", _("set: openai"))]
         return sets + [(name, name) for name in sorted(names)]
 
     def queryset(self, request, queryset):
@@ -122,12 +109,13 @@ class DubbingJobAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # the ledger entries refer to them; cancel or refund instead
 
-    @admin.display(description="engines")
+    @admin.display(description=_("engines"))
     def engine_names(self, obj: DubbingJob) -> str:
         used = obj.engines or {}
         return " / ".join(str(used[k]) for k in ("asr", "translate", "tts") if used.get(k)) or "-"
 
-    def _each(self, request, queryset, action, done_message: str):
+    def _each(self, request, queryset, action, done_message):
+        """`done_message(count)`: what to say when `count` jobs were done."""
         done = 0
         for job in queryset.select_related("owner", "video"):
             try:
@@ -136,18 +124,20 @@ class DubbingJobAdmin(admin.ModelAdmin):
             except ServiceError as error:
                 self.message_user(request, f"{job.id}: {error.detail}", messages.ERROR)
         if done:
-            self.message_user(request, done_message.format(count=done), messages.SUCCESS)
+            self.message_user(request, done_message(done), messages.SUCCESS)
 
-    @admin.action(description="Retry the selected failed or cancelled jobs (reserves their cost again)")
+    @admin.action(description=_("Retry the selected failed or cancelled jobs (reserves their cost again)"))
     def retry_jobs(self, request, queryset):
-        self._each(request, queryset, lambda job: services.dubbing_job_retry(job=job), "Queued {count} job(s) again.")
+        self._each(request, queryset, lambda job: services.dubbing_job_retry(job=job), lambda count: ngettext(
+            "Queued %(count)d job again.", "Queued %(count)d jobs again.", count) % {"count": count})
 
-    @admin.action(description="Cancel the selected jobs (refunded when they had not succeeded)")
+    @admin.action(description=_("Cancel the selected jobs (refunded when they had not succeeded)"))
     def cancel_jobs(self, request, queryset):
-        self._each(request, queryset, lambda job: services.dubbing_job_cancel(job=job),
-                   "Cancelled (or asked to stop) {count} job(s).")
+        self._each(request, queryset, lambda job: services.dubbing_job_cancel(job=job), lambda count: ngettext(
+            "Cancelled (or asked to stop) %(count)d job.", "Cancelled (or asked to stop) %(count)d jobs.", count,
+        ) % {"count": count})
 
-    @admin.action(description="Refund the selected jobs (with a reason)…")
+    @admin.action(description=_("Refund the selected jobs (with a reason)…"))
     def refund_jobs(self, request, queryset):
         if not request.user.has_perm("dubbing.change_dubbingjob"):
             raise PermissionDenied
@@ -165,16 +155,18 @@ class DubbingJobAdmin(admin.ModelAdmin):
                 except ServiceError as error:
                     self.message_user(request, f"{job.id}: {error.detail}", messages.ERROR)
                     continue
-                self.message_user(request, f"{job.owner}: {entry.amount} credits given back for job {job.id}.",
-                                  messages.SUCCESS)
+                self.message_user(request, ngettext(
+                    "%(owner)s: %(credits)d credit given back for job %(job)s.",
+                    "%(owner)s: %(credits)d credits given back for job %(job)s.",
+                    entry.amount,
+                ) % {"owner": job.owner, "credits": entry.amount, "job": job.id}, messages.SUCCESS)
             return None
-        template = engines["django"].from_string(_REFUND_TEMPLATE)
         return TemplateResponse(
             request,
-            template,
+            "admin/dubbing/job_refund.html",
             {
                 **self.admin_site.each_context(request),
-                "title": "Refund dubbing jobs",
+                "title": gettext("Refund dubbing jobs"),
                 "form": form,
                 "jobs": queryset.select_related("owner", "video"),
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,

@@ -28,43 +28,45 @@ FINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class DubbingJob(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dubbing_jobs")
-    video = models.ForeignKey("videos.Video", on_delete=models.CASCADE, related_name="dubbing_jobs")
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dubbing_jobs", verbose_name=_("owner"))
+    video = models.ForeignKey("videos.Video", on_delete=models.CASCADE, related_name="dubbing_jobs", verbose_name=_("video"))
     # As asked ("auto" allowed) and as found by recognition.
-    source_language = models.CharField(max_length=16, default="auto")
-    detected_language = models.CharField(max_length=16, blank=True)
-    target_language = models.CharField(max_length=16)
-    options = models.JSONField(default=dict, help_text="DubOptions.to_dict() of the job.")
-    engines = models.JSONField(default=dict, blank=True, help_text="Engine names per kind, as used.")
-    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    stage = models.CharField(max_length=20, blank=True)
-    progress = models.PositiveSmallIntegerField(default=0)  # 0-100
-    cost_credits = models.PositiveIntegerField()
-    error_code = models.CharField(max_length=50, blank=True)
-    error_message = models.TextField(blank=True)
+    source_language = models.CharField(max_length=16, default="auto", verbose_name=_("source language"))
+    detected_language = models.CharField(max_length=16, blank=True, verbose_name=_("detected language"))
+    target_language = models.CharField(max_length=16, verbose_name=_("target language"))
+    options = models.JSONField(default=dict, help_text=_("DubOptions.to_dict() of the job."), verbose_name=_("options"))
+    engines = models.JSONField(default=dict, blank=True, help_text=_("Engine names per kind, as used."), verbose_name=_("engines"))
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED, verbose_name=_("status"))
+    stage = models.CharField(max_length=20, blank=True, verbose_name=_("stage"))
+    progress = models.PositiveSmallIntegerField(default=0, verbose_name=_("progress"))  # 0-100
+    cost_credits = models.PositiveIntegerField(verbose_name=_("cost credits"))
+    error_code = models.CharField(max_length=50, blank=True, verbose_name=_("error code"))
+    error_message = models.TextField(blank=True, verbose_name=_("error message"))
     # A user's retry of a failed job is a new attempt (a new reservation); deliveries within an
     # attempt that failed on a retryable error are counted in `tries`.
-    attempt = models.PositiveIntegerField(default=1)
-    tries = models.PositiveIntegerField(default=0)
+    attempt = models.PositiveIntegerField(default=1, verbose_name=_("attempt"))
+    tries = models.PositiveIntegerField(default=0, verbose_name=_("tries"))
     # Renders after edits: `render_count` is n of the latest `job_render:{job}:{n}` reservation;
     # `rendering` is true while that render is queued or running.
-    render_count = models.PositiveIntegerField(default=0)
-    rendering = models.BooleanField(default=False)
-    cancel_requested = models.BooleanField(default=False)
+    render_count = models.PositiveIntegerField(default=0, verbose_name=_("render count"))
+    rendering = models.BooleanField(default=False, verbose_name=_("rendering"))
+    cancel_requested = models.BooleanField(default=False, verbose_name=_("cancel requested"))
     # Who holds the job: a worker's claim token, renewed by its heartbeat.
-    claim_token = models.UUIDField(null=True, blank=True)
-    worker = models.CharField(max_length=200, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True, verbose_name=_("claim token"))
+    worker = models.CharField(max_length=200, blank=True, verbose_name=_("worker"))
+    heartbeat_at = models.DateTimeField(null=True, blank=True, verbose_name=_("heartbeat at"))
     # What a polling client needs, kept current by the services and the worker, so that the
     # job-detail endpoint is one indexed row read (bench/api.py).
-    snapshot = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    snapshot = models.JSONField(default=dict, blank=True, verbose_name=_("snapshot"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta:
+        verbose_name = _("dubbing job")
+        verbose_name_plural = _("dubbing jobs")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="dub_job_owner_created"),
@@ -105,20 +107,22 @@ class StepStatus(models.TextChoices):
 class JobStep(models.Model):
     """One stage of one run of a job: an attempt (render 0) or a render after edits (render n)."""
 
-    job = models.ForeignKey(DubbingJob, on_delete=models.CASCADE, related_name="steps")
-    attempt = models.PositiveIntegerField()
-    render = models.PositiveIntegerField(default=0)
-    name = models.CharField(max_length=20)
-    position = models.PositiveSmallIntegerField(default=0)  # the stage's place in the pipeline
-    status = models.CharField(max_length=20, choices=StepStatus.choices, default=StepStatus.RUNNING)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    seconds = models.FloatField(null=True, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
-    error_code = models.CharField(max_length=50, blank=True)
-    error_message = models.TextField(blank=True)
+    job = models.ForeignKey(DubbingJob, on_delete=models.CASCADE, related_name="steps", verbose_name=_("job"))
+    attempt = models.PositiveIntegerField(verbose_name=_("attempt"))
+    render = models.PositiveIntegerField(default=0, verbose_name=_("render"))
+    name = models.CharField(max_length=20, verbose_name=_("name"))
+    position = models.PositiveSmallIntegerField(default=0, verbose_name=_("position"))  # the stage's place in the pipeline
+    status = models.CharField(max_length=20, choices=StepStatus.choices, default=StepStatus.RUNNING, verbose_name=_("status"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    seconds = models.FloatField(null=True, blank=True, verbose_name=_("seconds"))
+    detail = models.JSONField(default=dict, blank=True, verbose_name=_("detail"))
+    error_code = models.CharField(max_length=50, blank=True, verbose_name=_("error code"))
+    error_message = models.TextField(blank=True, verbose_name=_("error message"))
 
     class Meta:
+        verbose_name = _("job step")
+        verbose_name_plural = _("job steps")
         ordering = ["attempt", "render", "position"]
         constraints = [
             models.UniqueConstraint(fields=["job", "attempt", "render", "name"], name="dub_step_unique_per_run"),
@@ -133,23 +137,25 @@ class Segment(models.Model):
     edits; `rendered_text` is the text the current outputs speak, so a line whose two differ has
     changed since the last render."""
 
-    job = models.ForeignKey(DubbingJob, on_delete=models.CASCADE, related_name="segments")
-    index = models.PositiveIntegerField()
-    segment_id = models.CharField(max_length=32)  # the pipeline's id ("s0001"), stable across renders
-    start = models.FloatField()
-    end = models.FloatField()
-    speaker = models.CharField(max_length=50, blank=True)
-    source_text = models.TextField()
-    target_text = models.TextField(blank=True)
-    rendered_text = models.TextField(blank=True)
-    speed = models.FloatField(default=1.0)
-    displacement = models.FloatField(default=0.0)
-    overrun = models.FloatField(default=0.0)
-    shortened = models.BooleanField(default=False)
-    glossary_misses = models.JSONField(default=list, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    job = models.ForeignKey(DubbingJob, on_delete=models.CASCADE, related_name="segments", verbose_name=_("job"))
+    index = models.PositiveIntegerField(verbose_name=_("index"))
+    segment_id = models.CharField(max_length=32, verbose_name=_("segment id"))  # the pipeline's id ("s0001"), stable across renders
+    start = models.FloatField(verbose_name=_("start"))
+    end = models.FloatField(verbose_name=_("end"))
+    speaker = models.CharField(max_length=50, blank=True, verbose_name=_("speaker"))
+    source_text = models.TextField(verbose_name=_("source text"))
+    target_text = models.TextField(blank=True, verbose_name=_("target text"))
+    rendered_text = models.TextField(blank=True, verbose_name=_("rendered text"))
+    speed = models.FloatField(default=1.0, verbose_name=_("speed"))
+    displacement = models.FloatField(default=0.0, verbose_name=_("displacement"))
+    overrun = models.FloatField(default=0.0, verbose_name=_("overrun"))
+    shortened = models.BooleanField(default=False, verbose_name=_("shortened"))
+    glossary_misses = models.JSONField(default=list, blank=True, verbose_name=_("glossary misses"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
         ordering = ["index"]
         constraints = [
             models.UniqueConstraint(fields=["job", "index"], name="dub_segment_unique_index"),
@@ -169,30 +175,32 @@ class Segment(models.Model):
 
 
 class ArtifactKind(models.TextChoices):
-    DUBBED_VIDEO = "dubbed_video", "Dubbed video"
-    DUBBED_AUDIO = "dubbed_audio", "Dubbed audio"
-    SUBTITLES_SOURCE_SRT = "subtitles_source_srt", "Source subtitles (SRT)"
-    SUBTITLES_SOURCE_VTT = "subtitles_source_vtt", "Source subtitles (VTT)"
-    SUBTITLES_TARGET_SRT = "subtitles_target_srt", "Translated subtitles (SRT)"
-    SUBTITLES_TARGET_VTT = "subtitles_target_vtt", "Translated subtitles (VTT)"
-    SUBTITLES_BILINGUAL_SRT = "subtitles_bilingual_srt", "Bilingual subtitles (SRT)"
-    SUBTITLES_BILINGUAL_VTT = "subtitles_bilingual_vtt", "Bilingual subtitles (VTT)"
-    REPORT = "report", "Report (JSON)"
+    DUBBED_VIDEO = "dubbed_video", _("Dubbed video")
+    DUBBED_AUDIO = "dubbed_audio", _("Dubbed audio")
+    SUBTITLES_SOURCE_SRT = "subtitles_source_srt", _("Source subtitles (SRT)")
+    SUBTITLES_SOURCE_VTT = "subtitles_source_vtt", _("Source subtitles (VTT)")
+    SUBTITLES_TARGET_SRT = "subtitles_target_srt", _("Translated subtitles (SRT)")
+    SUBTITLES_TARGET_VTT = "subtitles_target_vtt", _("Translated subtitles (VTT)")
+    SUBTITLES_BILINGUAL_SRT = "subtitles_bilingual_srt", _("Bilingual subtitles (SRT)")
+    SUBTITLES_BILINGUAL_VTT = "subtitles_bilingual_vtt", _("Bilingual subtitles (VTT)")
+    REPORT = "report", _("Report (JSON)")
 
 
 class Artifact(models.Model):
     """One output of a job's latest successful run, stored under the job in the media storage."""
 
-    job = models.ForeignKey(DubbingJob, on_delete=models.CASCADE, related_name="artifacts")
-    kind = models.CharField(max_length=30, choices=ArtifactKind.choices)
-    name = models.CharField(max_length=500)  # storage name
-    filename = models.CharField(max_length=255)  # what a download is called
-    size = models.BigIntegerField(default=0)
-    content_type = models.CharField(max_length=100)
-    render = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    job = models.ForeignKey(DubbingJob, on_delete=models.CASCADE, related_name="artifacts", verbose_name=_("job"))
+    kind = models.CharField(max_length=30, choices=ArtifactKind.choices, verbose_name=_("kind"))
+    name = models.CharField(max_length=500, verbose_name=_("name"))  # storage name
+    filename = models.CharField(max_length=255, verbose_name=_("filename"))  # what a download is called
+    size = models.BigIntegerField(default=0, verbose_name=_("size"))
+    content_type = models.CharField(max_length=100, verbose_name=_("content type"))
+    render = models.PositiveIntegerField(default=0, verbose_name=_("render"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("artifact")
+        verbose_name_plural = _("artifacts")
         ordering = ["kind"]
         constraints = [models.UniqueConstraint(fields=["job", "kind"], name="dub_artifact_unique_kind")]
 
@@ -210,18 +218,19 @@ class SourceAnalysis(models.Model):
     older than DUBBING_HEARTBEAT_STALE_SECONDS) and the other jobs on it wait, then read what the
     holder stored instead of recognizing the audio again."""
 
-    key = models.CharField(primary_key=True, max_length=64)
-    video = models.ForeignKey("videos.Video", on_delete=models.CASCADE, related_name="source_analyses")
-    source_language = models.CharField(max_length=16)
-    recognizer = models.CharField(max_length=100)
-    claim_token = models.UUIDField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    uses = models.PositiveIntegerField(default=0)  # jobs that ran their source side on it
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    key = models.CharField(primary_key=True, max_length=64, verbose_name=_("key"))
+    video = models.ForeignKey("videos.Video", on_delete=models.CASCADE, related_name="source_analyses", verbose_name=_("video"))
+    source_language = models.CharField(max_length=16, verbose_name=_("source language"))
+    recognizer = models.CharField(max_length=100, verbose_name=_("recognizer"))
+    claim_token = models.UUIDField(null=True, blank=True, verbose_name=_("claim token"))
+    heartbeat_at = models.DateTimeField(null=True, blank=True, verbose_name=_("heartbeat at"))
+    uses = models.PositiveIntegerField(default=0, verbose_name=_("uses"))  # jobs that ran their source side on it
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
-        verbose_name_plural = "source analyses"
+        verbose_name = _("source analysis")
+        verbose_name_plural = _("source analyses")
 
     def __str__(self) -> str:
         return f"{self.video_id} {self.source_language} {self.recognizer}"

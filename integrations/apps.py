@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class IntegrationsConfig(AppConfig):
     name = "integrations"
+    verbose_name = _("Integrations")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from onevoice.deletion import video_delete_everything
 from videos.models import Video
@@ -26,10 +28,15 @@ class VideoAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)  # the bulk delete would leave the stored files behind
         return actions
 
-    @admin.action(description="Delete selected videos, their dubs and their stored files")
+    @admin.action(description=_("Delete selected videos, their dubs and their stored files"))
     def delete_with_files(self, request, queryset):
         count = 0
         for video in queryset:
             video_delete_everything(video=video)
             count += 1
-        self.message_user(request, f"Deleted {count} video(s) and their files.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("Deleted %(count)d video and its files.", "Deleted %(count)d videos and their files.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )

@@ -4,43 +4,46 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class VideoStatus(models.TextChoices):
-    UPLOADING = "uploading", "Uploading"  # a direct upload to object storage not completed yet
-    READY = "ready", "Ready"
-    INVALID = "invalid", "Invalid"  # found unusable after it was accepted (e.g. by the pipeline)
+    UPLOADING = "uploading", _("Uploading")  # a direct upload to object storage not completed yet
+    READY = "ready", _("Ready")
+    INVALID = "invalid", _("Invalid")  # found unusable after it was accepted (e.g. by the pipeline)
 
 
 class Video(models.Model):
     """An uploaded video or audio file, probed. Its bytes live in storage under `storage_key`."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="videos")
-    title = models.CharField(max_length=200)
-    original_filename = models.CharField(max_length=255, blank=True)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="videos", verbose_name=_("owner"))
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    original_filename = models.CharField(max_length=255, blank=True, verbose_name=_("original filename"))
     # Server-generated (never derived from the user's filename), unique per video.
-    storage_key = models.CharField(max_length=500, unique=True)
-    size = models.BigIntegerField(default=0)  # bytes; for an upload in progress, the declared size
-    content_type = models.CharField(max_length=100, blank=True)  # as probed
-    format = models.CharField(max_length=50, blank=True)  # the demuxer that read it
-    duration = models.FloatField(null=True, blank=True)  # seconds
-    width = models.PositiveIntegerField(null=True, blank=True)
-    height = models.PositiveIntegerField(null=True, blank=True)
-    fps = models.FloatField(null=True, blank=True)
-    video_codec = models.CharField(max_length=50, blank=True)
-    audio_codec = models.CharField(max_length=50, blank=True)
-    has_audio = models.BooleanField(default=False)
-    has_video = models.BooleanField(default=False)
-    thumbnail = models.CharField(max_length=500, blank=True)  # storage key of the JPEG, if any
-    status = models.CharField(max_length=20, choices=VideoStatus.choices, default=VideoStatus.UPLOADING)
-    invalid_reason = models.CharField(max_length=500, blank=True)
+    storage_key = models.CharField(max_length=500, unique=True, verbose_name=_("storage key"))
+    size = models.BigIntegerField(default=0, verbose_name=_("size"))  # bytes; for an upload in progress, the declared size
+    content_type = models.CharField(max_length=100, blank=True, verbose_name=_("content type"))  # as probed
+    format = models.CharField(max_length=50, blank=True, verbose_name=_("format"))  # the demuxer that read it
+    duration = models.FloatField(null=True, blank=True, verbose_name=_("duration"))  # seconds
+    width = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("width"))
+    height = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("height"))
+    fps = models.FloatField(null=True, blank=True, verbose_name=_("fps"))
+    video_codec = models.CharField(max_length=50, blank=True, verbose_name=_("video codec"))
+    audio_codec = models.CharField(max_length=50, blank=True, verbose_name=_("audio codec"))
+    has_audio = models.BooleanField(default=False, verbose_name=_("has audio"))
+    has_video = models.BooleanField(default=False, verbose_name=_("has video"))
+    thumbnail = models.CharField(max_length=500, blank=True, verbose_name=_("thumbnail"))  # storage key of the JPEG, if any
+    status = models.CharField(max_length=20, choices=VideoStatus.choices, default=VideoStatus.UPLOADING, verbose_name=_("status"))
+    invalid_reason = models.CharField(max_length=500, blank=True, verbose_name=_("invalid reason"))
     # The object store's multipart upload id while a direct upload is in progress.
-    multipart_upload_id = models.CharField(max_length=1024, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    multipart_upload_id = models.CharField(max_length=1024, blank=True, verbose_name=_("multipart upload id"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("video")
+        verbose_name_plural = _("videos")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="videos_owner_created_idx"),

@@ -37,7 +37,7 @@ def _refund_url(payment) -> str:
 def test_staff_refund_part_of_a_payment_in_the_admin(owner, owner_client, staff, staff_browser, paid, portone):
     page = staff_browser.get(_refund_url(paid))
     assert page.status_code == 200
-    assert b'id="refundable-amount">15000<' in page.content
+    assert 'data-amount="15000">₩15,000<'.encode() in page.content
 
     response = staff_browser.post(_refund_url(paid), {"amount": "3000", "reason": "Video never rendered"})
     assert response.status_code == 302

@@ -8,6 +8,7 @@ from django.test import Client
 from django.utils import translation
 from rest_framework.test import APIClient
 
+from billing.selectors import credits_balance
 from community.models import Post
 from dubbing.languages import language_name, language_support
 from dubbing.models import DubbingJob, JobStatus
@@ -140,3 +141,18 @@ def test_a_file_that_is_not_media_is_refused_in_korean_by_the_api(korean, media_
         "미디어 파일로 보이지만 읽을 수 없습니다. 손상되었거나 일부만 있을 수 있습니다.",
     )
 
+
+
+def test_a_refund_quote_refusal_reads_korean(korean):
+    from billing.models import CreditPack, Payment
+    from billing.services.refunds import payment_refund_quote
+
+    pack = CreditPack.objects.create(name="S", credits=10, price=15_000)
+    payment = Payment.objects.create(payment_id="ov-x", user=korean, pack=pack, order_name="S", credits=10,
+                                     amount=15_000)
+
+    with translation.override("ko"):
+        quote = payment_refund_quote(payment=payment)
+
+    assert quote.reason == "이 결제는 결제 완료가 아니라 '대기 중' 상태입니다."
+    assert credits_balance(user=korean) == 0

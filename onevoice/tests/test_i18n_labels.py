@@ -1,0 +1,122 @@
+"""Labels in Korean: the job page's states and downloads, the credit history's movements, the
+payment's status, the dub form's cost line, and the Django admin for a Korean staff member
+(our models' and fields' names, choices and actions; Django's own words come from Django)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from billing.models import CreditPack, Payment
+from billing.services.ledger import credits_grant
+from dubbing.models import ArtifactKind, JobStatus
+from dubbing.tests import test_jobs_api as jobs_api
+from dubbing.tests.test_jobs_api import add_artifact, make_job
+
+pytestmark = pytest.mark.django_db
+
+media_root = jobs_api.media_root
+video = jobs_api.video
+finished_job = jobs_api.finished_job
+
+
+def _korean(user):
+    user.locale = "ko"
+    user.save(update_fields=["locale"])
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    return client
+
+
+def test_the_job_page_names_its_state_and_downloads_in_korean(owner, finished_job):
+    add_artifact(finished_job, ArtifactKind.SUBTITLES_TARGET_SRT, b"1\n00:00:00,000 --> 00:00:01,000\nHola\n",
+                 filename="dub.es.srt", content_type="application/x-subrip")
+    page = _korean(owner)
+
+    html = page.get(f"/jobs/{finished_job.id}").content.decode()
+
+    assert 'class="job-badge job-badge--succeeded">완료<' in html
+    assert ">번역 자막 (SRT)</a>" in html
+    labels = re.search(r'<script id="artifact-labels" type="application/json">(.*?)</script>', html).group(1)
+    assert json.loads(labels)["subtitles_target_srt"] == "번역 자막 (SRT)"  # the labels the script uses
+    assert "스페인어 더빙" in html
+
+
+def test_a_running_job_page_holds_the_publish_form_hidden_for_the_script(owner, video):
+    job = make_job(owner, video, status=JobStatus.RUNNING, stage="transcribe", progress=30)
+    page = Client()
+    page.force_login(owner)
+
+    html = page.get(f"/jobs/{job.id}").content.decode()
+
+    assert f'<section class="card publish" id="job-publish" aria-labelledby="publish-heading-{job.id}" hidden>' in html
+    assert f'action="/community/publish/{job.id}"' in html
+
+
+def test_a_failed_job_page_has_no_publish_form(owner, video):
+    job = make_job(owner, video, status=JobStatus.FAILED, error_code="no_speech", error_message="No speech.")
+    page = Client()
+    page.force_login(owner)
+
+    assert 'id="job-publish"' not in page.get(f"/jobs/{job.id}").content.decode()
+
+
+def test_the_credit_history_names_each_movement_in_korean(owner, staff):
+    credits_grant(user=owner, amount=5, staff=staff, reason="welcome", idempotency_key="grant:1")
+    page = _korean(owner)
+
+    html = page.get("/credits/history").content.decode()
+
+    assert "<td>지급 <span" in html
+    assert "잔액: <strong>5</strong>크레딧." in html
+
+
+def test_a_refunded_payment_reads_its_status_and_amount_in_korean(owner):
+    pack = CreditPack.objects.create(name="Standard", credits=100, price=15_000)
+    payment = Payment.objects.create(
+        payment_id="ov-abc", user=owner, pack=pack, order_name="OneVoice Standard", credits=100, amount=15_000,
+        status=Payment.Status.PARTIALLY_CANCELLED, cancelled_amount=5_000, credited_at=timezone.now(),
+    )
+    page = _korean(owner)
+
+    html = page.get(f"/credits/payments/{payment.payment_id}").content.decode()
+
+    assert "상태: 부분 취소 (₩5,000 환불됨)." in html
+
+
+def test_the_dub_form_counts_in_korean(owner, staff, video):
+    credits_grant(user=owner, amount=5, staff=staff, reason="test", idempotency_key="grant:2")
+    page = _korean(owner)
+
+    html = page.get(f"/videos/{video.id}/dub").content.decode()
+
+    assert "1크레딧으로 더빙하기" in html
+    assert "(이 더빙 후 4크레딧 남음)" in html
+    assert 'id="dub-languages">스페인어<' in html
+
+
+def test_the_admin_speaks_korean_to_a_korean_staff_member(owner, staff, video):
+    make_job(owner, video, status=JobStatus.FAILED)
+    pack = CreditPack.objects.create(name="Standard", credits=100, price=15_000)
+    payment = Payment.objects.create(
+        payment_id="ov-paid", user=owner, pack=pack, order_name="OneVoice Standard", credits=100, amount=15_000,
+        status=Payment.Status.PAID, credited_at=timezone.now(),
+    )
+    admin = _korean(staff)
+
+    index = admin.get("/admin/").content.decode()
+    payments = admin.get("/admin/billing/payment/").content.decode()
+    refund = admin.get(f"/admin/billing/payment/{payment.pk}/refund/").content.decode()
+    jobs = admin.get("/admin/dubbing/dubbingjob/").content.decode()
+
+    assert "사이트 관리" in index  # Django's own catalog
+    assert ">결제</" in index and "크레딧 팩" in index and "더빙 작업" in index  # ours: apps and models
+    assert "결제 완료" in payments and "선택한 결제 환불 (전체 또는 부분)…" in payments
+    assert "PG 상태" in payments  # a field's column header
+    assert "환불할 수 있는 금액" in refund and 'data-amount="15000">₩15,000<' in refund
+    assert 'value="환불"' in refund
+    assert "선택한 실패·취소 작업 다시 시도 (비용을 다시 예약)" in jobs and "엔진" in jobs
