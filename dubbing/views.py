@@ -165,6 +165,18 @@ class DubForm(forms.Form):
     def clean_glossary(self) -> dict[str, str]:
         return parse_glossary(self.cleaned_data.get("glossary") or "")
 
+    def chosen_languages(self) -> list[str]:
+        """What the cost line counts: the languages asked for so far, valid or not yet checked
+        (a bound form shows what was sent; an unbound one its initial language)."""
+        offered = dict(self.fields["target_language"].choices)
+        if self.is_bound:
+            data = self.data
+            extras = data.getlist("more_languages") if hasattr(data, "getlist") else data.get("more_languages") or []
+            asked = [data.get("target_language", ""), *extras]
+        else:
+            asked = [self.fields["target_language"].initial or ""]
+        return [code for code in dict.fromkeys(asked) if code in offered] or list(offered)[:1]
+
     def target_languages(self) -> list[str]:
         """The first language, then the extra ones (duplicates dropped)."""
         data = self.cleaned_data
@@ -183,16 +195,21 @@ def dub_form_context(*, user, video: Video, form: DubForm | None = None, error: 
     ready = video.status == VideoStatus.READY
     cost = services.dubbing_job_cost(duration_seconds=video.duration or 0.0) if ready else 0
     balance = credits_balance(user=user)
+    form = form or DubForm(support=support)
+    chosen = form.chosen_languages()
+    total = cost * len(chosen)
     return {
         "video": video,
         "ready": ready,
         "minutes": math.ceil((video.duration or 0.0) / 60) if ready else 0,
         "credits_per_minute": settings.CREDITS_PER_MINUTE,
-        "balance_after": balance - cost,
-        "form": form or DubForm(support=support),
-        "cost": cost,
+        "form": form,
+        "cost": cost,  # per language
+        "chosen_names": ", ".join(language_name(code) for code in chosen),
+        "total": total,
         "balance": balance,
-        "short_by": max(0, cost - balance),
+        "balance_after": balance - total,
+        "short_by": max(0, total - balance),
         "can_dub": ready and bool(support.targets),
         "unavailable": support.unavailable,
         "error": error,

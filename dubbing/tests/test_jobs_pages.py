@@ -59,9 +59,10 @@ def test_the_video_page_shows_the_dub_form_with_its_cost_and_my_balance(owner, s
 
     assert "Dub this video" in html
     assert f'action="/videos/{video.id}/dub"' in html
+    assert 'data-cost-per-language="1" data-balance="5"' in html
     assert 'id="dub-cost" data-cost="1">1 credit<' in html
-    assert 'id="dub-balance" data-balance="5">5 credits<' in html
-    assert "4 left after this dub" in html
+    assert 'id="dub-balance">5 credits<' in html
+    assert "(4 credits left after this dub)" in html
     # Every field has a label, and the choices come from the engines.
     for name in ("target_language", "source_language", "background", "subtitles", "max_speed", "glossary"):
         assert f'<label for="id_{name}">' in html and f'id="id_{name}"' in html
@@ -77,10 +78,10 @@ def test_too_few_credits_says_so_beside_the_button_with_a_link_to_buy(owner, bro
 
     html = browser.get(f"/videos/{long_video.id}").content.decode()
 
-    assert 'data-cost="3">3 credits<' in html and 'data-balance="0">0 credits<' in html
+    assert 'data-cost="3">3 credits<' in html and 'id="dub-balance">0 credits<' in html
     assert "You need 3 more credits for this dub." in html
     assert 'href="/credits"' in html
-    assert re.search(r'<button type="submit" class="button" disabled aria-describedby="dub-short">', html)
+    assert re.search(r'<button type="submit" class="button" id="dub-submit" disabled aria-describedby="dub-short">', html)
 
 
 def test_the_form_starts_a_job_and_goes_to_its_page(owner, staff, browser, video):

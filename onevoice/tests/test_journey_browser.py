@@ -213,9 +213,26 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     assert any(s.startswith(checking) for s in walk.uploads), walk.uploads  # in the page's language
     walk.check("video page")
 
-    # Dub it into Spanish.
+    # Dub it into Spanish. Ticking another language (from the keyboard) counts it in the cost
+    # line at once: the total for both and what would be left; unticking takes it back out.
     page.select_option("#id_target_language", "es")
     walk.check("dub form")
+    each = int(page.locator("#dub-confirm").get_attribute("data-cost-per-language"))
+    balance = int(page.locator("#dub-confirm").get_attribute("data-balance"))
+    catalan = page.locator("input[name=more_languages][value=ca]")
+    if catalan.count():
+        assert page.locator("input[name=more_languages][value=es]").is_disabled()  # dubbed anyway
+        catalan.focus()
+        page.keyboard.press("Space")
+        assert catalan.is_checked()
+        assert page.locator("#dub-cost").get_attribute("data-cost") == str(2 * each)
+        left = {"en": f"({balance - 2 * each} credits left after this dub)",
+                "ko": f"(이 더빙 후 {balance - 2 * each}크레딧 남음)"}[locale]
+        assert page.locator("#dub-balance-after").inner_text() == left
+        assert page.locator("#dub-languages").inner_text() == {"en": "Spanish, Catalan", "ko": "스페인어, 카탈로니아어"}[locale]
+        walk.check("dub form, two languages")
+        page.keyboard.press("Space")
+        assert page.locator("#dub-cost").get_attribute("data-cost") == str(each)
     page.click("#dub-submit")
     page.wait_for_url(re.compile(r".*/jobs/[0-9a-f-]{36}$"))
     page.evaluate("window.sameDocument = true")
@@ -223,6 +240,8 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     _wait_for_job_done(page)
     assert page.evaluate("window.sameDocument") is True, "the job page reloaded"
     assert "job-badge--succeeded" in page.locator("#job-status").get_attribute("class")
+    page.locator("#job-publish").wait_for(state="visible")  # the "Publish" form, without a reload
+    assert page.evaluate("window.sameDocument") is True
     page.wait_for_function("window.__seen.job[window.__seen.job.length - 1] === 100")
     seen = page.evaluate("window.__seen.job")
     assert seen[-1] == 100 and len(seen) >= 3, seen  # it moved in steps, not from 0 to 100 at once
@@ -288,7 +307,7 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     assert Comment.objects.filter(post=post, author=fan_user, body="¡Qué bien suena!").exists()
 
     # Staff refunds part of the payment in the admin.
-    staff_user = _make_user(f"frank-{locale}@example.com", "Frank", is_staff=True, is_superuser=True)
+    staff_user = _make_user(f"frank-{locale}@example.com", "Frank", is_staff=True, is_superuser=True, locale=locale)
     admin = _tab(browser, "journey", "staff", locale)
     admin.page.goto(site + "/admin/login/")
     admin.page.fill("#id_username", staff_user.email)
@@ -296,10 +315,11 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     admin.page.click("input[type=submit]")
     admin.page.goto(f"{site}/admin/billing/payment/{payment.pk}/refund/")
     admin.check("admin refund", axe=False)  # Django's own admin: its markup is not ours to fix
+    assert ("환불할 수 있는 금액" if locale == "ko" else "How much can be refunded") in admin.page.content()
     partial = payment.amount // 3
     admin.page.fill("#id_amount", str(partial))
     admin.page.fill("#id_reason", "Partial refund from the journey test")
-    admin.page.click("input[type=submit][value='Refund']")
+    admin.page.click("#refund-submit")
     admin.page.wait_for_load_state("load")
     admin.check("admin refunded", axe=False)
     refund = PaymentRefund.objects.get(payment=payment)

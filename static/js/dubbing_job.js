@@ -37,6 +37,7 @@
   var downloadsBox = document.getElementById("job-downloads");
   var downloadList = document.getElementById("download-list");
   var sourceLanguage = document.getElementById("job-source-language");
+  var publishBox = document.getElementById("job-publish");
 
   var FAST = 1000, HIDDEN = 5000, MAX_BACKOFF = 15000;
   var delay = FAST, timer = null, lastAnnounced = "", shownKinds = null;
@@ -132,6 +133,7 @@
     cancelForm.hidden = !(job.status === "queued" || job.status === "running");
     retryForm.hidden = !(job.status === "failed" || job.status === "cancelled");
     linesLink.hidden = !(job.status === "succeeded" && !job.rendering);
+    if (publishBox) publishBox.hidden = job.status !== "succeeded";
     if (job.detected_language && sourceLanguage) {
       sourceLanguage.textContent = languageNames[job.detected_language] || job.detected_language;
     }
