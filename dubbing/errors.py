@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
@@ -85,3 +87,36 @@ class SpeakerNotFound(NotFound):
 class RefundNotAllowed(Conflict):
     code = DubbingErrorCode.REFUND_NOT_ALLOWED.value
     default_detail = _("This job has nothing left to refund.")
+
+
+# What a failed job says, per pipeline error code, to a reader of another language than the
+# pipeline's English. The pipeline's own words (they name the stage, the line, the engine) stay
+# for readers of the site's default language.
+JOB_ERROR_DETAILS = {
+    "invalid_options": _("Some dubbing options are invalid."),
+    "bad_media": _("The file cannot be read as video or audio."),
+    "no_speech": _("No speech was found in the audio, so there is nothing to dub."),
+    "same_language": _("The speech is already in the language to dub into."),
+    "unsupported_pair": _("The configured engines cannot dub between these languages."),
+    "language_not_detected": _("The spoken language could not be recognized. Choose it on the form and try again."),
+    "invalid_subtitles": _("The subtitles could not be read."),
+    "engine_unavailable": _("A dubbing engine is not available on this server."),
+    "engine_timeout": _("A dubbing engine did not answer in time."),
+    "engine_rate_limited": _("A dubbing engine is busy. Try again in a moment."),
+    "engine_server_error": _("A dubbing engine failed on its side. Try again in a moment."),
+    "engine_failed": _("A dubbing engine failed."),
+    "storage_error": _("The files could not be stored. Try again in a moment."),
+    "time_limit": _("The dub took longer than its time limit."),
+    "worker_lost": _("The worker dubbing this video stopped answering."),
+    "cancelled": _("The dub was cancelled."),
+    "internal_error": _("Something went wrong on our side. It has been logged."),
+}
+
+
+def job_error_detail(code: str, stored: str) -> str:
+    """A failed job's error for the reader: the stored (pipeline) words in the site's default
+    language, else the sentence for its code in the reader's language."""
+    sentence = JOB_ERROR_DETAILS.get(code)
+    if sentence is None or translation.get_language() == settings.LANGUAGE_CODE:
+        return stored
+    return str(sentence)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from dubbing.errors import job_error_detail
 from dubbing.models import JobStatus, Segment, StepStatus
 from dubbing.pipeline.options import BACKGROUNDS, MAX_SPEED, MIN_SPEED, SUBTITLE_MODES
 from dubbing.storage import artifact_url
@@ -66,6 +67,9 @@ def job_representation(snapshot: dict, *, request=None) -> dict:
     """The API's job, from its snapshot alone."""
     body = {key: snapshot.get(key) for key in JOB_FIELDS}
     body["steps"] = body["steps"] or []
+    if body.get("error"):
+        error = body["error"]
+        body["error"] = {**error, "detail": job_error_detail(error.get("code", ""), error.get("detail", ""))}
     body["artifacts"], body["artifacts_expire_in"] = job_artifact_urls(snapshot, request=request)
     return body
 

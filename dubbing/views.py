@@ -363,6 +363,7 @@ def job_detail_page(request, job_id: uuid.UUID):
             "job": job,
             "video": video,
             "snapshot": snapshot,
+            "error": body["error"],  # in the reader's language (job_representation)
             "active": active,
             "steps": step_rows(snapshot, active=active),
             "stage_label": STAGE_LABELS.get(snapshot.get("stage") or "", ""),

@@ -120,3 +120,22 @@ def test_the_admin_speaks_korean_to_a_korean_staff_member(owner, staff, video):
     assert "환불할 수 있는 금액" in refund and 'data-amount="15000">₩15,000<' in refund
     assert 'value="환불"' in refund
     assert "선택한 실패·취소 작업 다시 시도 (비용을 다시 예약)" in jobs and "엔진" in jobs
+
+
+def test_a_failed_jobs_error_reads_korean_on_the_page_and_in_the_api(owner, video):
+    from rest_framework.test import APIClient
+
+    job = make_job(owner, video, status=JobStatus.FAILED, error_code="no_speech",
+                   error_message="transcribe: No speech was found in the audio, so there is nothing to dub.")
+    page = _korean(owner)
+    api = APIClient(HTTP_ACCEPT_LANGUAGE="ko")
+    api.force_authenticate(owner)
+
+    html = page.get(f"/jobs/{job.id}").content.decode()
+    korean = api.get(f"/api/v1/jobs/{job.id}").json()["error"]
+    english = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    english.force_authenticate(owner)
+
+    assert '<span id="job-error-detail">오디오에서 말소리를 찾지 못해 더빙할 것이 없습니다.</span>' in html
+    assert korean == {"code": "no_speech", "detail": "오디오에서 말소리를 찾지 못해 더빙할 것이 없습니다."}
+    assert english.get(f"/api/v1/jobs/{job.id}").json()["error"]["detail"].startswith("transcribe: No speech")

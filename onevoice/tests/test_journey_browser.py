@@ -291,7 +291,7 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     post = Post.objects.get(job=job)
 
     # A second user likes and comments.
-    fan_user = _make_user(f"erin-{locale}@example.com", "Erin")
+    fan_user = _make_user(f"erin-{locale}@example.com", "Erin", locale=locale)
     fan = _tab(browser, "journey", "second user", locale)
     _log_in(fan, site, fan_user.email)
     fan.page.goto(site + "/community")
@@ -354,7 +354,7 @@ def _upload(walk: Walk, site: str, path, title: str) -> None:
 def test_the_pages_error_states_in_a_real_browser(site, browser, locale, tmp_path):
     import subprocess
 
-    user = _make_user(f"gail-{locale}@example.com", "Gail")
+    user = _make_user(f"gail-{locale}@example.com", "Gail", locale=locale)
     walk = _tab(browser, "error-states", "user", locale)
     page = walk.page
     _log_in(walk, site, user.email)
@@ -391,6 +391,8 @@ def test_the_pages_error_states_in_a_real_browser(site, browser, locale, tmp_pat
     page.locator("#job-error").wait_for(state="visible", timeout=DUB_TIMEOUT_MS)
     assert "job-badge--failed" in page.locator("#job-status").get_attribute("class")
     assert page.locator("#job-error-code").inner_text() == "no_speech"
+    assert not page.locator("#job-lines-link").is_visible() and not page.locator("#job-publish").is_visible()
+    assert page.locator("#job-retry").is_visible()
     walk.check("failed job")
     _wait(lambda: credits_balance(user=user) == 1, what="the refund")
     assert LedgerEntry.objects.filter(user=user, kind=LedgerEntry.Kind.JOB_REFUND).count() == 1
