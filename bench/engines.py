@@ -93,7 +93,8 @@ def asr_child(config: str, folder: Path, threads: int) -> None:
 
     compute, _, vad = config.partition("+")
     # One decoding for every language: what this configuration does on its own.
-    asr = WhisperASR(model_dir(), compute_type=compute, threads=threads, language_decoding={})
+    # In this process (not a recognition process of its own): its peak memory is the figure.
+    asr = WhisperASR(model_dir(), compute_type=compute, threads=threads, language_decoding={}, isolate=False)
     decoding = Decoding(compute, vad_filter=bool(vad))
     asr.decoding_for = lambda language: decoding
     rows = []
@@ -171,6 +172,72 @@ def voices(threads: int) -> list[dict]:
     return rows
 
 
+# Speech translation into English: what each clip says, in English.
+JAPANESE = ["私たちの短いデモへようこそ。", "明日の朝は晴れて暖かくなるでしょう。", "午後は傘を持ってきてください。",
+            "ご覧いただきありがとうございました。また次回お会いしましょう。"]
+KOREAN_IN_ENGLISH = ("Hello. The weather is nice today. It may rain in the afternoon. Be sure to take an umbrella. "
+                     "Thank you for watching.")
+GERMAN_IN_ENGLISH = ("Good morning. Today the weather is nice and warm. In the afternoon it may rain, please take "
+                     "an umbrella with you.")
+
+
+def speech_translation(folder: Path, threads: int) -> list[dict]:
+    """Whisper's speech translation into English (the pairs no text translator has) against the
+    offline text route that ships (Spanish speech -> Whisper -> apertium es->en), each scored by
+    WER against the English of what was said. A source is worth offering when its figure is
+    near the text route's (dubbing.engines.translate.speech.SOURCES)."""
+    import django
+
+    django.setup()
+    import numpy as np
+    import soundfile as sf
+
+    from dubbing.engines.base import Segment
+    from dubbing.engines.registry import build_asr, model_dir
+    from dubbing.engines.translate.apertium import ApertiumTranslator
+    from dubbing.engines.tts.espeak import EspeakTTS
+    from dubbing.engines.tts.kokoro import KokoroTTS
+    from dubbing.engines.vad import speech_regions_parallel
+    from testing.speech_clips import wav16k
+
+    def joined(path: Path, engine, language: str, sentences: list[str], voice=None) -> Path:
+        pieces = []
+        for i, sentence in enumerate(sentences):
+            raw = folder / f"st-{language}-{i}.wav"
+            engine.synthesize(sentence, language, voice, raw)
+            data, _ = sf.read(str(wav16k(raw, raw.with_suffix(".16k.wav"))), dtype="float32")
+            pieces += [data, np.zeros(8000, dtype="float32")]
+        sf.write(str(path), np.concatenate(pieces), 16000)
+        return path
+
+    asr = build_asr("local", threads=threads)
+    clips = {
+        "ja": (joined(folder / "st-ja.wav", KokoroTTS(model_dir(), threads=threads), "ja", JAPANESE),
+               SENTENCES["en"], "Kokoro"),
+        "ko": (folder / "ko.wav", KOREAN_IN_ENGLISH, "espeak-ng (the fixture)"),
+        "de": (folder / "de.wav", GERMAN_IN_ENGLISH, "espeak-ng"),
+    }
+    rows = []
+    for language, (wav, reference, voice) in clips.items():
+        spans = speech_regions_parallel(wav, workers=1)
+        seconds = sf.info(str(wav)).frames / 16000
+        began = time.monotonic()
+        english = " ".join(asr.translate_speech(wav, language, spans))
+        rows.append({"source": language, "voice": voice, "route": "speech translation",
+                     "wer": round(error_rate(" ".join(reference) if isinstance(reference, list) else reference,
+                                             english, "en"), 3),
+                     "rtf": round((time.monotonic() - began) / seconds, 3), "english": english})
+    wav = joined(folder / "st-es.wav", EspeakTTS(concurrency=1), "es", SENTENCES["es"])
+    began = time.monotonic()
+    heard = asr.transcribe(wav, "es")
+    segments = [Segment(id=f"s{i}", start=s.start, end=s.end, text=s.text) for i, s in enumerate(heard.segments)]
+    english = " ".join(ApertiumTranslator().translate(segments, "es", "en", {}).values())
+    rows.append({"source": "es", "voice": "espeak-ng", "route": "Whisper, then apertium es->en (text, ships)",
+                 "wer": round(error_rate(" ".join(SENTENCES["en"]), english, "en"), 3),
+                 "rtf": round((time.monotonic() - began) / (sf.info(str(wav)).frames / 16000), 3), "english": english})
+    return rows
+
+
 def main() -> None:
     import logging
 
@@ -179,6 +246,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-voices", action="store_true")
     parser.add_argument("--skip-recognizers", action="store_true")
+    parser.add_argument("--skip-speech-translation", action="store_true")
     parser.add_argument("--asr-child")
     parser.add_argument("--folder")
     args = parser.parse_args()
@@ -198,6 +266,11 @@ def main() -> None:
                     rtf = f"{row['rtf']:.3f}" if "rtf" in row else "-"
                     print(f"{result['config']} | {row['clip']} | {error} | {rtf} | "
                           f"{'right' if d['right'] else 'WRONG'}: {d['detected']} {d['scores']} | {result['peak_mb']}")
+        if not args.skip_speech_translation:
+            print("\nspeech translation into English | voice | route | WER against the English said | RTF | heard")
+            for row in speech_translation(Path(tmp), args.threads):
+                print(f"{row['source']}->en | {row['voice']} | {row['route']} | {row['wer']:.3f} | {row['rtf']:.3f} | "
+                      f"{row['english'][:150]}")
     if not args.skip_voices:
         print(f"\nload average {os.getloadavg()[0]:.2f}")
         print("voice | language | real-time factor | intelligibility (Whisper WER)")

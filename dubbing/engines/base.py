@@ -49,6 +49,9 @@ class LanguageNotDetected(UnsupportedLanguage):
         super().__init__(message)
         self.scores = scores
 
+    def __reduce__(self):  # raised in the recognition process, re-raised in the worker
+        return type(self), (str(self), self.scores)
+
 
 class NoPairForDetectedLanguage(UnsupportedLanguage):
     """The spoken language was detected, but nothing installed can take it to the target."""
@@ -62,6 +65,9 @@ class NoPairForDetectedLanguage(UnsupportedLanguage):
             f"Detected {name} ({language}) speech; no installed engine translates {pair}. "
             "Supply --target-subtitles, or use --engines openai.")
         self.language, self.target, self.scores = language, target, scores
+
+    def __reduce__(self):
+        return type(self), (self.language, self.target, self.scores)
 
 
 @dataclass

@@ -172,9 +172,16 @@ def build_engines(options: DubOptions, settings_obj=None, *, threads: int | None
         translate_kind = "subtitles"
     from dubbing.engines.vad import SileroVAD
 
+    asr = build_asr(asr_kind, settings_obj, threads=threads)
+    translator = build_translator(translate_kind, settings_obj)
+    if asr_kind in ("local", "whisper") and translate_kind in ("local", "apertium"):
+        from dubbing.engines.translate.speech import SpeechTranslator
+
+        # Whisper's speech translation into English for the sources measured usable (ja).
+        translator = SpeechTranslator(translator, asr)
     return Engines(
-        asr=build_asr(asr_kind, settings_obj, threads=threads),
-        translator=build_translator(translate_kind, settings_obj),
+        asr=asr,
+        translator=translator,
         tts=build_tts(tts_kind, settings_obj, threads=threads, target=options.target_language),
         vad=SileroVAD(),
     )

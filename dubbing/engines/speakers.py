@@ -5,6 +5,11 @@ The number of speakers is chosen by the silhouette of an agglomerative clusterin
 standardised features: the first k from 2 to `max_speakers` whose silhouette beats `MIN_SILHOUETTE`
 best, else one speaker. Lines too short to measure join the speaker of their nearest neighbour in
 time. Only the line's own samples are read, a line at a time, never the whole file.
+
+The features are computed in a spawned process that exits afterwards (`isolate`): librosa brings
+numba, llvmlite and scipy, and with sklearn and the compiled kernels they left ~235 MB in the
+worker for the rest of the dub (measured on a 10-minute file), which the recognition process then
+stacked on top of at the next job.
 """
 
 from __future__ import annotations
@@ -77,8 +82,22 @@ def cluster(features: list[np.ndarray | None], spans: list[tuple[float, float]],
     return [order.setdefault(label, len(order)) for label in labels]
 
 
-def speaker_labels(wav_path: Path, spans: list[tuple[float, float]], *, max_speakers: int = 6) -> list[str]:
-    """"speaker_1", "speaker_2"... per span, numbered in order of first appearance."""
+def _labels(job: tuple[str, list[tuple[float, float]], int]) -> list[int]:
+    wav_path, spans, max_speakers = job
+    return cluster(line_features(Path(wav_path), spans), spans, max_speakers=max_speakers)
+
+
+def speaker_labels(wav_path: Path, spans: list[tuple[float, float]], *, max_speakers: int = 6,
+                   isolate: bool = True) -> list[str]:
+    """"speaker_1", "speaker_2"... per span, numbered in order of first appearance. Stopped (the
+    process terminated) when the pipeline's cancel scope says so."""
     if not spans:
         return []
-    return [f"speaker_{i + 1}" for i in cluster(line_features(wav_path, spans), spans, max_speakers=max_speakers)]
+    job = (str(wav_path), [(float(a), float(b)) for a, b in spans], max_speakers)
+    if isolate:
+        from videos.media.process import process_map
+
+        [labels] = process_map(_labels, [job], workers=1)
+    else:
+        labels = _labels(job)
+    return [f"speaker_{i + 1}" for i in labels]

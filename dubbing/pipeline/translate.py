@@ -48,7 +48,9 @@ def translate_segments(
     ws: Workspace | None = None,
     should_cancel: Callable[[], bool] = lambda: False,
     progress: Callable[[float, str], None] = lambda f, m: None,
+    audio: Path | None = None,
 ) -> dict[str, str]:
+    """`audio` (the 16 kHz recognition WAV) is given to a translator that listens (speech translation)."""
     ws = ws or Workspace(folder.parent)
     folder.mkdir(parents=True, exist_ok=True)
     engine = getattr(translator, "name", "?")
@@ -68,7 +70,8 @@ def translate_segments(
             raise PipelineCancelled("translate", batch[0].id)
         try:
             result = translate_holding_glossary(
-                translator, batch, source, target, {"glossary": glossary, "durations": durations, "transcript": whole}
+                translator, batch, source, target,
+                {"glossary": glossary, "durations": durations, "transcript": whole, "audio": audio},
             )
         except PipelineError:
             raise
@@ -110,10 +113,16 @@ class TranslateStage(Stage):
             translations = dict(ctx.supplied_targets)
             detail = {"skipped": "target subtitles supplied"}
         else:
+            translator, source, target = ctx.engines.translator, ctx.source_language, ctx.options.target_language
+            audio = None
+            if getattr(translator, "needs_audio", lambda s, t: False)(source, target):
+                from dubbing.pipeline.extract import ensure_audio
+
+                audio, _ = ensure_audio(ctx)
             translations = translate_segments(
-                ctx.engines.translator, ctx.segments, source=ctx.source_language, target=ctx.options.target_language,
+                translator, ctx.segments, source=source, target=target,
                 glossary=dict(ctx.options.glossary), folder=ctx.ws.root / "translate", ws=ctx.ws,
-                should_cancel=ctx.should_cancel, progress=ctx.progress)
+                should_cancel=ctx.should_cancel, progress=ctx.progress, audio=audio)
             detail = {}
         overrides = {sid: text for sid, text in ctx.target_overrides.items() if sid in translations}
         ctx.translations = translations

@@ -106,3 +106,24 @@ def test_dub_of_german_speech_to_spanish_names_the_missing_pair(tmp_path):
     assert "no installed engine translates de->es" in refused.value.message
     assert "--target-subtitles" in refused.value.message and "--engines openai" in refused.value.message
 
+
+
+def test_recognition_runs_in_a_process_of_its_own_that_is_gone_afterwards(whisper, clips):
+    """The model and CTranslate2's memory live in a spawned process that exits with the call:
+    the calling worker never loads them, and a refusal raised there arrives here whole."""
+    import multiprocessing
+    import sys
+
+    from dubbing.engines.base import NoPairForDetectedLanguage
+
+    assert whisper.isolate
+    loaded_before = "ctranslate2" in sys.modules
+    transcript = whisper.transcribe(clips["en_music"], "auto")
+    assert transcript.language == "en" and _wer(" ".join(s.text for s in transcript.segments)) <= 0.10
+    assert whisper.last_detection["en"] > 0.6  # what the process learned comes back with the answer
+    assert multiprocessing.active_children() == []
+    assert ("ctranslate2" in sys.modules) == loaded_before
+    with pytest.raises(NoPairForDetectedLanguage) as refused:
+        whisper.transcribe(clips["de"], "auto", candidates={"en", "es"}, target="es")
+    assert refused.value.language == "de" and refused.value.scores["de"] > 0.6
+    assert multiprocessing.active_children() == []

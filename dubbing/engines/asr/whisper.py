@@ -10,6 +10,12 @@ are joined into clips of at most 30 s (one encoder window each), passed to faste
 chance to hallucinate. `auto` takes the language from Whisper's own language probabilities on the
 first window of speech, computed inside the same `transcribe` call whose decode then produces the
 text: nothing is decoded twice.
+
+Each recognition runs in a spawned process of its own (`isolate`, the default) that exits when it
+is done: the model and CTranslate2's working memory (~300 MB at int8 on a 10-minute file) never
+stay in the worker, which glibc would not give back whole after CTranslate2's threads fragmented
+it (measured: the worker stayed at ~550 MB after recognition in-process). A cancelled job
+terminates that process at once.
 """
 
 from __future__ import annotations
@@ -110,6 +116,32 @@ def _return_freed_memory() -> None:
         pass
 
 
+# glibc's mallopt parameter for the number of malloc arenas.
+_M_ARENA_MAX = -8
+
+
+def _limit_malloc_arenas() -> None:
+    """Initializer of the recognition process: two malloc arenas, not eight per core. With
+    CTranslate2's threads each taking an arena, peak memory of a 10-minute recognition was
+    434 MB; with two, 351 MB, for the same time (bench/engines.py's figures)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(_M_ARENA_MAX, 2)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def _run_isolated(job: tuple[dict, str, tuple]):
+    """In the recognition process: one method of a WhisperASR rebuilt from its settings (the
+    model was checked by the parent), with what it learned on the way."""
+    state, method, args = job
+    asr = WhisperASR.__new__(WhisperASR)
+    asr.__dict__.update(state, _loaded={}, isolate=False)
+    return getattr(asr, method)(*args), asr.last_detection, asr.last_decoding
+
+
 def clip_blocks(clips: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
     """Consecutive clips grouped so that each group spans at most BLOCK_SECONDS of the file."""
     blocks: list[list[tuple[float, float]]] = []
@@ -142,6 +174,7 @@ class WhisperASR:
         threads: int | None = None,
         language_decoding: dict[str, Decoding] | None = None,
         detection_threshold: float = DETECTION_THRESHOLD,
+        isolate: bool = True,
     ) -> None:
         if compute_type not in COMPUTE_TYPES:
             raise EngineUnavailable(f"Unknown Whisper compute type '{compute_type}' "
@@ -159,6 +192,7 @@ class WhisperASR:
         self.threads = max(1, threads or os.cpu_count() or 1)
         self.language_decoding = LANGUAGE_DECODING if language_decoding is None else language_decoding
         self.detection_threshold = detection_threshold
+        self.isolate = isolate
         self.last_detection: dict[str, float] = {}
         self.last_decoding: Decoding | None = None
         self._loaded: dict[tuple[str, str, int], object] = {}
@@ -232,8 +266,20 @@ class WhisperASR:
                     "language explicitly (--from).", {})
             return Transcript(language=language, segments=[], confidence=0.0)
 
+        return self._call("_transcribe_clips", audio_path, language, duration, clips, candidates, target, task)
+
+    def _call(self, method: str, *args):
+        """`method(*args)` in a recognition process of its own (`isolate`), else here, the model
+        freed afterwards either way."""
+        if self.isolate:
+            from videos.media.process import process_map
+
+            state = {k: v for k, v in self.__dict__.items() if k != "_loaded"}
+            [(result, self.last_detection, self.last_decoding)] = process_map(
+                _run_isolated, [(state, method, args)], workers=1, initializer=_limit_malloc_arenas)
+            return result
         try:
-            return self._transcribe_clips(audio_path, language, duration, clips, candidates, target, task)
+            return getattr(self, method)(*args)
         finally:
             with _models_lock:
                 self._loaded.clear()
@@ -262,6 +308,41 @@ class WhisperASR:
         self.last_decoding = self.decoding_for(language)
         confidence = round(math.exp(sum(logprobs) / len(logprobs)), 3) if logprobs else 0.0
         return Transcript(language=language, segments=lines, confidence=confidence)
+
+    def translate_speech(self, audio_path: Path, language: str, spans: list[tuple[float, float]]) -> list[str]:
+        """Whisper's speech translation into English of each (start, end) span of a 16 kHz mono
+        WAV (the source lines' times): one English text per span, "" where nothing was heard.
+        Each English segment goes to the line its time overlaps most."""
+        if language not in self.languages():
+            raise UnsupportedLanguage(f"Whisper does not know the language '{language}'.")
+        if not spans:
+            return []
+        duration = sf.info(str(audio_path)).frames / SAMPLE_RATE
+        return self._call("_translate_spans", audio_path, language, duration, spans)
+
+    def _translate_spans(self, audio_path: Path, language: str, duration: float,
+                         spans: list[tuple[float, float]]) -> list[str]:
+        # Decoded over the same clips of speech as recognition (up to 28 s, several lines each):
+        # a line decoded alone lost its context ("bring the umbrella" became "bring the flower").
+        clips = speech_clips(sorted(spans), duration)
+        texts: list[list[str]] = [[] for _ in spans]
+        decoding = Decoding(self.decoding_for(language).compute_type)  # clips, not the VAD filter
+        hi = 0.0
+        blocks = clip_blocks(clips)
+        for index, block in enumerate(blocks):
+            lo, hi = hi, (duration if index == len(blocks) - 1 else block[-1][1])
+            audio = _read(audio_path, lo, hi)
+            local = [(a - lo, b - lo) for a, b in block]
+            found, _ = self._collect(self._start(audio, language, decoding, local, "translate")[0], offset=lo)
+            for seg in found:  # to the line it overlaps most, else the nearest
+                def fit(i, seg=seg):
+                    a, b = spans[i]
+                    overlap = min(b, seg.end) - max(a, seg.start)
+                    return overlap if overlap > 0 else -min(abs(a - seg.end), abs(seg.start - b))
+                texts[max(range(len(spans)), key=fit)].append(seg.text)
+            del audio
+        self.last_decoding = decoding
+        return [" ".join(parts).strip() for parts in texts]
 
     def _detect(self, audio, clips, candidates: set[str] | None, target: str | None, task: str) -> str:
         """The language by Whisper's probabilities on the first window of speech. Only the

@@ -63,8 +63,47 @@ def _read_glossary(path: str | None) -> dict[str, str]:
     return glossary
 
 
+def pairs_epilog() -> str:
+    """The pairs the configured engines can dub, grouped by how each is made (as GET
+    /api/v1/languages says), for the end of `dub --help`."""
+    import textwrap
+
+    from dubbing.languages import language_support
+
+    support = language_support()
+    if support.unavailable:
+        return f"No language pair can be dubbed here: {support.unavailable}"
+    ways = {"direct": "direct", "pivot": "through a pivot language",
+            "speech_translation": "Whisper's speech translation into English"}
+    lines = ["language pairs the configured engines can dub, by how each is made:"]
+    for via in sorted({p["via"] for p in support.pairs}, key=list(ways).index):
+        pairs = " ".join(f"{p['source']}->{p['target']}" for p in support.pairs if p["via"] == via)
+        lines.append(textwrap.fill(pairs, 78, initial_indent=f"  {ways.get(via, via)}: ", subsequent_indent="    "))
+    lines.append(f"--from auto detects: {' '.join(support.auto_detect)}" if len(support.auto_detect) <= 12 else
+                 f"--from auto detects {len(support.auto_detect)} languages")
+    return "\n".join(lines)
+
+
 class Command(BaseCommand):
     help = "Dub a video or audio file into another language (offline with the local engines)."
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        import argparse
+
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+
+        class Formatter(parser.formatter_class, argparse.RawDescriptionHelpFormatter):
+            pass
+
+        parser.formatter_class = Formatter
+        format_help = parser.format_help
+
+        def with_pairs() -> str:  # the engines are asked only when help is printed
+            parser.epilog = pairs_epilog()
+            return format_help()
+
+        parser.format_help = with_pairs
+        return parser
 
     def add_arguments(self, parser):
         parser.add_argument("input", help="the video or audio file to dub")
