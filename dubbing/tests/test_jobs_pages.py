@@ -290,7 +290,7 @@ def test_the_line_editor_shows_each_lines_text_speed_overrun_and_the_quote(owner
     assert "Hello there." in html and "Hola." in html and "¿Qué tal?" in html
     assert '<label class="visually-hidden" for="line-text-0">Translation of line 1</label>' in html
     assert "speed 1.30×" in html and "runs over by 0.40 s" in html
-    assert "1 changed line (1.5 s of speech): <strong>1 credit</strong>. Your balance: 2 credits." in html
+    assert "1 changed line, 1.5 s of speech. Re-rendering costs <strong>1 credit</strong>. Your balance: 2 credits." in html
     assert 'id="render-button">' in html  # enabled
     assert f'data-api-url="/api/v1/jobs/{finished_job.id}/segments/"' in html and "js/dubbing_lines.js" in html
 

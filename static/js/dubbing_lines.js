@@ -15,21 +15,26 @@
     return form.querySelector("input[name=csrfmiddlewaretoken]").value;
   }
 
-  function plural(n, word) {
-    return n + " " + word + (n === 1 ? "" : "s");
-  }
-
+  // The same whole sentences as dubbing/_render_quote.html (djangojs.po holds their Korean).
   function showQuote(quote) {
     var n = quote.changed_segments.length;
     var short = quote.cost_credits > quote.balance;
     if (!n) {
       quoteText.textContent = gettext("No line has changed since the last render.");
     } else {
-      quoteText.textContent = "";
-      quoteText.append(plural(n, "changed line") + " (" + quote.changed_seconds.toFixed(1) + " s of speech): ");
-      var strong = document.createElement("strong");
-      strong.textContent = plural(quote.cost_credits, "credit");
-      quoteText.append(strong, ". Your balance: " + plural(quote.balance, "credit") + "." + (short ? " That is not enough." : ""));
+      var lines = interpolate(
+        ngettext("%(lines)s changed line, %(seconds)s s of speech.", "%(lines)s changed lines, %(seconds)s s of speech.", n),
+        { lines: n, seconds: quote.changed_seconds.toFixed(1) }, true);
+      // The catalog's sentence carries the <strong>; only a number goes into it, so it is safe as HTML.
+      var cost = document.createElement("span");
+      cost.innerHTML = interpolate(
+        ngettext("Re-rendering costs <strong>%(credits)s credit</strong>.", "Re-rendering costs <strong>%(credits)s credits</strong>.", quote.cost_credits),
+        { credits: Number(quote.cost_credits) }, true);
+      var balance = interpolate(
+        ngettext("Your balance: %(credits)s credit.", "Your balance: %(credits)s credits.", quote.balance),
+        { credits: quote.balance }, true);
+      quoteText.textContent = lines + " ";
+      quoteText.append(cost, " " + balance + (short ? " " + gettext("That is not enough.") : ""));
     }
     renderButton.disabled = !n || short;
     if (buyLink) buyLink.hidden = !short;

@@ -1,0 +1,67 @@
+"""Whole sentences, not pieces: each sentence a reader sees with a number or a name in it is one
+catalog entry with named placeholders, so Korean puts them where Korean puts them (the line
+editor's quote, the job's cost, the line's facts, the dub form without engines)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from dubbing.languages import language_support
+from dubbing.models import Segment
+from dubbing.tests import test_jobs_api as jobs_api
+from dubbing.tests.test_jobs_api import give_credits
+
+pytestmark = pytest.mark.django_db
+
+media_root = jobs_api.media_root
+video = jobs_api.video
+finished_job = jobs_api.finished_job
+
+
+def _korean(user) -> Client:
+    user.locale = "ko"
+    user.save(update_fields=["locale"])
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    return client
+
+
+def test_the_line_editors_quote_is_korean_sentences_with_their_numbers(owner, staff, finished_job):
+    give_credits(owner, staff, 2)
+    Segment.objects.filter(job=finished_job, index=1).update(target_text="¿Qué tal?", overrun=0.4, speed=1.3)
+
+    html = _korean(owner).get(f"/jobs/{finished_job.id}/lines").content.decode()
+
+    assert (
+        "바뀐 줄 1개, 음성 1.5초 분량입니다. 다시 렌더링하는 데 <strong>1크레딧</strong>이 듭니다. 내 잔액: 2크레딧."
+        in html
+    )
+    assert '<label class="visually-hidden" for="line-text-0">1번 줄의 번역</label>' in html
+    assert "<strong>2번 줄</strong>" in html and "속도 1.30×" in html and "0.40초 초과" in html
+    assert ">2번 줄 저장</button>" in html
+
+
+def test_a_quote_beyond_the_balance_says_so_in_korean(owner, finished_job):
+    Segment.objects.filter(job=finished_job, index=0).update(target_text="Buenas.")
+
+    html = _korean(owner).get(f"/jobs/{finished_job.id}/lines").content.decode()
+
+    assert "내 잔액: 0크레딧. 잔액이 부족합니다." in html
+
+
+def test_the_job_page_writes_the_cost_as_elsewhere(owner, finished_job):
+    html = _korean(owner).get(f"/jobs/{finished_job.id}").content.decode()
+
+    assert "<dt>비용</dt><dd>1크레딧</dd>" in html  # as the dub form and the ledger write it, no space
+
+
+def test_the_dub_form_without_engines_says_why_in_one_korean_sentence(owner, video, settings):
+    settings.DUBBING_ENGINES = "openai"
+    settings.OPENAI_API_KEY = ""
+    reason = language_support().unavailable
+    assert reason  # the engines' own words, kept: they name the setting to fix
+
+    html = _korean(owner).get(f"/videos/{video.id}/dub").content.decode()
+
+    assert f"이 서버에서 사용할 수 있는 더빙 엔진이 없습니다: {reason}." in html
