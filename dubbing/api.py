@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import ClassVar
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
@@ -51,8 +52,8 @@ def _snapshot_of(job) -> dict:
 class LanguagesApi(APIView):
     """What the configured engines can dub. Public: a visitor may ask before signing up."""
 
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+    authentication_classes: ClassVar[list] = []
+    permission_classes: ClassVar[list] = [AllowAny]
 
     @extend_schema(responses=LanguagesOutputSerializer, auth=[])
     def get(self, request):
@@ -177,6 +178,10 @@ class JobDetailApi(APIView):
         except JobNotFound as exc:
             token_user_locale_activate(request, user)  # the detail in the token user's language
             return _json_response(error_body(exc.detail, exc.code), status=exc.status_code)
+        if snapshot.get("error"):
+            # A failed or cancelled job's detail is words: read the account's language for it
+            # (one query, on a job that has stopped; a running job's poll stays one row read).
+            token_user_locale_activate(request, user)
         return _json_response(job_representation(snapshot, request=request))
 
     @extend_schema(parameters=[JOB_ID], responses=JobOutputSerializer)

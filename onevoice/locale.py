@@ -4,7 +4,8 @@ switch) or Accept-Language, as Django's LocaleMiddleware chose before any of thi
 Pages know their user in the middleware (the session). The API knows it only once DRF has
 authenticated the request inside the view, so a Bearer token's user is switched to there
 (`onevoice.auth.LocaleJWTAuthentication`), and for the polling views that trust the token
-without loading the user, when an error is about to be written (`token_user_locale_activate`).
+without loading the user, when an error is about to be written: a 404, or a job that failed
+or was cancelled (`token_user_locale_activate`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def locale_activate(request, locale: str | None) -> bool:
 def token_user_locale_activate(request, user) -> None:
     """For a user known only by a token's id (simplejwt's TokenUser): read its `locale`.
 
-    One query, spent only on answers that carry words (errors), never on a successful poll."""
+    One query, spent only on answers that carry words (errors, a stopped job's error), never
+    on the poll of a running job."""
     if not isinstance(user, TokenUser):
         return
     locale = get_user_model().objects.filter(pk=user.pk).values_list("locale", flat=True).first()

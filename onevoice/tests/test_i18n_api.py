@@ -10,6 +10,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from dubbing.languages import language_support
+from dubbing.models import JobStatus
+from dubbing.tests.test_jobs_api import make_job
 from videos.models import Video, VideoStatus
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +46,39 @@ def test_a_korean_token_user_polling_a_missing_job_reads_korean(korean, password
 
     assert response.status_code == 404
     assert response.json() == {"detail": "더빙 작업을 찾을 수 없습니다.", "code": "job_not_found"}
+
+
+def test_a_korean_token_user_polling_a_failed_job_reads_its_error_in_korean(korean, password):
+    job = make_job(korean, _ready_video(korean), status=JobStatus.FAILED, error_code="no_speech",
+                   error_message="transcribe: no speech found in 125.0 s of audio")
+    client = _bearer(korean, password, accept_language="en-US,en;q=0.9")
+
+    response = client.get(f"/api/v1/jobs/{job.id}")  # the polling view's short path
+
+    assert response.status_code == 200
+    assert response.json()["error"] == {"code": "no_speech", "detail": "오디오에서 말소리를 찾지 못해 더빙할 것이 없습니다."}
+    assert response["Content-Language"] == "ko"
+
+
+def test_an_english_token_user_polling_a_failed_job_reads_the_pipelines_words(owner, password):
+    job = make_job(owner, _ready_video(owner), status=JobStatus.FAILED, error_code="no_speech",
+                   error_message="transcribe: no speech found in 125.0 s of audio")
+    client = _bearer(owner, password, accept_language="ko")
+
+    response = client.get(f"/api/v1/jobs/{job.id}")
+
+    assert response.json()["error"]["detail"] == "transcribe: no speech found in 125.0 s of audio"
+
+
+def test_polling_a_running_job_never_reads_the_account(korean, password, django_assert_num_queries):
+    job = make_job(korean, _ready_video(korean), status=JobStatus.RUNNING, stage="transcribe", progress=30)
+    client = _bearer(korean, password, accept_language="en")
+    client.get(f"/api/v1/jobs/{job.id}")  # the token verified once; later polls reuse it
+
+    with django_assert_num_queries(1):  # the job's snapshot row; no user row for its locale
+        response = client.get(f"/api/v1/jobs/{job.id}")
+
+    assert response.status_code == 200 and response.json()["error"] is None
 
 
 def test_a_korean_token_users_validation_errors_are_korean(korean, password):
