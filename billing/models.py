@@ -11,7 +11,21 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+
+# The reasons our services write themselves when no person gave one. Stored in English as the
+# record; readers of another language read the sentence for what the entry is (`reason_shown`).
+PROVIDER_CANCEL_REASON = "Cancelled in PortOne"  # a console cancellation that gave no reason
+REFUND_REVERSAL_KEY_PREFIX = "payment_refund_reversal:"  # credits put back after PortOne refused
+
+
+def order_title(*, pack_name: str, credits: int) -> str:
+    """What an order buys, in the active language ("OneVoice Standard: 100 credits")."""
+    return ngettext(
+        "OneVoice %(pack)s: %(credits)s credit", "OneVoice %(pack)s: %(credits)s credits", credits
+    ) % {"pack": pack_name, "credits": credits}
 
 
 class CreditAccount(models.Model):
@@ -87,6 +101,18 @@ class LedgerEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.amount:+d} -> {self.balance_after}"
 
+    def reason_shown(self) -> str:
+        """The reason as its reader reads it: what a person wrote (staff, PortOne's console) as
+        written; what our services wrote, in the site's default language as stored, else the
+        sentence for what the entry is."""
+        if translation.get_language() == settings.LANGUAGE_CODE:
+            return self.reason
+        if self.idempotency_key.startswith(REFUND_REVERSAL_KEY_PREFIX):
+            return gettext("PortOne did not cancel the payment, so its credits were given back.")
+        if self.kind == self.Kind.PAYMENT_REFUND and self.reason == PROVIDER_CANCEL_REASON:
+            return gettext("Cancelled in PortOne.")
+        return self.reason
+
 
 class CreditPack(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
@@ -159,6 +185,11 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payment_id} ({self.status})"
+
+    @property
+    def title(self) -> str:
+        """What the order buys in the reader's language; `order_name` is what PortOne was sent."""
+        return order_title(pack_name=self.pack.name, credits=self.credits)
 
 
 class PaymentRefund(models.Model):

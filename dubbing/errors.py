@@ -113,10 +113,16 @@ JOB_ERROR_DETAILS = {
 }
 
 
-def job_error_detail(code: str, stored: str) -> str:
-    """A failed job's error for the reader: the stored (pipeline) words in the site's default
-    language, else the sentence for its code in the reader's language."""
+# A cancelled re-render leaves the job succeeded with its last dub, under the same code.
+RENDER_CANCELLED_DETAIL = _("The re-render was cancelled. The last dub is still there.")
+
+
+def job_error_detail(code: str, stored: str, *, status: str = "") -> str:
+    """A failed job's error for the reader: the stored (pipeline or service) words in the site's
+    default language, else the sentence for its code (and the job's state) in the reader's."""
     sentence = JOB_ERROR_DETAILS.get(code)
+    if code == "cancelled" and status == "succeeded":
+        sentence = RENDER_CANCELLED_DETAIL
     if sentence is None or translation.get_language() == settings.LANGUAGE_CODE:
         return stored
     return str(sentence)

@@ -69,7 +69,8 @@ def job_representation(snapshot: dict, *, request=None) -> dict:
     body["steps"] = body["steps"] or []
     if body.get("error"):
         error = body["error"]
-        body["error"] = {**error, "detail": job_error_detail(error.get("code", ""), error.get("detail", ""))}
+        body["error"] = {**error, "detail": job_error_detail(
+            error.get("code", ""), error.get("detail", ""), status=body.get("status") or "")}
     body["artifacts"], body["artifacts_expire_in"] = job_artifact_urls(snapshot, request=request)
     return body
 

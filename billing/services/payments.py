@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from billing import portone
@@ -26,7 +26,14 @@ from billing.errors import (
     PaymentProviderUnavailable,
     PaymentsNotConfigured,
 )
-from billing.models import CreditPack, LedgerEntry, Payment, PaymentRefund
+from billing.models import (
+    PROVIDER_CANCEL_REASON,
+    CreditPack,
+    LedgerEntry,
+    Payment,
+    PaymentRefund,
+    order_title,
+)
 from billing.services.ledger import _account_lock, ledger_entry_append
 from onevoice.errors import NotFound
 
@@ -56,11 +63,17 @@ def payment_prepare(*, user, pack_id) -> Payment:
         payment_id=f"ov-{uuid.uuid4().hex}",
         user_id=user.pk,
         pack=pack,
-        order_name=f"OneVoice {pack.name}: {pack.credits} credits",
+        order_name=_order_name(pack),
         credits=pack.credits,
         amount=pack.price,
         currency=pack.currency,
     )
+
+
+def _order_name(pack: CreditPack) -> str:
+    # PortOne's orderName (the PG's receipt, the console): always in the site's own language.
+    with translation.override(settings.LANGUAGE_CODE):
+        return order_title(pack_name=pack.name, credits=pack.credits)
 
 
 def payment_redirect_url(*, payment: Payment) -> str:
@@ -139,7 +152,7 @@ def _apply_provider_cancellations(payment: Payment, snapshot: portone.ProviderPa
         source=PaymentRefund.Source.PROVIDER,
         amount=unknown,
         credits=_refund_credits(payment=payment, amount=unknown, balance=account.balance),
-        reason="; ".join(c.reason for c in new if c.reason) or "Cancelled in PortOne",
+        reason="; ".join(c.reason for c in new if c.reason) or PROVIDER_CANCEL_REASON,
         status=PaymentRefund.Status.SUCCEEDED,
         provider_cancellation_id=",".join(c.id for c in new)[:100],
         provider_response={"cancellations": [c.__dict__ for c in new]},

@@ -11,7 +11,13 @@ from django.utils.translation import gettext
 
 from billing import portone
 from billing.errors import RefundNotAllowed
-from billing.models import CreditAccount, LedgerEntry, Payment, PaymentRefund
+from billing.models import (
+    REFUND_REVERSAL_KEY_PREFIX,
+    CreditAccount,
+    LedgerEntry,
+    Payment,
+    PaymentRefund,
+)
 from billing.services.ledger import _account_lock, ledger_entry_append
 from billing.services.payments import (
     _ACCOUNTED_REFUNDS,
@@ -138,7 +144,7 @@ def _payment_refund_fail(*, refund_pk, error: str, raw: dict) -> PaymentRefund:
             user=refund.payment.user,
             kind=Kind.ADJUSTMENT,
             amount=refund.credits,
-            idempotency_key=f"payment_refund_reversal:{refund.id}",
+            idempotency_key=f"{REFUND_REVERSAL_KEY_PREFIX}{refund.id}",
             ref=f"refund:{refund.id}",
             payment=refund.payment,
             staff=refund.requested_by,

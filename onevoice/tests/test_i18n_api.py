@@ -10,8 +10,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from dubbing.languages import language_support
-from dubbing.models import JobStatus
-from dubbing.tests.test_jobs_api import make_job
+from dubbing.models import JobStatus, Segment, StepStatus
+from dubbing.services import dubbing_job_cancel, dubbing_job_render
+from dubbing.tests.test_jobs_api import add_segments, give_credits, make_job
 from videos.models import Video, VideoStatus
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +69,21 @@ def test_an_english_token_user_polling_a_failed_job_reads_the_pipelines_words(ow
     response = client.get(f"/api/v1/jobs/{job.id}")
 
     assert response.json()["error"]["detail"] == "transcribe: no speech found in 125.0 s of audio"
+
+
+def test_a_cancelled_re_render_reads_as_one_in_korean(korean, staff, password):
+    job = make_job(korean, _ready_video(korean), status=JobStatus.SUCCEEDED, stage="publish", progress=100,
+                   steps=[("probe", StepStatus.DONE)])
+    add_segments(job, [("Hello there.", "Hola.")])
+    Segment.objects.filter(job=job, index=0).update(target_text="Buenas.")
+    give_credits(korean, staff, 5)
+    dubbing_job_cancel(job=dubbing_job_render(job=job))  # queued, so it ends at once
+    client = _bearer(korean, password, accept_language="en")
+
+    body = client.get(f"/api/v1/jobs/{job.id}").json()
+
+    assert body["status"] == "succeeded"  # the last dub stays
+    assert body["error"] == {"code": "cancelled", "detail": "다시 렌더링이 취소되었습니다. 이전 더빙은 그대로 있습니다."}
 
 
 def test_polling_a_running_job_never_reads_the_account(korean, password, django_assert_num_queries):

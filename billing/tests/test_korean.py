@@ -1,0 +1,81 @@
+"""What billing stored in English, read by a Korean account: the order's name (PortOne keeps
+the English one it was sent) and the reasons our services wrote for cancellations."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from billing.models import Payment
+from billing.services import payment_refund
+
+pytestmark = pytest.mark.django_db
+
+COMPLETE = "/api/v1/billing/payments/{}/complete"
+
+
+def _korean(user) -> Client:
+    user.locale = "ko"
+    user.save(update_fields=["locale"])
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def paid(owner, owner_client, prepare, portone):
+    order = prepare()
+    portone.set_paid(order["payment_id"], amount=15000)
+    assert owner_client.post(COMPLETE.format(order["payment_id"])).json()["status"] == "paid"
+    return Payment.objects.get(payment_id=order["payment_id"])
+
+
+def test_a_korean_buyer_reads_the_order_in_korean_while_portone_is_sent_the_english_name(owner, pack, portone):
+    browser = _korean(owner)
+
+    order = browser.post("/api/v1/billing/payments", {"pack_id": str(pack.id)}, content_type="application/json")
+
+    assert order.status_code == 201, order.content
+    body = order.json()
+    assert body["order_name"] == "OneVoice Test 100: 100 credits"  # the orderName the SDK passes on
+    assert body["title"] == "OneVoice Test 100: 100크레딧"
+    assert Payment.objects.get(payment_id=body["payment_id"]).order_name == "OneVoice Test 100: 100 credits"
+
+    portone.set_paid(body["payment_id"], amount=15000)
+    browser.post(COMPLETE.format(body["payment_id"]))
+    page = browser.get(f"/credits/payments/{body['payment_id']}").content.decode()
+    assert "<p>OneVoice Test 100: 100크레딧: ₩15,000</p>" in page
+    listed = browser.get("/api/v1/billing/payments").json()["results"]
+    assert [p["title"] for p in listed] == ["OneVoice Test 100: 100크레딧"]
+
+
+def test_a_console_cancellation_without_a_reason_reads_korean_in_the_history(owner, paid, portone, send_webhook):
+    portone.cancel_in_console(paid.payment_id, amount=5000, reason="")
+    send_webhook(portone, "Transaction.PartialCancelled", paid.payment_id, cancellation_id="c")
+
+    html = _korean(owner).get("/credits/history").content.decode()
+
+    assert '<span class="muted">(PortOne에서 취소되었습니다.)</span>' in html
+    assert "Cancelled in PortOne" not in html
+
+
+def test_a_refund_portone_refused_reads_korean_in_the_history(owner, staff, paid, portone):
+    portone.fail_next_cancel()
+    payment_refund(payment=paid, amount=3000, reason="환불 요청", staff=staff)
+
+    html = _korean(owner).get("/credits/history").content.decode()
+
+    assert "(PortOne에서 결제가 취소되지 않아 크레딧을 되돌려 놓았습니다.)" in html
+    assert "(환불 요청)" in html  # what the staff member wrote, as written
+    assert "PortOne did not cancel" not in html
+
+
+def test_an_english_reader_keeps_the_stored_reason(owner, staff, paid, portone):
+    portone.fail_next_cancel()
+    payment_refund(payment=paid, amount=3000, reason="refund", staff=staff)
+    browser = Client()
+    browser.force_login(owner)
+
+    html = browser.get("/credits/history").content.decode()
+
+    assert "PortOne did not cancel the payment, credits restored:" in html
