@@ -65,3 +65,20 @@ def test_the_dub_form_without_engines_says_why_in_one_korean_sentence(owner, vid
     html = _korean(owner).get(f"/videos/{video.id}/dub").content.decode()
 
     assert f"이 서버에서 사용할 수 있는 더빙 엔진이 없습니다: {reason}." in html
+
+
+def test_the_credits_page_says_the_balance_and_each_pack_in_korean_sentences(owner, settings):
+    settings.PORTONE_STORE_ID, settings.PORTONE_CHANNEL_KEY, settings.PORTONE_API_SECRET = "store", "channel", "secret"
+
+    html = _korean(owner).get("/credits").content.decode()
+
+    assert "내 잔액: <strong>0</strong>크레딧. 1크레딧으로 동영상 1분을 더빙합니다." in html
+    assert ">Standard 구매</button>" in html  # the pack's name, where Korean puts it
+
+
+def test_the_video_page_and_the_upload_page_are_korean_sentences(owner, video, settings):
+    page = _korean(owner)
+
+    assert "<dd>640×360, 25 fps (h264)</dd>" in page.get(f"/videos/{video.id}").content.decode()
+    upload = page.get("/videos/upload").content.decode()
+    assert "MB, " in upload and "분까지이며, 더빙하려면 소리 트랙이 있어야 합니다." in upload
