@@ -147,6 +147,7 @@ def voices(threads: int) -> list[dict]:
     from testing.speech_clips import wav16k
 
     asr = build_asr("local", threads=threads)
+    asr.isolate = False  # many short calls: no recognition process of their own (memory is not measured here)
     candidates = [("piper", PiperTTS(threads=threads), "en", None)]
     espeak = EspeakTTS(concurrency=1)
     for language in SENTENCES:

@@ -158,8 +158,12 @@ def _report(ctx: Context, timings: dict[str, dict]) -> dict:
         "engines": ctx.engines.names(),
         "detection": ctx.transcribe_detail.get("detection", {}),
         "loudness": ctx.mix_detail,
+        # One voice per speaker for the whole video ("default": the engine's voice for the language).
+        "voices": {seg.speaker or "speaker_1": (ctx.clips or {}).get(seg.id, {}).get("voice") or "default"
+                   for seg in ctx.segments},
         "segments": [
             {"id": seg.id, "start": seg.start, "end": seg.end, "speaker": seg.speaker, "source_text": seg.text,
+             "voice": (ctx.clips or {}).get(seg.id, {}).get("voice") or "default",
              "text": fitted[seg.id]["text"] if seg.id in fitted else ctx.texts.get(seg.id, ""),
              "raw_seconds": fitted.get(seg.id, {}).get("raw_seconds", 0.0),
              "placed_start": fitted.get(seg.id, {}).get("start"),

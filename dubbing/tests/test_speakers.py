@@ -91,3 +91,6 @@ def test_a_two_speaker_clip_gets_two_voices(two_speaker_dub):
     assert len(voices) == 2 and voices["speaker_1"] != voices["speaker_2"]
     # Every line of a speaker is in that speaker's voice.
     assert all(clips[s["id"]]["voice"] == voices[s["speaker"]] for s in report["segments"])
+    # The report says which voice each speaker and each line got.
+    assert report["voices"] == {k: v or "default" for k, v in voices.items()}
+    assert all(s["voice"] == report["voices"][s["speaker"]] for s in report["segments"])
