@@ -15,10 +15,15 @@ from django.utils import translation
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from billing.errors import BillingErrorCode
+
 # The reasons our services write themselves when no person gave one. Stored in English as the
 # record; readers of another language read the sentence for what the entry is (`reason_shown`).
 PROVIDER_CANCEL_REASON = "Cancelled in PortOne"  # a console cancellation that gave no reason
 REFUND_REVERSAL_KEY_PREFIX = "payment_refund_reversal:"  # credits put back after PortOne refused
+PAYMENT_FAILED_DETAIL = "The payment failed."  # PortOne said FAILED and gave no reason
+PAYMENT_ABANDONED_CODE = "abandoned"  # a pending payment PortOne never heard of
+PAYMENT_ABANDONED_DETAIL = "PortOne never received this payment."
 
 
 def order_title(*, pack_name: str, credits: int) -> str:
@@ -185,6 +190,20 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payment_id} ({self.status})"
+
+    def failure_shown(self) -> str:
+        """Why the payment failed, for its reader: PortOne's own reason as PortOne gave it; what
+        our services wrote, as stored in the site's default language, else the sentence for it
+        (a mismatch's stored details name ids and amounts for staff: the reader gets its code's)."""
+        if not self.failure_detail or translation.get_language() == settings.LANGUAGE_CODE:
+            return self.failure_detail
+        if self.failure_code == PAYMENT_ABANDONED_CODE:
+            return gettext("PortOne never received this payment.")
+        if self.failure_code == BillingErrorCode.PAYMENT_MISMATCH:
+            return gettext("The payment does not match the order.")
+        if self.failure_detail == PAYMENT_FAILED_DETAIL:
+            return gettext("The payment failed.")
+        return self.failure_detail
 
     @property
     def title(self) -> str:

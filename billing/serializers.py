@@ -21,7 +21,7 @@ class LedgerEntryOutputSerializer(serializers.ModelSerializer):
 class PaymentOutputSerializer(serializers.ModelSerializer):
     pack_id = serializers.UUIDField(read_only=True)
     error_code = serializers.CharField(source="failure_code", read_only=True)
-    error = serializers.CharField(source="failure_detail", read_only=True)
+    error = serializers.CharField(source="failure_shown", read_only=True)
     order_name = serializers.CharField(read_only=True, help_text="The order's name as PortOne was sent it (orderName).")
     title = serializers.CharField(read_only=True, help_text="What the order buys, in the reader's language.")
 

@@ -27,6 +27,9 @@ from billing.errors import (
     PaymentsNotConfigured,
 )
 from billing.models import (
+    PAYMENT_ABANDONED_CODE,
+    PAYMENT_ABANDONED_DETAIL,
+    PAYMENT_FAILED_DETAIL,
     PROVIDER_CANCEL_REASON,
     CreditPack,
     LedgerEntry,
@@ -190,7 +193,7 @@ def _payment_apply(*, payment_pk, snapshot: portone.ProviderPayment | None) -> P
         if payment.credited_at is None:
             payment.status = Status.FAILED
             payment.failure_code = "payment_failed"
-            payment.failure_detail = snapshot.failure_reason or "The payment failed."
+            payment.failure_detail = snapshot.failure_reason or PAYMENT_FAILED_DETAIL
     elif snapshot.is_paid:
         problem = _mismatch(payment, snapshot)
         if problem and payment.credited_at is None:
@@ -238,9 +241,9 @@ def payment_complete(*, user, payment_id: str) -> Payment:
     payment = payment_sync(payment=payment)
     if payment.credited_at is None:
         if payment.failure_code == PaymentMismatch.code:
-            raise PaymentMismatch(payment.failure_detail)
+            raise PaymentMismatch(payment.failure_shown())
         if payment.status == Status.FAILED:
-            raise PaymentFailed(payment.failure_detail or None)
+            raise PaymentFailed(payment.failure_shown() or None)
     return payment
 
 
@@ -265,8 +268,8 @@ def payments_sync_pending(*, older_than_seconds: int = 0, abandon_after_hours: i
         if snapshot is None and payment.created_at <= now - timedelta(hours=abandon_after_hours):
             Payment.objects.filter(pk=payment.pk, status=Status.PENDING).update(
                 status=Status.FAILED,
-                failure_code="abandoned",
-                failure_detail="PortOne never received this payment.",
+                failure_code=PAYMENT_ABANDONED_CODE,
+                failure_detail=PAYMENT_ABANDONED_DETAIL,
                 synced_at=now,
                 updated_at=now,
             )

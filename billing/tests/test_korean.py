@@ -1,9 +1,14 @@
 """What billing stored in English, read by a Korean account: the order's name (PortOne keeps
-the English one it was sent) and the reasons our services wrote for cancellations."""
+the English one it was sent), the reasons our services wrote for cancellations, and why a
+payment failed."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from billing.models import Payment
@@ -79,3 +84,31 @@ def test_an_english_reader_keeps_the_stored_reason(owner, staff, paid, portone):
     html = browser.get("/credits/history").content.decode()
 
     assert "PortOne did not cancel the payment, credits restored:" in html
+
+
+def test_a_payment_that_does_not_match_its_order_says_so_in_korean(owner, prepare, portone):
+    order = prepare()
+    portone.set_paid(order["payment_id"], amount=1000)  # not the 15,000 the order costs
+    browser = _korean(owner)
+
+    response = browser.post(COMPLETE.format(order["payment_id"]))
+
+    assert response.status_code == 422
+    assert response.json() == {"detail": "결제 내용이 주문과 맞지 않습니다.", "code": "payment_mismatch"}
+    page = browser.get(f"/credits/payments/{order['payment_id']}").content.decode()
+    assert "결제 내용이 주문과 맞지 않습니다." in page and "the order costs" not in page
+    assert Payment.objects.get(payment_id=order["payment_id"]).failure_detail.startswith("Paid 1000 KRW")  # kept
+
+
+def test_a_payment_portone_never_received_says_so_in_korean(owner, prepare, portone):
+    order = prepare()
+    payment = Payment.objects.get(payment_id=order["payment_id"])
+    Payment.objects.filter(pk=payment.pk).update(created_at=payment.created_at - timedelta(days=2))
+    call_command("sync_payments", stdout=StringIO())
+    browser = _korean(owner)
+
+    listed = browser.get("/api/v1/billing/payments").json()["results"]
+    page = browser.get(f"/credits/payments/{order['payment_id']}").content.decode()
+
+    assert [(p["error_code"], p["error"]) for p in listed] == [("abandoned", "PortOne이 이 결제를 받지 못했습니다.")]
+    assert "PortOne이 이 결제를 받지 못했습니다." in page
