@@ -9,6 +9,7 @@ from django.test import Client
 
 from dubbing.languages import language_support
 from dubbing.models import Segment
+from dubbing.services import dubbing_job_cancel, dubbing_job_render
 from dubbing.tests import test_jobs_api as jobs_api
 from dubbing.tests.test_jobs_api import give_credits
 
@@ -82,3 +83,16 @@ def test_the_video_page_and_the_upload_page_are_korean_sentences(owner, video, s
     assert "<dd>640×360, 25 fps (h264)</dd>" in page.get(f"/videos/{video.id}").content.decode()
     upload = page.get("/videos/upload").content.decode()
     assert "MB, " in upload and "분까지이며, 더빙하려면 소리 트랙이 있어야 합니다." in upload
+
+
+def test_a_cancelled_re_render_is_labelled_as_one_on_the_korean_job_page(owner, staff, finished_job):
+    Segment.objects.filter(job=finished_job, index=0).update(target_text="Buenas.")
+    give_credits(owner, staff, 5)
+    dubbing_job_cancel(job=dubbing_job_render(job=finished_job))
+
+    html = _korean(owner).get(f"/jobs/{finished_job.id}").content.decode()
+
+    assert (
+        '<strong id="job-error-label">다시 렌더링을 마치지 못했습니다:</strong> '
+        '<span id="job-error-detail">다시 렌더링이 취소되었습니다. 이전 더빙은 그대로 있습니다.</span>'
+    ) in html

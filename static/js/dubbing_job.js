@@ -27,6 +27,7 @@
   var live = document.getElementById("job-live");
   var steps = document.getElementById("job-steps");
   var errorBox = document.getElementById("job-error");
+  var errorLabel = document.getElementById("job-error-label");
   var errorDetail = document.getElementById("job-error-detail");
   var errorCode = document.getElementById("job-error-code");
   var cancelForm = document.getElementById("job-cancel");
@@ -124,6 +125,8 @@
     barText.textContent = progress + "%";
     renderSteps(job, active);
     if (job.error) {
+      errorLabel.textContent = job.status === "succeeded" ? gettext("The re-render did not finish:")
+        : job.status === "cancelled" ? gettext("The dub did not finish:") : gettext("The dub failed:");
       errorDetail.textContent = job.error.detail || "";
       errorCode.textContent = job.error.code || "";
       errorBox.hidden = false;
