@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounts.tasks import email_send
+from dubbing.errors import job_error_detail
+from dubbing.languages import language_name
 
 
 def job_link(job) -> str:
@@ -26,6 +28,12 @@ def _queue(*, template: str, job, context: dict) -> None:
     context = {"user": owner, "job": job, "video": job.video, "link": job_link(job),
                "site_url": settings.SITE_URL, **context}
     with translation.override(owner.locale or settings.LANGUAGE_CODE):  # in the owner's language
+        # The language's name and the error's sentence, not the code and the pipeline's English.
+        context["language"] = language_name(job.target_language)
+        context["error_detail"] = (
+            job_error_detail(job.error_code, job.error_message or job.error_code, status=job.status)
+            if job.error_code else ""
+        )
         subject = " ".join(render_to_string(f"emails/dubbing/{template}_subject.txt", context).split())
         body = render_to_string(f"emails/dubbing/{template}_body.txt", context)
     recipient = owner.email

@@ -96,3 +96,31 @@ def test_a_cancelled_re_render_is_labelled_as_one_on_the_korean_job_page(owner, 
         '<strong id="job-error-label">다시 렌더링을 마치지 못했습니다:</strong> '
         '<span id="job-error-detail">다시 렌더링이 취소되었습니다. 이전 더빙은 그대로 있습니다.</span>'
     ) in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_failed_job_email_names_the_language_and_the_error_in_korean(owner, video, broker, worker):
+    import time
+
+    from django.core import mail
+    from django.db import transaction
+
+    from dubbing.emails import job_failed_email_queue
+    from dubbing.models import JobStatus
+    from dubbing.tests.test_jobs_api import make_job
+
+    owner.locale = "ko"
+    owner.save(update_fields=["locale"])
+    job = make_job(owner, video, status=JobStatus.FAILED, error_code="no_speech",
+                   error_message="transcribe: no speech found in 2.0 s of audio")
+
+    with transaction.atomic():
+        job_failed_email_queue(job=job)
+    deadline = time.monotonic() + 10
+    while not mail.outbox and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    message = mail.outbox[-1]
+    assert "스페인어" in message.subject and " es" not in message.subject
+    assert "오디오에서 말소리를 찾지 못해 더빙할 것이 없습니다." in message.body
+    assert "no speech found" not in message.body
