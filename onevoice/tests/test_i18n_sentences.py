@@ -124,3 +124,13 @@ def test_the_failed_job_email_names_the_language_and_the_error_in_korean(owner, 
     assert "스페인어" in message.subject and " es" not in message.subject
     assert "오디오에서 말소리를 찾지 못해 더빙할 것이 없습니다." in message.body
     assert "no speech found" not in message.body
+
+
+def test_the_account_page_dates_the_membership_the_korean_way(owner):
+    from datetime import UTC, datetime
+
+    type(owner).objects.filter(pk=owner.pk).update(date_joined=datetime(2026, 12, 1, 9, 30, tzinfo=UTC))
+
+    html = _korean(owner).get("/account").content.decode()
+
+    assert "· 가입일 2026년 12월 1일" in html
