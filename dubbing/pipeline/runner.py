@@ -146,6 +146,15 @@ def _segment_results(ctx: Context) -> list[SegmentResult]:
     return results
 
 
+def _route(ctx: Context) -> str | None:
+    """How the pair was made: "direct", "pivot", "speech_translation" (None: subtitles supplied,
+    or a translator that does not say)."""
+    translator = ctx.engines.translator
+    if ctx.supplied_targets or translator is None or not hasattr(translator, "routes"):
+        return None
+    return translator.routes().get((ctx.source_language, ctx.options.target_language), "direct")
+
+
 def _report(ctx: Context, timings: dict[str, dict]) -> dict:
     fitted = ctx.fitted
     return {
@@ -156,6 +165,7 @@ def _report(ctx: Context, timings: dict[str, dict]) -> dict:
         "target_language": ctx.options.target_language,
         "duration": ctx.timeline,
         "engines": ctx.engines.names(),
+        "route": _route(ctx),
         "detection": ctx.transcribe_detail.get("detection", {}),
         "loudness": ctx.mix_detail,
         # One voice per speaker for the whole video ("default": the engine's voice for the language).

@@ -83,6 +83,7 @@ def test_a_two_speaker_clip_gets_two_voices(two_speaker_dub):
 
     report, _ = two_speaker_dub
     assert report["source_language"] == "en"
+    assert report["route"] == "direct"  # apertium en->es
     speakers = [s["speaker"] for s in report["segments"]]
     assert set(speakers) == {"speaker_1", "speaker_2"}
     workspace = Path(report["workspace"])

@@ -61,6 +61,7 @@ def test_japanese_speech_is_dubbed_into_english_with_the_source_lines_kept(japan
     report = run_pipeline(japanese_video, options, workspace=tmp_path / "ws", out_dir=tmp_path / "out")
 
     assert report["source_language"] == "ja"
+    assert report["route"] == "speech_translation"
     lines = report["segments"]
     assert len(lines) == 3
     # The source lines are the Japanese that was said; the targets are English, line for line.
