@@ -25,6 +25,20 @@ def _fresh_cache():
 
 
 @pytest.fixture
+def media_root(settings, tmp_path):
+    """A fresh local media folder per test (uploads, artifacts), so 'nothing was stored' can be
+    checked. Modules that also need the worker's settings extend it under the same name."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = root
+    settings.STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    return root
+
+
+@pytest.fixture
 def password() -> str:
     return PASSWORD
 

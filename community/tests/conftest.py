@@ -22,18 +22,6 @@ THUMBNAIL_BYTES = b"\xff\xd8\xff\xe0 a tiny jpeg"
 SOURCE_BYTES = b"the private original upload"
 
 
-@pytest.fixture
-def media_root(settings, tmp_path):
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = root
-    settings.STORAGES = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    return root
-
-
 def make_video(owner, *, title="My talk", thumbnail=True) -> Video:
     video_id = uuid.uuid4()
     key = source_key(owner_id=owner.pk, video_id=video_id, extension="mp4")

@@ -36,16 +36,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def media_root(settings, tmp_path) -> Path:
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
-    }
+def media_root(media_root, settings, tmp_path) -> Path:
     settings.DUBBING_WORKSPACE_DIR = tmp_path / "work"
-    return root
+    return media_root
 
 
 def wait_for(job, predicate, *, timeout: float = 300.0) -> DubbingJob:

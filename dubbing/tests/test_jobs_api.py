@@ -43,19 +43,6 @@ SPEECH_EN_SECONDS = 18.68
 # --- Fixtures -------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def media_root(settings, tmp_path):
-    """A fresh local media folder per test."""
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = root
-    settings.STORAGES = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    return root
-
-
 def make_video(owner, *, duration: float = SPEECH_EN_SECONDS, status: str = VideoStatus.READY, title="Speech") -> Video:
     """A ready video whose source file really is in storage (speech_en.mp4)."""
     video_id = uuid.uuid4()

@@ -30,13 +30,8 @@ FINAL = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 @pytest.fixture
-def media_root(settings, tmp_path) -> Path:
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
-    }
+def media_root(media_root, settings, tmp_path) -> Path:
+    root = media_root
     settings.DUBBING_WORKSPACE_DIR = tmp_path / "work"
     settings.DUBBING_JOB_RETRY_BACKOFF = 0.1
     settings.DUBBING_HEARTBEAT_SECONDS = 0.2

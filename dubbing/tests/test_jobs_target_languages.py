@@ -22,16 +22,9 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def media_root(settings, tmp_path):
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
-    }
+def media_root(media_root, settings, tmp_path):
     settings.DUBBING_WORKSPACE_DIR = tmp_path / "work"
-    return root
+    return media_root
 
 
 @pytest.fixture

@@ -13,18 +13,6 @@ from dubbing.models import DubbingJob, JobStatus
 from videos.models import Video
 
 
-@pytest.fixture
-def media_root(settings, tmp_path):
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = root
-    settings.STORAGES = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    return root
-
-
 @pytest.mark.django_db
 def test_before_any_sample_the_landing_page_says_how_one_is_made(client):
     page = client.get("/").content.decode()

@@ -94,3 +94,17 @@ def test_dub_help_names_how_each_pair_is_made(capsys):
     assert re.search(r"through a pivot language: .*en->pt", out)
     assert re.search(r"speech translation into English: .*ja->en", out, re.DOTALL)
     assert "ko->" not in out
+
+
+def test_a_speech_translated_pair_without_the_audio_is_refused_by_name():
+    from dubbing.engines.base import Segment, UnsupportedLanguage
+    from dubbing.engines.registry import build_engines
+    from dubbing.pipeline.options import DubOptions
+
+    translator = build_engines(DubOptions(target_language="und", engines="local")).translator
+    line = Segment(id="s0001", start=0.0, end=1.0, text="午後は傘を持ってきてください。")
+    with pytest.raises(UnsupportedLanguage, match=r"ja->es is made by speech translation, which needs the audio"):
+        translator.translate([line], "ja", "es", {"glossary": {}})
+    # A text pair never needs it.
+    assert translator.translate([Segment(id="s1", start=0.0, end=1.0, text="Thank you.")], "en", "es", {}) == {
+        "s1": "Gracias."}

@@ -54,18 +54,6 @@ window.addEventListener('DOMContentLoaded', () => {
 
 
 @pytest.fixture
-def media_root(settings, tmp_path):
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = root
-    settings.STORAGES = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    return root
-
-
-@pytest.fixture
 def test_checkout(settings):
     settings.DEBUG = True  # the test checkout runs only with debug on, as under `make run`
     fake = sandbox.start()

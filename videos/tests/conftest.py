@@ -14,19 +14,6 @@ FIXTURES = FIXTURE_MEDIA
 BUCKET = "onevoice-test-media"
 
 
-@pytest.fixture
-def media_root(settings, tmp_path) -> Path:
-    """A fresh local media folder per test, so 'nothing was stored' can be checked."""
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = root
-    settings.STORAGES = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    return root
-
-
 def stored_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
 

@@ -242,7 +242,6 @@ class WhisperASR:
         regions: list[tuple[float, float]] | None = None,
         candidates: set[str] | None = None,
         target: str | None = None,
-        task: str = "transcribe",
     ) -> Transcript:
         """16 kHz mono WAV in. `regions` are the speech regions the pipeline's VAD found (found
         here when not given); `candidates`, for `auto`, the languages the rest of the dub can
@@ -266,7 +265,7 @@ class WhisperASR:
                     "language explicitly (--from).", {})
             return Transcript(language=language, segments=[], confidence=0.0)
 
-        return self._call("_transcribe_clips", audio_path, language, duration, clips, candidates, target, task)
+        return self._call("_transcribe_clips", audio_path, language, duration, clips, candidates, target)
 
     def _call(self, method: str, *args):
         """`method(*args)` in a recognition process of its own (`isolate`), else here, the model
@@ -285,26 +284,29 @@ class WhisperASR:
                 self._loaded.clear()
             _return_freed_memory()
 
-    def _transcribe_clips(self, audio_path: Path, language: str, duration: float, clips, candidates, target,
-                          task: str) -> Transcript:
-        self.last_detection = {}
-        lines: list[Segment] = []
-        logprobs: list[float] = []
+    @staticmethod
+    def _blocks(audio_path: Path, duration: float, clips: list[tuple[float, float]]):
+        """(offset, audio, clips relative to the offset) per block of clips. Blocks tile the file
+        (each starts where the last ended): faster-whisper's own VAD, used for some languages,
+        reads differently when the audio starts on speech."""
         blocks = clip_blocks(clips)
         hi = 0.0
         for index, block in enumerate(blocks):
-            # Blocks tile the file (each starts where the last ended): faster-whisper's own VAD,
-            # used for some languages, reads differently when the audio starts on speech.
             lo, hi = hi, (duration if index == len(blocks) - 1 else block[-1][1])
-            audio = _read(audio_path, lo, hi)
-            local = [(a - lo, b - lo) for a, b in block]
+            yield lo, _read(audio_path, lo, hi), [(a - lo, b - lo) for a, b in block]
+
+    def _transcribe_clips(self, audio_path: Path, language: str, duration: float, clips, candidates,
+                          target) -> Transcript:
+        self.last_detection = {}
+        lines: list[Segment] = []
+        logprobs: list[float] = []
+        for lo, audio, local in self._blocks(audio_path, duration, clips):
             if language == "auto":
-                language = self._detect(audio, local, candidates, target, task)
-            segments, _ = self._start(audio, language, self.decoding_for(language), local, task)
+                language = self._detect(audio, local, candidates, target)
+            segments, _ = self._start(audio, language, self.decoding_for(language), local)
             found, block_logprobs = self._collect(segments, offset=lo, first_id=len(lines) + 1)
             lines += found
             logprobs += block_logprobs
-            del audio
         self.last_decoding = self.decoding_for(language)
         confidence = round(math.exp(sum(logprobs) / len(logprobs)), 3) if logprobs else 0.0
         return Transcript(language=language, segments=lines, confidence=confidence)
@@ -327,12 +329,7 @@ class WhisperASR:
         clips = speech_clips(sorted(spans), duration)
         texts: list[list[str]] = [[] for _ in spans]
         decoding = Decoding(self.decoding_for(language).compute_type)  # clips, not the VAD filter
-        hi = 0.0
-        blocks = clip_blocks(clips)
-        for index, block in enumerate(blocks):
-            lo, hi = hi, (duration if index == len(blocks) - 1 else block[-1][1])
-            audio = _read(audio_path, lo, hi)
-            local = [(a - lo, b - lo) for a, b in block]
+        for lo, audio, local in self._blocks(audio_path, duration, clips):
             found, _ = self._collect(self._start(audio, language, decoding, local, "translate")[0], offset=lo)
             for seg in found:  # to the line it overlaps most, else the nearest
                 def fit(i, seg=seg):
@@ -340,15 +337,14 @@ class WhisperASR:
                     overlap = min(b, seg.end) - max(a, seg.start)
                     return overlap if overlap > 0 else -min(abs(a - seg.end), abs(seg.start - b))
                 texts[max(range(len(spans)), key=fit)].append(seg.text)
-            del audio
         self.last_decoding = decoding
         return [" ".join(parts).strip() for parts in texts]
 
-    def _detect(self, audio, clips, candidates: set[str] | None, target: str | None, task: str) -> str:
+    def _detect(self, audio, clips, candidates: set[str] | None, target: str | None) -> str:
         """The language by Whisper's probabilities on the first window of speech. Only the
         encoder runs here (faster-whisper's detection inside `transcribe`); the lazy segments
         are dropped undecoded, and the block is then decoded once, in the language found."""
-        _, info = self._start(audio, None, self.decoding_for(None), clips, task)
+        _, info = self._start(audio, None, self.decoding_for(None), clips)
         probabilities = dict(info.all_language_probs or [])
         self.last_detection = {lang: round(p, 3) for lang, p in sorted(
             probabilities.items(), key=lambda item: item[1], reverse=True)[:5]}

@@ -76,7 +76,8 @@ def pairs_epilog() -> str:
     ways = {"direct": "direct", "pivot": "through a pivot language",
             "speech_translation": "Whisper's speech translation into English"}
     lines = ["language pairs the configured engines can dub, by how each is made:"]
-    for via in sorted({p["via"] for p in support.pairs}, key=list(ways).index):
+    order = list(ways)
+    for via in sorted({p["via"] for p in support.pairs}, key=lambda v: order.index(v) if v in order else len(order)):
         pairs = " ".join(f"{p['source']}->{p['target']}" for p in support.pairs if p["via"] == via)
         lines.append(textwrap.fill(pairs, 78, initial_indent=f"  {ways.get(via, via)}: ", subsequent_indent="    "))
     lines.append(f"--from auto detects: {' '.join(support.auto_detect)}" if len(support.auto_detect) <= 12 else
