@@ -14,7 +14,6 @@ from dubbing.engines.translate.apertium import ApertiumTranslator
 from dubbing.engines.translate.openai import OpenAITranslator
 from dubbing.pipeline.glossary import misses, protect, restore
 from dubbing.pipeline.translate import translate_segments
-from dubbing.tests.test_jobs_api import media_root  # noqa: F401  (fixture)
 
 LINES = ["Welcome to our short demonstration.", "Tomorrow the weather will be sunny and warm in the morning.",
          "In the afternoon, please bring an umbrella.", "Thank you for watching, and see you next time."]
@@ -95,7 +94,7 @@ def test_a_line_that_still_misses_a_term_is_listed_in_the_report_and_on_its_segm
 
 
 @pytest.mark.django_db
-def test_the_line_editor_shows_a_missed_term_and_an_edit_updates_it(owner, staff, client, media_root):  # noqa: F811
+def test_the_line_editor_shows_a_missed_term_and_an_edit_updates_it(owner, staff, client, media_root):
     from dubbing import services
     from dubbing.models import JobStatus
     from dubbing.models import Segment as Line

@@ -24,7 +24,6 @@ from dubbing.tests.test_jobs_api import (
 pytestmark = pytest.mark.django_db
 
 # The API tests' fixtures, shared (one set of rows and files for both modules).
-media_root = jobs_api.media_root
 video = jobs_api.video
 finished_job = jobs_api.finished_job
 

@@ -12,7 +12,6 @@ from dubbing.tests.test_jobs_api import give_credits
 
 pytestmark = pytest.mark.django_db
 
-media_root = jobs_api.media_root
 video = jobs_api.video
 
 

@@ -19,7 +19,6 @@ from dubbing.tests.test_jobs_api import add_artifact, make_job
 
 pytestmark = pytest.mark.django_db
 
-media_root = jobs_api.media_root
 video = jobs_api.video
 finished_job = jobs_api.finished_job
 

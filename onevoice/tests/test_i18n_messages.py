@@ -18,7 +18,6 @@ from testing.media import FIXTURE_MEDIA
 
 pytestmark = pytest.mark.django_db
 
-media_root = jobs_api.media_root
 video = jobs_api.video
 finished_job = jobs_api.finished_job
 

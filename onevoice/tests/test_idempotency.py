@@ -24,7 +24,7 @@ from billing.models import CreditPack, LedgerEntry, Payment
 from billing.selectors import credits_balance
 from billing.services.ledger import credits_grant
 from dubbing.models import DubbingJob
-from dubbing.tests.test_jobs_api import make_video, media_root  # noqa: F401  (fixture)
+from dubbing.tests.test_jobs_api import make_video
 from onevoice.idempotency import idempotency_key_claim, request_fingerprint
 from onevoice.models import IdempotencyKey
 
@@ -48,7 +48,7 @@ def _post_job(client, video, key, **extra):
 
 
 def test_a_retried_post_after_a_dropped_connection_makes_one_job_and_one_charge(
-        live_server, media_root, owner, settings):  # noqa: F811
+        live_server, media_root, owner, settings):
     credits_grant(user=owner, amount=20, staff=owner, reason="test", idempotency_key="grant-live")
     video = make_video(owner)
     token = str(AccessToken.for_user(owner))
@@ -88,7 +88,7 @@ def test_a_retried_post_after_a_dropped_connection_makes_one_job_and_one_charge(
     assert credits_balance(user=owner) == 20 - jobs[0].cost_credits
 
 
-def test_the_same_key_replays_status_and_body_and_charges_nothing_more(owner_client, funded, media_root):  # noqa: F811
+def test_the_same_key_replays_status_and_body_and_charges_nothing_more(owner_client, funded, media_root):
     video = make_video(funded)
     first = _post_job(owner_client, video, "key-1")
     second = _post_job(owner_client, video, "key-1")
@@ -99,7 +99,7 @@ def test_the_same_key_replays_status_and_body_and_charges_nothing_more(owner_cli
     assert len(_debits(funded)) == 1
 
 
-def test_the_same_key_of_another_user_is_independent(owner_client, other_client, funded, other, media_root):  # noqa: F811
+def test_the_same_key_of_another_user_is_independent(owner_client, other_client, funded, other, media_root):
     mine, theirs = make_video(funded), make_video(other)
     a = _post_job(owner_client, mine, "shared-key")
     b = _post_job(other_client, theirs, "shared-key")
@@ -108,7 +108,7 @@ def test_the_same_key_of_another_user_is_independent(owner_client, other_client,
     assert len(_debits(funded)) == 1 and len(_debits(other)) == 1
 
 
-def test_the_same_key_with_another_body_is_refused_with_422(owner_client, funded, media_root):  # noqa: F811
+def test_the_same_key_with_another_body_is_refused_with_422(owner_client, funded, media_root):
     video = make_video(funded)
     assert _post_job(owner_client, video, "key-2").status_code == 201
     reused = _post_job(owner_client, video, "key-2", target_language="ca")
@@ -117,7 +117,7 @@ def test_the_same_key_with_another_body_is_refused_with_422(owner_client, funded
     assert DubbingJob.objects.filter(owner=funded).count() == 1
 
 
-def test_a_key_whose_first_request_is_still_running_answers_409(owner, owner_client, funded, media_root):  # noqa: F811
+def test_a_key_whose_first_request_is_still_running_answers_409(owner, owner_client, funded, media_root):
     video = make_video(funded)
     # Given the first request with this key has claimed it and not finished (as the decorator
     # leaves it while the view runs)
@@ -143,7 +143,7 @@ def test_a_key_whose_first_request_is_still_running_answers_409(owner, owner_cli
     assert DubbingJob.objects.filter(owner=funded).count() == 1
 
 
-def test_a_refused_request_releases_its_key(owner_client, owner, media_root):  # noqa: F811
+def test_a_refused_request_releases_its_key(owner_client, owner, media_root):
     video = make_video(owner)  # no credits: 402
     poor = _post_job(owner_client, video, "key-4")
     assert poor.status_code == 402
@@ -152,7 +152,7 @@ def test_a_refused_request_releases_its_key(owner_client, owner, media_root):  #
     assert _post_job(owner_client, video, "key-4").status_code == 201
 
 
-def test_keys_are_kept_in_the_database_for_24_hours_and_purged_by_a_command(owner_client, funded, media_root):  # noqa: F811
+def test_keys_are_kept_in_the_database_for_24_hours_and_purged_by_a_command(owner_client, funded, media_root):
     video = make_video(funded)
     assert _post_job(owner_client, video, "old").status_code == 201
     assert _post_job(owner_client, video, "new", target_language="ca").status_code == 201
@@ -164,7 +164,7 @@ def test_keys_are_kept_in_the_database_for_24_hours_and_purged_by_a_command(owne
     assert DubbingJob.objects.filter(owner=funded).count() == 3
 
 
-def test_retry_and_render_take_keys_too(owner_client, funded, media_root):  # noqa: F811
+def test_retry_and_render_take_keys_too(owner_client, funded, media_root):
     from dubbing.models import JobStatus
 
     video = make_video(funded)
@@ -189,7 +189,7 @@ def test_a_payment_is_prepared_once_per_key(owner_client, owner, settings):
     assert Payment.objects.filter(user=owner).count() == 1
 
 
-def test_a_key_longer_than_255_characters_is_refused(owner_client, funded, media_root):  # noqa: F811
+def test_a_key_longer_than_255_characters_is_refused(owner_client, funded, media_root):
     video = make_video(funded)
     answer = _post_job(owner_client, video, "k" * 256)
     assert answer.status_code == 400 and answer.json()["code"] == "idempotency_key_invalid"
