@@ -113,6 +113,7 @@ def _delete_objects(*names: str) -> None:
             continue
         try:
             media.delete(name)
+            storage.empty_folders_remove(name, storage=media)
         except Exception:  # a leftover object must not hide the error that got us here
             logger.exception("Could not delete stored object %s", name)
 

@@ -9,10 +9,11 @@ link; S3 objects through presigned URLs.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from django.conf import settings
 from django.core import signing
-from django.core.files.storage import Storage, storages
+from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.urls import reverse
 
 MEDIA_SIGNING_SALT = "videos.media"
@@ -38,6 +39,24 @@ def s3_target(storage: Storage, name: str) -> tuple:
     from storages.utils import clean_name
 
     return storage.connection.meta.client, storage.bucket_name, storage._normalize_name(clean_name(name))
+
+
+def empty_folders_remove(name: str, *, storage: Storage | None = None) -> None:
+    """Remove the folders above a deleted object as long as they are empty (local storage only:
+    an object store has no folders). Stops at the storage root and at the first folder in use."""
+    storage = storage or media_storage()
+    if not isinstance(storage, FileSystemStorage):
+        return
+    root = Path(storage.location).resolve()
+    folder = Path(storage.path(name)).parent
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()  # only ever succeeds on an empty folder
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return
+        folder = folder.parent
 
 
 def source_key(*, owner_id: uuid.UUID, video_id: uuid.UUID, extension: str) -> str:

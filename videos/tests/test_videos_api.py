@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -69,6 +70,7 @@ def test_deleting_a_video_removes_its_stored_files(owner_client, ready_video, me
     assert response.status_code == 204
     assert not Video.objects.filter(id=ready_video["id"]).exists()
     assert stored_files(media_root) == []
+    assert [p for p in Path(media_root).rglob("*") if ready_video["id"] in p.name] == []  # its folder too
 
 
 def test_deleting_an_account_deletes_all_its_videos_and_files(owner, upload, other_client, media_root):
@@ -80,6 +82,7 @@ def test_deleting_an_account_deletes_all_its_videos_and_files(owner, upload, oth
 
     assert list(Video.objects.values_list("id", flat=True)) == [Video.objects.get(id=theirs["id"]).id]
     assert len(stored_files(media_root)) == 2  # only the other user's source and thumbnail
+    assert [p for p in Path(media_root).rglob("*") if str(owner.id) in p.name] == []  # no empty folders
 
 
 def test_someone_elses_video_is_not_found_on_every_endpoint(ready_video, other_client, other):
