@@ -7,7 +7,7 @@ import pytest
 from dramatiq import Worker
 from rest_framework.test import APIClient
 
-PASSWORD = "correct horse battery staple 42"
+from testing.factories import PASSWORD, UserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -43,27 +43,19 @@ def password() -> str:
     return PASSWORD
 
 
-def _make_user(email: str, name: str, **extra):
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-
-    extra.setdefault("email_verified_at", timezone.now())
-    return get_user_model().objects.create_user(email=email, password=PASSWORD, name=name, **extra)
-
-
 @pytest.fixture
 def owner(db):
-    return _make_user("alice@example.com", "Alice")
+    return UserFactory(email="alice@example.com", name="Alice")
 
 
 @pytest.fixture
 def other(db):
-    return _make_user("bob@example.com", "Bob")
+    return UserFactory(email="bob@example.com", name="Bob")
 
 
 @pytest.fixture
 def staff(db):
-    return _make_user("charlie@example.com", "Charlie", is_staff=True, is_superuser=True)
+    return UserFactory(email="charlie@example.com", name="Charlie", staff=True)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -20,21 +19,21 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import serializers as s
 from accounts import services
+from accounts.errors import (
+    AccountsErrorCode,
+    AlreadyVerified,
+    EmailTaken,
+    TokenExpired,
+    WeakPassword,
+    WrongPassword,
+)
+from accounts.errors import InvalidToken as InvalidLinkToken
+from onevoice.account import account_credits, account_register
 from onevoice.deletion import account_delete
+from onevoice.errors import ServiceError
+from onevoice.schema import ErrorResponsesAutoSchema, raises
 
-ERROR = s.ErrorOutputSerializer
 THROTTLES = [AnonRateThrottle, UserRateThrottle, ScopedRateThrottle]
-
-
-def _errors(*codes: int) -> dict:
-    text = {
-        400: "Invalid input (see code and errors)",
-        401: "Not authenticated or bad credentials",
-        403: "Not allowed",
-        409: "Wrong state",
-        429: "Too many requests",
-    }
-    return {code: OpenApiResponse(ERROR, description=text[code]) for code in codes}
 
 
 class _AnonymousApi(APIView):
@@ -51,40 +50,43 @@ class _AnonymousApi(APIView):
 
 class RegisterApi(_AnonymousApi):
     throttle_scope = "register"
+    error_responses = (EmailTaken, WeakPassword)
 
     @extend_schema(
         tags=["auth"],
         request=s.RegisterInputSerializer,
-        responses={201: s.UserOutputSerializer, **_errors(400, 429)},
+        responses={201: s.UserOutputSerializer},
         summary="Create an account; a verification email is sent",
     )
     def post(self, request):
         data = _valid(s.RegisterInputSerializer, request)
-        user = services.user_register(**data)
-        return Response(s.UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
+        user = account_register(**data)
+        return Response(_user_body(user), status=status.HTTP_201_CREATED)
 
 
 class VerifyEmailApi(_AnonymousApi):
+    error_responses = (InvalidLinkToken, TokenExpired)
     @extend_schema(
         tags=["auth"],
         request=s.TokenInputSerializer,
-        responses={200: s.UserOutputSerializer, **_errors(400)},
+        responses={200: s.UserOutputSerializer},
         summary="Verify an email address with the token from the emailed link",
     )
     def post(self, request):
         data = _valid(s.TokenInputSerializer, request)
         user = services.user_verify_email(token=data["token"])
-        return Response(s.UserOutputSerializer(user).data)
+        return Response(_user_body(user))
 
 
 class VerifyEmailResendApi(APIView):
     throttle_classes = THROTTLES
     throttle_scope = "verify_resend"
+    error_responses = (AlreadyVerified,)
 
     @extend_schema(
         tags=["auth"],
         request=None,
-        responses={202: s.DetailOutputSerializer, **_errors(401, 409, 429)},
+        responses={202: s.DetailOutputSerializer},
         summary="Send the verification email again",
     )
     def post(self, request):
@@ -96,11 +98,12 @@ class TokenObtainApi(TokenObtainPairView):
     serializer_class = s.EmailLoginSerializer
     throttle_classes = THROTTLES
     throttle_scope = "login"
+    error_responses = ((401, AccountsErrorCode.INVALID_CREDENTIALS.value),)
 
     @extend_schema(
         tags=["auth"],
         request=s.EmailLoginSerializer,
-        responses={200: s.TokenPairOutputSerializer, **_errors(400, 401, 429)},
+        responses={200: s.TokenPairOutputSerializer},
         summary="Log in with email and password",
     )
     def post(self, request, *args, **kwargs):
@@ -109,11 +112,12 @@ class TokenObtainApi(TokenObtainPairView):
 
 class TokenRefreshApi(TokenRefreshView):
     serializer_class = s.RotatingRefreshSerializer
+    error_responses = (InvalidToken,)
 
     @extend_schema(
         tags=["auth"],
         request=s.RefreshInputSerializer,
-        responses={200: s.TokenPairOutputSerializer, **_errors(400, 401)},
+        responses={200: s.TokenPairOutputSerializer},
         summary="Trade a refresh token for a new pair; the old refresh token stops working",
     )
     def post(self, request, *args, **kwargs):
@@ -123,11 +127,12 @@ class TokenRefreshApi(TokenRefreshView):
 class LogoutApi(_AnonymousApi):
     # Holding the refresh token is the proof needed to revoke it, so a client whose access
     # token has already expired can still log out.
+    error_responses = (InvalidToken,)
 
     @extend_schema(
         tags=["auth"],
         request=s.RefreshInputSerializer,
-        responses={205: OpenApiResponse(description="The refresh token is revoked"), **_errors(400, 401)},
+        responses={205: OpenApiResponse(description="The refresh token is revoked")},
         summary="Revoke a refresh token",
     )
     def post(self, request):
@@ -145,7 +150,7 @@ class PasswordResetApi(_AnonymousApi):
     @extend_schema(
         tags=["auth"],
         request=s.EmailInputSerializer,
-        responses={202: s.DetailOutputSerializer, **_errors(400, 429)},
+        responses={202: s.DetailOutputSerializer},
         summary="Email a password reset link (same answer whether or not the address exists)",
     )
     def post(self, request):
@@ -158,10 +163,11 @@ class PasswordResetApi(_AnonymousApi):
 
 
 class PasswordResetConfirmApi(_AnonymousApi):
+    error_responses = (InvalidLinkToken, TokenExpired, WeakPassword)
     @extend_schema(
         tags=["auth"],
         request=s.PasswordResetConfirmInputSerializer,
-        responses={200: s.DetailOutputSerializer, **_errors(400)},
+        responses={200: s.DetailOutputSerializer},
         summary="Set a new password with the token from the emailed link",
     )
     def post(self, request):
@@ -170,7 +176,7 @@ class PasswordResetConfirmApi(_AnonymousApi):
         return Response({"detail": gettext("Your password has been changed. Log in with the new one.")})
 
 
-class _DeleteWithBodySchema(AutoSchema):
+class _DeleteWithBodySchema(ErrorResponsesAutoSchema):
     """drf-spectacular documents bodies only for POST/PUT/PATCH; DELETE /me takes the password."""
 
     def _get_request_body(self, direction="request"):
@@ -187,26 +193,28 @@ class MeApi(APIView):
     permission_classes = [IsAuthenticated]
     schema = _DeleteWithBodySchema()
 
-    @extend_schema(tags=["account"], responses={200: s.UserOutputSerializer, **_errors(401)})
+    @extend_schema(tags=["account"], responses={200: s.UserOutputSerializer})
     def get(self, request):
-        return Response(s.UserOutputSerializer(request.user).data)
+        return Response(_user_body(request.user))
 
     @extend_schema(
         tags=["account"],
         request=s.UserUpdateInputSerializer,
-        responses={200: s.UserOutputSerializer, **_errors(400, 401)},
+        responses={200: s.UserOutputSerializer},
     )
+    @raises(ServiceError)  # an unknown locale
     def patch(self, request):
         data = _valid(s.UserUpdateInputSerializer, request)
         user = services.user_update(user=request.user, **data)
-        return Response(s.UserOutputSerializer(user).data)
+        return Response(_user_body(user))
 
     @extend_schema(
         tags=["account"],
         request=s.PasswordInputSerializer,
-        responses={204: OpenApiResponse(description="Personal data erased; ledger kept"), **_errors(400, 401)},
+        responses={204: OpenApiResponse(description="Personal data erased; ledger kept")},
         summary="Delete my account (confirm with the password)",
     )
+    @raises(WrongPassword)
     def delete(self, request):
         data = _valid(s.PasswordInputSerializer, request)
         account_delete(user=request.user, password=data["password"])
@@ -215,11 +223,12 @@ class MeApi(APIView):
 
 class MePasswordApi(APIView):
     permission_classes = [IsAuthenticated]
+    error_responses = (WrongPassword, WeakPassword)
 
     @extend_schema(
         tags=["account"],
         request=s.PasswordChangeInputSerializer,
-        responses={200: s.PasswordChangeOutputSerializer, **_errors(400, 401)},
+        responses={200: s.PasswordChangeOutputSerializer},
         summary="Change my password; other devices are logged out, a fresh token pair is returned",
     )
     def post(self, request):
@@ -233,6 +242,10 @@ class MePasswordApi(APIView):
                 "refresh": str(refresh),
             }
         )
+
+
+def _user_body(user) -> dict:
+    return s.UserOutputSerializer(user, context={"credits": account_credits(user=user)}).data
 
 
 def _valid(serializer_class, request) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from accounts.models import User
 
 
@@ -10,14 +12,7 @@ def user_get_active_by_email(*, email: str) -> User | None:
     return User.objects.filter(email__iexact=email.strip(), is_active=True).first()
 
 
-def user_credits(*, user: User) -> int:
-    """The user's credit balance, from billing (written beside accounts, maybe not there yet)."""
-    try:
-        from billing.selectors import credits_balance
-    except ImportError as exc:
-        # Fall back only when billing has not written the selector yet; a broken import
-        # inside billing must still surface.
-        if exc.name not in (None, "billing.selectors"):
-            raise
-        return 0
-    return credits_balance(user=user)
+def user_must_verify_email(*, user) -> bool:
+    """Paid work (payments, jobs) waits for this user to confirm their address: the API's
+    permission, the service gate and the pages that offer paid work all ask here."""
+    return bool(settings.REQUIRE_EMAIL_VERIFICATION and not user.email_verified)

@@ -19,10 +19,12 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.errors import AccountsErrorCode
 from accounts.models import User
-from accounts.selectors import user_credits
 
 
 class UserOutputSerializer(serializers.ModelSerializer):
+    """The user of API.md. Credits are billing's, which accounts does not read: the caller
+    passes them in the context as "credits" (onevoice.account.account_credits)."""
+
     email_verified = serializers.BooleanField(read_only=True)
     credits = serializers.SerializerMethodField()
 
@@ -33,7 +35,7 @@ class UserOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.IntegerField())
     def get_credits(self, user: User) -> int:
-        return user_credits(user=user)
+        return self.context["credits"]
 
 
 class RegisterInputSerializer(serializers.Serializer):
@@ -118,11 +120,3 @@ class PasswordInputSerializer(serializers.Serializer):
 
 class DetailOutputSerializer(serializers.Serializer):
     detail = serializers.CharField()
-
-
-class ErrorOutputSerializer(serializers.Serializer):
-    """The error shape every 4xx uses (onevoice/errors.py)."""
-
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)

@@ -29,7 +29,7 @@ from accounts.errors import (
     WrongPassword,
 )
 from accounts.models import User
-from accounts.selectors import user_get_active_by_email
+from accounts.selectors import user_get_active_by_email, user_must_verify_email
 from accounts.tasks import email_send
 from accounts.tokens import (
     email_verification_token_make,
@@ -76,18 +76,6 @@ def _refresh_tokens_revoke(*, user: User) -> int:
     return len(revoked)
 
 
-def _signup_bonus(*, user: User) -> None:
-    try:
-        from billing.services import credits_signup_bonus
-    except ImportError as exc:
-        # Billing is written beside accounts; until its service exists there is no bonus.
-        # Any other import failure is a real bug and must surface.
-        if exc.name not in (None, "billing.services"):
-            raise
-        return
-    credits_signup_bonus(user=user)
-
-
 def user_verification_email_send(*, user: User) -> None:
     token = email_verification_token_make(user=user)
     link = settings.SITE_URL + reverse("verify_email", args=[token])
@@ -97,6 +85,7 @@ def user_verification_email_send(*, user: User) -> None:
 
 @transaction.atomic
 def user_register(*, email: str, password: str, name: str = "", locale: str = "en") -> User:
+    """The account alone; onevoice.account.account_register adds billing's sign-up bonus."""
     email = User.objects.normalize_email(email.strip())
     _locale_check(locale)
     _password_check(password=password, user=User(email=email, name=name), field="password")
@@ -107,7 +96,6 @@ def user_register(*, email: str, password: str, name: str = "", locale: str = "e
             user = User.objects.create_user(email=email, password=password, name=name, locale=locale)
     except IntegrityError:
         raise EmailTaken() from None
-    _signup_bonus(user=user)
     user_verification_email_send(user=user)
     return user
 
@@ -131,7 +119,7 @@ def user_verify_email(*, token: str) -> User:
 
 def user_require_verified(*, user: User) -> None:
     """Refuse paid work (jobs, payments) to an unverified user when verification is required."""
-    if settings.REQUIRE_EMAIL_VERIFICATION and not user.email_verified:
+    if user_must_verify_email(user=user):
         raise EmailUnverified()
 
 
@@ -211,7 +199,8 @@ def user_delete(*, user: User, password: str) -> None:
 
 @transaction.atomic
 def demo_user_ensure(*, email: str, password: str) -> tuple[User, bool]:
-    """Make sure a verified demo account exists with this password. Returns (user, created)."""
+    """Make sure a verified demo account exists with this password. Returns (user, created).
+    onevoice.account.demo_account_ensure adds the sign-up bonus to a new one."""
     user = User.objects.select_for_update().filter(email__iexact=email).first()
     created = user is None
     if created:
@@ -222,6 +211,4 @@ def demo_user_ensure(*, email: str, password: str) -> tuple[User, bool]:
     if not user.email_verified:
         user.email_verified_at = timezone.now()
     user.save()
-    if created:
-        _signup_bonus(user=user)
     return user, created

@@ -24,6 +24,7 @@ from accounts.errors import InvalidToken
 from accounts.throttles import page_throttled
 from accounts.tokens import password_reset_token_user
 from onevoice import deletion
+from onevoice.account import account_register
 from onevoice.errors import ServiceError
 
 THROTTLED = _("Too many attempts from your address. Wait a little and try again.")
@@ -43,7 +44,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 # The account speaks the language the sign-up page was shown in.
-                user = services.user_register(**form.cleaned_data, locale=_page_locale(request))
+                user = account_register(**form.cleaned_data, locale=_page_locale(request))
             except ServiceError as exc:
                 forms.form_add_service_error(form, exc)
             else:

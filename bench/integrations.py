@@ -55,9 +55,9 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _user(email: str, credits: int):
     from billing.services.ledger import credits_grant
-    from conftest import _make_user
+    from testing.factories import UserFactory
 
-    user = _make_user(email, "Bench")
+    user = UserFactory(email=email, name="Bench")
     credits_grant(user=user, amount=credits, staff=user, reason="bench", idempotency_key=f"bench-{email}")
     return user
 

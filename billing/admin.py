@@ -46,6 +46,19 @@ class CreditAdjustmentForm(forms.Form):
         label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), help_text=_("Required; kept on the ledger entry.")
     )
 
+    # Made when the form is rendered and posted back with it, so submitting the same page twice
+    # (a double click, a reload) replays the ledger entries instead of crediting again.
+    idempotency_key = forms.UUIDField(
+        widget=forms.HiddenInput,
+        error_messages={"required": _("This form was not opened here. Check it and apply it again."),
+                        "invalid": _("This form was not opened here. Check it and apply it again.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.fields["idempotency_key"].initial = uuid.uuid4()
+
     def clean_amount(self):
         amount = self.cleaned_data["amount"]
         if amount == 0:
@@ -78,19 +91,22 @@ class CreditAccountAdmin(_ReadOnlyAdmin):
             raise PermissionDenied
         form = CreditAdjustmentForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
-            done, refused = 0, []
+            done, replayed, refused = 0, 0, []
+            key = form.cleaned_data["idempotency_key"]
             for account in queryset.select_related("user"):
                 try:
-                    services.credits_grant(
+                    _, created = services.credits_grant(
                         user=account.user,
                         amount=form.cleaned_data["amount"],
                         staff=request.user,
                         reason=form.cleaned_data["reason"],
-                        idempotency_key=f"staff:{uuid.uuid4()}",
+                        idempotency_key=f"staff_grant:{key}:{account.pk}",
                     )
-                    done += 1
                 except ServiceError as error:
                     refused.append(f"{account.user}: {error.detail}")
+                else:
+                    done += created
+                    replayed += not created
             if done:
                 self.message_user(
                     request,
@@ -98,9 +114,23 @@ class CreditAccountAdmin(_ReadOnlyAdmin):
                     % {"count": done},
                     messages.SUCCESS,
                 )
+            if replayed:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "This form was already applied to %(count)d account; its credits were not changed again.",
+                        "This form was already applied to %(count)d accounts; their credits were not changed again.",
+                        replayed,
+                    ) % {"count": replayed},
+                    messages.WARNING,
+                )
             for line in refused:
                 self.message_user(request, line, messages.ERROR)
             return None
+        if "idempotency_key" in form.errors:
+            # Shown again with a key of its own, so that applying it now is one new grant.
+            form.data = form.data.copy()
+            form.data["idempotency_key"] = str(uuid.uuid4())
         return TemplateResponse(
             request,
             "admin/billing/credit_adjustment.html",
@@ -117,10 +147,10 @@ class CreditAccountAdmin(_ReadOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(_ReadOnlyAdmin):
-    list_display = ("created_at", "user", "kind", "amount", "balance_after", "ref", "staff", "reason")
-    list_filter = ("kind", ("user", admin.RelatedOnlyFieldListFilter), "created_at")
-    search_fields = ("user__email", "ref", "idempotency_key", "reason")
-    list_select_related = ("user", "staff")
+    list_display = ("created_at", "account__user", "kind", "amount", "balance_after", "ref", "staff", "reason")
+    list_filter = ("kind", ("account__user", admin.RelatedOnlyFieldListFilter), "created_at")
+    search_fields = ("account__user__email", "ref", "idempotency_key", "reason")
+    list_select_related = ("account__user", "staff")
     date_hierarchy = "created_at"
 
 
@@ -296,7 +326,7 @@ class PaymentAdmin(_ReadOnlyAdmin):
                 "title": gettext("Refund %(payment)s") % {"payment": payment.payment_id},
                 "payment": payment,
                 "quote": quote,
-                "full_refund_credits": quote.credits_for(quote.refundable_amount, payment=payment)
+                "full_refund_credits": quote.credits_for(quote.refundable_amount)
                 if quote.refundable_amount
                 else 0,
                 "form": form,

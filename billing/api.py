@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from django.http import UnreadablePostError
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from accounts.permissions import EmailVerifiedForPaidWork
 from billing import selectors, services
+from billing.errors import (
+    InvalidWebhook,
+    PackUnavailable,
+    PaymentFailed,
+    PaymentMismatch,
+    PaymentProviderUnavailable,
+    PaymentsNotConfigured,
+)
 from billing.serializers import (
     CreditPackOutputSerializer,
     LedgerEntryOutputSerializer,
@@ -16,7 +28,9 @@ from billing.serializers import (
     PaymentPrepareInputSerializer,
     PaymentPrepareOutputSerializer,
 )
+from onevoice.errors import RequestTooLarge
 from onevoice.idempotency import IDEMPOTENCY_KEY, idempotent
+from onevoice.schema import raises
 
 
 class CreditPackListApi(generics.ListAPIView):
@@ -37,6 +51,8 @@ class PaymentListCreateApi(generics.ListAPIView):
     """GET: my payments. POST: prepare a payment for a pack (the server sets id and price)."""
 
     serializer_class = PaymentOutputSerializer
+    # Buying waits for a confirmed email address when REQUIRE_EMAIL_VERIFICATION is on.
+    permission_classes = [IsAuthenticated, EmailVerifiedForPaidWork]
 
     def get_queryset(self):
         return selectors.payment_list(user=self.request.user)
@@ -44,6 +60,7 @@ class PaymentListCreateApi(generics.ListAPIView):
     @extend_schema(parameters=[IDEMPOTENCY_KEY], request=PaymentPrepareInputSerializer,
                    responses={201: PaymentPrepareOutputSerializer})
     @idempotent
+    @raises(PaymentsNotConfigured, PackUnavailable)
     def post(self, request):
         serializer = PaymentPrepareInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -52,6 +69,9 @@ class PaymentListCreateApi(generics.ListAPIView):
 
 
 class PaymentCompleteApi(APIView):
+    # payment_sync asks PortOne (502 when it does not answer).
+    error_responses = (PaymentsNotConfigured, PaymentMismatch, PaymentFailed, PaymentProviderUnavailable)
+
     @extend_schema(request=None, responses=PaymentOutputSerializer)
     def post(self, request, payment_id: str):
         payment = services.payment_complete(user=request.user, payment_id=payment_id)
@@ -59,13 +79,40 @@ class PaymentCompleteApi(APIView):
 
 
 class PortOneWebhookApi(APIView):
-    # PortOne signs the body; there is no user, no session and no CSRF token. Not throttled:
-    # PortOne delivers every store's events from a few addresses.
+    # PortOne signs the body; there is no user, no session and no CSRF token. Anyone can call,
+    # so each client address has its own rate (generous: PortOne delivers from a few addresses).
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "portone_webhook"
+    error_responses = (InvalidWebhook, PaymentsNotConfigured, PaymentProviderUnavailable)
 
-    @extend_schema(request=None, responses={200: OpenApiResponse(description="Accepted")})
+    # The body is PortOne's signed JSON, read raw (any object here; the signature decides).
+    @extend_schema(request={"application/json": OpenApiTypes.OBJECT},
+                   responses={200: OpenApiResponse(description="Accepted")})
     def post(self, request):
-        delivery = services.webhook_delivery_receive(body=request.body, headers=request.headers)
+        delivery = services.webhook_delivery_receive(body=_webhook_body(request), headers=request.headers)
         return Response({"detail": "ok", "processed": delivery.processed})
+
+    def throttled(self, request, wait):
+        services.webhook_rejection_count(reason=services.WebhookRejection.THROTTLED)
+        super().throttled(request, wait)
+
+
+def _webhook_body(request) -> bytes:
+    """The body, refused over WEBHOOK_MAX_BYTES: on its Content-Length before a byte is read, and
+    on what was read (ASGI passes a chunked body without a length)."""
+    try:
+        announced = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        announced = 0
+    if announced <= services.WEBHOOK_MAX_BYTES:
+        try:
+            body = request.read(services.WEBHOOK_MAX_BYTES + 1)
+        except UnreadablePostError:
+            services.webhook_rejection_count(reason=services.WebhookRejection.MALFORMED)
+            raise  # answered 400 incomplete_body by the error handler
+        if len(body) <= services.WEBHOOK_MAX_BYTES:
+            return body
+    services.webhook_rejection_count(reason=services.WebhookRejection.TOO_LARGE)
+    raise RequestTooLarge(log_detail=f"webhook body over {services.WEBHOOK_MAX_BYTES} bytes")

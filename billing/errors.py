@@ -8,7 +8,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
-from onevoice.errors import Conflict, ProviderUnavailable, ServiceError
+from onevoice.errors import Conflict, ProviderUnavailable, RequestRefused, ServiceError
 
 
 class BillingErrorCode(StrEnum):
@@ -21,6 +21,8 @@ class BillingErrorCode(StrEnum):
     PACK_UNAVAILABLE = "pack_unavailable"
     INVALID_WEBHOOK = "invalid_webhook"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    INVALID_AMOUNT = "invalid_amount"
+    REASON_REQUIRED = "reason_required"
 
 
 class InsufficientCredits(ServiceError):
@@ -69,7 +71,7 @@ class PackUnavailable(ServiceError):
     default_detail = _("This credit pack is not available.")
 
 
-class InvalidWebhook(ServiceError):
+class InvalidWebhook(RequestRefused):  # logged in one line: why, never the body
     code = BillingErrorCode.INVALID_WEBHOOK.value
     default_detail = _("The webhook signature could not be verified.")
 
@@ -77,3 +79,19 @@ class InvalidWebhook(ServiceError):
 class IdempotencyConflict(Conflict):
     code = BillingErrorCode.IDEMPOTENCY_CONFLICT.value
     default_detail = _("This idempotency key was already used for a different movement.")
+
+
+class InvalidAmount(ServiceError):
+    code = BillingErrorCode.INVALID_AMOUNT.value
+    default_detail = _("Enter a non-zero amount.")
+
+    def __init__(self, detail: str | None = None):
+        super().__init__(detail, errors={"amount": [str(detail or self.default_detail)]})
+
+
+class ReasonRequired(ServiceError):
+    code = BillingErrorCode.REASON_REQUIRED.value
+    default_detail = _("A reason is required.")
+
+    def __init__(self, detail: str | None = None):
+        super().__init__(detail, errors={"reason": [str(detail or self.default_detail)]})

@@ -54,7 +54,8 @@ class CreditAccount(models.Model):
 
 
 class LedgerEntry(models.Model):
-    """One append-only movement of credits. Never updated, never deleted."""
+    """One append-only movement of credits. Never updated, never deleted. Its owner is the
+    account's user (`account.user`), stored once."""
 
     class Kind(models.TextChoices):
         PURCHASE = "purchase", _("Purchase")
@@ -67,9 +68,6 @@ class LedgerEntry(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
     account = models.ForeignKey(CreditAccount, on_delete=models.PROTECT, related_name="entries", verbose_name=_("account"))
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries", verbose_name=_("user")
-    )
     kind = models.CharField(max_length=20, choices=Kind.choices, verbose_name=_("kind"))
     amount = models.IntegerField(help_text=_("Signed: positive adds credits, negative removes them."), verbose_name=_("amount"))
     balance_after = models.IntegerField(verbose_name=_("balance after"))
@@ -95,7 +93,7 @@ class LedgerEntry(models.Model):
         verbose_name = _("ledger entry")
         ordering = ["-created_at", "-id"]
         verbose_name_plural = _("ledger entries")
-        indexes = [models.Index(fields=["user", "-created_at"], name="billing_ledger_user_created")]
+        indexes = [models.Index(fields=["account", "-created_at"], name="billing_ledger_account_created")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(balance_after__gte=0), name="billing_ledger_balance_after_gte_0"

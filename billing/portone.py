@@ -17,23 +17,30 @@ import httpx
 from django.conf import settings
 from portone_server_sdk import PaymentClient
 from portone_server_sdk._generated.payment.payment import _serialize_payment
-from portone_server_sdk._generated.payment.payment_cancellation import _serialize_payment_cancellation
+from portone_server_sdk._generated.payment.payment_cancellation import (
+    _serialize_payment_cancellation,
+)
 from portone_server_sdk.errors import PaymentNotFoundError, PortOneError
 from portone_server_sdk.payment import (
     CancelledPayment,
     FailedPayment,
+    FailedPaymentCancellation,
     PaidPayment,
     PartialCancelledPayment,
     PayPendingPayment,
     ReadyPayment,
+    RequestedPaymentCancellation,
     SucceededPaymentCancellation,
     VirtualAccountIssuedPayment,
 )
 
 from billing.errors import PaymentProviderUnavailable
+from billing.models import Payment
 
 logger = logging.getLogger(__name__)
 
+# PortOne's payment statuses, read from the SDK's classes, and what each means here (DESIGN.md
+# "Payments"). The one mapping: the payment services import it.
 _STATUS_BY_CLASS = {
     PaidPayment: "PAID",
     CancelledPayment: "CANCELLED",
@@ -43,15 +50,33 @@ _STATUS_BY_CLASS = {
     PayPendingPayment: "PAY_PENDING",
     VirtualAccountIssuedPayment: "VIRTUAL_ACCOUNT_ISSUED",
 }
-PENDING_STATUSES = frozenset({"READY", "PAY_PENDING", "VIRTUAL_ACCOUNT_ISSUED"})
+LOCAL_STATUS = {
+    "READY": Payment.Status.PENDING,
+    "PAY_PENDING": Payment.Status.PENDING,
+    "VIRTUAL_ACCOUNT_ISSUED": Payment.Status.PENDING,
+    "PAID": Payment.Status.PAID,
+    "FAILED": Payment.Status.FAILED,
+    "CANCELLED": Payment.Status.CANCELLED,
+    "PARTIAL_CANCELLED": Payment.Status.PARTIALLY_CANCELLED,
+}
+PENDING_STATUSES = frozenset(s for s, local in LOCAL_STATUS.items() if local == Payment.Status.PENDING)
+CANCELLED_STATUSES = frozenset({"CANCELLED", "PARTIAL_CANCELLED"})
+# A cancellation's status, by the SDK's class: only a SUCCEEDED one gave money back; a REQUESTED
+# one is still being decided by the PG.
+_CANCELLATION_STATUS_BY_CLASS = {
+    SucceededPaymentCancellation: "SUCCEEDED",
+    RequestedPaymentCancellation: "REQUESTED",
+    FailedPaymentCancellation: "FAILED",
+}
 
 
 @dataclass(frozen=True)
 class ProviderCancellation:
     id: str
-    status: str
+    status: str  # SUCCEEDED, REQUESTED or FAILED
     amount: int
     reason: str
+    requested_at: str = ""  # as PortOne wrote it (the record is stored as JSON)
 
 
 @dataclass(frozen=True)
@@ -141,9 +166,10 @@ def _snapshot(payment) -> ProviderPayment:
     cancellations = tuple(
         ProviderCancellation(
             id=c.id,
-            status="SUCCEEDED" if isinstance(c, SucceededPaymentCancellation) else type(c).__name__,
+            status=_CANCELLATION_STATUS_BY_CLASS.get(type(c), type(c).__name__),
             amount=c.total_amount,
             reason=c.reason,
+            requested_at=c.requested_at or "",
         )
         for c in (getattr(payment, "cancellations", None) or [])
         if not isinstance(c, dict)

@@ -21,7 +21,7 @@ def credit_pack_list(*, active_only: bool = True) -> QuerySet[CreditPack]:
 
 
 def ledger_entry_list(*, user) -> QuerySet[LedgerEntry]:
-    return LedgerEntry.objects.filter(user_id=user.pk).order_by("-created_at", "-id")
+    return LedgerEntry.objects.filter(account__user_id=user.pk).order_by("-created_at", "-id")
 
 
 def payment_list(*, user) -> QuerySet[Payment]:

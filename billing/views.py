@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from functools import wraps
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -13,14 +15,37 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.selectors import user_must_verify_email
 from billing import portone, sandbox, selectors, services
+from onevoice.csp import source_of
 from onevoice.errors import ServiceError
+
+
+def _portone_sdk_csp(view):
+    """Let the page load PortOne's browser SDK and what its checkout loads, calls and frames.
+
+    Only the page that loads the SDK widens the policy, and only while payments are on. Read per
+    request: the test checkout swaps the SDK for the site's own stand-in (billing/sandbox.py).
+    """
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        sdk = source_of(settings.PORTONE_BROWSER_SDK_URL)
+        if sdk is None or not portone.is_configured():
+            return view(request, *args, **kwargs)
+        checkout = list(settings.PORTONE_CSP_ORIGINS)
+        policy = {"script-src": [sdk, *checkout], "connect-src": [sdk, *checkout], "frame-src": checkout}
+        return csp_update(policy)(view)(request, *args, **kwargs)
+
+    return wrapped
 
 
 @require_GET
 @login_required
+@_portone_sdk_csp
 def credits_page(request):
     configured = portone.is_configured()
+    verify_first = user_must_verify_email(user=request.user)
     return render(
         request,
         "billing/credits.html",
@@ -28,6 +53,10 @@ def credits_page(request):
             "balance": selectors.credits_balance(user=request.user),
             "packs": list(selectors.credit_pack_list()),
             "payments_configured": configured,
+            # The packs without their buy buttons until the address is confirmed (the API
+            # refuses the payment too, 403 email_unverified).
+            "verify_first": verify_first,
+            "can_buy": configured and not verify_first,
             "sdk_url": settings.PORTONE_BROWSER_SDK_URL if configured else "",
             "test_checkout": sandbox.is_running(),
             "recent_entries": list(selectors.ledger_entry_list(user=request.user)[:5]),

@@ -18,6 +18,14 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from community import selectors, services
+from community.errors import (
+    AlreadyPublished,
+    CommentNotFound,
+    CommunityErrorCode,
+    InvalidInput,
+    JobNotSucceeded,
+    PostNotFound,
+)
 from community.pagination import FeedCursorPagination
 from community.selectors import ORDERINGS
 from community.serializers import (
@@ -36,8 +44,13 @@ from community.serializers import (
     ReportOutputSerializer,
 )
 from community.throttles import CommentRateThrottle
+from dubbing.errors import JobNotFound
 from onevoice.pagination import PageNumberPagination
+from onevoice.schema import raises
 
+COMMENT_BODY_ERRORS = (
+    (400, CommunityErrorCode.COMMENT_EMPTY.value), (400, CommunityErrorCode.COMMENT_TOO_LONG.value),
+)
 POST_ID = OpenApiParameter("post_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 COMMENT_ID = OpenApiParameter("comment_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 JOB_ID = OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -49,13 +62,13 @@ def _post_answer(request, post_id, *, status_code: int = status.HTTP_200_OK) -> 
 
 
 class PostListCreateApi(APIView):
+    pagination_class = FeedCursorPagination  # its parameters (cursor, page_size) are in the schema
+
     @extend_schema(
         parameters=[
             OpenApiParameter("author", OpenApiTypes.UUID, description="Only this user's posts."),
             OpenApiParameter("language", str, description="Only dubs into this language (a code, e.g. es)."),
             OpenApiParameter("ordering", str, enum=list(ORDERINGS), description="Newest first (default) or most liked."),
-            OpenApiParameter("cursor", str, description="From `next` or `previous` of the page before."),
-            OpenApiParameter("page_size", int, description="At most 100 (default 20)."),
         ],
         responses=PostPageSerializer,
         operation_id="posts_list",
@@ -64,17 +77,19 @@ class PostListCreateApi(APIView):
             "so that posts published while a client scrolls never make it see one twice."
         ),
     )
+    @raises(InvalidInput)  # ?ordering= not one of ORDERINGS
     def get(self, request):
         posts = selectors.post_feed(
             viewer=request.user,
             author=request.query_params.get("author") or None,
             language=request.query_params.get("language") or None,
         )
-        paginator = FeedCursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(posts, request, view=self)
         return paginator.get_paginated_response(PostOutputSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(request=PostCreateInputSerializer, responses={201: PostOutputSerializer})
+    @raises(JobNotFound, JobNotSucceeded, AlreadyPublished, InvalidInput)
     def post(self, request):
         serializer = PostCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -83,11 +98,14 @@ class PostListCreateApi(APIView):
 
 
 class PostDetailApi(APIView):
+    error_responses = (PostNotFound,)
+
     @extend_schema(parameters=[POST_ID], responses=PostOutputSerializer)
     def get(self, request, post_id):
         return _post_answer(request, post_id)
 
     @extend_schema(parameters=[POST_ID], request=PostUpdateInputSerializer, responses=PostOutputSerializer)
+    @raises(InvalidInput)
     def patch(self, request, post_id):
         post = selectors.post_get_for_author(author=request.user, post_id=post_id)
         serializer = PostUpdateInputSerializer(data=request.data)
@@ -103,6 +121,8 @@ class PostDetailApi(APIView):
 
 
 class PostLikeApi(APIView):
+    error_responses = (PostNotFound,)
+
     @extend_schema(parameters=[POST_ID], request=None, responses=LikeOutputSerializer,
                    description="Like the post. Liking twice leaves one like.")
     def post(self, request, post_id):
@@ -110,7 +130,7 @@ class PostLikeApi(APIView):
         services.post_like(post=post, user=request.user)
         return Response(selectors.post_like_state(post=post, user=request.user))
 
-    @extend_schema(parameters=[POST_ID], request=None, responses=LikeOutputSerializer,
+    @extend_schema(parameters=[POST_ID], request=None, responses={200: LikeOutputSerializer},
                    description="Take the like back; not an error when there was none.")
     def delete(self, request, post_id):
         post = selectors.post_visible(viewer=request.user, post_id=post_id)
@@ -119,6 +139,9 @@ class PostLikeApi(APIView):
 
 
 class PostCommentsApi(APIView):
+    pagination_class = PageNumberPagination
+    error_responses = (PostNotFound,)
+
     def get_throttles(self):
         if self.request.method == "POST":
             return [UserRateThrottle(), CommentRateThrottle()]
@@ -127,12 +150,13 @@ class PostCommentsApi(APIView):
     @extend_schema(parameters=[POST_ID], responses=CommentPageSerializer, operation_id="posts_comments_list")
     def get(self, request, post_id):
         post = selectors.post_visible(viewer=request.user, post_id=post_id)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.comment_list(viewer=request.user, post=post), request, view=self)
         return paginator.get_paginated_response(CommentOutputSerializer(page, many=True).data)
 
     @extend_schema(parameters=[POST_ID], request=CommentInputSerializer, responses={201: CommentOutputSerializer},
                    description="400 `comment_empty` or `comment_too_long`; 429 when commenting too fast.")
+    @raises(*COMMENT_BODY_ERRORS)
     def post(self, request, post_id):
         post = selectors.post_visible(viewer=request.user, post_id=post_id)
         serializer = CommentInputSerializer(data=request.data)
@@ -142,8 +166,11 @@ class PostCommentsApi(APIView):
 
 
 class CommentDetailApi(APIView):
+    error_responses = (CommentNotFound,)
+
     @extend_schema(parameters=[COMMENT_ID], request=CommentInputSerializer, responses=CommentOutputSerializer,
                    description="Edit my comment (its author only).")
+    @raises(*COMMENT_BODY_ERRORS)
     def patch(self, request, comment_id):
         comment = selectors.comment_get_editable(user=request.user, comment_id=comment_id)
         serializer = CommentInputSerializer(data=request.data)
@@ -166,6 +193,8 @@ def _report_answer(report, created: bool) -> Response:
 
 
 class PostReportApi(APIView):
+    error_responses = (PostNotFound, InvalidInput)
+
     @extend_schema(parameters=[POST_ID], request=ReportInputSerializer,
                    responses={201: ReportOutputSerializer, 200: ReportOutputSerializer},
                    description="201 the first time; 200 with that same report when I report it again.")
@@ -177,6 +206,8 @@ class PostReportApi(APIView):
 
 
 class CommentReportApi(APIView):
+    error_responses = (CommentNotFound, InvalidInput)
+
     @extend_schema(parameters=[COMMENT_ID], request=ReportInputSerializer,
                    responses={201: ReportOutputSerializer, 200: ReportOutputSerializer},
                    description="201 the first time; 200 with that same report when I report it again.")
@@ -190,6 +221,8 @@ class CommentReportApi(APIView):
 
 
 class GalleryListApi(APIView):
+    pagination_class = PageNumberPagination
+
     @extend_schema(
         parameters=[
             OpenApiParameter("folder", str, description="Only the dubs in this folder."),
@@ -204,7 +237,7 @@ class GalleryListApi(APIView):
             folder=request.query_params.get("folder") or None,
             favorite=request.query_params.get("favorite"),
         )
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(jobs, request, view=self)
         return paginator.get_paginated_response(
             GalleryItemOutputSerializer(page, many=True, context={"request": request}).data
@@ -212,6 +245,8 @@ class GalleryListApi(APIView):
 
 
 class GalleryItemApi(APIView):
+    error_responses = (JobNotFound, JobNotSucceeded, InvalidInput)
+
     @extend_schema(parameters=[JOB_ID], request=GalleryItemUpdateInputSerializer, responses=GalleryItemOutputSerializer)
     def patch(self, request, job_id):
         serializer = GalleryItemUpdateInputSerializer(data=request.data)

@@ -23,12 +23,16 @@ from rest_framework.utils.urls import replace_query_param
 
 from community.errors import InvalidInput
 from community.selectors import ORDER_NEWEST, ORDERINGS
+from onevoice.pagination import InvalidPageParameter, PageSizeParameter
 
 
-class FeedCursorPagination(CursorPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
+def _invalid_cursor() -> InvalidPageParameter:
+    # A cursor is only ever copied from `next`/`previous`: a bad one is bad input (400), not a
+    # missing page.
+    return InvalidPageParameter(gettext("This cursor is not valid; start again from the first page."), field="cursor")
+
+
+class FeedCursorPagination(PageSizeParameter, CursorPagination):
     ordering = ORDERINGS[ORDER_NEWEST]
 
     def __init__(self, *, ordering: str | None = None):
@@ -52,7 +56,7 @@ class FeedCursorPagination(CursorPagination):
         try:
             return parse.parse_qs(b64decode(encoded.encode("ascii")).decode("ascii"), keep_blank_values=True)
         except (TypeError, ValueError):
-            raise NotFound(self.invalid_cursor_message) from None
+            raise _invalid_cursor() from None
 
     def _snapshot(self, request) -> datetime:
         raw = self._tokens(request).get("t", [None])[0]
@@ -60,18 +64,33 @@ class FeedCursorPagination(CursorPagination):
             return timezone.now()
         moment = parse_datetime(raw)
         if moment is None:
-            raise NotFound(self.invalid_cursor_message)
+            raise _invalid_cursor()
         return moment
 
     def decode_cursor(self, request):
-        cursor = super().decode_cursor(request)
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            raise _invalid_cursor() from None
         if cursor is not None and cursor.position is not None:
             # A tampered position would reach the database as a bad value: refuse it here.
             field = self.ordering[0].lstrip("-")
             valid = cursor.position.isdigit() if field == "like_count" else parse_datetime(cursor.position)
             if not valid:
-                raise NotFound(self.invalid_cursor_message)
+                raise _invalid_cursor()
         return cursor
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "From `next` or `previous` of the page before. Not one of those: 400.",
+                "schema": {"type": "string"},
+            },
+            self.page_size_schema_parameter(),
+        ]
 
     def encode_cursor(self, cursor: Cursor) -> str:
         tokens = {"t": self.snapshot.isoformat()}

@@ -24,6 +24,8 @@ from community.models import (
 from dubbing.models import ArtifactKind, DubbingJob
 
 ANONYMOUS_NAME = "OneVoice user"
+# A post's dub, or a video's thumbnail, may be missing (an audio-only upload has no picture): null.
+NULLABLE_URL = serializers.URLField(allow_null=True)
 
 
 def display_name(user) -> str:
@@ -61,14 +63,14 @@ class PostOutputSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(NULLABLE_URL)
     def get_video_url(self, post: Post) -> str | None:
         return selectors.post_video_url(post, request=self.context.get("request"))
 
     def get_media_type(self, post: Post) -> str:
         return "audio" if post.media_kind == ArtifactKind.DUBBED_AUDIO else "video"
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(NULLABLE_URL)
     def get_thumbnail_url(self, post: Post) -> str | None:
         return selectors.post_thumbnail_url(post, request=self.context.get("request"))
 
@@ -137,7 +139,7 @@ class GalleryJobSerializer(serializers.ModelSerializer):
         fields = ["id", "title", "target_language", "thumbnail_url", "created_at", "finished_at"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(NULLABLE_URL)
     def get_thumbnail_url(self, job: DubbingJob) -> str | None:
         return selectors.video_thumbnail_url(job.video, request=self.context.get("request"))
 

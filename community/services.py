@@ -129,7 +129,8 @@ def report_create(*, reporter, reason: str, post: Post | None = None, comment: C
     """Report a post or a comment. Once per user and item: a second report returns the first
     (created False) and changes nothing, also when two arrive at once."""
     if (post is None) == (comment is None):
-        raise ValueError("Report exactly one of a post or a comment.")
+        # A programming error: each report endpoint passes the one item its URL names.
+        raise TypeError("Report exactly one of a post or a comment.")
     reason = _text(reason, field="reason", max_length=REASON_MAX_LENGTH, required=True)
     item = {"post": post} if post is not None else {"comment": comment}
     return Report.objects.get_or_create(reporter=reporter, **item, defaults={"reason": reason})

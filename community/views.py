@@ -37,6 +37,7 @@ from community.selectors import ORDER_MOST_LIKED, ORDER_NEWEST
 from community.throttles import comment_throttle_wait
 from dubbing.errors import JobNotFound
 from dubbing.selectors import job_get_with_video
+from onevoice.pagination import InvalidPageParameter
 
 COMMENTS_PER_PAGE = 50
 ORDERING_CHOICES = [(ORDER_NEWEST, _("Newest")), (ORDER_MOST_LIKED, _("Most liked"))]
@@ -87,7 +88,8 @@ def feed_page(request):
     paginator = FeedCursorPagination(ordering=ordering)
     try:
         page = paginator.paginate_queryset(posts, Request(request))
-    except DRFNotFound:
+    except (DRFNotFound, InvalidPageParameter):
+        # A page has no field to point at: a bad cursor or page size is a page that does not exist.
         raise Http404("This page of the feed does not exist.") from None
     author = page[0].author if author_id and page else None
     return render(

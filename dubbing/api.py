@@ -16,12 +16,26 @@ from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import EmailVerifiedForPaidWork
+from billing.errors import InsufficientCredits
 from dubbing import selectors, services
-from dubbing.errors import JobNotFound, UnsupportedPair, VideoNotFound
+from dubbing.errors import (
+    InvalidOptions,
+    JobNotCancellable,
+    JobNotFound,
+    JobNotRetryable,
+    JobRunning,
+    NothingToRender,
+    SegmentNotFound,
+    SpeakerNotFound,
+    UnsupportedPair,
+    VideoNotFound,
+    VideoNotReady,
+)
 from dubbing.languages import language_name, language_support
 from dubbing.models import DubbingJob, JobStatus
 from dubbing.serializers import (
@@ -41,6 +55,7 @@ from onevoice.errors import error_body
 from onevoice.idempotency import IDEMPOTENCY_KEY, idempotent
 from onevoice.locale import token_user_locale_activate
 from onevoice.pagination import PageNumberPagination
+from onevoice.schema import raises
 
 JOB_ID = OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 
@@ -60,7 +75,15 @@ class LanguagesApi(APIView):
         return Response(language_support().as_dict())
 
 
+# Starting paid work (a job, its retry, a re-render) waits for a confirmed email address when
+# REQUIRE_EMAIL_VERIFICATION is on (403 email_unverified); reads stay open.
+PAID_WORK = [IsAuthenticated, EmailVerifiedForPaidWork]
+
+
 class JobListCreateApi(APIView):
+    pagination_class = PageNumberPagination
+    permission_classes: ClassVar[list] = PAID_WORK
+
     @extend_schema(
         parameters=[
             OpenApiParameter(
@@ -79,7 +102,7 @@ class JobListCreateApi(APIView):
             video_id=request.query_params.get("video") or None,
             target_language=request.query_params.get("target_language") or None,
         ).values_list("id", "snapshot")
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(jobs, request, view=self)
         return paginator.get_paginated_response(
             [job_representation(snapshot or _snapshot_of(DubbingJob.objects.get(id=job_id)), request=request)
@@ -96,6 +119,7 @@ class JobListCreateApi(APIView):
         ),
     )
     @idempotent
+    @raises(VideoNotFound, VideoNotReady, UnsupportedPair, InvalidOptions, InsufficientCredits)
     def post(self, request):
         serializer = JobCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -158,6 +182,7 @@ class JobDetailApi(APIView):
     """
 
     authentication_classes = POLLING_AUTHENTICATION
+    error_responses = (JobNotFound,)
 
     def dispatch(self, request, *args, **kwargs):
         if request.method == "GET":
@@ -210,6 +235,8 @@ def _json_response(body: dict, *, status: int = 200) -> HttpResponse:
 
 
 class JobCancelApi(APIView):
+    error_responses = (JobNotFound, JobNotCancellable)
+
     @extend_schema(parameters=[JOB_ID], request=None, responses=JobOutputSerializer)
     def post(self, request, job_id):
         job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
@@ -218,6 +245,9 @@ class JobCancelApi(APIView):
 
 
 class JobRetryApi(APIView):
+    permission_classes: ClassVar[list] = PAID_WORK
+    error_responses = (JobNotFound, JobNotRetryable, VideoNotReady, InsufficientCredits)
+
     @extend_schema(parameters=[JOB_ID, IDEMPOTENCY_KEY], request=None, responses=JobOutputSerializer)
     @idempotent
     def post(self, request, job_id):
@@ -227,15 +257,20 @@ class JobRetryApi(APIView):
 
 
 class SegmentListApi(APIView):
+    pagination_class = PageNumberPagination
+    error_responses = (JobNotFound,)
+
     @extend_schema(parameters=[JOB_ID], responses=SegmentOutputSerializer(many=True))
     def get(self, request, job_id):
         job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.segment_list(job=job), request, view=self)
         return paginator.get_paginated_response(SegmentOutputSerializer(page, many=True).data)
 
 
 class SegmentDetailApi(APIView):
+    error_responses = (JobNotFound, SegmentNotFound, JobRunning, InvalidOptions)
+
     @extend_schema(
         parameters=[JOB_ID, OpenApiParameter("index", int, OpenApiParameter.PATH)],
         request=SegmentUpdateInputSerializer,
@@ -250,15 +285,20 @@ class SegmentDetailApi(APIView):
 
 
 class SpeakerListApi(APIView):
+    pagination_class = PageNumberPagination
+    error_responses = (JobNotFound,)
+
     @extend_schema(parameters=[JOB_ID], responses=SpeakerOutputSerializer(many=True))
     def get(self, request, job_id):
         job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.speaker_list(job=job), request, view=self)
         return paginator.get_paginated_response(SpeakerOutputSerializer(page, many=True).data)
 
 
 class SpeakerDetailApi(APIView):
+    error_responses = (JobNotFound, SpeakerNotFound, JobRunning, InvalidOptions)
+
     @extend_schema(
         parameters=[JOB_ID, OpenApiParameter("speaker", str, OpenApiParameter.PATH)],
         request=SpeakerUpdateInputSerializer,
@@ -274,6 +314,9 @@ class SpeakerDetailApi(APIView):
 
 
 class JobRenderApi(APIView):
+    permission_classes: ClassVar[list] = PAID_WORK
+    error_responses = (JobNotFound,)
+
     @extend_schema(parameters=[JOB_ID], responses=RenderQuoteOutputSerializer)
     def get(self, request, job_id):
         job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
@@ -281,6 +324,7 @@ class JobRenderApi(APIView):
 
     @extend_schema(parameters=[JOB_ID, IDEMPOTENCY_KEY], request=None, responses={202: JobOutputSerializer})
     @idempotent
+    @raises(JobRunning, NothingToRender, InsufficientCredits)
     def post(self, request, job_id):
         job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
         job = services.dubbing_job_render(job=job)

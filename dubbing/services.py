@@ -499,7 +499,8 @@ def _quote(job: DubbingJob, changed: list[Segment]) -> RenderQuote:
     return RenderQuote(
         changed_segments=[s.index for s in changed],
         changed_seconds=seconds,
-        cost_credits=_credits_for_seconds(seconds) if changed else 0,
+        # A started minute counts, as for a job: even lines of no length are synthesized again.
+        cost_credits=max(settings.CREDITS_PER_MINUTE, _credits_for_seconds(seconds)) if changed else 0,
         balance=credits_balance(user=job.owner),
     )
 
@@ -567,7 +568,8 @@ def dubbing_jobs_delete(*, video=None, user=None) -> int:
     call it before deleting the video or erasing the account. A job still queued or running is
     refunded first (its worker finds its claim gone and stops). Returns how many were deleted."""
     if (video is None) == (user is None):
-        raise ValueError("Give a video or a user.")
+        # A programming error: onevoice.deletion passes one of them, no request chooses.
+        raise TypeError("Give a video or a user.")
     jobs = DubbingJob.objects.filter(video_id=video.pk) if video is not None else DubbingJob.objects.filter(
         owner_id=user.pk)
     deleted = 0

@@ -40,6 +40,7 @@ from dubbing.storage import (
     storage_fetch,
     storage_save,
 )
+from onevoice import metrics
 from videos.storage import media_storage
 
 logger = logging.getLogger(__name__)
@@ -284,6 +285,8 @@ class JobRun:
                 **run, status=StepStatus.SKIPPED if event.cached else StepStatus.DONE,
                 seconds=0.0 if event.cached else float(event.seconds), detail=dict(event.detail or {}),
             )
+            if not event.cached:  # a reused stage took no time; counting it would drag every bucket to 0
+                metrics.pipeline_stage_seconds.labels(stage=event.stage).observe(float(event.seconds))
             if event.segments is not None and not self.render:
                 services.segments_upsert(job=self.job, segments=event.segments, stage=event.stage)
             with self._lock:

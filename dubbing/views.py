@@ -30,6 +30,8 @@ from django.views.decorators.http import (
     require_safe,
 )
 
+from accounts.selectors import user_must_verify_email
+from accounts.services import user_require_verified
 from billing.selectors import credits_balance
 from dubbing import selectors, services
 from dubbing.errors import JobNotFound
@@ -213,6 +215,8 @@ def dub_form_context(*, user, video: Video, form: DubForm | None = None, error: 
         "can_dub": ready and bool(support.targets),
         "unavailable": support.unavailable,
         "error": error,
+        # The choices and the cost stay in view; the form waits for the confirmed address.
+        "verify_first": user_must_verify_email(user=user),
         "recent_jobs": selectors.video_job_list(owner_id=user.pk, video_id=video.id, limit=5),
     }
 
@@ -230,6 +234,7 @@ def video_dub_page(request, video_id: uuid.UUID):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
+            user_require_verified(user=request.user)
             jobs = services.dubbing_jobs_create(
                 owner=request.user,
                 video_id=video.id,
@@ -383,8 +388,18 @@ def job_detail_page(request, job_id: uuid.UUID):
             "can_cancel": job.status in ACTIVE_STATUSES,
             "can_retry": job.status in (JobStatus.FAILED, JobStatus.CANCELLED),
             "can_edit": job.status == JobStatus.SUCCEEDED and not job.rendering,
+            "verify_first": user_must_verify_email(user=request.user),
         },
     )
+
+
+def _paid(request, action):
+    """A job action that spends credits: refused (email_unverified, said on the page) while the
+    user's address waits for confirmation."""
+    def run(*, job):
+        user_require_verified(user=request.user)
+        return action(job=job)
+    return run
 
 
 def _job_action(request, job_id, action, done_message: str):
@@ -408,13 +423,14 @@ def job_cancel(request, job_id: uuid.UUID):
 @require_POST
 @login_required
 def job_retry(request, job_id: uuid.UUID):
-    return _job_action(request, job_id, services.dubbing_job_retry, gettext("The job is queued again."))
+    return _job_action(request, job_id, _paid(request, services.dubbing_job_retry), gettext("The job is queued again."))
 
 
 @require_POST
 @login_required
 def job_render(request, job_id: uuid.UUID):
-    return _job_action(request, job_id, services.dubbing_job_render, gettext("Re-rendering the changed lines."))
+    return _job_action(request, job_id, _paid(request, services.dubbing_job_render),
+                       gettext("Re-rendering the changed lines."))
 
 
 # --- The line editor --------------------------------------------------------------------------------
@@ -454,6 +470,7 @@ def job_lines_page(request, job_id: uuid.UUID):
             "editable": editable,
             "quote": quote,
             "target_name": language_name(job.target_language),
+            "verify_first": user_must_verify_email(user=request.user),
         },
     )
 

@@ -3,16 +3,26 @@
 Services raise `ServiceError` subclasses (each with an HTTP status and a machine code); DRF
 views let them propagate and `api_exception_handler` turns them, and every DRF exception, into
 that shape. `handler404`/`handler500` do the same for paths under /api/ that never reach DRF.
+Request-size limits, which Django raises lazily wherever the body is first read, are answered
+here for DRF views and by `onevoice.limits.RequestLimitsMiddleware` for the rest.
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, JsonResponse, RawPostDataException, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.utils.log import log_response
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
@@ -36,6 +46,65 @@ class ServiceError(Exception):
         self.detail = detail or self.default_detail
         self.errors = errors
         super().__init__(self.detail)
+
+
+class RequestRefused(ServiceError):
+    """A request refused before any work, for what it is rather than what it asks (a size limit,
+    a webhook's signature). The log gets one warning line with `log_detail`, in place of Django's
+    bare "Bad Request: <path>" (or, for the size limits, a traceback)."""
+
+    def __init__(self, detail: str | None = None, *, log_detail: str = "", errors: dict | None = None):
+        super().__init__(detail, errors=errors)
+        self.log_detail = log_detail or str(self.detail)
+
+
+class RequestTooLarge(RequestRefused):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    code = "request_too_large"
+    default_detail = _("The request is too large.")
+
+
+class TooManyFields(RequestRefused):
+    code = "too_many_fields"
+    default_detail = _("The request has too many form fields.")
+
+
+class TooManyFiles(RequestRefused):
+    code = "too_many_files"
+    default_detail = _("The request has too many files.")
+
+
+class IncompleteBody(RequestRefused):
+    code = "incomplete_body"
+    default_detail = _("The request body ended before its announced length. Nothing was done with it.")
+
+
+# Set in request.META by onevoice.limits.CompleteBodyStream when the body ended early: what came
+# of what was announced. A later read fails differently (RawPostDataException after a CSRF check
+# swallowed the first error) and is the same refusal.
+BODY_INCOMPLETE_META = "onevoice.body_incomplete"
+
+
+def request_limit_error(request, exc: BaseException) -> RequestRefused | None:
+    """The refusal for a request-size limit Django (or a short body) raised, or None."""
+    incomplete = request.META.get(BODY_INCOMPLETE_META)
+    if incomplete and isinstance(exc, (OSError, RawPostDataException, MultiPartParserError, exceptions.ParseError)):
+        return IncompleteBody(log_detail=f"incomplete body ({incomplete})")
+    if isinstance(exc, UnreadablePostError):  # the client went away mid-body
+        return IncompleteBody(log_detail=f"unreadable body ({exc})")
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge(log_detail=f"body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
+    if isinstance(exc, TooManyFieldsSent):
+        return TooManyFields(log_detail=f"more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields")
+    if isinstance(exc, TooManyFilesSent):
+        return TooManyFiles(log_detail=f"more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files")
+    return None
+
+
+def request_refused_log(request, refusal: RequestRefused, response) -> None:
+    """One warning line (path and why); Django then logs nothing more for this response."""
+    log_response("Refused %s: %s", request.path, refusal.log_detail, response=response,
+                 request=getattr(request, "_request", request), logger=logger, level="warning")
 
 
 class NotFound(ServiceError):
@@ -92,8 +161,12 @@ def api_exception_handler(exc, context):
         # A polling view's token user is only an id: its language is read now that words are
         # about to be written (`vars`: never start an authentication from here).
         token_user_locale_activate(request, vars(request).get("_user"))
+    exc = (request_limit_error(request, exc) if request is not None else None) or exc
     if isinstance(exc, ServiceError):
-        return Response(error_body(exc.detail, exc.code, exc.errors), status=exc.status_code)
+        response = Response(error_body(exc.detail, exc.code, exc.errors), status=exc.status_code)
+        if isinstance(exc, RequestRefused):
+            request_refused_log(request, exc, response)
+        return response
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, Http404):

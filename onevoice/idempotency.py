@@ -178,6 +178,9 @@ def idempotent(handler):
         _release(row, token)
         return response
 
+    # For the schema (onevoice.schema): what the header adds to the view's own answers.
+    wrapper.error_responses = (*getattr(handler, "error_responses", ()), IdempotencyKeyInvalid,
+                               IdempotencyKeyReused, IdempotencyKeyInUse)
     return wrapper
 
 

@@ -7,12 +7,15 @@ console email, an in-process Dramatiq broker, and the local offline engines.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
+import socket
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from onevoice.env import env_bool, env_choice, env_float, env_int, env_list, env_str
@@ -63,6 +66,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    "django_prometheus",
+    "csp",  # its checks catch settings left in django-csp 3's form
     "onevoice",  # devserver and other project-wide management commands
     "accounts",
     "billing",
@@ -73,7 +78,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First and last: the request latency by view measures everything in between.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "onevoice.requestid.RequestIDMiddleware",
+    # Outside everything that answers early (error shapes, static files): every response has the policy.
+    "onevoice.csp.CSPMiddleware",  # django-csp's, plus the media bucket's hosts
     "onevoice.errors.APIErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -81,11 +90,13 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "onevoice.limits.RequestLimitsMiddleware",  # before the CSRF check, the first to read a form
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "onevoice.locale.UserLocaleMiddleware",  # a signed-in user's own `locale` beats Accept-Language
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "onevoice.urls"
@@ -102,6 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -132,6 +144,10 @@ else:
             "TEST": {"NAME": str(DATA_DIR / "test_onevoice.sqlite3")},
         }
     }
+# django-prometheus's wrappers of the same backends count the queries, their errors and durations.
+if DATABASES["default"]["ENGINE"] in ("django.db.backends.sqlite3", "django.db.backends.postgresql"):
+    DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
+        "django.db.backends.", "django_prometheus.db.backends.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker -----------------------------------------------------------------------
@@ -262,12 +278,25 @@ PORTONE_API_BASE_URL = env_str("PORTONE_API_BASE_URL", "https://api.portone.io")
 PORTONE_ALLOW_TEST_CHANNEL = env_bool("PORTONE_ALLOW_TEST_CHANNEL", False)
 PORTONE_BROWSER_SDK_URL = env_str("PORTONE_BROWSER_SDK_URL", "https://cdn.portone.io/v2/browser-sdk.js")
 PORTONE_PAY_METHOD = env_str("PORTONE_PAY_METHOD", "CARD")
+# Beyond its script's own origin, what the SDK's checkout windows load, call and frame: PortOne's
+# hosts by default; add the PG's (e.g. https://*.tosspayments.com) for the channel in use. Only the
+# credits page allows them (billing/views.py).
+PORTONE_CSP_ORIGINS = env_list("PORTONE_CSP_ORIGINS",
+                               ["https://*.portone.io", "https://*.iamport.co", "https://*.iamport.kr"])
 # The built-in test checkout (billing/sandbox.py): on by default with debug on and no PortOne
 # keys, so credits can be bought offline (no money moves). It can never run with debug off or
 # beside real keys; `check --deploy` reports a PORTONE_TEST_CHECKOUT that asks for it (billing.E001).
 _PORTONE_KEYS_SET = bool(PORTONE_STORE_ID or PORTONE_CHANNEL_KEY or PORTONE_API_SECRET)
 PORTONE_TEST_CHECKOUT_REQUESTED = env_bool("PORTONE_TEST_CHECKOUT", DEBUG and not _PORTONE_KEYS_SET)
 PORTONE_TEST_CHECKOUT = PORTONE_TEST_CHECKOUT_REQUESTED and DEBUG and not _PORTONE_KEYS_SET
+# sync_refunds settles a refund still pending this long after it was asked for. Longer than the
+# PortOne client waits for an answer (60 s), so the process that asked has died or given up.
+REFUND_SYNC_AFTER_SECONDS = env_int("REFUND_SYNC_AFTER_SECONDS", 300, minimum=61)
+# Seconds between the billing re-checks (sync_pending_payments, sync_pending_refunds) that
+# `sync_billing --loop` and devserver enqueue.
+BILLING_SYNC_INTERVAL = env_float("BILLING_SYNC_INTERVAL", 60.0)
+if BILLING_SYNC_INTERVAL <= 0:
+    raise ImproperlyConfigured("BILLING_SYNC_INTERVAL must be positive.")
 
 # --- Dubbing engines ------------------------------------------------------------------------
 DUBBING_ENGINES = env_choice("DUBBING_ENGINES", "local", ("local", "openai"))
@@ -341,6 +370,25 @@ for _name in ("IDEMPOTENCY_LOCK_SECONDS", "WEBHOOK_TIMEOUT_SECONDS", "WEBHOOK_RE
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number.")
 
+# --- Metrics (onevoice/metrics.py) -------------------------------------------------------------
+# /metrics answers these addresses (CIDR ranges allowed) and requests with `Authorization: Bearer
+# METRICS_TOKEN` (unset: no token is accepted); anyone else gets a 404.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+for _entry in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_entry, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_entry!r} is not an address or a CIDR range.") from None
+# Several processes (gunicorn's workers, Dramatiq's, other containers on the same volume) each
+# write their samples to files in <root>/<hostname>/ and a scrape sums them all. prometheus_client
+# picks that mode when it is first imported, which is after the settings.
+METRICS_MULTIPROC_ROOT = env_str("METRICS_MULTIPROC_ROOT")
+if METRICS_MULTIPROC_ROOT and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _own_metrics_dir = Path(METRICS_MULTIPROC_ROOT) / socket.gethostname()
+    _own_metrics_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_own_metrics_dir)
+
 # --- API ------------------------------------------------------------------------------------
 NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0)
 REST_FRAMEWORK = {
@@ -351,7 +399,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "onevoice.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "onevoice.schema.ErrorResponsesAutoSchema",  # documents every error answer
     "EXCEPTION_HANDLER": "onevoice.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -365,6 +413,7 @@ REST_FRAMEWORK = {
         "password_reset": env_str("THROTTLE_PASSWORD_RESET", "5/hour"),
         "verify_resend": env_str("THROTTLE_VERIFY_RESEND", "5/hour"),
         "comment": env_str("THROTTLE_COMMENT", "5/min"),
+        "portone_webhook": env_str("THROTTLE_PORTONE_WEBHOOK", "120/min"),
     },
     "NUM_PROXIES": NUM_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -387,6 +436,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No badge from validator.swagger.io: it would send the schema's address away, and img-src refuses it.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     # Several models have a `status` choice field; name each enum so the schema (and
     # `check --deploy`, which builds it) has no collision warnings.
@@ -407,6 +458,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Prometheus scrapes the container itself over the private network, not through the TLS proxy.
+    SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if NUM_PROXIES else None
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -414,6 +467,26 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp) on every response. Scripts and styles come from the site, or
+# inline with the response's nonce (request.csp_nonce; the API docs' set-up); no inline handlers
+# or style attributes. The media bucket's hosts are added per response (onevoice/csp.py). Pages
+# that need more widen it themselves (csp.decorators): the credits page for PortOne's SDK, the
+# API docs for Swagger UI's data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF],
+        "media-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
@@ -11,6 +12,7 @@ from community import urls as community_urls
 from dubbing import urls as dubbing_urls
 from integrations import urls as integrations_urls
 from onevoice import health
+from onevoice.metrics import metrics_view
 from onevoice.views import home
 from videos import urls as videos_urls
 
@@ -29,10 +31,13 @@ urlpatterns = [
     path("jsi18n", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus; a 404 unless allowed (onevoice/metrics.py)
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Swagger UI's stylesheet draws its icons as data: images.
+    path("api/docs/", csp_update({"img-src": ["data:"]})(SpectacularSwaggerView.as_view(url_name="schema")),
+         name="swagger-ui"),
     *accounts_urls.urlpatterns,
     *billing_urls.urlpatterns,
     *videos_urls.urlpatterns,

@@ -5,6 +5,11 @@ as it is at 1280 px and at 390 px (a phone) under test-artifacts/screenshots/<te
 axe-core (vendored in testing/vendor/axe-core, MPL-2.0) on it and records every serious or
 critical violation; the test asserts `walk.violations == []` at its end so one run lists them
 all. Chromium is Debian's (`shutil.which("chromium")`), never a Playwright download.
+
+The site sends a Content-Security-Policy, and a page it breaks is a broken page: every context
+the browser of `chromium()` opens reports what the policy refused (a `securitypolicyviolation`
+listener in every frame, and Chromium's "Refused to ..." console errors), and leaving `chromium()`
+fails the test, at its teardown when a fixture holds the browser, if anything was refused.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,15 +30,59 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 BLOCKING = ("serious", "critical")
+# Runs before the page's own scripts in every frame, so nothing refused during loading is missed.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.onevoiceCSPViolation(event.effectiveDirective + " refused " + (event.blockedURI || "?")
+    + " at " + (event.sourceFile || location.href) + ":" + event.lineNumber
+    + (event.sample ? " (" + event.sample + ")" : ""));
+}, true);
+"""
 
 
 def chromium_executable() -> str | None:
     return shutil.which("chromium")
 
 
+class CSPWatchedBrowser:
+    """A Playwright browser whose every context records what the Content-Security-Policy refused."""
+
+    def __init__(self, browser):
+        self._browser = browser
+        self.csp_violations: list[str] = []
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+    def new_context(self, **options):
+        context = self._browser.new_context(**options)
+        context.expose_binding(
+            "onevoiceCSPViolation", lambda source, text: self.csp_violations.append(f"{source['frame'].url}: {text}")
+        )
+        context.add_init_script(CSP_LISTENER)
+        context.on("console", self._console)
+        return context
+
+    def new_page(self, **options):
+        return self.new_context(**options).new_page()
+
+    def _console(self, message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.csp_violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    def check_csp(self) -> None:
+        if self.csp_violations:
+            import pytest
+
+            pytest.fail("The Content-Security-Policy refused:\n" + "\n".join(self.csp_violations), pytrace=False)
+
+
 @contextmanager
 def chromium():
-    """A headless Debian Chromium driven by Playwright (skips the test when either is missing)."""
+    """A headless Debian Chromium driven by Playwright (skips the test when either is missing).
+
+    Fails the test on leaving if the Content-Security-Policy refused anything on any of its pages.
+    """
     import pytest
 
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -44,12 +94,27 @@ def chromium():
     try:
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=executable, headless=True, args=LAUNCH_ARGS)
+            watched = CSPWatchedBrowser(browser)
             try:
-                yield browser
+                yield watched
             finally:
                 browser.close()
+            watched.check_csp()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def wait_for(page, expression: str, *, timeout: float = 30_000) -> None:
+    """Wait until `expression` is true in the page (page.wait_for_function's job, in milliseconds).
+
+    Playwright's wait_for_function evals its predicate inside the page, which the site's
+    Content-Security-Policy refuses (no 'unsafe-eval'); page.evaluate goes through DevTools instead.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} ms waiting for: {expression}")
+        page.wait_for_timeout(100)
 
 
 def _slug(text: str) -> str:
@@ -85,7 +150,8 @@ class Walk:
     def _axe(self, name: str, stem: str) -> None:
         page = self.page
         if not page.evaluate("typeof window.axe !== 'undefined'"):
-            page.add_script_tag(content=AXE.read_text())
+            # Evaluated, not added as an inline <script>: the site's policy refuses those.
+            page.evaluate(AXE.read_text())
         result = page.evaluate(
             "async () => { const r = await axe.run(document, {resultTypes: ['violations']});"
             " return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"

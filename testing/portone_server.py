@@ -13,7 +13,9 @@ deserializes it into the same classes it would for api.portone.io. Requests must
 `Authorization: PortOne <api secret>`; errors come back as PortOne's `{"type", "message"}` bodies.
 
 Faults: `fail_with = 503` answers every request with that status, `stop()` makes the address
-unreachable, and `fail_next_cancel(...)` makes cancellations fail the way a PG refusal does.
+unreachable, `fail_next_cancel(...)` makes cancellations fail the way a PG refusal does, and
+`hold_next_cancel()` keeps the next cancel request unanswered until the test releases it (a slow
+PG: the process that asked can be killed meanwhile, and PortOne still decides afterwards).
 
 `sign_webhook` produces the Standard Webhooks headers (webhook-id, webhook-timestamp,
 webhook-signature: "v1,<base64 HMAC-SHA256 of id.timestamp.body>") that
@@ -32,6 +34,7 @@ import socket
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
@@ -71,6 +74,13 @@ def webhook_body(
     return json.dumps({"type": event_type, "timestamp": _now(), "data": data})
 
 
+@dataclass
+class CancelHold:
+    arrived: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    decided: threading.Event = field(default_factory=threading.Event)
+
+
 class FakePortOne:
     def __init__(self, *, api_secret: str, store_id: str = "store-00000000-test"):
         self.api_secret = api_secret
@@ -79,6 +89,7 @@ class FakePortOne:
         self.requests: list[tuple[str, str, dict | None]] = []
         self.fail_with: int | None = None
         self._cancel_failures: list[tuple[int, dict]] = []
+        self._cancel_holds: list[CancelHold] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -245,6 +256,14 @@ class FakePortOne:
             )
         )
 
+    def hold_next_cancel(self) -> CancelHold:
+        """The next cancel request sets `arrived`, waits for `release`, then PortOne decides it
+        (a cancellation, or the failure `fail_next_cancel` queued) and sets `decided`."""
+        hold = CancelHold()
+        with self._lock:
+            self._cancel_holds.append(hold)
+        return hold
+
     def get(self, payment_id: str) -> dict:
         with self._lock:
             return copy.deepcopy(self.payments[payment_id])
@@ -289,6 +308,20 @@ class FakePortOne:
         if self.fail_with is not None:
             return self.fail_with, "<html><body>upstream error</body></html>"
         parts = [unquote(p) for p in urlsplit(path).path.strip("/").split("/")]
+        hold = None
+        if method == "POST" and parts[2:] == ["cancel"]:
+            with self._lock:
+                hold = self._cancel_holds.pop(0) if self._cancel_holds else None
+            if hold is not None:
+                hold.arrived.set()
+                hold.release.wait(timeout=60)
+        try:
+            return self._route(method, path, parts, parsed)
+        finally:
+            if hold is not None:
+                hold.decided.set()
+
+    def _route(self, method: str, path: str, parts: list[str], parsed) -> tuple[int, dict | str]:
         if len(parts) < 2 or parts[0] != "payments":
             return 404, {"type": "INVALID_REQUEST", "message": f"no route {path}"}
         payment_id = parts[1]
@@ -340,11 +373,14 @@ class _Handler(BaseHTTPRequestHandler):
             data, content_type = payload.encode(), "text/html"
         else:
             data, content_type = json.dumps(payload).encode(), "application/json"
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the caller is gone (killed while waiting): PortOne's decision stands regardless
 
     def do_GET(self) -> None:
         self._serve("GET")

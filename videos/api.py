@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from onevoice.deletion import video_delete_everything
 from onevoice.pagination import PageNumberPagination
+from onevoice.schema import raises
 from videos import errors, selectors, services
 from videos.serializers import (
     UploadCompleteInputSerializer,
@@ -22,9 +23,14 @@ from videos.serializers import (
 )
 from videos.upload_handlers import SizeLimitedUploadHandler
 
+# What reading an uploaded file can refuse (videos.services: the size checks and the probe).
+MEDIA_ERRORS = (errors.EmptyFile, errors.FileTooLarge, errors.QuotaExceeded, errors.UnsupportedMedia,
+                errors.InvalidMedia)
+
 
 class VideoListCreateApi(APIView):
     parser_classes = [MultiPartParser, JSONParser]
+    pagination_class = PageNumberPagination
 
     def dispatch(self, request, *args, **kwargs):
         # Before DRF wraps the request: authentication's CSRF check may read request.POST, and
@@ -35,12 +41,13 @@ class VideoListCreateApi(APIView):
 
     @extend_schema(responses=VideoOutputSerializer(many=True))
     def get(self, request):
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.video_list(owner=request.user), request, view=self)
         data = VideoOutputSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
 
     @extend_schema(request={"multipart/form-data": VideoUploadInputSerializer}, responses={201: VideoOutputSerializer})
+    @raises(*MEDIA_ERRORS)
     def post(self, request):
         data, files = request.data, request.FILES  # parses the body through the upload handler
         handler = request._request.upload_handlers[0]
@@ -77,6 +84,7 @@ class VideoDetailApi(APIView):
 
 class UploadStartApi(APIView):
     parser_classes = [JSONParser, FormParser]
+    error_responses = (errors.DirectUploadUnavailable, errors.EmptyFile, errors.FileTooLarge, errors.QuotaExceeded)
 
     @extend_schema(request=UploadStartInputSerializer, responses={201: UploadStartOutputSerializer})
     def post(self, request):
@@ -87,6 +95,8 @@ class UploadStartApi(APIView):
 
 
 class UploadCompleteApi(APIView):
+    error_responses = (errors.DirectUploadUnavailable, errors.UploadNotInProgress, errors.InvalidParts, *MEDIA_ERRORS)
+
     @extend_schema(request=UploadCompleteInputSerializer, responses={201: VideoOutputSerializer})
     def post(self, request, upload_id):
         video = selectors.upload_get(owner=request.user, upload_id=upload_id)
@@ -97,6 +107,8 @@ class UploadCompleteApi(APIView):
 
 
 class UploadDetailApi(APIView):
+    error_responses = (errors.DirectUploadUnavailable, errors.UploadNotInProgress)
+
     @extend_schema(responses={204: None})
     def delete(self, request, upload_id):
         video = selectors.upload_get(owner=request.user, upload_id=upload_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from testing.factories import UserFactory
+
 STRONG_PASSWORD = "violet tangerine 7 harbour"
 
 
@@ -15,9 +17,7 @@ def strong_password() -> str:
 
 @pytest.fixture
 def unverified(db):
-    from accounts.models import User
-
-    return User.objects.create_user(email="dora@example.com", password=STRONG_PASSWORD, name="Dora")
+    return UserFactory(email="dora@example.com", password=STRONG_PASSWORD, name="Dora", unverified=True)
 
 
 @pytest.fixture

@@ -1,12 +1,10 @@
-"""Staff see users in the admin; /me's credits come from billing when it is there."""
+"""Staff see users in the admin; /me's credits are billing's balance, passed in by the API."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
-from accounts.selectors import user_credits
+from accounts.serializers import UserOutputSerializer
 
 pytestmark = pytest.mark.django_db
 
@@ -26,15 +24,16 @@ def test_a_non_staff_user_is_sent_to_the_admin_login(client, owner):
     assert response.status_code == 302
 
 
-def test_credits_come_from_the_billing_balance(owner):
-    from billing.services import credits_signup_bonus
+def test_me_shows_the_billing_balance_as_credits(owner_client, owner, settings):
+    from billing.services import credits_grant, credits_signup_bonus
 
     credits_signup_bonus(user=owner)
-    from django.conf import settings
+    credits_grant(user=owner, amount=5, staff=owner, reason="test", idempotency_key="me-credits")
 
-    assert user_credits(user=owner) == settings.SIGNUP_BONUS_CREDITS
+    assert owner_client.get("/api/v1/me").json()["credits"] == settings.SIGNUP_BONUS_CREDITS + 5
 
 
-def test_credits_fall_back_to_zero_only_while_billing_has_no_selector(owner, monkeypatch):
-    monkeypatch.setitem(sys.modules, "billing.selectors", None)  # as if the module did not exist
-    assert user_credits(user=owner) == 0
+def test_the_user_shape_refuses_to_guess_credits_it_was_not_given(owner):
+    # Accounts cannot read billing; a caller that forgets to pass the balance must not show 0.
+    with pytest.raises(KeyError):
+        _ = UserOutputSerializer(owner).data

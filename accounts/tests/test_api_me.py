@@ -139,28 +139,20 @@ def test_delete_keeps_the_ledger(owner_client, owner, password):
     from billing.services import credits_signup_bonus
 
     credits_signup_bonus(user=owner)
-    entries = LedgerEntry.objects.filter(user=owner).count()
+    entries = LedgerEntry.objects.filter(account__user=owner).count()
     assert entries == 1
     assert owner_client.delete("/api/v1/me", {"password": password}).status_code == 204
-    assert LedgerEntry.objects.filter(user_id=owner.pk).count() == entries
+    assert LedgerEntry.objects.filter(account__user_id=owner.pk).count() == entries
 
 
-def test_delete_erases_the_users_videos_and_their_files(owner_client, owner, other, password):
-    import uuid
-
-    from django.core.files.base import ContentFile
+def test_delete_erases_the_users_videos_and_their_files(owner_client, owner, other, password, media_root):
     from django.core.files.storage import default_storage
 
-    video_services = pytest.importorskip("videos.services")
-    if not hasattr(video_services, "videos_delete_for_user"):
-        pytest.skip("videos.services.videos_delete_for_user is not written yet")
+    from testing.factories import VideoFactory
     from videos.models import Video
 
-    def stored_video(user, title):
-        key = default_storage.save(f"test-delete/{uuid.uuid4().hex}.mp4", ContentFile(b"not really a video"))
-        return Video.objects.create(owner=user, title=title, storage_key=key, status="ready", size=18)
-
-    mine, theirs = stored_video(owner, "mine"), stored_video(other, "theirs")
+    mine, theirs = (VideoFactory(owner=user, title=title, source=b"not really a video")
+                    for user, title in ((owner, "mine"), (other, "theirs")))
     assert owner_client.delete("/api/v1/me", {"password": password}).status_code == 204
     assert not Video.objects.filter(pk=mine.pk).exists()
     assert not default_storage.exists(mine.storage_key)

@@ -46,3 +46,12 @@ def test_the_demo_user_can_log_in_through_the_api(api_client, monkeypatch):
     _run()
     response = api_client.post("/api/v1/auth/token", {"email": "demo@onevoice.local", "password": "onevoice-demo"})
     assert response.status_code == 200
+
+
+def test_a_new_demo_user_gets_the_signup_bonus_once(monkeypatch, settings):
+    from billing.selectors import credits_balance
+
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    _run()
+    _run()
+    assert credits_balance(user=User.objects.get(email="demo@onevoice.local")) == settings.SIGNUP_BONUS_CREDITS

@@ -17,11 +17,23 @@ from billing.services.payments import (
     payment_sync,
     payments_sync_pending,
 )
-from billing.services.refunds import RefundQuote, payment_refund, payment_refund_quote
-from billing.services.webhooks import webhook_delivery_receive
+from billing.services.refunds import (
+    RefundQuote,
+    payment_refund,
+    payment_refund_quote,
+    refunds_sync_pending,
+)
+from billing.services.webhooks import (
+    WEBHOOK_MAX_BYTES,
+    WebhookRejection,
+    webhook_delivery_receive,
+    webhook_rejection_count,
+)
 
 __all__ = [
+    "WEBHOOK_MAX_BYTES",
     "RefundQuote",
+    "WebhookRejection",
     "credit_account_ensure",
     "credits_grant",
     "credits_refund",
@@ -35,5 +47,7 @@ __all__ = [
     "payment_refund_quote",
     "payment_sync",
     "payments_sync_pending",
+    "refunds_sync_pending",
     "webhook_delivery_receive",
+    "webhook_rejection_count",
 ]

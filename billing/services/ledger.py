@@ -12,7 +12,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from billing.errors import IdempotencyConflict, InsufficientCredits
+from billing.errors import (
+    IdempotencyConflict,
+    InsufficientCredits,
+    InvalidAmount,
+    ReasonRequired,
+)
 from billing.models import CreditAccount, LedgerEntry
 
 Kind = LedgerEntry.Kind
@@ -50,6 +55,7 @@ def ledger_entry_append(
     removal of nothing writes nothing and returns (None, False).
     """
     if amount == 0:
+        # A programming error, not a client's: every caller has refused or skipped a zero first.
         raise ValueError("A ledger entry moves a non-zero amount.")
     with transaction.atomic():
         account = _account_lock(user=user)
@@ -69,7 +75,6 @@ def ledger_entry_append(
         account.refresh_from_db(fields=["balance"])
         entry = LedgerEntry.objects.create(
             account=account,
-            user_id=user.pk,
             kind=kind,
             amount=amount,
             balance_after=account.balance,
@@ -101,6 +106,7 @@ def credits_signup_bonus(*, user) -> LedgerEntry | None:
 def credits_reserve(*, user, job_id, attempt: int, amount: int) -> LedgerEntry:
     """Debit a job attempt's cost; raises InsufficientCredits (HTTP 402) and writes nothing if short."""
     if amount <= 0:
+        # A programming error: dubbing_job_cost is at least CREDITS_PER_MINUTE, which is >= 1.
         raise ValueError("A job reserves a positive number of credits.")
     entry, _ = ledger_entry_append(
         user=user,
@@ -116,7 +122,7 @@ def _refund_of(*, user, debit_key: str, refund_key: str, ref: str) -> LedgerEntr
     """Give back what the debit `debit_key` took, at most once (`refund_key`). None when there
     was no such debit."""
     with transaction.atomic():
-        debit = LedgerEntry.objects.filter(idempotency_key=debit_key, user_id=user.pk).first()
+        debit = LedgerEntry.objects.filter(idempotency_key=debit_key, account__user_id=user.pk).first()
         if debit is None:
             return None
         entry, _ = ledger_entry_append(user=user, kind=Kind.JOB_REFUND, amount=-debit.amount,
@@ -130,11 +136,16 @@ def credits_refund(*, user, job_id, attempt: int) -> LedgerEntry | None:
                       refund_key=f"job_refund:{job_id}:{attempt}", ref=f"job:{job_id}#{attempt}")
 
 
-def credits_grant(*, user, amount: int, staff, reason: str, idempotency_key: str) -> LedgerEntry:
-    """A staff member adds (amount > 0, kind grant) or removes (amount < 0, kind adjustment) credits."""
+def credits_grant(*, user, amount: int, staff, reason: str, idempotency_key: str) -> tuple[LedgerEntry, bool]:
+    """A staff member adds (amount > 0, kind grant) or removes (amount < 0, kind adjustment) credits.
+
+    Returns (entry, created): the admin form's key is made when the form is rendered, so a
+    second submit of it finds the entry the first wrote (created False) and moves nothing."""
+    if amount == 0:
+        raise InvalidAmount()
     if not reason.strip():
-        raise ValueError("A reason is required.")
-    entry, _ = ledger_entry_append(
+        raise ReasonRequired()
+    return ledger_entry_append(
         user=user,
         kind=Kind.GRANT if amount > 0 else Kind.ADJUSTMENT,
         amount=amount,
@@ -143,12 +154,12 @@ def credits_grant(*, user, amount: int, staff, reason: str, idempotency_key: str
         staff=staff,
         reason=reason.strip(),
     )
-    return entry
 
 
 def credits_render_reserve(*, user, job_id, render: int, amount: int) -> LedgerEntry:
     """Debit the cost of a job's render `render` (a re-render after edits); 402 if short."""
     if amount <= 0:
+        # A programming error: a render's quote charges at least CREDITS_PER_MINUTE (>= 1).
         raise ValueError("A render reserves a positive number of credits.")
     entry, _ = ledger_entry_append(
         user=user,
@@ -171,7 +182,7 @@ def credits_job_net_charge(*, user, job_id) -> int:
     from django.db.models import Sum
 
     total = (
-        LedgerEntry.objects.filter(user_id=user.pk, ref__startswith=f"job:{job_id}#")
+        LedgerEntry.objects.filter(account__user_id=user.pk, ref__startswith=f"job:{job_id}#")
         .aggregate(total=Sum("amount"))["total"]
         or 0
     )
@@ -183,12 +194,12 @@ def credits_job_staff_refund(*, user, job_id, staff, reason: str, idempotency_ke
     so far), with a reason. The account lock serialises this with every other movement, so two
     refund forms submitted at once give back the job's cost once. None when nothing is left."""
     if not reason.strip():
-        raise ValueError("A reason is required.")
+        raise ReasonRequired()
     with transaction.atomic():
-        _account_lock(user=user)
+        account = _account_lock(user=user)
         existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
-            if existing.user_id != user.pk or existing.kind != Kind.JOB_REFUND:
+            if existing.account_id != account.id or existing.kind != Kind.JOB_REFUND:
                 raise IdempotencyConflict()
             return existing
         owed = credits_job_net_charge(user=user, job_id=job_id)

@@ -38,20 +38,12 @@ from billing.models import (
     order_title,
 )
 from billing.services.ledger import _account_lock, ledger_entry_append
+from onevoice import metrics
 from onevoice.errors import NotFound
 
 logger = logging.getLogger(__name__)
 Kind = LedgerEntry.Kind
 Status = Payment.Status
-_LOCAL_STATUS = {
-    "READY": Status.PENDING,
-    "PAY_PENDING": Status.PENDING,
-    "VIRTUAL_ACCOUNT_ISSUED": Status.PENDING,
-    "PAID": Status.PAID,
-    "FAILED": Status.FAILED,
-    "CANCELLED": Status.CANCELLED,
-    "PARTIAL_CANCELLED": Status.PARTIALLY_CANCELLED,
-}
 _ACCOUNTED_REFUNDS = (PaymentRefund.Status.PENDING, PaymentRefund.Status.SUCCEEDED)
 
 
@@ -117,11 +109,19 @@ def _refund_debit(*, refund: PaymentRefund, staff=None, clamp_to_balance: bool =
     )
 
 
+def refund_credits(*, amount: int, paid: int, credits_bought: int, credits_removed: int, balance: int) -> int:
+    """The credits a refund of `amount` takes back (DESIGN.md): ceil(amount x pack credits /
+    price), at most the balance and what is left of this payment. The one formula: the refund
+    itself, the admin's quote and a console cancellation all use it."""
+    wanted = -(-amount * credits_bought // paid)
+    return max(0, min(wanted, credits_bought - credits_removed, balance))
+
+
 def _refund_credits(*, payment: Payment, amount: int, balance: int) -> int:
-    """DESIGN.md: ceil(amount x pack credits / price), at most the balance and what is left of this payment."""
-    wanted = -(-amount * payment.credits // payment.amount)
     removed = payment.refunds.filter(status__in=_ACCOUNTED_REFUNDS).aggregate(n=Sum("credits"))["n"] or 0
-    return max(0, min(wanted, payment.credits - removed, balance))
+    return refund_credits(
+        amount=amount, paid=payment.amount, credits_bought=payment.credits, credits_removed=removed, balance=balance
+    )
 
 
 def _set_cancelled_amount(payment: Payment, cancelled: int) -> None:
@@ -131,6 +131,15 @@ def _set_cancelled_amount(payment: Payment, cancelled: int) -> None:
         payment.status = Status.CANCELLED
     elif payment.cancelled_amount > 0:
         payment.status = Status.PARTIALLY_CANCELLED
+
+
+def known_cancellation_ids(payment: Payment) -> set[str]:
+    """PortOne's cancellation ids our refunds already stand for (a console refund may hold several)."""
+    return {
+        cancellation_id
+        for ids in payment.refunds.exclude(provider_cancellation_id="").values_list("provider_cancellation_id", flat=True)
+        for cancellation_id in ids.split(",")
+    }
 
 
 def _apply_provider_cancellations(payment: Payment, snapshot: portone.ProviderPayment) -> None:
@@ -143,11 +152,7 @@ def _apply_provider_cancellations(payment: Payment, snapshot: portone.ProviderPa
     unknown = snapshot.amount_cancelled - accounted
     if unknown <= 0:
         return
-    known_ids = set(
-        payment.refunds.exclude(provider_cancellation_id="").values_list(
-            "provider_cancellation_id", flat=True
-        )
-    )
+    known_ids = known_cancellation_ids(payment)
     new = [c for c in snapshot.cancellations if c.status == "SUCCEEDED" and c.id not in known_ids]
     account = _account_lock(user=payment.user)
     refund = PaymentRefund.objects.create(
@@ -189,7 +194,7 @@ def _payment_apply(*, payment_pk, snapshot: portone.ProviderPayment | None) -> P
     if snapshot.status in portone.PENDING_STATUSES:
         if payment.credited_at is None:
             payment.status = Status.PENDING
-    elif snapshot.status == "FAILED":
+    elif portone.LOCAL_STATUS.get(snapshot.status) == Status.FAILED:
         if payment.credited_at is None:
             payment.status = Status.FAILED
             payment.failure_code = "payment_failed"
@@ -216,11 +221,11 @@ def _payment_apply(*, payment_pk, snapshot: portone.ProviderPayment | None) -> P
                 payment.status = Status.PAID
             payment.paid_at = snapshot.paid_at or payment.paid_at or now
             payment.failure_code = payment.failure_detail = ""
-    elif snapshot.status in ("CANCELLED", "PARTIAL_CANCELLED"):
+    elif snapshot.status in portone.CANCELLED_STATUSES:
         if payment.credited_at is not None:
             _apply_provider_cancellations(payment, snapshot)
         _set_cancelled_amount(payment, snapshot.amount_cancelled)
-        payment.status = _LOCAL_STATUS[snapshot.status]
+        payment.status = portone.LOCAL_STATUS[snapshot.status]
     payment.save()
     return payment
 
@@ -263,6 +268,7 @@ def payments_sync_pending(*, older_than_seconds: int = 0, abandon_after_hours: i
         try:
             snapshot = portone.payment_fetch(payment_id=payment.payment_id)
         except PaymentProviderUnavailable:
+            metrics.payment_sync_failed.inc()
             counts["errors"] += 1
             continue
         if snapshot is None and payment.created_at <= now - timedelta(hours=abandon_after_hours):

@@ -1,16 +1,24 @@
-"""Refunds from the admin, in DESIGN.md's order: ledger first, PortOne after, reversal on failure."""
+"""Refunds from the admin, in DESIGN.md's order: ledger first, PortOne after, reversal on failure.
+
+A refund whose process died between the two (its credits removed, PortOne's answer never
+recorded) stays pending; `refunds_sync_pending` (manage.py sync_refunds and its actor) asks
+PortOne what became of it and completes it or puts the credits back, once.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from billing import portone
-from billing.errors import RefundNotAllowed
+from billing.errors import PaymentProviderUnavailable, RefundNotAllowed
 from billing.models import (
     REFUND_REVERSAL_KEY_PREFIX,
     CreditAccount,
@@ -24,9 +32,13 @@ from billing.services.payments import (
     _refund_credits,
     _refund_debit,
     _set_cancelled_amount,
+    known_cancellation_ids,
+    refund_credits,
 )
 from billing.templatetags.billing_tags import money
+from onevoice import metrics
 
+logger = logging.getLogger(__name__)
 Kind = LedgerEntry.Kind
 Status = Payment.Status
 
@@ -45,9 +57,9 @@ class RefundQuote:
     allowed: bool
     reason: str
 
-    def credits_for(self, amount: int, *, payment: Payment) -> int:
-        wanted = -(-amount * payment.credits // payment.amount)
-        return max(0, min(wanted, self.credits_bought - self.credits_removed, self.balance))
+    def credits_for(self, amount: int) -> int:
+        return refund_credits(amount=amount, paid=self.paid, credits_bought=self.credits_bought,
+                              credits_removed=self.credits_removed, balance=self.balance)
 
 
 def payment_refund_quote(*, payment: Payment) -> RefundQuote:
@@ -84,6 +96,24 @@ def payment_refund(*, payment: Payment, amount: int | None, reason: str, staff) 
     transaction, guarded by `current_cancellable_amount`; if it refuses, a reversing entry puts
     the credits back and the refund is marked failed with PortOne's error.
     """
+    refund, cancellable = _refund_begin(payment=payment, amount=amount, reason=reason, staff=staff)
+    # Should this process die here, the refund stays pending with its credits removed, and
+    # sync_refunds asks PortOne later what became of it.
+    try:
+        result = portone.payment_cancel(
+            payment_id=payment.payment_id,
+            amount=refund.amount,
+            reason=refund.reason,
+            current_cancellable_amount=cancellable,
+        )
+    except portone.CancelFailed as error:
+        return _payment_refund_fail(refund_pk=refund.pk, error=str(error), raw=error.raw)
+    return _payment_refund_succeed(refund_pk=refund.pk, result=result)
+
+
+def _refund_begin(*, payment: Payment, amount: int | None, reason: str, staff) -> tuple[PaymentRefund, int]:
+    """The first step, committed: the pending refund and its ledger entry. Returns it with the
+    amount PortOne must still see as cancellable."""
     reason = (reason or "").strip()
     if not reason:
         message = gettext("A reason is required.")
@@ -115,25 +145,39 @@ def payment_refund(*, payment: Payment, amount: int | None, reason: str, staff) 
             reason=reason,
         )
         _refund_debit(refund=refund, staff=staff)
-        cancellable = payment.amount - payment.cancelled_amount
+        return refund, payment.amount - payment.cancelled_amount
 
-    try:
-        result = portone.payment_cancel(
-            payment_id=payment.payment_id,
-            amount=amount,
-            reason=reason,
-            current_cancellable_amount=cancellable,
-        )
-    except portone.CancelFailed as error:
-        return _payment_refund_fail(refund_pk=refund.pk, error=str(error), raw=error.raw)
-    return _payment_refund_succeed(refund_pk=refund.pk, result=result)
+
+def _pending_refund_lock(refund_pk) -> PaymentRefund | None:
+    """The refund under its payment's lock (the order every refund path takes), or None when
+    someone settled it already: whoever holds the lock first decides, the others change nothing."""
+    payment_pk = PaymentRefund.objects.filter(pk=refund_pk).values_list("payment_id", flat=True).get()
+    Payment.objects.select_for_update().get(pk=payment_pk)
+    refund = PaymentRefund.objects.select_for_update().select_related("payment__user").get(pk=refund_pk)
+    return refund if refund.status == PaymentRefund.Status.PENDING else None
+
+
+def _payment_refund_fail(*, refund_pk, error: str, raw: dict) -> PaymentRefund:
+    return _refund_fail(refund_pk=refund_pk, error=error, raw=raw) or PaymentRefund.objects.get(pk=refund_pk)
+
+
+def _payment_refund_succeed(*, refund_pk, result: portone.CancelResult) -> PaymentRefund:
+    settled = _refund_succeed(refund_pk=refund_pk, result=result)
+    if settled is None:
+        # Settled by sync_refunds while PortOne was answering (it waits far longer than the
+        # client's timeout, so this is a stray): a cancellation it reversed is then unaccounted
+        # for, and the payment's next webhook takes its credits back as a PortOne cancellation.
+        logger.warning("Refund %s was settled before PortOne's answer arrived", refund_pk)
+        return PaymentRefund.objects.get(pk=refund_pk)
+    return settled
 
 
 @transaction.atomic
-def _payment_refund_fail(*, refund_pk, error: str, raw: dict) -> PaymentRefund:
-    refund = PaymentRefund.objects.select_related("payment__user").get(pk=refund_pk)
-    Payment.objects.select_for_update().get(pk=refund.payment_id)
-    refund = PaymentRefund.objects.select_for_update().select_related("payment__user").get(pk=refund_pk)
+def _refund_fail(*, refund_pk, error: str, raw: dict) -> PaymentRefund | None:
+    """Mark a pending refund failed and put its credits back; None when it was no longer pending."""
+    refund = _pending_refund_lock(refund_pk)
+    if refund is None:
+        return None
     refund.status = PaymentRefund.Status.FAILED
     refund.error = error
     refund.provider_response = raw
@@ -154,9 +198,12 @@ def _payment_refund_fail(*, refund_pk, error: str, raw: dict) -> PaymentRefund:
 
 
 @transaction.atomic
-def _payment_refund_succeed(*, refund_pk, result: portone.CancelResult) -> PaymentRefund:
-    refund = PaymentRefund.objects.select_related("payment").get(pk=refund_pk)
-    payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+def _refund_succeed(*, refund_pk, result: portone.CancelResult) -> PaymentRefund | None:
+    """Record PortOne's cancellation on a pending refund; None when it was no longer pending."""
+    refund = _pending_refund_lock(refund_pk)
+    if refund is None:
+        return None
+    payment = refund.payment
     refund.status = PaymentRefund.Status.SUCCEEDED
     refund.amount = result.amount  # recorded as PortOne returned it
     refund.provider_cancellation_id = result.cancellation_id[:100]
@@ -169,3 +216,71 @@ def _payment_refund_succeed(*, refund_pk, result: portone.CancelResult) -> Payme
     _set_cancelled_amount(payment, succeeded)
     payment.save()
     return refund
+
+
+def _cancellation_for(refund: PaymentRefund, snapshot: portone.ProviderPayment, *, taken: set[str]):
+    """PortOne's cancellation that stands for this refund: the same amount, not already some
+    other refund's; the one with our reason first (PortOne keeps no request id of ours)."""
+    candidates = [c for c in snapshot.cancellations if c.id not in taken and c.amount == refund.amount]
+    candidates.sort(key=lambda c: (c.status != "SUCCEEDED", c.reason != refund.reason))
+    return candidates[0] if candidates else None
+
+
+def refunds_sync_pending(*, older_than_seconds: float | None = None) -> dict[str, int]:
+    """Settle the admin refunds left pending (their process died after taking the credits back
+    and before PortOne's answer was recorded): PortOne's cancellation for it found, the refund
+    succeeds; none, its credits are put back; one PortOne is still deciding, it waits.
+
+    Only refunds older than REFUND_SYNC_AFTER_SECONDS by default: longer than the PortOne
+    client waits for an answer, so the process that asked is gone or has given up.
+    """
+    if older_than_seconds is None:
+        older_than_seconds = settings.REFUND_SYNC_AFTER_SECONDS
+    counts = {"checked": 0, "succeeded": 0, "reversed": 0, "still_pending": 0, "errors": 0}
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    pending = list(
+        PaymentRefund.objects.filter(
+            status=PaymentRefund.Status.PENDING, source=PaymentRefund.Source.ADMIN, created_at__lte=cutoff
+        ).select_related("payment").order_by("created_at")
+    )
+    by_payment: dict = {}
+    for refund in pending:
+        by_payment.setdefault(refund.payment_id, []).append(refund)
+    for refunds in by_payment.values():
+        payment = refunds[0].payment
+        counts["checked"] += len(refunds)
+        try:
+            snapshot = portone.payment_fetch(payment_id=payment.payment_id)  # outside any transaction
+        except PaymentProviderUnavailable:
+            snapshot = None
+        if snapshot is None:
+            # PortOne down, or it does not know a payment we credited: ask again next time.
+            logger.warning("Refund sync: PortOne gave no answer for payment %s", payment.payment_id)
+            counts["errors"] += len(refunds)
+            metrics.refund_sync_failed.inc(len(refunds))
+            continue
+        taken = known_cancellation_ids(payment)
+        for refund in refunds:
+            try:
+                outcome = _refund_settle(refund=refund, snapshot=snapshot, taken=taken)
+            except Exception:  # one refund's trouble must not keep the others pending
+                logger.exception("Refund sync: refund %s could not be settled", refund.pk)
+                counts["errors"] += 1
+                metrics.refund_sync_failed.inc()
+                continue
+            if outcome:
+                counts[outcome] += 1
+    return counts
+
+
+def _refund_settle(*, refund: PaymentRefund, snapshot: portone.ProviderPayment, taken: set[str]) -> str:
+    """Settle one pending refund by what PortOne said; "" when another run settled it first."""
+    cancellation = _cancellation_for(refund, snapshot, taken=taken)
+    if cancellation is not None and cancellation.status == "REQUESTED":
+        return "still_pending"
+    if cancellation is not None and cancellation.status == "SUCCEEDED":
+        taken.add(cancellation.id)
+        result = portone.CancelResult(cancellation.id, cancellation.amount, {**cancellation.__dict__})
+        return "succeeded" if _refund_succeed(refund_pk=refund.pk, result=result) else ""
+    error = "PortOne has no cancellation for this refund: its request never arrived or was refused."
+    return "reversed" if _refund_fail(refund_pk=refund.pk, error=error, raw={"payment": snapshot.raw}) else ""

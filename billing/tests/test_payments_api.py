@@ -66,7 +66,7 @@ def test_it_credits_a_paid_payment_once(owner, owner_client, prepare, portone):
     assert first.status_code == 200 and first.json()["status"] == "paid"
     assert second.status_code == 200 and second.json()["status"] == "paid"
     assert credits_balance(user=owner) == 100
-    entry = LedgerEntry.objects.get(user=owner, kind="purchase")
+    entry = LedgerEntry.objects.get(account__user=owner, kind="purchase")
     assert entry.amount == 100 and entry.ref == f"payment:{order['payment_id']}"
     payment = Payment.objects.get(payment_id=order["payment_id"])
     assert payment.provider_status == "PAID" and payment.paid_at is not None

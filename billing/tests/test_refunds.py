@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -28,6 +29,13 @@ def staff_browser(staff) -> Client:
     client = Client()
     client.force_login(staff)
     return client
+
+
+def rendered_grant_key(page) -> str:
+    """The idempotency key the credit grant form was rendered with (its hidden field)."""
+    found = re.search(rb'name="idempotency_key" value="([^"]+)"', page.content)
+    assert found, "the grant form carries no idempotency key"
+    return found.group(1).decode()
 
 
 def _refund_url(payment) -> str:
@@ -173,17 +181,21 @@ def test_staff_grant_and_remove_credits_with_a_reason(owner, staff, staff_browse
     form = {"action": "grant_or_remove_credits", "_selected_action": [str(account.pk)]}
     page = staff_browser.post(url, form)
     assert page.status_code == 200 and b"reason" in page.content
-    missing_reason = staff_browser.post(url, {**form, "apply": "1", "amount": "5", "reason": " "})
+    # Each submit posts back the key of the form it was rendered with (a fresh one each time).
+    form_key = {"idempotency_key": rendered_grant_key(page)}
+    missing_reason = staff_browser.post(url, {**form, **form_key, "apply": "1", "amount": "5", "reason": " "})
     assert missing_reason.status_code == 200
     assert credits_balance(user=owner) == 0
-    staff_browser.post(url, {**form, "apply": "1", "amount": "15", "reason": "Support gesture"})
-    staff_browser.post(url, {**form, "apply": "1", "amount": "-5", "reason": "Duplicate grant"})
+    staff_browser.post(url, {**form, **form_key, "apply": "1", "amount": "15", "reason": "Support gesture"})
+    form_key = {"idempotency_key": rendered_grant_key(staff_browser.post(url, form))}
+    staff_browser.post(url, {**form, **form_key, "apply": "1", "amount": "-5", "reason": "Duplicate grant"})
     assert credits_balance(user=owner) == 10
     entries = list(
-        LedgerEntry.objects.filter(user=owner).order_by("created_at").values_list("kind", "amount", "staff")
+        LedgerEntry.objects.filter(account__user=owner).order_by("created_at").values_list("kind", "amount", "staff")
     )
     assert entries == [("grant", 15, staff.pk), ("adjustment", -5, staff.pk)]
-    too_much = staff_browser.post(url, {**form, "apply": "1", "amount": "-50", "reason": "x"}, follow=True)
+    form_key = {"idempotency_key": rendered_grant_key(staff_browser.post(url, form))}
+    too_much = staff_browser.post(url, {**form, **form_key, "apply": "1", "amount": "-50", "reason": "x"}, follow=True)
     assert b"balance is 10" in too_much.content
     assert credits_balance(user=owner) == 10
 
@@ -198,7 +210,7 @@ def test_the_ledger_is_read_only_in_the_admin(owner, staff_browser):
         == 403
     )
     listing = staff_browser.get(
-        f"/admin/billing/ledgerentry/?user__id__exact={owner.pk}&kind__exact=signup_bonus"
+        f"/admin/billing/ledgerentry/?account__user__id__exact={owner.pk}&kind__exact=signup_bonus"
     )
     assert listing.status_code == 200 and b"alice@example.com" in listing.content
     assert LedgerEntry.objects.filter(pk=entry.pk).exists()

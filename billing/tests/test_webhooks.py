@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
+from prometheus_client import REGISTRY
 
 from billing.models import LedgerEntry, Payment, PaymentRefund, WebhookDelivery
 from billing.selectors import credits_balance
@@ -11,6 +13,15 @@ from testing.portone_server import sign_webhook, webhook_body
 pytestmark = pytest.mark.django_db
 
 COMPLETE = "/api/v1/billing/payments/{}/complete"
+WEBHOOK = "/api/v1/billing/webhooks/portone"
+
+
+def _rejected(reason: str) -> float:
+    return REGISTRY.get_sample_value("onevoice_portone_webhook_rejected_total", {"reason": reason}) or 0.0
+
+
+def _headers(signed: dict[str, str]) -> dict[str, str]:
+    return {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in signed.items()}
 
 
 def test_it_credits_a_paid_payment_from_the_webhook_alone(owner, prepare, portone, send_webhook):
@@ -49,7 +60,7 @@ def test_it_credits_once_when_the_same_webhook_arrives_ten_times(
 
 
 @pytest.mark.parametrize("fault", ["bad_signature", "missing_header", "old_timestamp", "wrong_secret"])
-def test_it_rejects_an_unverifiable_webhook_and_changes_nothing(owner, prepare, portone, send_webhook, fault):
+def test_it_rejects_an_unverifiable_webhook_and_stores_nothing(owner, prepare, portone, send_webhook, fault):
     order = prepare()
     portone.set_paid(order["payment_id"], amount=15000)
     body = webhook_body("Transaction.Paid", payment_id=order["payment_id"], store_id=portone.store_id)
@@ -64,27 +75,97 @@ def test_it_rejects_an_unverifiable_webhook_and_changes_nothing(owner, prepare, 
         from testing.portone_server import make_webhook_secret
 
         headers = sign_webhook(make_webhook_secret(), body)
+    before = _rejected("bad_signature")
     response = send_webhook(portone, "Transaction.Paid", order["payment_id"], headers=headers)
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_webhook"
     assert credits_balance(user=owner) == 0
     assert Payment.objects.get(payment_id=order["payment_id"]).status == "pending"
-    delivery = WebhookDelivery.objects.get()
-    assert not delivery.verified and not delivery.processed and delivery.error
+    assert not WebhookDelivery.objects.exists()
+    assert _rejected("bad_signature") == before + 1
 
 
-def test_it_rejects_an_old_timestamp_even_with_a_valid_signature(owner, prepare, portone, api_client):
+def test_it_rejects_an_old_timestamp_even_with_a_valid_signature_and_logs_why_in_one_line(
+    owner, prepare, portone, api_client, caplog
+):
     order = prepare()
     portone.set_paid(order["payment_id"], amount=15000)
     body = webhook_body("Transaction.Paid", payment_id=order["payment_id"], store_id=portone.store_id)
     headers = sign_webhook(portone.webhook_secret, body, timestamp=int(time.time()) - 6 * 60)
-    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
-    response = api_client.generic(
-        "POST", "/api/v1/billing/webhooks/portone", body, "application/json", **extra
-    )
+    caplog.set_level(logging.INFO)
+    response = api_client.generic("POST", WEBHOOK, body, "application/json", **_headers(headers))
     assert response.status_code == 400
-    assert "TIMESTAMP_TOO_OLD" in WebhookDelivery.objects.get().error
+    (line,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "TIMESTAMP_TOO_OLD" in line.getMessage() and WEBHOOK in line.getMessage()
+    assert line.exc_info is None
+    assert not WebhookDelivery.objects.exists()
     assert credits_balance(user=owner) == 0
+
+
+@pytest.mark.parametrize("size", [64 * 1024 + 1, 5 * 1024 * 1024 + 1])
+def test_an_anonymous_oversized_body_is_413_and_stores_nothing(portone, api_client, caplog, size):
+    before = _rejected("too_large")
+    caplog.set_level(logging.INFO)
+    response = api_client.generic("POST", WEBHOOK, "x" * size, "application/json")
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+    assert not WebhookDelivery.objects.exists()
+    assert _rejected("too_large") == before + 1
+    (line,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "65536" in line.getMessage() and line.exc_info is None
+
+
+def test_a_signed_body_at_the_cap_is_still_read_and_verified(portone, api_client):
+    # The cap counts bytes: a body of exactly 64 KB passes it and is judged by its signature.
+    body = '{"type": "Something.New", "data": {}, "pad": "' + "x" * 70_000 + '"}'
+    body = body[: 64 * 1024 - 2] + '"}'
+    response = api_client.generic("POST", WEBHOOK, body, "application/json",
+                                  **_headers(sign_webhook(portone.webhook_secret, body)))
+    assert response.status_code == 200, response.json()
+    assert WebhookDelivery.objects.get().verified
+
+
+def test_an_anonymous_unsigned_body_is_400_and_stores_nothing(portone, api_client):
+    before = _rejected("bad_signature")
+    for _ in range(6):  # the probe's six posts used to store 10 MB
+        response = api_client.generic("POST", WEBHOOK, '{"type": "Transaction.Paid"}', "application/json")
+        assert response.status_code == 400
+        assert response.json()["code"] == "invalid_webhook"
+    assert not WebhookDelivery.objects.exists()
+    assert _rejected("bad_signature") == before + 6
+
+
+@pytest.mark.parametrize("body", [b"not json at all", b"\xff\xfe{}"])
+def test_a_signed_body_that_is_not_json_is_400_malformed_and_stores_nothing(portone, api_client, body):
+    before = _rejected("malformed")
+    text = body.decode("utf-8", errors="replace")
+    response = api_client.generic("POST", WEBHOOK, body, "application/json",
+                                  **_headers(sign_webhook(portone.webhook_secret, text)))
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_webhook"
+    assert not WebhookDelivery.objects.exists()
+    assert _rejected("malformed") == before + 1
+
+
+def test_it_throttles_each_client_address_with_429_in_the_error_shape(portone, api_client, settings, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    assert "portone_webhook" in settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES",
+                        {**SimpleRateThrottle.THROTTLE_RATES, "portone_webhook": "3/min"})
+    body = '{"type": "Something.New", "data": {}}'
+    for _ in range(3):
+        signed = _headers(sign_webhook(portone.webhook_secret, body))
+        assert api_client.generic("POST", WEBHOOK, body, "application/json", **signed).status_code == 200
+    before = _rejected("throttled")
+    signed = _headers(sign_webhook(portone.webhook_secret, body))
+    response = api_client.generic("POST", WEBHOOK, body, "application/json", **signed)
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled" and "Retry-After" in response
+    assert _rejected("throttled") == before + 1
+    assert WebhookDelivery.objects.count() == 3
+    other_address = api_client.generic("POST", WEBHOOK, body, "application/json", REMOTE_ADDR="10.0.0.9", **signed)
+    assert other_address.status_code == 200
 
 
 def test_it_acknowledges_and_ignores_unknown_event_types(portone, api_client):
@@ -181,3 +262,21 @@ def test_it_rejects_webhooks_when_no_secret_is_configured(portone, send_webhook,
     response = send_webhook(portone, "Transaction.Paid", "anything")
     assert response.status_code == 503
     assert response.json()["code"] == "payments_not_configured"
+
+
+def test_a_body_without_a_length_is_capped_on_the_bytes_read(portone):
+    # ASGI hands over a chunked body with no Content-Length: the cap counts what was read.
+    from io import BytesIO
+
+    from django.core.handlers.asgi import ASGIRequest
+
+    from billing.api import PortOneWebhookApi
+
+    scope = {"type": "http", "method": "POST", "path": WEBHOOK, "headers": [(b"content-type", b"application/json")]}
+    request = ASGIRequest(scope, BytesIO(b"x" * (64 * 1024 + 1)))
+    before = _rejected("too_large")
+    response = PortOneWebhookApi.as_view()(request)
+    assert response.status_code == 413
+    assert response.data["code"] == "request_too_large"
+    assert not WebhookDelivery.objects.exists()
+    assert _rejected("too_large") == before + 1

@@ -3,8 +3,6 @@ thumbnail, succeeded jobs with their artifacts (rows made directly: the pipeline
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
@@ -13,8 +11,8 @@ from django.test import Client
 from community.models import Post
 from dubbing.models import Artifact, ArtifactKind, DubbingJob, JobStatus
 from dubbing.storage import artifact_name
-from videos.models import Video, VideoStatus
-from videos.storage import source_key, thumbnail_key
+from testing.factories import DubbingJobFactory, VideoFactory
+from videos.models import Video
 
 DUBBED_BYTES = b"\x00\x00\x00\x18ftypmp42" + b"dubbed video bytes " * 50
 SUBTITLE_BYTES = b"1\n00:00:00,000 --> 00:00:01,000\nHola\n"
@@ -23,18 +21,8 @@ SOURCE_BYTES = b"the private original upload"
 
 
 def make_video(owner, *, title="My talk", thumbnail=True) -> Video:
-    video_id = uuid.uuid4()
-    key = source_key(owner_id=owner.pk, video_id=video_id, extension="mp4")
-    storages["default"].save(key, ContentFile(SOURCE_BYTES))
-    thumb = ""
-    if thumbnail:
-        thumb = thumbnail_key(owner_id=owner.pk, video_id=video_id)
-        storages["default"].save(thumb, ContentFile(THUMBNAIL_BYTES))
-    return Video.objects.create(
-        id=video_id, owner=owner, title=title, storage_key=key, size=len(SOURCE_BYTES), content_type="video/mp4",
-        duration=12.0, width=640, height=360, has_audio=True, has_video=True, thumbnail=thumb,
-        status=VideoStatus.READY,
-    )
+    return VideoFactory(owner=owner, title=title, duration=12.0, source=SOURCE_BYTES,
+                        thumbnail=THUMBNAIL_BYTES if thumbnail else None)
 
 
 def add_artifact(job, kind: str, content: bytes, *, filename: str, content_type: str) -> Artifact:
@@ -46,14 +34,8 @@ def add_artifact(job, kind: str, content: bytes, *, filename: str, content_type:
 
 
 def make_job(owner, video=None, *, target="es", status=JobStatus.SUCCEEDED, artifacts=True) -> DubbingJob:
-    from django.utils import timezone
-
-    video = video or make_video(owner)
-    job = DubbingJob.objects.create(
-        owner=owner, video=video, target_language=target, status=status, cost_credits=1,
-        progress=100 if status == JobStatus.SUCCEEDED else 0,
-        finished_at=timezone.now() if status == JobStatus.SUCCEEDED else None,
-    )
+    job = DubbingJobFactory(owner=owner, video=video or make_video(owner), target_language=target, status=status,
+                            succeeded=status == JobStatus.SUCCEEDED)
     if artifacts and status == JobStatus.SUCCEEDED:
         add_artifact(job, ArtifactKind.DUBBED_VIDEO, DUBBED_BYTES, filename="dub.es.mp4", content_type="video/mp4")
         add_artifact(job, ArtifactKind.SUBTITLES_TARGET_SRT, SUBTITLE_BYTES, filename="dub.es.srt",

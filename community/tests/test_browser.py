@@ -4,13 +4,13 @@ a favourite star in my gallery too."""
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 from django.test import Client
 
 from community.models import GalleryItem, Like
 from community.tests.conftest import make_job, make_post
+from testing.browser import chromium, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -19,25 +19,14 @@ SCREENSHOTS = os.environ.get("COMMUNITY_SCREENSHOTS", "")
 
 @pytest.fixture
 def browser_page(live_server, other, media_root):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    executable = shutil.which("chromium")
-    if not executable:
-        pytest.skip("chromium is not installed")
     client = Client()
     client.force_login(other)
     session = client.cookies["sessionid"].value
-    # The ORM is used around Playwright's event loop, never concurrently with it.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, args=["--no-sandbox", "--headless", "--disable-gpu"]
-        )
+    # chromium() fails the test at teardown if the Content-Security-Policy refused anything.
+    with chromium() as browser:
         context = browser.new_context()
         context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
-        page = context.new_page()
-        yield page
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        yield context.new_page()
 
 
 def _shot(page, name: str) -> None:
@@ -57,7 +46,7 @@ def test_a_like_from_the_keyboard_updates_the_button_without_reloading(browser_p
     button = page.locator(f"#post-{post.id} .like-button")
     button.focus()
     page.keyboard.press("Enter")
-    page.wait_for_function(
+    wait_for(page,
         f"document.querySelector('#post-{post.id} .like-button').getAttribute('aria-pressed') === 'true'"
     )
 
@@ -68,7 +57,7 @@ def test_a_like_from_the_keyboard_updates_the_button_without_reloading(browser_p
     assert page.evaluate("document.activeElement.classList.contains('like-button')")
 
     page.keyboard.press("Enter")  # and again: the like is taken back
-    page.wait_for_function(
+    wait_for(page,
         f"document.querySelector('#post-{post.id} .like-button').getAttribute('aria-pressed') === 'false'"
     )
     assert not Like.objects.exists()
@@ -87,7 +76,7 @@ def test_starring_a_dub_in_my_gallery_without_reloading(browser_page, live_serve
     _shot(page, "gallery")
 
     page.click(f"#gallery-{job.id} .favorite-button")
-    page.wait_for_function(
+    wait_for(page,
         f"document.querySelector('#gallery-{job.id} .favorite-button').getAttribute('aria-pressed') === 'true'"
     )
 

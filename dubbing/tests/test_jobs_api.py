@@ -17,7 +17,6 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from billing.models import LedgerEntry
 from billing.selectors import credits_balance
-from billing.services.ledger import credits_grant
 from dubbing.languages import language_support, language_support_clear
 from dubbing.models import (
     Artifact,
@@ -31,9 +30,10 @@ from dubbing.models import (
 from dubbing.pipeline.options import DubOptions
 from dubbing.snapshot import job_snapshot_refresh
 from dubbing.storage import artifact_name, artifact_token, artifact_url
+from testing import factories
+from testing.factories import DubbingJobFactory, VideoFactory
 from testing.media import FIXTURE_MEDIA
 from videos.models import Video, VideoStatus
-from videos.storage import source_key
 
 pytestmark = pytest.mark.django_db
 
@@ -45,22 +45,15 @@ SPEECH_EN_SECONDS = 18.68
 
 def make_video(owner, *, duration: float = SPEECH_EN_SECONDS, status: str = VideoStatus.READY, title="Speech") -> Video:
     """A ready video whose source file really is in storage (speech_en.mp4)."""
-    video_id = uuid.uuid4()
-    key = source_key(owner_id=owner.pk, video_id=video_id, extension="mp4")
-    storages["default"].save(key, ContentFile((FIXTURE_MEDIA / "speech_en.mp4").read_bytes()))
-    return Video.objects.create(
-        id=video_id, owner=owner, title=title, original_filename="speech_en.mp4", storage_key=key,
-        size=(FIXTURE_MEDIA / "speech_en.mp4").stat().st_size, content_type="video/mp4", format="mov,mp4",
-        duration=duration, width=640, height=360, fps=25, video_codec="h264", audio_codec="aac",
-        has_audio=True, has_video=True, status=status,
+    return VideoFactory(
+        owner=owner, title=title, original_filename="speech_en.mp4", source=(FIXTURE_MEDIA / "speech_en.mp4").read_bytes(),
+        format="mov,mp4", duration=duration, fps=25, video_codec="h264", audio_codec="aac", status=status,
     )
 
 
 def make_job(owner, video, *, target="es", status=JobStatus.QUEUED, stage="", progress=0, steps=(), **fields) -> DubbingJob:
-    job = DubbingJob.objects.create(
-        owner=owner, video=video, target_language=target, status=status, stage=stage, progress=progress,
-        options=DubOptions(target_language=target).to_dict(), cost_credits=1, **fields,
-    )
+    job = DubbingJobFactory(owner=owner, video=video, target_language=target, status=status, stage=stage,
+                            progress=progress, **fields)
     for position, (name, step_status) in enumerate(steps):
         JobStep.objects.create(
             job=job, attempt=job.attempt, name=name, position=position, status=step_status, seconds=1.5,
@@ -90,7 +83,7 @@ def add_segments(job, texts: list[tuple[str, str]], *, speaker="S1") -> list[Seg
 
 
 def give_credits(user, staff, amount: int) -> None:
-    credits_grant(user=user, amount=amount, staff=staff, reason="test", idempotency_key=f"test:{uuid.uuid4()}")
+    factories.give_credits(user, amount, staff=staff)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,10 @@ from django.db.models import Sum
 from dramatiq.middleware import TimeLimit
 
 from billing.models import CreditAccount, LedgerEntry
-from billing.services import credits_grant
 from dubbing import services
 from dubbing.models import DubbingJob, JobStatus, JobStep, StepStatus
 from dubbing.tasks import QUEUE, CpuBudget, job_time_limit_ms
+from testing.factories import give_credits
 from testing.media import FIXTURE_MEDIA
 from testing.openai_server import OpenAIServer
 from videos.services import video_create_from_upload
@@ -41,7 +40,7 @@ def media_root(media_root, settings, tmp_path) -> Path:
 
 @pytest.fixture
 def funded(owner):
-    credits_grant(user=owner, amount=10, staff=owner, reason="test", idempotency_key=f"t:{uuid.uuid4()}")
+    give_credits(owner, 10)
     return owner
 
 

@@ -20,6 +20,7 @@ from dubbing.tests.test_jobs_api import (
     make_job,
     make_video,
 )
+from testing.browser import chromium, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -325,27 +326,17 @@ def test_an_unknown_job_id_is_404(browser):
 
 @pytest.fixture
 def browser_page(live_server, owner, media_root):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    import os
-    import shutil
-
-    executable = shutil.which("chromium")
-    if not executable:
-        pytest.skip("chromium is not installed")
     client = Client()
     client.force_login(owner)
     session = client.cookies["sessionid"].value
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the ORM runs around Playwright's loop, never inside it
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--headless", "--disable-gpu"])
-        context = chromium.new_context()
+    # chromium() fails the test at teardown if the Content-Security-Policy refused anything.
+    with chromium() as browser:
+        context = browser.new_context()
         context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         yield page, errors
-        chromium.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.mark.browser
@@ -369,7 +360,7 @@ def test_the_job_page_follows_the_job_to_the_end_without_reloading(browser_page,
     DubbingJob.objects.filter(id=job.id).update(stage="transcribe", progress=35, detected_language="en")
     job.refresh_from_db()
     job_snapshot_refresh(job)
-    page.wait_for_function("document.getElementById('job-progress').value === 35", timeout=5000)
+    wait_for(page, "document.getElementById('job-progress').value === 35", timeout=5000)
     assert page.locator("#job-stage").text_content() == "Recognize the speech"
     assert page.locator("#job-source-language").text_content() == "English"
     assert page.locator('[data-step="transcribe"]').get_attribute("class") == "job-step job-step--running"
@@ -382,14 +373,14 @@ def test_the_job_page_follows_the_job_to_the_end_without_reloading(browser_page,
                  filename="speech.es.mp4", content_type="video/mp4")
     add_artifact(job, ArtifactKind.SUBTITLES_TARGET_SRT, b"1\n00:00:00,000 --> 00:00:01,000\nHola\n",
                  filename="speech.es.srt", content_type="application/x-subrip")
-    page.wait_for_function("document.querySelectorAll('#download-list li').length === 2", timeout=5000)
+    wait_for(page, "document.querySelectorAll('#download-list li').length === 2", timeout=5000)
 
     assert page.evaluate("window.sameDocument") is True  # never reloaded
     assert page.locator("#job-progress").get_attribute("value") == "100"
     assert page.locator("#job-status").text_content() == "Succeeded"
     assert page.locator("#job-cancel").is_hidden() and page.locator("#job-lines-link").is_visible()
     assert page.locator("#dubbed-player").is_visible()
-    page.wait_for_function("document.getElementById('dubbed-player').readyState >= 1", timeout=10000)
+    wait_for(page, "document.getElementById('dubbed-player').readyState >= 1", timeout=10000)
     assert page.locator("#download-list a").first.text_content() == "Dubbed video"
     assert errors == []
 
@@ -410,8 +401,8 @@ def test_a_line_is_saved_with_the_keyboard_and_the_quote_follows(browser_page, l
     page.keyboard.type("¿Qué tal estás?")
     page.keyboard.press("Control+Enter")
 
-    page.wait_for_function("document.querySelector('#line-1 .line__status').textContent === 'Saved.'", timeout=5000)
-    page.wait_for_function("document.getElementById('render-quote').textContent.includes('1 changed line')", timeout=5000)
+    wait_for(page, "document.querySelector('#line-1 .line__status').textContent === 'Saved.'", timeout=5000)
+    wait_for(page, "document.getElementById('render-quote').textContent.includes('1 changed line')", timeout=5000)
     assert page.evaluate("window.sameDocument") is True
     assert Segment.objects.get(job=finished_job, index=1).target_text == "¿Qué tal estás?"
     assert page.locator("#line-1 .line__changed").is_visible()

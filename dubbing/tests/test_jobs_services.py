@@ -14,7 +14,7 @@ from django.utils import timezone
 from billing.errors import InsufficientCredits
 from billing.models import CreditAccount, LedgerEntry
 from billing.selectors import credits_balance
-from billing.services import credits_grant, credits_signup_bonus
+from billing.services import credits_grant
 from dubbing import services
 from dubbing.errors import DubbingErrorCode
 from dubbing.models import Artifact, DubbingJob, JobStatus, Segment
@@ -27,6 +27,7 @@ from dubbing.storage import (
     artifact_url,
 )
 from onevoice.errors import ServiceError
+from testing.factories import UserFactory, VideoFactory, give_credits
 from videos.models import Video, VideoStatus
 
 pytestmark = pytest.mark.django_db
@@ -35,15 +36,7 @@ pytestmark = pytest.mark.django_db
 # --- helpers ----------------------------------------------------------------------------------
 
 def make_video(owner, *, duration: float = 150.0, status: str = VideoStatus.READY, has_audio: bool = True) -> Video:
-    video_id = uuid.uuid4()
-    return Video.objects.create(
-        id=video_id, owner=owner, title="Talk", storage_key=f"videos/{owner.pk}/{video_id}/source.mp4",
-        size=1000, duration=duration, status=status, has_audio=has_audio, has_video=True,
-    )
-
-
-def give(user, credits: int) -> None:
-    credits_grant(user=user, amount=credits, staff=user, reason="test", idempotency_key=f"test:{uuid.uuid4()}")
+    return VideoFactory(owner=owner, duration=duration, status=status, has_audio=has_audio)
 
 
 def job_entries(job) -> list[tuple[str, int, str]]:
@@ -76,7 +69,7 @@ def _balances_equal_ledger_sums(request):
 
 @pytest.fixture
 def funded(owner):
-    give(owner, 20)
+    give_credits(owner, 20)
     return owner
 
 
@@ -172,7 +165,7 @@ def test_invalid_options_are_400_per_field(funded, video, options, field):
 
 
 def test_too_few_credits_is_402_and_nothing_is_created(owner):
-    give(owner, 2)
+    give_credits(owner, 2)
     video = make_video(owner, duration=181)  # four minutes
     with pytest.raises(InsufficientCredits) as excinfo:
         services.dubbing_job_create(owner=owner, video_id=video.id, target_language="es")
@@ -345,6 +338,19 @@ def test_quote_counts_only_the_changed_lines_source_seconds(succeeded, funded):
     with pytest.raises(ServiceError) as excinfo:
         services.segment_update(job=succeeded, index=99, target_text="x")
     assert excinfo.value.status_code == 404 and _code(excinfo) == DubbingErrorCode.SEGMENT_NOT_FOUND
+
+
+def test_re_rendering_only_lines_of_no_length_costs_a_started_minute(succeeded, funded, settings):
+    settings.CREDITS_PER_MINUTE = 2
+    Segment.objects.filter(job=succeeded, index=0).update(end=0.0)  # a recognizer's zero-length word
+    services.segment_update(job=succeeded, index=0, target_text="¡Hola!")
+    before = credits_balance(user=funded)
+
+    quote = services.render_quote(job=succeeded)
+    services.dubbing_job_render(job=succeeded)
+
+    assert quote.changed_seconds == 0 and quote.cost_credits == 2
+    assert credits_balance(user=funded) == before - 2
 
 
 def test_a_render_reserves_its_quote_and_a_failed_render_refunds_it_keeping_the_outputs(succeeded):
@@ -530,16 +536,9 @@ def _race(workers: list) -> list:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_twenty_users_starting_jobs_at_once_keep_every_balance_equal_to_its_ledger(settings):
-    from django.contrib.auth import get_user_model
-
-    settings.SIGNUP_BONUS_CREDITS = 5
-    users, videos = [], []
-    for i in range(20):
-        user = get_user_model().objects.create_user(email=f"racer{i}@example.com", password="x" * 12)
-        credits_signup_bonus(user=user)
-        users.append(user)
-        videos.append(make_video(user, duration=100))  # 2 credits a job
+def test_twenty_users_starting_jobs_at_once_keep_every_balance_equal_to_its_ledger():
+    users = UserFactory.create_batch(20, credits=5)
+    videos = [VideoFactory(owner=user, duration=100) for user in users]  # 2 credits a job
 
     # Each user starts three jobs at once: two fit in five credits, the third is refused.
     work = [lambda u=u, v=v: services.dubbing_job_create(owner=u, video_id=v.id, target_language="es")
@@ -558,7 +557,7 @@ def test_twenty_users_starting_jobs_at_once_keep_every_balance_equal_to_its_ledg
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_cancel_racing_completion_ends_in_one_state_with_a_matching_ledger(owner):
-    give(owner, 50)
+    give_credits(owner, 50)
     video = make_video(owner, duration=60)
     outcomes = []
     for _ in range(8):

@@ -112,7 +112,7 @@ def test_languages_the_balance_cannot_all_pay_for_are_refused_with_402_and_nothi
                                                 "source_language": "en"}, format="json")
     assert answer.status_code == 402 and answer.json()["code"] == "insufficient_credits"
     assert not DubbingJob.objects.exists()
-    assert not LedgerEntry.objects.filter(user=owner, kind="job_debit").exists()
+    assert not LedgerEntry.objects.filter(account__user=owner, kind="job_debit").exists()
     assert credits_balance(user=owner) == 1
 
 

@@ -93,10 +93,10 @@ def test_a_worker_killed_mid_synthesis_resumes_on_another_machine_without_paying
 
     from billing.models import LedgerEntry
     from billing.services import credits_grant
-    from conftest import _make_user
-    from dubbing.models import DubbingJob, JobStatus, Segment
+    from dubbing.models import JobStatus, Segment
     from dubbing.services import dubbing_job_create
     from dubbing.storage import work_prefix
+    from testing.factories import UserFactory
     from videos.services import video_create_from_upload
     from videos.storage import media_storage
 
@@ -109,7 +109,7 @@ def test_a_worker_killed_mid_synthesis_resumes_on_another_machine_without_paying
         for name in ("DUBBING_ASR_ENGINE", "DUBBING_TRANSLATE_ENGINE", "DUBBING_TTS_ENGINE"):
             setattr(settings, name, None)
 
-        user = _make_user("killed@example.com", "Kim")
+        user = UserFactory(email="killed@example.com", name="Kim")
         credits_grant(user=user, amount=10, staff=user, reason="test", idempotency_key="kill-test-grant")
         with source.open("rb") as fh:
             video = video_create_from_upload(owner=user, file=File(fh, name="speech.m4a"), title="speech")
@@ -191,7 +191,7 @@ def test_a_worker_killed_mid_synthesis_resumes_on_another_machine_without_paying
     # the outputs are stored,
     assert set(job.artifacts.values_list("kind", flat=True)) >= {"dubbed_audio", "subtitles_target_srt"}
     # and the job was charged once, never refunded, with the balance equal to the ledger's sum.
-    entries = LedgerEntry.objects.filter(user=user)
+    entries = LedgerEntry.objects.filter(account__user=user)
     assert [e.kind for e in entries.filter(ref__startswith=f"job:{job.id}")] == ["job_debit"]
     user.credit_account.refresh_from_db()
     assert user.credit_account.balance == sum(e.amount for e in entries)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.media
 SHARED_CHECKS = [
     "test_the_dubbed_video_lasts_exactly_as_long_as_the_input_video_stream",
     "test_the_video_stream_is_copied_bit_for_bit",
-    "test_every_dubbed_line_starts_at_its_source_start_unless_the_report_displaces_it",
+    "test_every_dubbed_line_starts_at_its_source_start_unless_the_line_before_still_runs",
     "test_no_placed_clip_is_shorter_than_its_raw_clip_at_max_speed",
     "test_loudness_is_normalised_to_minus_16_lufs",
     "test_the_subtitle_files_parse_and_their_times_increase",

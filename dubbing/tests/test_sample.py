@@ -57,7 +57,7 @@ def test_the_sample_is_dubbed_by_the_real_pipeline_and_anyone_can_watch_it(media
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_the_landing_page_plays_the_sample_in_a_real_browser(media_root, worker, live_server):
-    from testing.browser import Walk, chromium
+    from testing.browser import Walk, chromium, wait_for
 
     job = sample.sample_dub_ensure()
     deadline = time.monotonic() + 240
@@ -68,7 +68,7 @@ def test_the_landing_page_plays_the_sample_in_a_real_browser(media_root, worker,
     with chromium() as browser:
         walk = Walk(browser.new_page(), folder="landing")
         walk.page.goto(live_server.url + "/")
-        walk.page.wait_for_function("document.getElementById('sample-dubbed').readyState >= 1")
+        wait_for(walk.page, "document.getElementById('sample-dubbed').readyState >= 1")
         walk.check("landing with the sample")
         walk.page.goto(live_server.url + "/signup")
         walk.check("sign up")

@@ -67,8 +67,8 @@ def test_the_client_refuses_tampered_and_replayed_deliveries():
 def test_the_example_dubs_into_two_offline_languages_with_one_transcription_and_a_rerun_charges_nothing(
         live_server, transactional_db, worker, settings, tmp_path, password):
     from billing.services.ledger import credits_grant
-    from conftest import _make_user
     from dubbing.models import DubbingJob, JobStep, SourceAnalysis, StepStatus
+    from testing.factories import UserFactory
     from videos.models import Video
 
     settings.WEBHOOKS_ALLOW_PRIVATE = True
@@ -79,7 +79,7 @@ def test_the_example_dubs_into_two_offline_languages_with_one_transcription_and_
     settings.STORAGES = {**settings.STORAGES, "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path / "media"}}}
     settings.DUBBING_WORKSPACE_DIR = tmp_path / "work"
-    user = _make_user("integrator@example.com", "Ines")
+    user = UserFactory(email="integrator@example.com", name="Ines")
     credits_grant(user=user, amount=10, staff=user, reason="test", idempotency_key="grant-example")
     argv = [str(FIXTURE_MEDIA / "speech_en.mp4"), "--targets", "es,ca", "--source", "en", "--background", "drop",
             "--api", live_server.url + "/api/v1", "--email", user.email, "--password", password,

@@ -13,9 +13,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from conftest import _make_user
 from integrations import services
 from integrations.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
+from testing.factories import UserFactory
 from testing.webhook_receiver import WebhookReceiver
 
 ALL_EVENTS = ["job.succeeded", "job.failed", "job.cancelled", "job.render_succeeded"]
@@ -103,7 +103,7 @@ def test_plain_http_and_unknown_events_are_refused(owner_client, settings):
 
 def test_a_receiver_failing_three_times_gets_each_try_again_then_it_is_delivered(
         transactional_db, webhook_worker, webhook_settings):
-    owner = _make_user("hooks@example.com", "Hana")
+    owner = UserFactory(email="hooks@example.com", name="Hana")
     with WebhookReceiver(script=[500, 500, 500, 200]) as receiver:
         endpoint = services.webhook_endpoint_create(owner=owner, url=receiver.url, events=ALL_EVENTS)
         message = services.webhook_ping(endpoint=endpoint)
@@ -127,7 +127,7 @@ def test_a_receiver_failing_three_times_gets_each_try_again_then_it_is_delivered
 
 
 def test_a_receiver_that_hangs_is_timed_out_and_tried_again(transactional_db, webhook_worker, webhook_settings):
-    owner = _make_user("hang@example.com", "Ha")
+    owner = UserFactory(email="hang@example.com", name="Ha")
     with WebhookReceiver(script=["hang", 200], hang_seconds=2.0) as receiver:
         endpoint = services.webhook_endpoint_create(owner=owner, url=receiver.url, events=ALL_EVENTS)
         message = services.webhook_ping(endpoint=endpoint)
@@ -140,7 +140,7 @@ def test_a_receiver_that_hangs_is_timed_out_and_tried_again(transactional_db, we
 
 
 def test_redirects_are_not_followed(transactional_db, webhook_worker, webhook_settings):
-    owner = _make_user("redirect@example.com", "Ro")
+    owner = UserFactory(email="redirect@example.com", name="Ro")
     with WebhookReceiver(script=["redirect"]) as receiver:
         endpoint = services.webhook_endpoint_create(owner=owner, url=receiver.url, events=ALL_EVENTS)
         message = services.webhook_ping(endpoint=endpoint)
@@ -152,7 +152,7 @@ def test_redirects_are_not_followed(transactional_db, webhook_worker, webhook_se
 
 def test_an_address_forbidden_at_delivery_is_refused_after_dns_resolution(transactional_db, webhook_worker, webhook_settings):
     """Registered while allowed, then the rule applies (as a name re-pointed at 127.0.0.1 would)."""
-    owner = _make_user("rebind@example.com", "Re")
+    owner = UserFactory(email="rebind@example.com", name="Re")
     with WebhookReceiver() as receiver:
         endpoint = services.webhook_endpoint_create(owner=owner, url=receiver.url.replace("127.0.0.1", "localhost"),
                                                     events=ALL_EVENTS)
@@ -167,7 +167,7 @@ def test_an_address_forbidden_at_delivery_is_refused_after_dns_resolution(transa
 
 def test_an_endpoint_failing_for_24_hours_is_disabled_and_its_owner_emailed(
         transactional_db, webhook_worker, webhook_settings):
-    owner = _make_user("down@example.com", "Dora")
+    owner = UserFactory(email="down@example.com", name="Dora")
     with WebhookReceiver(script=[503]) as receiver:
         endpoint = services.webhook_endpoint_create(owner=owner, url=receiver.url, events=ALL_EVENTS)
         WebhookEndpoint.objects.filter(id=endpoint.id).update(failing_since=timezone.now() - timedelta(hours=24, minutes=1))
@@ -195,7 +195,7 @@ def test_jobs_publish_their_end_to_the_owners_endpoints(transactional_db, webhoo
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     assert ContentFile and storages
-    owner, other = _make_user("jobs@example.com", "Jo"), _make_user("nosy@example.com", "No")
+    owner, other = UserFactory(email="jobs@example.com", name="Jo"), UserFactory(email="nosy@example.com", name="No")
     credits_grant(user=owner, amount=10, staff=owner, reason="test", idempotency_key="grant-hooks")
     with WebhookReceiver() as receiver, WebhookReceiver() as theirs:
         endpoint = services.webhook_endpoint_create(owner=owner, url=receiver.url, events=["job.succeeded",
@@ -240,7 +240,7 @@ def test_the_test_button_sends_a_ping(owner, owner_client, webhook_settings, bro
 def test_a_message_whose_try_died_with_its_worker_is_sent_again(transactional_db, webhook_worker, webhook_settings):
     from django.core.management import call_command
 
-    owner = _make_user("lost@example.com", "Lo")
+    owner = UserFactory(email="lost@example.com", name="Lo")
     with WebhookReceiver() as receiver:
         endpoint = services.webhook_endpoint_create(owner=owner, url=receiver.url, events=ALL_EVENTS)
         # Given a message claimed for its first try by a worker that died (its lease ran out)

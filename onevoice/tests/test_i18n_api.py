@@ -13,7 +13,8 @@ from dubbing.languages import language_support
 from dubbing.models import JobStatus, Segment, StepStatus
 from dubbing.services import dubbing_job_cancel, dubbing_job_render
 from dubbing.tests.test_jobs_api import add_segments, give_credits, make_job
-from videos.models import Video, VideoStatus
+from testing.factories import VideoFactory
+from videos.models import Video
 
 pytestmark = pytest.mark.django_db
 
@@ -34,10 +35,7 @@ def korean(owner):
 
 
 def _ready_video(owner) -> Video:
-    return Video.objects.create(
-        owner=owner, title="Speech", storage_key=f"videos/{uuid.uuid4()}.mp4", content_type="video/mp4",
-        duration=125.0, has_audio=True, has_video=True, status=VideoStatus.READY,
-    )
+    return VideoFactory(owner=owner, title="Speech", duration=125.0)
 
 
 def test_a_korean_token_user_polling_a_missing_job_reads_korean(korean, password):

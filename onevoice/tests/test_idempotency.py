@@ -27,6 +27,7 @@ from dubbing.models import DubbingJob
 from dubbing.tests.test_jobs_api import make_video
 from onevoice.idempotency import idempotency_key_claim, request_fingerprint
 from onevoice.models import IdempotencyKey
+from testing.factories import give_credits
 
 pytestmark = pytest.mark.django_db
 
@@ -34,12 +35,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def funded(owner, other):
     for user in (owner, other):
-        credits_grant(user=user, amount=20, staff=user, reason="test", idempotency_key=f"grant-{user.pk}")
+        give_credits(user, 20)
     return owner
 
 
 def _debits(user) -> list[LedgerEntry]:
-    return list(LedgerEntry.objects.filter(user=user, kind="job_debit"))
+    return list(LedgerEntry.objects.filter(account__user=user, kind="job_debit"))
 
 
 def _post_job(client, video, key, **extra):
@@ -125,8 +126,8 @@ def test_a_key_whose_first_request_is_still_running_answers_409(owner, owner_cli
 
     body = {"video_id": str(video.id), "target_language": "es", "source_language": "en"}
     first = APIRequestFactory().post("/api/v1/jobs", body, format="json")
-    from rest_framework.request import Request
     from rest_framework.parsers import JSONParser
+    from rest_framework.request import Request
 
     idempotency_key_claim(user=owner, key="key-3", fingerprint=request_fingerprint(Request(first, parsers=[JSONParser()])),
                           method="POST", path="/api/v1/jobs")

@@ -29,7 +29,7 @@ from billing.models import (
 from billing.selectors import credits_balance
 from community.models import Comment, Like, Post
 from dubbing.models import DubbingJob, JobStatus
-from testing.browser import Walk, chromium
+from testing.browser import Walk, chromium, wait_for
 from testing.media import FIXTURE_MEDIA
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -116,7 +116,7 @@ def _make_user(email: str, name: str, **extra):
 
 
 def _wait_for_job_done(page, *, timeout: int = DUB_TIMEOUT_MS) -> None:
-    page.wait_for_function(
+    wait_for(page,
         "document.getElementById('job-progress').value === 100"
         " && ['succeeded', 'failed'].some(s => document.getElementById('job-status').classList.contains('job-badge--' + s))",
         timeout=timeout,
@@ -230,7 +230,7 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     assert "job-badge--succeeded" in page.locator("#job-status").get_attribute("class")
     page.locator("#job-publish").wait_for(state="visible")  # the "Publish" form, without a reload
     assert page.evaluate("window.sameDocument") is True
-    page.wait_for_function("window.__seen.job[window.__seen.job.length - 1] === 100")
+    wait_for(page, "window.__seen.job[window.__seen.job.length - 1] === 100")
     seen = page.evaluate("window.__seen.job")
     assert seen[-1] == 100 and len(seen) >= 3, seen  # it moved in steps, not from 0 to 100 at once
     job = DubbingJob.objects.get(video__owner=user)
@@ -241,7 +241,7 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     page.evaluate(
         "async () => { const v = document.getElementById('dubbed-player'); v.muted = true; await v.play(); }"
     )
-    page.wait_for_function("document.getElementById('dubbed-player').currentTime > 0.3", timeout=20_000)
+    wait_for(page, "document.getElementById('dubbed-player').currentTime > 0.3", timeout=20_000)
     page.evaluate("document.getElementById('dubbed-player').pause()")
     walk.check("job succeeded")
 
@@ -257,8 +257,8 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     walk.check("lines")
     page.locator("#line-text-0").fill("Hola a todos desde el navegador.")
     page.locator("#line-text-0").press("Control+Enter")
-    page.wait_for_function("document.querySelector('#line-0 .line__status').textContent.trim() !== ''")
-    page.wait_for_function("!document.getElementById('render-button').disabled")
+    wait_for(page, "document.querySelector('#line-0 .line__status').textContent.trim() !== ''")
+    wait_for(page, "!document.getElementById('render-button').disabled")
     walk.check("line edited")
     page.click("#render-button")
     page.wait_for_url(re.compile(r".*/jobs/[0-9a-f-]{36}$"))
@@ -286,7 +286,7 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     fan.check("feed")
     fan.page.goto(f"{site}/community/posts/{post.id}")
     fan.page.click(".like-button")
-    fan.page.wait_for_function("document.querySelector('.like-button').getAttribute('aria-pressed') === 'true'")
+    wait_for(fan.page, "document.querySelector('.like-button').getAttribute('aria-pressed') === 'true'")
     fan.page.fill("#comment-body", "¡Qué bien suena!")
     fan.page.click("#comment-form button[type=submit]")
     fan.page.wait_for_load_state("load")
@@ -312,7 +312,7 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     admin.check("admin refunded", axe=False)
     refund = PaymentRefund.objects.get(payment=payment)
     assert refund.status == PaymentRefund.Status.SUCCEEDED and refund.amount == partial
-    assert LedgerEntry.objects.filter(user=user, kind=LedgerEntry.Kind.PAYMENT_REFUND).count() == 1
+    assert LedgerEntry.objects.filter(account__user=user, kind=LedgerEntry.Kind.PAYMENT_REFUND).count() == 1
     assert test_checkout.get(payment.payment_id)["status"] == "PARTIAL_CANCELLED"
 
     # The user sees it in the credit history.
@@ -383,7 +383,7 @@ def test_the_pages_error_states_in_a_real_browser(site, browser, locale, tmp_pat
     assert page.locator("#job-retry").is_visible()
     walk.check("failed job")
     _wait(lambda: credits_balance(user=user) == 1, what="the refund")
-    assert LedgerEntry.objects.filter(user=user, kind=LedgerEntry.Kind.JOB_REFUND).count() == 1
+    assert LedgerEntry.objects.filter(account__user=user, kind=LedgerEntry.Kind.JOB_REFUND).count() == 1
     page.goto(site + "/credits/history")
     walk.check("credit history with the refund")
 

@@ -36,7 +36,7 @@
       quoteText.textContent = lines + " ";
       quoteText.append(cost, " " + balance + (short ? " " + gettext("That is not enough.") : ""));
     }
-    renderButton.disabled = !n || short;
+    if (renderButton) renderButton.disabled = !n || short;  // absent while the email waits for confirmation
     if (buyLink) buyLink.hidden = !short;
   }
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 
 import pytest
 from django.test import Client
 
+from testing.browser import chromium, wait_for
 from videos.models import Video
 from videos.tests.conftest import FIXTURES
 
@@ -30,19 +29,11 @@ window.addEventListener('DOMContentLoaded', () => {
 
 @pytest.fixture
 def browser_page(live_server, owner, media_root):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    executable = shutil.which("chromium")
-    if not executable:
-        pytest.skip("chromium is not installed")
     client = Client()
     client.force_login(owner)
     session = client.cookies["sessionid"].value
-    # The ORM is used around Playwright's event loop, never concurrently with it.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, args=["--no-sandbox", "--headless", "--disable-gpu"]
-        )
+    # chromium() fails the test at teardown if the Content-Security-Policy refused anything.
+    with chromium() as browser:
         context = browser.new_context()
         context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
         page = context.new_page()
@@ -50,8 +41,6 @@ def browser_page(live_server, owner, media_root):
         page.expose_function("recordStatus", lambda text: statuses.append(text))
         page.add_init_script(RECORD_STATUS)
         yield page, statuses
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -71,7 +60,7 @@ def test_uploading_on_the_page_shows_progress_then_the_video(browser_page, live_
     player = page.locator("video.player")
     assert player.count() == 1
     # The player really loads from the permission-checked media URL (with ranges).
-    page.wait_for_function("document.querySelector('video.player').readyState >= 1", timeout=30_000)
+    wait_for(page, "document.querySelector('video.player').readyState >= 1", timeout=30_000)
     assert page.evaluate("document.querySelector('video.player').duration") == pytest.approx(18.68, abs=0.1)
     poster = player.get_attribute("poster")
     assert poster and "/thumbnail?t=" in poster

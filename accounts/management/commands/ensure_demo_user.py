@@ -10,7 +10,7 @@ import os
 
 from django.core.management.base import BaseCommand
 
-from accounts.services import demo_user_ensure
+from onevoice.account import demo_account_ensure
 
 DEMO_EMAIL = "demo@onevoice.local"
 DEFAULT_DEMO_PASSWORD = "onevoice-demo"
@@ -21,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         password = os.environ.get("DEMO_PASSWORD", "").strip() or DEFAULT_DEMO_PASSWORD
-        user, created = demo_user_ensure(email=DEMO_EMAIL, password=password)
+        user, created = demo_account_ensure(email=DEMO_EMAIL, password=password)
         self.stdout.write(f"{'Created' if created else 'Updated'} the demo account.")
         self.stdout.write(f"email: {user.email}")
         self.stdout.write(f"password: {password}")

@@ -1,7 +1,9 @@
 """`manage.py devserver [addr:port]`: the site and a Dramatiq worker in one process.
 
-With debug on and no PortOne keys it also starts the built-in test checkout (billing/sandbox.py),
-and it makes the landing page's sample dub in the background when it is missing (dubbing/sample.py).
+It also runs the dubbing reaper, enqueues the billing re-checks (pending payments and refunds)
+every BILLING_SYNC_INTERVAL seconds, starts the built-in test checkout (billing/sandbox.py) with
+debug on and no PortOne keys, and makes the landing page's sample dub in the background when it
+is missing (dubbing/sample.py).
 
 The embedded set-up has no Redis: its StubBroker queue lives in memory, so the worker threads
 have to live in the same process as the web server that enqueues. With REDIS_URL set the same
@@ -19,6 +21,7 @@ from django.core.management.commands.runserver import Command as RunserverComman
 from dramatiq import Worker
 
 from billing import sandbox
+from billing.tasks import billing_sync_loop
 from dubbing.sample import sample_dub_start
 from dubbing.tasks import reaper_loop
 
@@ -68,10 +71,19 @@ class Command(RunserverCommand):
         )
         reaper.start()
         atexit.register(stop_reaper.set)
+        # Pending payments and refunds are re-checked by the worker above, as in production.
+        billing_sync = threading.Thread(
+            target=billing_sync_loop,
+            kwargs={"interval": settings.BILLING_SYNC_INTERVAL, "stop": stop_reaper},
+            name="billing-sync",
+            daemon=True,
+        )
+        billing_sync.start()
         self.stdout.write(
             f"Dramatiq worker: {self.worker_threads} thread(s) on {type(broker).__name__}, "
             f"queues: {', '.join(sorted(broker.get_declared_queues())) or '(none yet)'}; "
-            f"dubbing reaper every {settings.DUBBING_REAPER_INTERVAL:g} s"
+            f"dubbing reaper every {settings.DUBBING_REAPER_INTERVAL:g} s, "
+            f"billing re-checks every {settings.BILLING_SYNC_INTERVAL:g} s"
         )
         if settings.PORTONE_TEST_CHECKOUT:
             # Debug on and no PortOne keys: buying credits works offline through the loopback
