@@ -77,3 +77,14 @@ def prepare(owner_client, pack):
         return response.json()
 
     return prepare_for
+
+
+@pytest.fixture
+def paid(owner, owner_client, prepare, portone):
+    """A paid Starter pack (15,000 won) of the owner's, completed through the API."""
+    from billing.models import Payment
+
+    order = prepare()
+    portone.set_paid(order["payment_id"], amount=15000)
+    assert owner_client.post(f"/api/v1/billing/payments/{order['payment_id']}/complete").json()["status"] == "paid"
+    return Payment.objects.get(payment_id=order["payment_id"])

@@ -11,7 +11,12 @@ import pytest
 from billing.errors import InsufficientCredits
 from billing.models import CreditAccount, LedgerEntry
 from billing.selectors import credits_balance
-from billing.services import credits_reserve, credits_signup_bonus, payment_complete, webhook_delivery_receive
+from billing.services import (
+    credits_reserve,
+    credits_signup_bonus,
+    payment_complete,
+    webhook_delivery_receive,
+)
 from testing.portone_server import sign_webhook, webhook_body
 
 pytestmark = [

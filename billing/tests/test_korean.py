@@ -27,14 +27,6 @@ def _korean(user) -> Client:
     return client
 
 
-@pytest.fixture
-def paid(owner, owner_client, prepare, portone):
-    order = prepare()
-    portone.set_paid(order["payment_id"], amount=15000)
-    assert owner_client.post(COMPLETE.format(order["payment_id"])).json()["status"] == "paid"
-    return Payment.objects.get(payment_id=order["payment_id"])
-
-
 def test_a_korean_buyer_reads_the_order_in_korean_while_portone_is_sent_the_english_name(owner, pack, portone):
     browser = _korean(owner)
 

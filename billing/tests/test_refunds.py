@@ -17,14 +17,6 @@ COMPLETE = "/api/v1/billing/payments/{}/complete"
 
 
 @pytest.fixture
-def paid(owner, owner_client, prepare, portone):
-    order = prepare()
-    portone.set_paid(order["payment_id"], amount=15000)
-    assert owner_client.post(COMPLETE.format(order["payment_id"])).json()["status"] == "paid"
-    return Payment.objects.get(payment_id=order["payment_id"])
-
-
-@pytest.fixture
 def staff_browser(staff) -> Client:
     client = Client()
     client.force_login(staff)

@@ -19,20 +19,11 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from billing import portone as portone_api
-from billing.models import LedgerEntry, Payment, PaymentRefund
+from billing.models import LedgerEntry, PaymentRefund
 from billing.selectors import credits_balance
 from billing.services.refunds import _refund_begin
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPLETE = "/api/v1/billing/payments/{}/complete"
-
-
-@pytest.fixture
-def paid(owner, owner_client, prepare, portone):
-    order = prepare()
-    portone.set_paid(order["payment_id"], amount=15000)
-    assert owner_client.post(COMPLETE.format(order["payment_id"])).json()["status"] == "paid"
-    return Payment.objects.get(payment_id=order["payment_id"])
 
 
 def _left_pending(payment, *, staff, amount: int, portone_cancels: bool, minutes_ago: int = 10) -> PaymentRefund:

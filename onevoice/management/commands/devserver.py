@@ -62,23 +62,14 @@ class Command(RunserverCommand):
         worker = Worker(broker, worker_threads=self.worker_threads, worker_timeout=200)
         worker.start()
         atexit.register(worker.stop)
-        stop_reaper = threading.Event()
-        reaper = threading.Thread(
-            target=reaper_loop,
-            kwargs={"interval": settings.DUBBING_REAPER_INTERVAL, "stop": stop_reaper},
-            name="dubbing-reaper",
-            daemon=True,
-        )
-        reaper.start()
-        atexit.register(stop_reaper.set)
-        # Pending payments and refunds are re-checked by the worker above, as in production.
-        billing_sync = threading.Thread(
-            target=billing_sync_loop,
-            kwargs={"interval": settings.BILLING_SYNC_INTERVAL, "stop": stop_reaper},
-            name="billing-sync",
-            daemon=True,
-        )
-        billing_sync.start()
+        stop_loops = threading.Event()
+        atexit.register(stop_loops.set)
+        # The reaper, and the enqueued re-checks of pending payments and refunds (run by the
+        # worker above), as compose's `reaper` and `billing-sync` services do in production.
+        for name, loop, interval in (("dubbing-reaper", reaper_loop, settings.DUBBING_REAPER_INTERVAL),
+                                     ("billing-sync", billing_sync_loop, settings.BILLING_SYNC_INTERVAL)):
+            threading.Thread(target=loop, kwargs={"interval": interval, "stop": stop_loops}, name=name,
+                             daemon=True).start()
         self.stdout.write(
             f"Dramatiq worker: {self.worker_threads} thread(s) on {type(broker).__name__}, "
             f"queues: {', '.join(sorted(broker.get_declared_queues())) or '(none yet)'}; "
