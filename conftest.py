@@ -59,6 +59,38 @@ def staff(db):
 
 
 @pytest.fixture
+def unverified_owner(owner):
+    """The owner, with the email address not yet confirmed."""
+    owner.email_verified_at = None
+    owner.save(update_fields=["email_verified_at"])
+    return owner
+
+
+@pytest.fixture
+def owner_browser(owner):
+    """A page client (session cookie) signed in as the owner; `owner_client` is the API's."""
+    return _browser(owner)
+
+
+@pytest.fixture
+def other_browser(other):
+    return _browser(other)
+
+
+@pytest.fixture
+def staff_browser(staff):
+    return _browser(staff)
+
+
+def _browser(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
 

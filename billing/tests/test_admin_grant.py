@@ -4,7 +4,6 @@ rendered form submitted twice credits once."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from billing.models import LedgerEntry
 from billing.selectors import credits_balance
@@ -14,13 +13,6 @@ from billing.tests.test_refunds import rendered_grant_key
 pytestmark = pytest.mark.django_db
 
 URL = "/admin/billing/creditaccount/"
-
-
-@pytest.fixture
-def staff_browser(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 def _messages(response) -> list[str]:

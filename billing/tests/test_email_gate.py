@@ -16,20 +16,6 @@ PAYMENTS = "/api/v1/billing/payments"
 GATE = b'id="verify-email-gate"'
 
 
-@pytest.fixture
-def unverified_owner(owner):
-    owner.email_verified_at = None
-    owner.save(update_fields=["email_verified_at"])
-    return owner
-
-
-@pytest.fixture
-def page(owner) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
-
-
 def test_an_unverified_user_cannot_prepare_a_payment_when_verification_is_required(
         settings, unverified_owner, owner_client, pack, portone):
     settings.REQUIRE_EMAIL_VERIFICATION = True
@@ -66,10 +52,10 @@ def test_a_verified_user_prepares_a_payment_when_verification_is_required(settin
 
 
 def test_the_credits_page_offers_the_verification_email_instead_of_the_buy_buttons(
-        settings, unverified_owner, page, pack, portone):
+        settings, unverified_owner, owner_browser, pack, portone):
     settings.REQUIRE_EMAIL_VERIFICATION = True
 
-    response = page.get("/credits")
+    response = owner_browser.get("/credits")
 
     assert response.status_code == 200
     html = response.content
@@ -79,30 +65,30 @@ def test_the_credits_page_offers_the_verification_email_instead_of_the_buy_butto
     assert b"data-buy-pack" not in html and b"credits.js" not in html
     assert pack.name.encode() in html  # the packs are still shown, with their prices
 
-    # The button sends the email again and comes back to the page.
-    resent = page.post(reverse("verify_email_resend"), {"next": "/credits"})
+    # The button sends the email again and comes back to the owner_browser.
+    resent = owner_browser.post(reverse("verify_email_resend"), {"next": "/credits"})
     assert resent.status_code == 302 and resent["Location"] == "/credits"
 
 
 @pytest.mark.parametrize("required, verified", [(False, False), (True, True)], ids=["not-required", "verified"])
-def test_the_credits_page_sells_when_the_gate_is_open(settings, owner, page, pack, portone, required, verified):
+def test_the_credits_page_sells_when_the_gate_is_open(settings, owner, owner_browser, pack, portone, required, verified):
     settings.REQUIRE_EMAIL_VERIFICATION = required
     if not verified:
         owner.email_verified_at = None
         owner.save(update_fields=["email_verified_at"])
 
-    html = page.get("/credits").content
+    html = owner_browser.get("/credits").content
 
     assert GATE not in html
     assert f'data-buy-pack="{pack.id}"'.encode() in html and b"credits.js" in html
 
 
-def test_the_gate_speaks_korean(settings, unverified_owner, page, pack, portone):
+def test_the_gate_speaks_korean(settings, unverified_owner, owner_browser, pack, portone):
     settings.REQUIRE_EMAIL_VERIFICATION = True
     unverified_owner.locale = "ko"
     unverified_owner.save(update_fields=["locale"])
 
-    html = page.get("/credits").content.decode()
+    html = owner_browser.get("/credits").content.decode()
 
     assert "확인 메일 다시 보내기" in html
     assert "크레딧을 구매하거나 영상을 더빙하기 전에 이메일 주소를 확인하세요." in html

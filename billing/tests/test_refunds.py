@@ -16,13 +16,6 @@ pytestmark = pytest.mark.django_db
 COMPLETE = "/api/v1/billing/payments/{}/complete"
 
 
-@pytest.fixture
-def staff_browser(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
 def rendered_grant_key(page) -> str:
     """The idempotency key the credit grant form was rendered with (its hidden field)."""
     found = re.search(rb'name="idempotency_key" value="([^"]+)"', page.content)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
-from django.test import Client
 
 from community.models import Post
 from dubbing.models import Artifact, ArtifactKind, DubbingJob, JobStatus
@@ -58,22 +57,3 @@ def post(owner, media_root):
     return make_post(owner, title="Alice's Spanish dub", description="First try.")
 
 
-@pytest.fixture
-def owner_browser(owner) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
-def other_browser(other) -> Client:
-    client = Client()
-    client.force_login(other)
-    return client
-
-
-@pytest.fixture
-def staff_browser(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client

@@ -5,7 +5,6 @@ pages offer the verification email again instead of the forms that spend credits
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from billing.selectors import credits_balance
@@ -23,18 +22,9 @@ RESEND = b"Resend the verification email"
 
 
 @pytest.fixture
-def unverified(owner, settings):
+def unverified(unverified_owner, settings):
     settings.REQUIRE_EMAIL_VERIFICATION = True
-    owner.email_verified_at = None
-    owner.save(update_fields=["email_verified_at"])
-    return owner
-
-
-@pytest.fixture
-def page(owner) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
+    return unverified_owner
 
 
 @pytest.fixture
@@ -100,22 +90,22 @@ def test_a_verified_user_retries_and_re_renders_when_verification_is_required(
 # --- The pages --------------------------------------------------------------------------------------
 
 
-def test_the_dub_form_offers_the_verification_email_instead(unverified, page, video):
+def test_the_dub_form_offers_the_verification_email_instead(unverified, owner_browser, video):
     url = reverse("video_dub", args=[video.id])
-    for html in (page.get(url).content, page.get(reverse("video_detail", args=[video.id])).content):
+    for html in (owner_browser.get(url).content, owner_browser.get(reverse("video_detail", args=[video.id])).content):
         assert GATE in html and RESEND in html
         assert f'action="{reverse("verify_email_resend")}"'.encode() in html
         assert b'id="dub-form"' not in html
 
     # A post from a page rendered earlier starts nothing.
-    response = page.post(url, {"target_language": "es", "source_language": "auto", "background": "duck",
-                               "subtitles": "soft", "max_speed": "1.30"})
+    response = owner_browser.post(url, {"target_language": "es", "source_language": "auto", "background": "duck",
+                                        "subtitles": "soft", "max_speed": "1.30"})
     assert response.status_code == 403 and GATE in response.content
     assert not DubbingJob.objects.exists()
 
 
 @pytest.mark.parametrize("required", [False, True], ids=["not-required", "required-but-verified"])
-def test_the_dub_form_works_when_the_gate_is_open(settings, owner, page, video, required):
+def test_the_dub_form_works_when_the_gate_is_open(settings, owner, owner_browser, video, required):
     if not language_support().targets:
         pytest.skip("no dubbing engine here: the form is not offered at all")
     settings.REQUIRE_EMAIL_VERIFICATION = required
@@ -123,36 +113,36 @@ def test_the_dub_form_works_when_the_gate_is_open(settings, owner, page, video, 
         owner.email_verified_at = None
         owner.save(update_fields=["email_verified_at"])
 
-    html = page.get(reverse("video_dub", args=[video.id])).content
+    html = owner_browser.get(reverse("video_dub", args=[video.id])).content
 
     assert GATE not in html
     assert b'id="dub-form"' in html
 
 
-def test_the_job_page_refuses_a_retry_and_says_why(unverified, page, failed_job):
-    detail = page.get(reverse("job_detail", args=[failed_job.id])).content
+def test_the_job_page_refuses_a_retry_and_says_why(unverified, owner_browser, failed_job):
+    detail = owner_browser.get(reverse("job_detail", args=[failed_job.id])).content
     assert GATE in detail and RESEND in detail
 
-    response = page.post(reverse("job_retry", args=[failed_job.id]), follow=True)
+    response = owner_browser.post(reverse("job_retry", args=[failed_job.id]), follow=True)
 
     assert b"Verify your email address before starting paid work." in response.content
     failed_job.refresh_from_db()
     assert failed_job.status == JobStatus.FAILED and credits_balance(user=unverified) == 5
 
 
-def test_the_line_editor_refuses_a_re_render_and_says_why(unverified, page, edited_job):
-    lines = page.get(reverse("job_lines", args=[edited_job.id])).content
+def test_the_line_editor_refuses_a_re_render_and_says_why(unverified, owner_browser, edited_job):
+    lines = owner_browser.get(reverse("job_lines", args=[edited_job.id])).content
     assert GATE in lines and b'id="render-form"' not in lines
 
-    response = page.post(reverse("job_render", args=[edited_job.id]), follow=True)
+    response = owner_browser.post(reverse("job_render", args=[edited_job.id]), follow=True)
 
     assert b"Verify your email address before starting paid work." in response.content
     edited_job.refresh_from_db()
     assert not edited_job.rendering and credits_balance(user=unverified) == 5
 
 
-def test_a_verified_user_sees_no_gate_on_the_job_pages(settings, page, failed_job, edited_job):
+def test_a_verified_user_sees_no_gate_on_the_job_pages(settings, owner_browser, failed_job, edited_job):
     settings.REQUIRE_EMAIL_VERIFICATION = True
 
-    assert GATE not in page.get(reverse("job_detail", args=[failed_job.id])).content
-    assert b'id="render-form"' in page.get(reverse("job_lines", args=[edited_job.id])).content
+    assert GATE not in owner_browser.get(reverse("job_detail", args=[failed_job.id])).content
+    assert b'id="render-form"' in owner_browser.get(reverse("job_lines", args=[edited_job.id])).content

@@ -43,13 +43,6 @@ def nonce_of(directives: dict[str, list[str]], name: str) -> str | None:
 
 
 @pytest.fixture
-def owner_browser(owner) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
 def portone_keys(settings):
     settings.PORTONE_STORE_ID = "store-csp"
     settings.PORTONE_CHANNEL_KEY = "channel-key-csp"
