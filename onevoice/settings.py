@@ -1,6 +1,6 @@
 """OneVoice settings, read from the environment.
 
-Every knob is an environment variable with a safe default (see .env.example and the README).
+Every knob is an environment variable with a safe default (see .env.example and docs/deployment.md).
 With no variables at all the embedded set-up runs: SQLite and media under ONEVOICE_DATA_DIR,
 console email, an in-process Dramatiq broker, and the local offline engines.
 """

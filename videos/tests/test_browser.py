@@ -90,7 +90,7 @@ def test_a_refused_file_shows_the_reason_on_the_page(browser_page, live_server):
 def test_with_object_storage_the_page_uploads_straight_to_the_bucket(browser_page, live_server, s3, big_media):
     from videos.tests.conftest import BUCKET, bucket_keys
 
-    # The CORS rule the README tells operators to set: browsers must be allowed to PUT the
+    # The CORS rule docs/deployment.md tells operators to set: browsers must be allowed to PUT the
     # parts and to read each part's ETag.
     s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [{
         "AllowedOrigins": [live_server.url], "AllowedMethods": ["PUT", "GET", "HEAD"],
