@@ -13,6 +13,7 @@ command still works (the in-process worker then consumes from Redis beside any o
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 
 import dramatiq
@@ -49,6 +50,10 @@ class Command(RunserverCommand):
         return super().handle(*args, **options)
 
     def inner_run(self, *args, **options):
+        if not os.environ.get("SITE_URL"):
+            # Links in emails and webhooks point where this server really listens (PORT=8023
+            # make run), unless the deployment named its address.
+            settings.SITE_URL = listening_url(self.addr, self.port, ipv6=self._raw_ipv6)
         # inner_run runs in the process that serves (the autoreloader's child), so the worker
         # shares the in-memory queue with the views that enqueue.
         broker = dramatiq.get_broker()
@@ -90,3 +95,14 @@ class Command(RunserverCommand):
             sample_dub_start()
             self.stdout.write("Sample dub: made in the background when missing (--no-sample-dub to skip)")
         super().inner_run(*args, **options)
+
+
+def listening_url(addr: str, port: str | int, *, ipv6: bool = False) -> str:
+    """The address a browser on this machine reaches the server at: a wildcard bind (0.0.0.0,
+    ::) is reached through loopback."""
+    if addr in ("0.0.0.0", ""):
+        addr = "127.0.0.1"
+    elif addr == "::":
+        addr = "::1"
+    host = f"[{addr}]" if ipv6 or ":" in addr else addr
+    return f"http://{host}:{port}"
