@@ -26,6 +26,7 @@ from accounts.tokens import password_reset_token_user
 from onevoice import deletion
 from onevoice.account import account_register
 from onevoice.errors import ServiceError
+from onevoice.korean import particles
 
 THROTTLED = _("Too many attempts from your address. Wait a little and try again.")
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -50,7 +51,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             else:
                 login(request, user, backend=MODEL_BACKEND)
                 messages.success(
-                    request, gettext("Welcome to OneVoice! We sent a confirmation link to %(email)s.") % {"email": user.email}
+                    request, particles(gettext("Welcome to OneVoice! We sent a confirmation link to %(email)s.") % {"email": user.email})
                 )
                 return redirect(_next_url(request, "home"))
     return render(request, "accounts/signup.html", {"form": form}, status=status)
@@ -99,7 +100,7 @@ def verify_email_resend(request: HttpRequest) -> HttpResponse:
             messages.info(request, exc.detail)
         else:
             messages.success(
-                request, gettext("We sent a new confirmation link to %(email)s.") % {"email": request.user.email}
+                request, particles(gettext("We sent a new confirmation link to %(email)s.") % {"email": request.user.email})
             )
     return redirect(_next_url(request, "account"))
 

@@ -19,6 +19,8 @@ import httpx
 from django.conf import settings
 from django.utils.translation import gettext
 
+from onevoice.korean import particles
+
 
 class AddressNotAllowed(Exception):
     pass
@@ -52,8 +54,8 @@ def allowed_addresses(host: str, port: int) -> list[str]:
         raise AddressNotAllowed(gettext("%(host)s resolves to nothing.") % {"host": host})
     if refused:
         raise AddressNotAllowed(
-            gettext("%(host)s resolves to %(addresses)s, which is not a public address.")
-            % {"host": host, "addresses": ", ".join(refused)}
+            particles(gettext("%(host)s resolves to %(addresses)s, which is not a public address.")
+                      % {"host": host, "addresses": ", ".join(refused)})
         )
     return addresses
 
