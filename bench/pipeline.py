@@ -101,7 +101,8 @@ class PeakMemory:
     parent shows 600 MB until it execs, and spawned pool workers share their libraries; PSS is
     what the tree really takes from the machine."""
 
-    def __init__(self):
+    def __init__(self, pid: int | None = None):
+        self.root = pid or os.getpid()  # another process's tree when given (bench/sound.py's child)
         self.peak = 0  # PSS
         self.peak_rss = 0
         self._stop = threading.Event()
@@ -118,7 +119,7 @@ class PeakMemory:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry))
-        pids, stack = [], [os.getpid()]
+        pids, stack = [], [self.root]
         while stack:
             pid = stack.pop()
             pids.append(pid)
