@@ -1,5 +1,7 @@
-# OneVoice: one image for the web process (gunicorn) and the Dramatiq workers (rundramatiq).
-FROM python:3.11-slim-bookworm
+# OneVoice: one image for the web process (gunicorn) and the Dramatiq workers (rundramatiq), the
+# default target (`docker build .`); and `--target gpu`, the GPU workers' image with whisperx and
+# its models inside (docs/deployment-kubernetes.md "The GPU image").
+FROM python:3.11-slim-bookworm AS system
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -20,6 +22,43 @@ COPY requirements.txt requirements-nodeps.txt ./
 RUN pip install -r requirements.txt \
  && pip install --no-deps -r requirements-nodeps.txt
 
+# --- The GPU workers' image: `docker build --target gpu --secret id=hf_token,env=HF_TOKEN .` ------
+FROM system AS gpu-models
+
+# torch's CUDA 12 wheels bring their own CUDA and cuDNN libraries; the node needs only the NVIDIA
+# driver and container toolkit.
+COPY requirements-gpu.txt ./
+RUN pip install -r requirements-gpu.txt
+
+# The models are fetched now, never while a job runs: the whisper model the engine loads, an
+# alignment model per source language, and the diarization pipeline when the build is given a
+# Hugging Face token (accept pyannote/speaker-diarization-community-1's terms with that account).
+ENV HF_HOME=/opt/models/huggingface \
+    TORCH_HOME=/opt/models/torch
+ARG WHISPERX_MODEL=large-v3
+ARG WHISPERX_ALIGN_LANGUAGES="en es fr de it pt ca gl ro ja ko zh"
+COPY scripts/fetch_whisperx_models.py scripts/
+RUN --mount=type=secret,id=hf_token,required=false \
+    python scripts/fetch_whisperx_models.py --model "$WHISPERX_MODEL" --languages "$WHISPERX_ALIGN_LANGUAGES" \
+ && HF_HUB_OFFLINE=1 python scripts/fetch_whisperx_models.py --check --model "$WHISPERX_MODEL" --languages "$WHISPERX_ALIGN_LANGUAGES" \
+ && chmod -R a+rX /opt/models
+
+FROM gpu-models AS gpu
+# A missing model is an error at run time, not a download.
+ENV HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    DUBBING_ASR_ENGINE=whisperx \
+    DUBBING_QUEUE=dubbing-gpu
+COPY . .
+RUN useradd --create-home --uid 1000 onevoice \
+ && mkdir -p /data && chown onevoice /data \
+ && DJANGO_DEBUG=1 python manage.py collectstatic --noinput \
+ && DJANGO_DEBUG=1 python manage.py compilemessages --ignore=.venv -v 0
+USER onevoice
+CMD ["python", "manage.py", "rundramatiq", "--processes", "1", "--threads", "1", "--queues", "dubbing-gpu"]
+
+# --- The default image (last, so a plain `docker build .` and compose build it) -------------------
+FROM system AS app
 COPY . .
 RUN useradd --create-home --uid 1000 onevoice \
  && mkdir -p /data && chown onevoice /data \

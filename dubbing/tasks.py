@@ -45,7 +45,7 @@ from videos.storage import media_storage
 
 logger = logging.getLogger(__name__)
 
-QUEUE = "dubbing"
+QUEUE = settings.DUBBING_QUEUE  # `dubbing`; GPU workers listen on their own (settings)
 # Share of the whole job each stage stands for, for the overall progress bar (sums to 100).
 STAGE_WEIGHTS = {
     "probe": 1, "extract": 4, "transcribe": 24, "segment": 2, "translate": 10, "synthesize": 30,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 import socket
 from datetime import timedelta
@@ -328,6 +329,12 @@ DUBBING_WORKSPACE_DIR = Path(env_str("DUBBING_WORKSPACE_DIR", "") or DATA_DIR / 
 # --- Dubbing jobs (dubbing/tasks.py) ---------------------------------------------------------
 # CPU threads all the jobs of one worker process use together, and at most per job: a job waits
 # for free threads instead of oversubscribing the machine.
+# The Dramatiq queue dubbing jobs are sent to and the dubbing actor is declared on. GPU workers
+# (DUBBING_ASR_ENGINE=whisperx) listen on a queue of their own: set it to e.g. `dubbing-gpu` on the
+# processes that send jobs (web, reaper) and on the GPU workers (deploy/kubernetes/kustomization.yaml).
+DUBBING_QUEUE = env_str("DUBBING_QUEUE", "dubbing")
+if not re.fullmatch(r"[A-Za-z0-9_-]{1,70}", DUBBING_QUEUE):
+    raise ImproperlyConfigured("DUBBING_QUEUE must be 1-70 letters, digits, '-' or '_' (a name every broker accepts).")
 DUBBING_WORKER_CPUS = env_int("DUBBING_WORKER_CPUS", os.cpu_count() or 1, minimum=1)
 DUBBING_JOB_THREADS = min(DUBBING_WORKER_CPUS, env_int("DUBBING_JOB_THREADS", DUBBING_WORKER_CPUS, minimum=1))
 # Tries of one attempt on retryable errors (engine timeouts, 429, 5xx, a lost worker), with
@@ -461,7 +468,8 @@ X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     # Prometheus scrapes the container itself over the private network, not through the TLS proxy.
-    SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
+    # So do the cluster's liveness and readiness probes (deploy/kubernetes).
+    SECURE_REDIRECT_EXEMPT = [r"^metrics$", r"^healthz$", r"^readyz$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if NUM_PROXIES else None
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
