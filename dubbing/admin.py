@@ -90,8 +90,11 @@ class EngineFilter(admin.SimpleListFilter):
 
 @admin.register(DubbingJob)
 class DubbingJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "owner", "video", "target_language", "status", "stage", "progress", "cost_credits",
-                    "attempt", "tries", "render_count", "engine_names", "error_code", "created_at")
+    # What staff scan a list for, status second so it is on screen at 1280 px; attempts, tries,
+    # renders and the worker are on each job's page.
+    list_display = ("video", "status", "stage", "progress", "target_language", "owner", "cost_credits",
+                    "engine_names", "error_code", "created_at")
+    list_display_links = ("video", "status")
     list_filter = ("status", "stage", EngineFilter, ("owner", admin.RelatedOnlyFieldListFilter), "created_at",
                    "target_language")
     search_fields = ("id", "owner__email", "video__title", "error_code", "error_message", "worker")

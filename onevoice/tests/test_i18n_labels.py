@@ -112,7 +112,7 @@ def test_the_admin_speaks_korean_to_a_korean_staff_member(owner, staff, video):
     refund = admin.get(f"/admin/billing/payment/{payment.pk}/refund/").content.decode()
     jobs = admin.get("/admin/dubbing/dubbingjob/").content.decode()
 
-    assert "사이트 관리" in index  # Django's own catalog
+    assert "OneVoice 관리" in index and "환불, 크레딧, 더빙 작업, 커뮤니티 관리" in index  # the back-office says OneVoice
     assert ">결제</" in index and "크레딧 팩" in index and "더빙 작업" in index  # ours: apps and models
     assert "결제 완료" in payments and "선택한 결제 환불 (전체 또는 부분)…" in payments
     assert "PG 상태" in payments  # a field's column header
