@@ -7,11 +7,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import (
-    AnonRateThrottle,
-    ScopedRateThrottle,
-    UserRateThrottle,
-)
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -32,6 +27,7 @@ from onevoice.account import account_credits, account_register
 from onevoice.deletion import account_delete
 from onevoice.errors import ServiceError
 from onevoice.schema import ErrorResponsesAutoSchema, raises
+from onevoice.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 
 THROTTLES = [AnonRateThrottle, UserRateThrottle, ScopedRateThrottle]
 

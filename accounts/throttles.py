@@ -7,7 +7,8 @@ nothing by switching from /api/v1/auth/token to the /login form.
 from __future__ import annotations
 
 from django.http import HttpRequest
-from rest_framework.throttling import SimpleRateThrottle
+
+from onevoice.throttling import SimpleRateThrottle
 
 
 class PageRateThrottle(SimpleRateThrottle):

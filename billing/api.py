@@ -8,7 +8,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.permissions import EmailVerifiedForPaidWork
@@ -31,6 +30,7 @@ from billing.serializers import (
 from onevoice.errors import RequestTooLarge
 from onevoice.idempotency import IDEMPOTENCY_KEY, idempotent
 from onevoice.schema import raises
+from onevoice.throttling import ScopedRateThrottle
 
 
 class CreditPackListApi(generics.ListAPIView):

@@ -14,7 +14,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from community import selectors, services
@@ -47,6 +46,7 @@ from community.throttles import CommentRateThrottle
 from dubbing.errors import JobNotFound
 from onevoice.pagination import PageNumberPagination
 from onevoice.schema import raises
+from onevoice.throttling import UserRateThrottle
 
 COMMENT_BODY_ERRORS = (
     (400, CommunityErrorCode.COMMENT_EMPTY.value), (400, CommunityErrorCode.COMMENT_TOO_LONG.value),

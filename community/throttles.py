@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from rest_framework.settings import api_settings
-from rest_framework.throttling import UserRateThrottle
+
+from onevoice.throttling import UserRateThrottle
 
 # Used until settings name the scope (REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["comment"]).
 DEFAULT_COMMENT_RATE = "5/min"
-
 
 class CommentRateThrottle(UserRateThrottle):
     """Counted per user (per address for the anonymous, who cannot comment anyway)."""
@@ -17,7 +17,6 @@ class CommentRateThrottle(UserRateThrottle):
     def get_rate(self) -> str:
         # Read at each request, not when the class is made, so a changed setting applies.
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope) or DEFAULT_COMMENT_RATE
-
 
 def comment_throttle_wait(request) -> float | None:
     """For the page form: count this comment; None when allowed, else seconds to wait."""

@@ -10,6 +10,7 @@ here for DRF views and by `onevoice.limits.RequestLimitsMiddleware` for the rest
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.conf import settings
 from django.core.exceptions import (
@@ -19,6 +20,8 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, JsonResponse, RawPostDataException, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
@@ -30,6 +33,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from onevoice.locale import token_user_locale_activate
+from onevoice.metrics import database_unavailable
 
 logger = logging.getLogger(__name__)
 SERVER_ERROR = gettext_noop("Something went wrong on our side. It has been logged.")
@@ -125,6 +129,26 @@ class ProviderUnavailable(ServiceError):
     default_detail = _("An upstream provider did not answer. It is safe to retry.")
 
 
+class ServiceUnavailable(ServiceError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "service_unavailable"
+    default_detail = _("The service is briefly unavailable. Nothing was done; try again in a few seconds.")
+
+
+# What a database that does not answer raises: refused or dropped connections, a server shutting
+# down, a lock that timed out (OperationalError), or a connection that died in use (InterfaceError).
+DATABASE_UNAVAILABLE_ERRORS = (DatabaseOperationalError, DatabaseInterfaceError)
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable_refusal(request, exc: BaseException) -> ServiceUnavailable:
+    """Counted in /metrics and logged once per request (no traceback: the cause is not ours)."""
+    database_unavailable.inc()
+    logger.warning("database unavailable on %s: %s: %s", getattr(request, "path", "?"),
+                   exc.__class__.__name__, str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+    return ServiceUnavailable()
+
+
 def error_body(detail: str, code: str, errors: dict | None = None) -> dict:
     body = {"detail": detail, "code": code}
     if errors:
@@ -167,6 +191,10 @@ def api_exception_handler(exc, context):
         if isinstance(exc, RequestRefused):
             request_refused_log(request, exc, response)
         return response
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        refusal = database_unavailable_refusal(request, exc)
+        return Response(error_body(str(refusal.detail), refusal.code), status=refusal.status_code,
+                        headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, Http404):
@@ -217,6 +245,16 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # Django calls this inside its `except`, so the exception is still at hand.
+    exc = sys.exc_info()[1]
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        refusal = database_unavailable_refusal(request, exc)
+        if _is_api(request):
+            response = JsonResponse(error_body(str(refusal.detail), refusal.code), status=503)
+        else:
+            response = render(request, "503.html", status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if _is_api(request):
         return JsonResponse(error_body(gettext(SERVER_ERROR), "server_error"), status=500)
     return render(request, "500.html", status=500)

@@ -53,6 +53,14 @@ refund_sync_failed = Counter(
     "onevoice_refund_sync_failed_total",
     "Pending refunds sync_refunds could not settle with PortOne.",
 )
+throttle_cache_unavailable = Counter(
+    "onevoice_throttle_cache_unavailable_total",
+    "Throttle reads and writes the shared cache did not answer; they were counted in the process's memory.",
+)
+database_unavailable = Counter(
+    "onevoice_database_unavailable_total",
+    "Requests answered 503 service_unavailable because the database did not answer.",
+)
 # From a tenth of a second (probe) to an hour (synthesizing a feature film).
 pipeline_stage_seconds = Histogram(
     "onevoice_pipeline_stage_seconds",

@@ -161,6 +161,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "onevoice"),
+            # A Redis that hangs fails in a second instead of holding the request: the throttles
+            # then count in memory (onevoice/throttling.py).
+            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
         }
     }
 else:
@@ -262,7 +265,10 @@ STORAGES = {
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-FILE_UPLOAD_TEMP_DIR = None
+# Uploads being received are written here, inside the data folder (not the system's /tmp): a
+# worker killed mid-upload leaves its partial file where `manage.py cleanup_uploads` removes it.
+FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "tmp" / "uploads")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 MEDIA_LINK_MAX_AGE = env_int("MEDIA_LINK_MAX_AGE", 3600, minimum=60)
 
 # --- Product knobs --------------------------------------------------------------------------
@@ -411,8 +417,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "onevoice.schema.ErrorResponsesAutoSchema",  # documents every error answer
     "EXCEPTION_HANDLER": "onevoice.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "onevoice.throttling.AnonRateThrottle",
+        "onevoice.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("THROTTLE_ANON", "120/min"),

@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 import tempfile
+import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -149,7 +151,8 @@ def video_create_from_upload(*, owner, file: File, title: str = "") -> Video:
     _check_size(owner=owner, size=file.size)
     if not hasattr(file, "temporary_file_path"):
         # ffprobe needs a path: spill an in-memory file to disk first (the API never sends one).
-        with tempfile.NamedTemporaryFile(prefix="onevoice-upload-", suffix=".upload") as spilled:
+        with tempfile.NamedTemporaryFile(prefix="onevoice-upload-", suffix=".upload",
+                                         dir=settings.FILE_UPLOAD_TEMP_DIR) as spilled:
             for chunk in file.chunks():
                 spilled.write(chunk)
             spilled.flush()
@@ -335,7 +338,8 @@ def direct_upload_complete(*, video: Video, parts: list[dict], title: str = "") 
     try:
         real_size = client.head_object(Bucket=bucket, Key=object_key)["ContentLength"]
         _check_size(owner=video.owner, size=real_size, exclude_id=video.id)
-        with tempfile.TemporaryDirectory(prefix="onevoice-direct-") as tmp:
+        # Beside the uploads being received: inside the data folder, where cleanup_uploads looks.
+        with tempfile.TemporaryDirectory(prefix="onevoice-direct-", dir=settings.FILE_UPLOAD_TEMP_DIR) as tmp:
             local = Path(tmp) / "source"
             _download(client, bucket=bucket, key=object_key, to=local, max_bytes=real_size)
             info = _probe(local)
@@ -410,3 +414,29 @@ def direct_uploads_cleanup(*, older_than: timedelta) -> dict[str, int]:
                 except client.exceptions.NoSuchUpload:
                     pass
     return {"rows": rows, "stray": stray}
+
+
+def upload_temp_files_cleanup(*, older_than: timedelta) -> int:
+    """Remove what a process that died mid-upload left in FILE_UPLOAD_TEMP_DIR: partial uploads
+    (files) and direct-upload downloads (folders).
+
+    A live upload or download writes continuously, so only entries untouched for `older_than`
+    (a folder: its newest file) go. Returns how many entries were removed."""
+    folder = Path(settings.FILE_UPLOAD_TEMP_DIR)
+    cutoff = time.time() - older_than.total_seconds()
+    removed = 0
+    for path in sorted(folder.iterdir()) if folder.is_dir() else ():
+        try:
+            if path.is_symlink():
+                continue
+            if path.is_dir():
+                newest = max([path.stat().st_mtime] + [p.stat().st_mtime for p in path.rglob("*")])
+                if newest < cutoff:
+                    shutil.rmtree(path)
+                    removed += 1
+            elif path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue  # finished (or removed) by its own process meanwhile
+    return removed
