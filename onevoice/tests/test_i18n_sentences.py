@@ -34,12 +34,12 @@ def test_the_line_editors_quote_is_korean_sentences_with_their_numbers(owner, st
     html = _korean(owner).get(f"/jobs/{finished_job.id}/lines").content.decode()
 
     assert (
-        "바뀐 줄 1개, 음성 1.5초 분량입니다. 다시 렌더링하는 데 <strong>1크레딧</strong>이 듭니다. 내 잔액: 2크레딧."
+        "바뀐 대사 1개, 음성 1.5초 분량입니다. 다시 렌더링하는 데 <strong>1크레딧</strong>이 듭니다. 내 잔액: 2크레딧."
         in html
     )
-    assert '<label class="visually-hidden" for="line-text-0">1번 줄의 번역</label>' in html
-    assert "<strong>2번 줄</strong>" in html and "속도 1.30×" in html and "0.40초 초과" in html
-    assert ">2번 줄 저장</button>" in html
+    assert '<label class="visually-hidden" for="line-text-0">1번 대사의 번역</label>' in html
+    assert "<strong>2번 대사</strong>" in html and "속도 1.30×" in html and "0.40초 초과" in html
+    assert ">2번 대사 저장</button>" in html
 
 
 def test_a_quote_beyond_the_balance_says_so_in_korean(owner, finished_job):
