@@ -13,7 +13,7 @@ SYSTEM_PACKAGES := ffmpeg espeak-ng apertium apertium-eng-spa apertium-eng-cat a
 # Headless Chromium drives the browser tests (Playwright uses it, never its own download).
 TEST_SYSTEM_PACKAGES := chromium
 
-.PHONY: run test bootstrap bootstrap-test system-packages test-system-packages messages migrate demo-user worker lint clean help
+.PHONY: run test lint-imports bootstrap bootstrap-test system-packages test-system-packages messages migrate demo-user worker lint clean help
 
 help:
 	@echo "make run    install what is needed, migrate, start the site + worker on http://$(HOST):$(PORT)"
@@ -22,7 +22,10 @@ help:
 run: bootstrap migrate demo-user
 	$(PY) manage.py devserver $(HOST):$(PORT)
 
+# The import contracts first (.importlinter: layers, plain packages free of django): a new
+# upward import fails here in a second, before the suite runs.
 test: bootstrap-test
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bootstrap: system-packages $(VENV)/.installed messages
@@ -58,6 +61,9 @@ migrate: bootstrap
 
 demo-user:
 	$(PY) manage.py ensure_demo_user
+
+lint-imports: bootstrap-test
+	$(VENV)/bin/lint-imports
 
 worker: bootstrap
 	$(PY) manage.py rundramatiq

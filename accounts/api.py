@@ -1,4 +1,8 @@
-"""The accounts JSON API (API.md "Auth and account"). Views parse input and call services."""
+"""The accounts JSON API (API.md "Auth and account"). Views parse input and call services.
+
+The endpoints whose answer or work reaches above accounts (register with its sign-up bonus,
+verify-email and /me, whose body shows the credits, and deleting the account with its dubs and
+videos) are portal.api's, at the same paths under the same names."""
 
 from __future__ import annotations
 
@@ -17,22 +21,17 @@ from accounts import services
 from accounts.errors import (
     AccountsErrorCode,
     AlreadyVerified,
-    EmailTaken,
     TokenExpired,
     WeakPassword,
     WrongPassword,
 )
 from accounts.errors import InvalidToken as InvalidLinkToken
-from onevoice.account import account_credits, account_register
-from onevoice.deletion import account_delete
-from onevoice.errors import ServiceError
-from onevoice.schema import ErrorResponsesAutoSchema, raises
 from onevoice.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 
 THROTTLES = [AnonRateThrottle, UserRateThrottle, ScopedRateThrottle]
 
 
-class _AnonymousApi(APIView):
+class AnonymousApi(APIView):
     # No session auth here: these endpoints act on what the body proves (credentials or a
     # token), so a browser's session cookie must not drag CSRF checks into them.
     authentication_classes: list = []
@@ -42,36 +41,6 @@ class _AnonymousApi(APIView):
     def get_authenticate_header(self, request) -> str:
         # Without an authenticator DRF would turn a bad token's 401 into 403.
         return 'Bearer realm="api"'
-
-
-class RegisterApi(_AnonymousApi):
-    throttle_scope = "register"
-    error_responses = (EmailTaken, WeakPassword)
-
-    @extend_schema(
-        tags=["auth"],
-        request=s.RegisterInputSerializer,
-        responses={201: s.UserOutputSerializer},
-        summary="Create an account; a verification email is sent",
-    )
-    def post(self, request):
-        data = _valid(s.RegisterInputSerializer, request)
-        user = account_register(**data)
-        return Response(_user_body(user), status=status.HTTP_201_CREATED)
-
-
-class VerifyEmailApi(_AnonymousApi):
-    error_responses = (InvalidLinkToken, TokenExpired)
-    @extend_schema(
-        tags=["auth"],
-        request=s.TokenInputSerializer,
-        responses={200: s.UserOutputSerializer},
-        summary="Verify an email address with the token from the emailed link",
-    )
-    def post(self, request):
-        data = _valid(s.TokenInputSerializer, request)
-        user = services.user_verify_email(token=data["token"])
-        return Response(_user_body(user))
 
 
 class VerifyEmailResendApi(APIView):
@@ -120,7 +89,7 @@ class TokenRefreshApi(TokenRefreshView):
         return super().post(request, *args, **kwargs)
 
 
-class LogoutApi(_AnonymousApi):
+class LogoutApi(AnonymousApi):
     # Holding the refresh token is the proof needed to revoke it, so a client whose access
     # token has already expired can still log out.
     error_responses = (InvalidToken,)
@@ -132,7 +101,7 @@ class LogoutApi(_AnonymousApi):
         summary="Revoke a refresh token",
     )
     def post(self, request):
-        data = _valid(s.RefreshInputSerializer, request)
+        data = valid_data(s.RefreshInputSerializer, request)
         try:
             RefreshToken(data["refresh"]).blacklist()
         except TokenError as exc:
@@ -140,7 +109,7 @@ class LogoutApi(_AnonymousApi):
         return Response(status=status.HTTP_205_RESET_CONTENT)
 
 
-class PasswordResetApi(_AnonymousApi):
+class PasswordResetApi(AnonymousApi):
     throttle_scope = "password_reset"
 
     @extend_schema(
@@ -150,7 +119,7 @@ class PasswordResetApi(_AnonymousApi):
         summary="Email a password reset link (same answer whether or not the address exists)",
     )
     def post(self, request):
-        data = _valid(s.EmailInputSerializer, request)
+        data = valid_data(s.EmailInputSerializer, request)
         services.user_password_reset_request(email=data["email"])
         return Response(
             {"detail": gettext("If an account uses this address, a reset link is on its way.")},
@@ -158,7 +127,7 @@ class PasswordResetApi(_AnonymousApi):
         )
 
 
-class PasswordResetConfirmApi(_AnonymousApi):
+class PasswordResetConfirmApi(AnonymousApi):
     error_responses = (InvalidLinkToken, TokenExpired, WeakPassword)
     @extend_schema(
         tags=["auth"],
@@ -167,54 +136,9 @@ class PasswordResetConfirmApi(_AnonymousApi):
         summary="Set a new password with the token from the emailed link",
     )
     def post(self, request):
-        data = _valid(s.PasswordResetConfirmInputSerializer, request)
+        data = valid_data(s.PasswordResetConfirmInputSerializer, request)
         services.user_password_reset_confirm(token=data["token"], password=data["password"])
         return Response({"detail": gettext("Your password has been changed. Log in with the new one.")})
-
-
-class _DeleteWithBodySchema(ErrorResponsesAutoSchema):
-    """drf-spectacular documents bodies only for POST/PUT/PATCH; DELETE /me takes the password."""
-
-    def _get_request_body(self, direction="request"):
-        if self.method != "DELETE":
-            return super()._get_request_body(direction)
-        self.method = "POST"
-        try:
-            return super()._get_request_body(direction)
-        finally:
-            self.method = "DELETE"
-
-
-class MeApi(APIView):
-    permission_classes = [IsAuthenticated]
-    schema = _DeleteWithBodySchema()
-
-    @extend_schema(tags=["account"], responses={200: s.UserOutputSerializer})
-    def get(self, request):
-        return Response(_user_body(request.user))
-
-    @extend_schema(
-        tags=["account"],
-        request=s.UserUpdateInputSerializer,
-        responses={200: s.UserOutputSerializer},
-    )
-    @raises(ServiceError)  # an unknown locale
-    def patch(self, request):
-        data = _valid(s.UserUpdateInputSerializer, request)
-        user = services.user_update(user=request.user, **data)
-        return Response(_user_body(user))
-
-    @extend_schema(
-        tags=["account"],
-        request=s.PasswordInputSerializer,
-        responses={204: OpenApiResponse(description="Personal data erased; ledger kept")},
-        summary="Delete my account (confirm with the password)",
-    )
-    @raises(WrongPassword)
-    def delete(self, request):
-        data = _valid(s.PasswordInputSerializer, request)
-        account_delete(user=request.user, password=data["password"])
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MePasswordApi(APIView):
@@ -228,7 +152,7 @@ class MePasswordApi(APIView):
         summary="Change my password; other devices are logged out, a fresh token pair is returned",
     )
     def post(self, request):
-        data = _valid(s.PasswordChangeInputSerializer, request)
+        data = valid_data(s.PasswordChangeInputSerializer, request)
         services.user_password_change(user=request.user, **data)
         refresh = RefreshToken.for_user(request.user)
         return Response(
@@ -240,11 +164,7 @@ class MePasswordApi(APIView):
         )
 
 
-def _user_body(user) -> dict:
-    return s.UserOutputSerializer(user, context={"credits": account_credits(user=user)}).data
-
-
-def _valid(serializer_class, request) -> dict:
+def valid_data(serializer_class, request) -> dict:
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data

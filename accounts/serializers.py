@@ -23,7 +23,7 @@ from accounts.models import User
 
 class UserOutputSerializer(serializers.ModelSerializer):
     """The user of API.md. Credits are billing's, which accounts does not read: the caller
-    passes them in the context as "credits" (onevoice.account.account_credits)."""
+    passes them in the context as "credits" (portal.account.account_credits)."""
 
     email_verified = serializers.BooleanField(read_only=True)
     credits = serializers.SerializerMethodField()

@@ -85,7 +85,7 @@ def user_verification_email_send(*, user: User) -> None:
 
 @transaction.atomic
 def user_register(*, email: str, password: str, name: str = "", locale: str = "en") -> User:
-    """The account alone; onevoice.account.account_register adds billing's sign-up bonus."""
+    """The account alone; portal.account.account_register adds billing's sign-up bonus."""
     email = User.objects.normalize_email(email.strip())
     _locale_check(locale)
     _password_check(password=password, user=User(email=email, name=name), field="password")
@@ -182,7 +182,7 @@ def user_password_verify(*, user: User, password: str) -> None:
 
 def user_delete(*, user: User, password: str) -> None:
     """Anonymise the account in place. Ledger rows and payments keep pointing at it. Callers
-    erase the user's files first: onevoice.deletion.account_delete composes the whole flow."""
+    erase the user's files first: portal.deletion.account_delete composes the whole flow."""
     user_password_verify(user=user, password=password)
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
@@ -200,7 +200,7 @@ def user_delete(*, user: User, password: str) -> None:
 @transaction.atomic
 def demo_user_ensure(*, email: str, password: str) -> tuple[User, bool]:
     """Make sure a verified demo account exists with this password. Returns (user, created).
-    onevoice.account.demo_account_ensure adds the sign-up bonus to a new one."""
+    portal.account.demo_account_ensure adds the sign-up bonus to a new one."""
     user = User.objects.select_for_update().filter(email__iexact=email).first()
     created = user is None
     if created:

@@ -4,23 +4,20 @@ from django.urls import path
 
 from accounts import api, views
 
-# Paths under /api/v1/ (no trailing slashes, API.md).
+# Paths under /api/v1/ (no trailing slashes, API.md). Registering, verifying an email, /me and
+# deleting the account are served by portal.urls: their answers or work reach above accounts.
 api_urlpatterns = [
-    path("auth/register", api.RegisterApi.as_view(), name="api-register"),
-    path("auth/verify-email", api.VerifyEmailApi.as_view(), name="api-verify-email"),
     path("auth/verify-email/resend", api.VerifyEmailResendApi.as_view(), name="api-verify-email-resend"),
     path("auth/token", api.TokenObtainApi.as_view(), name="api-token"),
     path("auth/token/refresh", api.TokenRefreshApi.as_view(), name="api-token-refresh"),
     path("auth/logout", api.LogoutApi.as_view(), name="api-logout"),
     path("auth/password-reset", api.PasswordResetApi.as_view(), name="api-password-reset"),
     path("auth/password-reset/confirm", api.PasswordResetConfirmApi.as_view(), name="api-password-reset-confirm"),
-    path("me", api.MeApi.as_view(), name="api-me"),
     path("me/password", api.MePasswordApi.as_view(), name="api-me-password"),
 ]
 
 # Server-rendered pages.
 urlpatterns = [
-    path("signup", views.signup, name="signup"),
     path("language", views.language_set, name="language_set"),
     path("login", views.LoginView.as_view(), name="login"),
     path("logout", views.LogoutView.as_view(), name="logout"),
@@ -32,5 +29,4 @@ urlpatterns = [
     path("password-reset/<str:token>", views.password_reset_confirm, name="password_reset_confirm"),
     path("account", views.account, name="account"),
     path("account/password", views.account_password, name="account_password"),
-    path("account/delete", views.account_delete, name="account_delete"),
 ]

@@ -1,10 +1,13 @@
-"""Server-rendered pages: home, sign up, log in/out, email verification, password reset, account."""
+"""Server-rendered pages: log in/out, email verification, password reset, the account page.
+
+Signing up (with its bonus) and deleting the account (with its dubs and videos) cross apps:
+portal.views serves them, with the helpers below, at the same paths under the same names."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -23,38 +26,10 @@ from accounts import forms, services
 from accounts.errors import InvalidToken
 from accounts.throttles import page_throttled
 from accounts.tokens import password_reset_token_user
-from onevoice import deletion
-from onevoice.account import account_register
 from onevoice.errors import ServiceError
 from onevoice.korean import particles
 
 THROTTLED = _("Too many attempts from your address. Wait a little and try again.")
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-@require_http_methods(["GET", "POST"])
-def signup(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated:
-        return redirect("account")
-    form = forms.SignupForm(request.POST or None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        if page_throttled(request, "register"):
-            form.add_error(None, THROTTLED)
-            status = 429
-        else:
-            try:
-                # The account speaks the language the sign-up page was shown in.
-                user = account_register(**form.cleaned_data, locale=_page_locale(request))
-            except ServiceError as exc:
-                forms.form_add_service_error(form, exc)
-            else:
-                login(request, user, backend=MODEL_BACKEND)
-                messages.success(
-                    request, particles(gettext("Welcome to OneVoice! We sent a confirmation link to %(email)s.") % {"email": user.email})
-                )
-                return redirect(_next_url(request, "home"))
-    return render(request, "accounts/signup.html", {"form": form}, status=status)
 
 
 class LoginView(auth_views.LoginView):
@@ -102,7 +77,7 @@ def verify_email_resend(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request, particles(gettext("We sent a new confirmation link to %(email)s.") % {"email": request.user.email})
             )
-    return redirect(_next_url(request, "account"))
+    return redirect(next_url(request, "account"))
 
 
 @require_http_methods(["GET", "POST"])
@@ -146,7 +121,7 @@ def password_reset_done(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/password_reset_done.html")
 
 
-def _account_page(request, *, profile=None, password=None, delete=None, status=200) -> HttpResponse:
+def account_page(request, *, profile=None, password=None, delete=None, status=200) -> HttpResponse:
     user = request.user
     context = {
         "profile_form": profile or forms.ProfileForm(initial={"name": user.name, "locale": user.locale}),
@@ -160,7 +135,7 @@ def _account_page(request, *, profile=None, password=None, delete=None, status=2
 @require_http_methods(["GET", "POST"])
 def account(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return _account_page(request)
+        return account_page(request)
     form = forms.ProfileForm(request.POST)
     if form.is_valid():
         try:
@@ -171,7 +146,7 @@ def account(request: HttpRequest) -> HttpResponse:
             with translation.override(request.user.locale):  # the language just chosen
                 messages.success(request, gettext("Your profile is saved."))
             return redirect("account")
-    return _account_page(request, profile=form, status=400)
+    return account_page(request, profile=form, status=400)
 
 
 @login_required
@@ -187,26 +162,10 @@ def account_password(request: HttpRequest) -> HttpResponse:
             update_session_auth_hash(request, request.user)  # stay logged in on this device
             messages.success(request, gettext("Your password is changed. Other devices have been logged out."))
             return redirect("account")
-    return _account_page(request, password=form, status=400)
+    return account_page(request, password=form, status=400)
 
 
-@login_required
-@require_POST
-def account_delete(request: HttpRequest) -> HttpResponse:
-    form = forms.DeleteAccountForm(request.POST)
-    if form.is_valid():
-        try:
-            deletion.account_delete(user=request.user, password=form.cleaned_data["password"])
-        except ServiceError as exc:
-            forms.form_add_service_error(form, exc)
-        else:
-            logout(request)
-            messages.success(request, gettext("Your account is deleted. Thank you for trying OneVoice."))
-            return redirect("home")
-    return _account_page(request, delete=form, status=400)
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
+def next_url(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -215,7 +174,7 @@ def _next_url(request: HttpRequest, default: str) -> str:
     return default
 
 
-def _page_locale(request: HttpRequest) -> str:
+def page_locale(request: HttpRequest) -> str:
     language = translation.get_language() or settings.LANGUAGE_CODE
     return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 

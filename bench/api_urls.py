@@ -10,8 +10,8 @@ from __future__ import annotations
 from django.http import JsonResponse
 from django.urls import path
 
-from onevoice.urls import handler400, handler403, handler404, handler500  # noqa: F401 - the same error pages
-from onevoice.urls import urlpatterns as product_urlpatterns
+from portal.urls import handler400, handler403, handler404, handler500  # noqa: F401 - the same error pages
+from portal.urls import urlpatterns as product_urlpatterns
 
 BARE_PATH = "bench/bare"
 

@@ -1,5 +1,9 @@
 """The product's own Prometheus metrics, served with django-prometheus's at /metrics.
 
+The counters, the broker's queue depths and who may read them live here, in the base; a reading
+of an app's rows (dubbing jobs by status) is the layer above's (portal.metrics), which also
+serves the view.
+
 Counters are incremented where the event happens; gauges that are a reading of the database or
 the broker (jobs by status, queue depth) are collected at scrape time instead of being kept.
 
@@ -20,9 +24,7 @@ import os
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
-from django.views.decorators.cache import never_cache
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -76,24 +78,6 @@ collect_errors = Counter(
 
 
 # --- Scrape-time readings ------------------------------------------------------------------------
-
-class JobsByStatusCollector:
-    """Dubbing jobs by status, counted in the database when Prometheus asks."""
-
-    def collect(self):
-        from dubbing.models import DubbingJob, JobStatus
-
-        family = GaugeMetricFamily("onevoice_dubbing_jobs", "Dubbing jobs by status.", labels=["status"])
-        counts: dict[str, int] = {}
-        try:
-            counts = dict(DubbingJob.objects.order_by().values_list("status").annotate(n=Count("pk")))
-        except Exception:  # a scrape reports a dead database, it does not die of one
-            logger.warning("metrics: counting dubbing jobs failed", exc_info=True)
-            collect_errors.labels(collector="jobs").inc()
-        for status in JobStatus.values:
-            family.add_metric([status], counts.get(status, 0))
-        yield family
-
 
 def broker_queue_depths(broker) -> dict[tuple[str, str], int]:
     """Messages per (queue, state): ready, delayed (waiting for their eta) and dead (dead-lettered).
@@ -175,10 +159,13 @@ def process_files() -> list[str] | None:
     return None
 
 
-def scrape_registry() -> CollectorRegistry:
+def scrape_registry(*readings) -> CollectorRegistry:
+    """What one scrape reports: the apps' scrape-time `readings` (collectors, given by the layer
+    that knows the apps: portal.metrics), the broker's queues, and every process's samples."""
     # The readings go first: an error they count is then in the same scrape's counters.
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(JobsByStatusCollector())
+    for reading in readings:
+        registry.register(reading)
     registry.register(QueueDepthCollector())
     files = process_files()
     registry.register(_ProcessFiles(files) if files is not None else _DefaultRegistry())
@@ -223,10 +210,11 @@ def _token_allowed(request) -> bool:
     return hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-@never_cache
-def metrics_view(request):
+def metrics_response(request, *readings) -> HttpResponse:
+    """The /metrics answer: the scrape with `readings` for an allowed caller, the plain 404 for
+    anyone else. portal.metrics.metrics_view serves it with the dubbing jobs' counts."""
     if not (_token_allowed(request) or _address_allowed(client_address(request))):
         raise Http404  # the site's plain 404: nothing says a metrics endpoint is here
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
-    return HttpResponse(generate_latest(scrape_registry()), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(generate_latest(scrape_registry(*readings)), content_type=CONTENT_TYPE_LATEST)

@@ -69,13 +69,14 @@ INSTALLED_APPS = [
     "corsheaders",
     "django_prometheus",
     "csp",  # its checks catch settings left in django-csp 3's form
-    "onevoice",  # devserver and other project-wide management commands
+    "onevoice",  # the base: idempotency keys (their model and purge_idempotency_keys)
     "accounts",
     "billing",
     "videos",
     "dubbing",
     "community",
     "integrations",  # above dubbing: webhooks for its jobs
+    "portal",  # the top: cross-app flows, the landing page, root URLs, devserver
 ]
 
 MIDDLEWARE = [
@@ -100,7 +101,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
-ROOT_URLCONF = "onevoice.urls"
+ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "onevoice.wsgi.application"
 APPEND_SLASH = False
 

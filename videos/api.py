@@ -1,4 +1,7 @@
-"""JSON API for videos (API.md "Videos")."""
+"""JSON API for videos (API.md "Videos").
+
+Deleting a video removes its dubs first, a flow above videos: portal.api.VideoDetailApi adds
+DELETE to the detail view below and is what /api/v1/videos/<id> serves."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from onevoice.deletion import video_delete_everything
 from onevoice.pagination import PageNumberPagination
 from onevoice.schema import raises
 from videos import errors, selectors, services
@@ -74,12 +76,6 @@ class VideoDetailApi(APIView):
         serializer.is_valid(raise_exception=True)
         video = services.video_update(video=video, title=serializer.validated_data["title"])
         return Response(VideoDetailOutputSerializer(video, context={"request": request}).data)
-
-    @extend_schema(responses={204: None})
-    def delete(self, request, video_id):
-        video = selectors.video_get(owner=request.user, video_id=video_id)
-        video_delete_everything(video=video)
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class UploadStartApi(APIView):

@@ -46,14 +46,16 @@ def video_upload_page(request):
     )
 
 
-@login_required
-def video_detail_page(request, video_id: uuid.UUID):
+def video_page_context(request, video_id: uuid.UUID) -> dict:
+    """What videos/video_detail.html shows of one of the user's videos; 404 for anyone else's.
+
+    The page itself is portal.views.video_detail_page: it adds dubbing's panel to this one."""
     try:
         video = selectors.video_get(owner=request.user, video_id=video_id)
     except VideoNotFound:
         raise Http404("Video not found.") from None
     ready = video.status == VideoStatus.READY
-    context = {
+    return {
         "video": video,
         "source_url": storage.media_url(
             name=video.storage_key, video_id=video.id, kind=storage.SOURCE, content_type=video.content_type
@@ -62,7 +64,6 @@ def video_detail_page(request, video_id: uuid.UUID):
             name=video.thumbnail, video_id=video.id, kind=storage.THUMBNAIL, content_type="image/jpeg"
         ) if video.thumbnail else "",
     }
-    return render(request, "videos/video_detail.html", context)
 
 
 @require_safe  # players probe with HEAD before they GET ranges

@@ -134,32 +134,6 @@ def test_delete_anonymises_the_user_in_place(api_client, jwt_client, owner, pass
     assert again.status_code == 201
 
 
-def test_delete_keeps_the_ledger(owner_client, owner, password):
-    from billing.models import LedgerEntry
-    from billing.services import credits_signup_bonus
-
-    credits_signup_bonus(user=owner)
-    entries = LedgerEntry.objects.filter(account__user=owner).count()
-    assert entries == 1
-    assert owner_client.delete("/api/v1/me", {"password": password}).status_code == 204
-    assert LedgerEntry.objects.filter(account__user_id=owner.pk).count() == entries
-
-
-def test_delete_erases_the_users_videos_and_their_files(owner_client, owner, other, password, media_root):
-    from django.core.files.storage import default_storage
-
-    from testing.factories import VideoFactory
-    from videos.models import Video
-
-    mine, theirs = (VideoFactory(owner=user, title=title, source=b"not really a video")
-                    for user, title in ((owner, "mine"), (other, "theirs")))
-    assert owner_client.delete("/api/v1/me", {"password": password}).status_code == 204
-    assert not Video.objects.filter(pk=mine.pk).exists()
-    assert not default_storage.exists(mine.storage_key)
-    assert Video.objects.filter(pk=theirs.pk).exists()
-    assert default_storage.exists(theirs.storage_key)
-
-
 def test_delete_refuses_a_wrong_password(owner_client, owner):
     response = owner_client.delete("/api/v1/me", {"password": "nope"})
     assert response.status_code == 400

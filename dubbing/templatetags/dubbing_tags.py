@@ -1,8 +1,9 @@
 """Template tags other apps' pages use to show dubbing parts they do not own.
 
-The video page renders `{% dub_this_video video %}`: the videos app stays free of imports from
-dubbing (dependencies point dubbing -> videos), and the form's choices, cost and balance are
-built here, in one place, for the video page and the dub page alike.
+The video page's dubbing panel is `{% dub_this_video video %}`, filled into videos' page by the
+layer above (portal/templates/portal/video_detail.html): videos' templates never load these tags
+(dependencies point dubbing -> videos), and the form's choices, cost and balance are built here,
+in one place, for the video page and the dub page alike.
 """
 
 from __future__ import annotations

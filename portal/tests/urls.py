@@ -8,8 +8,8 @@ from django.views.decorators.http import require_GET
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from onevoice.urls import handler400, handler403, handler404, handler500
-from onevoice.urls import urlpatterns as real_urlpatterns
+from portal.urls import handler400, handler403, handler404, handler500
+from portal.urls import urlpatterns as real_urlpatterns
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]
 

@@ -1,7 +1,8 @@
 """`manage.py ensure_demo_user`: a verified demo account whose password is printed.
 
 Idempotent: run it again and the account is still there, with the password reset to the
-printed one (DEMO_PASSWORD, default "onevoice-demo").
+printed one (DEMO_PASSWORD, default "onevoice-demo"). A new demo account gets billing's sign-up
+bonus (portal.account), so the command lives in portal.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 
 from django.core.management.base import BaseCommand
 
-from onevoice.account import demo_account_ensure
+from portal.account import demo_account_ensure
 
 DEMO_EMAIL = "demo@onevoice.local"
 DEFAULT_DEMO_PASSWORD = "onevoice-demo"

@@ -1,4 +1,4 @@
-"""`manage.py ensure_demo_user`."""
+"""`manage.py ensure_demo_user`: the demo account, with the sign-up bonus when it is new."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
+from billing.selectors import credits_balance
 
 pytestmark = pytest.mark.django_db
 
@@ -49,8 +50,6 @@ def test_the_demo_user_can_log_in_through_the_api(api_client, monkeypatch):
 
 
 def test_a_new_demo_user_gets_the_signup_bonus_once(monkeypatch, settings):
-    from billing.selectors import credits_balance
-
     monkeypatch.delenv("DEMO_PASSWORD", raising=False)
     _run()
     _run()

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from onevoice.management.commands.devserver import listening_url
+from portal.management.commands.devserver import listening_url
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,5 +1,8 @@
 """The landing page's sample dub: a real job of the real pipeline, made at start-up when missing.
 
+It grants billing credits to a videos upload and creates a dubbing job, so it sits in portal,
+above all three, with the landing page (portal.views.home) that shows it.
+
 `devserver` calls `sample_dub_start()`, which returns at once: a background thread makes sure
 the sample account has its sample video (the English fixture clip speech_en.mp4 when the shared
 fixtures are beside the checkout, else the same kind of clip made here with espeak-ng and ffmpeg)
@@ -17,11 +20,20 @@ import threading
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.db import close_old_connections
+from django.utils import timezone
 
-from dubbing.models import DubbingJob, JobStatus
+from billing.models import LedgerEntry
+from billing.services.ledger import ledger_entry_append
+from dubbing.models import ArtifactKind, DubbingJob, JobStatus, Segment
+from dubbing.services import dubbing_job_cost, dubbing_job_create
+from dubbing.storage import artifact_url
+from testing.media import FIXTURE_MEDIA
+from videos import storage as video_storage
 from videos.models import Video, VideoStatus
+from videos.services import video_create_from_upload
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +65,6 @@ def sample_job() -> DubbingJob | None:
 
 
 def _fixture_clip() -> Path | None:
-    # where developers' and CI's fixture clips live
-    from testing.media import FIXTURE_MEDIA
-
     clip = FIXTURE_MEDIA / "speech_en.mp4"
     return clip if clip.is_file() else None
 
@@ -88,9 +97,6 @@ def sample_clip() -> Path:
 
 
 def _sample_owner():
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-
     user_model = get_user_model()
     user = user_model.objects.filter(email=SAMPLE_EMAIL).first()
     if user is None:
@@ -102,11 +108,6 @@ def _sample_owner():
 
 def sample_dub_ensure() -> DubbingJob | None:
     """The sample dub, queued through the same service as a user's when there is none."""
-    from billing.models import LedgerEntry
-    from billing.services.ledger import ledger_entry_append
-    from dubbing.services import dubbing_job_cost, dubbing_job_create
-    from videos.services import video_create_from_upload
-
     job = sample_job()
     if job is not None:
         return job
@@ -150,10 +151,6 @@ def sample_dub_start() -> threading.Thread:
 
 def sample_context(*, lines: int = 4) -> dict:
     """What the landing page shows of the sample: players and lines, or its progress."""
-    from dubbing.models import ArtifactKind, Segment
-    from dubbing.storage import artifact_url
-    from videos import storage as video_storage
-
     job = sample_job()
     if job is None:
         return {}

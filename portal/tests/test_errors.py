@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("onevoice.tests.urls")]
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("portal.tests.urls")]
 
 
 def _shape(response, status: int, code: str) -> dict:

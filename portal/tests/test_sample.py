@@ -8,7 +8,7 @@ import time
 import pytest
 from django.test import Client
 
-from dubbing import sample
+from portal import sample
 from dubbing.models import DubbingJob, JobStatus
 from videos.models import Video
 

@@ -1,8 +1,9 @@
-"""Account flows that cross apps against the dependency order (STYLE.md "Where things live").
+"""Account flows that cross apps against the dependency order (portal/__init__.py).
 
 Signing up grants billing's sign-up bonus, and the account's own view shows billing's balance.
 Accounts knows nothing of billing (billing depends on accounts), so the flows are composed here
-and accounts' API, pages and commands call these, as they call onevoice.deletion.
+and the pages, API endpoints and commands that need them live in portal too (views, api,
+ensure_demo_user), as those of portal.deletion do.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 It also runs the dubbing reaper, enqueues the billing re-checks (pending payments and refunds)
 every BILLING_SYNC_INTERVAL seconds, starts the built-in test checkout (billing/sandbox.py) with
 debug on and no PortOne keys, and makes the landing page's sample dub in the background when it
-is missing (dubbing/sample.py).
+is missing (portal/sample.py).
 
 The embedded set-up has no Redis: its StubBroker queue lives in memory, so the worker threads
 have to live in the same process as the web server that enqueues. With REDIS_URL set the same
@@ -23,8 +23,8 @@ from dramatiq import Worker
 
 from billing import sandbox
 from billing.tasks import billing_sync_loop
-from dubbing.sample import sample_dub_start
 from dubbing.tasks import reaper_loop
+from portal.sample import sample_dub_start
 
 
 class Command(RunserverCommand):

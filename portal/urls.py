@@ -1,3 +1,9 @@
+"""The root URLconf (ROOT_URLCONF): every app's URLs, and those whose views live in portal.
+
+An app's `urls` lists what the app serves itself; the endpoints and pages whose work crosses apps
+(portal.api, portal.views) are added here at their paths under their names, so reversing
+"api-me", "signup" or "video_detail" works as it did."""
+
 from __future__ import annotations
 
 from csp.decorators import csp_update
@@ -12,11 +18,20 @@ from community import urls as community_urls
 from dubbing import urls as dubbing_urls
 from integrations import urls as integrations_urls
 from onevoice import health
-from onevoice.metrics import metrics_view
-from onevoice.views import home
+from portal import api, views
+from portal.metrics import metrics_view
 from videos import urls as videos_urls
 
+# Under /api/v1/: register, verify-email and /me (accounts), a video's detail with its DELETE (videos).
+portal_api_urlpatterns = [
+    path("auth/register", api.RegisterApi.as_view(), name="api-register"),
+    path("auth/verify-email", api.VerifyEmailApi.as_view(), name="api-verify-email"),
+    path("me", api.MeApi.as_view(), name="api-me"),
+    path("videos/<uuid:video_id>", api.VideoDetailApi.as_view(), name="api-video-detail"),
+]
+
 api_v1 = [
+    *portal_api_urlpatterns,
     *accounts_urls.api_urlpatterns,
     *billing_urls.api_urlpatterns,
     *videos_urls.api_urlpatterns,
@@ -26,7 +41,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", home, name="home"),
+    path("", views.home, name="home"),
     # The pages' scripts translate their messages with gettext() from this catalog (djangojs).
     path("jsi18n", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("healthz", health.healthz, name="healthz"),
@@ -38,6 +53,10 @@ urlpatterns = [
     # Swagger UI's stylesheet draws its icons as data: images.
     path("api/docs/", csp_update({"img-src": ["data:"]})(SpectacularSwaggerView.as_view(url_name="schema")),
          name="swagger-ui"),
+    # Pages: sign up and delete the account (accounts), a video's page with its dubbing panel (videos).
+    path("signup", views.signup, name="signup"),
+    path("account/delete", views.account_delete, name="account_delete"),
+    path("videos/<uuid:video_id>", views.video_detail_page, name="video_detail"),
     *accounts_urls.urlpatterns,
     *billing_urls.urlpatterns,
     *videos_urls.urlpatterns,

@@ -1,0 +1,82 @@
+"""Pages whose work crosses apps: the landing page with the sample dub, sign-up with its bonus,
+deleting the account with its dubs and videos, and a video's page with dubbing's panel in it.
+
+Each is served at the same path under the same name as before (portal.urls); the forms,
+templates and helpers stay with the app whose page it is (accounts.views, videos.views).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from accounts import forms
+from accounts.throttles import page_throttled
+from accounts.views import THROTTLED, account_page, next_url, page_locale
+from onevoice.errors import ServiceError
+from onevoice.korean import particles
+from portal import deletion
+from portal.account import account_register
+from portal.sample import sample_context
+from videos.views import video_page_context
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home.html", sample_context())
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("account")
+    form = forms.SignupForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        if page_throttled(request, "register"):
+            form.add_error(None, THROTTLED)
+            status = 429
+        else:
+            try:
+                # The account speaks the language the sign-up page was shown in.
+                user = account_register(**form.cleaned_data, locale=page_locale(request))
+            except ServiceError as exc:
+                forms.form_add_service_error(form, exc)
+            else:
+                login(request, user, backend=MODEL_BACKEND)
+                messages.success(
+                    request, particles(gettext("Welcome to OneVoice! We sent a confirmation link to %(email)s.") % {"email": user.email})
+                )
+                return redirect(next_url(request, "home"))
+    return render(request, "accounts/signup.html", {"form": form}, status=status)
+
+
+
+@login_required
+@require_POST
+def account_delete(request: HttpRequest) -> HttpResponse:
+    form = forms.DeleteAccountForm(request.POST)
+    if form.is_valid():
+        try:
+            deletion.account_delete(user=request.user, password=form.cleaned_data["password"])
+        except ServiceError as exc:
+            forms.form_add_service_error(form, exc)
+        else:
+            logout(request)
+            messages.success(request, gettext("Your account is deleted. Thank you for trying OneVoice."))
+            return redirect("home")
+    return account_page(request, delete=form, status=400)
+
+
+@login_required
+def video_detail_page(request: HttpRequest, video_id: uuid.UUID) -> HttpResponse:
+    return render(request, "portal/video_detail.html", video_page_context(request, video_id))
