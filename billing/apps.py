@@ -8,4 +8,6 @@ class BillingConfig(AppConfig):
     verbose_name = _("Billing")
 
     def ready(self) -> None:
-        from billing import checks  # noqa: F401  (registers the system checks)
+        # Registers the system checks. In ready(), Django's place for it: billing.checks reads
+        # settings and must not run while the app registry is still loading.
+        from billing import checks  # noqa: F401

@@ -68,6 +68,7 @@ def server():
 def start():
     """Start the loopback PortOne server and point the PortOne settings at it (idempotent)."""
     global _running
+    # Test tooling (testing/): loaded only once the test checkout starts, never by a deployment.
     from testing.portone_server import FakePortOne, make_webhook_secret
 
     if not settings.DEBUG:
@@ -106,6 +107,7 @@ def stop() -> None:
 
 
 def _deliver_webhook(fake, *, url: str, payment_id: str, event_type: str) -> None:
+    # Test tooling, as in start(): only the running test checkout gets here.
     from testing.portone_server import sign_webhook, webhook_body
 
     time.sleep(WEBHOOK_DELAY_SECONDS)

@@ -4,6 +4,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from billing.models import CreditPack, LedgerEntry, Payment
+from billing.services import payment_redirect_url
 
 
 class CreditPackOutputSerializer(serializers.ModelSerializer):
@@ -77,8 +78,6 @@ class PaymentPrepareOutputSerializer(PaymentOutputSerializer):
         return settings.PORTONE_PAY_METHOD
 
     def get_redirect_url(self, payment) -> str:
-        from billing.services import payment_redirect_url
-
         return payment_redirect_url(payment=payment)
 
     def get_customer(self, payment) -> dict:

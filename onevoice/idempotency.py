@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from onevoice.errors import ServiceError
+from onevoice.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -80,8 +81,6 @@ def _expired_before():
 def idempotency_key_claim(*, user, key: str, fingerprint: str, method: str, path: str):
     """("run", row, token) for a new key (or one taken over), ("replay", row, None) for a
     finished one; raises IdempotencyKeyReused / IdempotencyKeyInUse."""
-    from onevoice.models import IdempotencyKey
-
     now = timezone.now()
     token = uuid.uuid4()
     for _attempt in range(3):
@@ -117,8 +116,6 @@ def idempotency_key_claim(*, user, key: str, fingerprint: str, method: str, path
 def _store(row, token, response) -> bool:
     """Record the successful answer, inside the view's transaction; False when the key was taken
     over by another request meanwhile (then this one's writes are rolled back)."""
-    from onevoice.models import IdempotencyKey
-
     locked = IdempotencyKey.objects.select_for_update().filter(pk=row.pk, lock_token=token).first()
     if locked is None:
         return False
@@ -132,8 +129,6 @@ def _store(row, token, response) -> bool:
 
 
 def _release(row, token) -> None:
-    from onevoice.models import IdempotencyKey
-
     IdempotencyKey.objects.filter(pk=row.pk, lock_token=token, state=IdempotencyKey.State.IN_PROGRESS).delete()
 
 
@@ -186,8 +181,6 @@ def idempotent(handler):
 
 def idempotency_keys_purge(*, now=None) -> int:
     """Delete the keys older than IDEMPOTENCY_KEY_HOURS; returns how many."""
-    from onevoice.models import IdempotencyKey
-
     before = (now or timezone.now()) - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=before).delete()
     return deleted
