@@ -361,6 +361,10 @@ def job_detail_page(request, job_id: uuid.UUID):
         if video.status == VideoStatus.READY and video.storage_key
         else ""
     )
+    thumbnail_url = video_storage.media_url(
+        name=video.thumbnail, video_id=video.id, kind=video_storage.THUMBNAIL, content_type="image/jpeg"
+    ) if video.thumbnail else ""
+    source_code = job.detected_language or job.source_language
     return render(
         request,
         "dubbing/job_detail.html",
@@ -382,6 +386,9 @@ def job_detail_page(request, job_id: uuid.UUID):
             "downloads": downloads(snapshot, body["artifacts"]),
             "artifact_urls": body["artifacts"],
             "source_url": source_url,
+            "thumbnail_url": thumbnail_url,
+            "portrait": bool(video.width and video.height and video.height > video.width),
+            "source_code": source_code if source_code != "auto" else "",
             "target_name": language_name(job.target_language),
             "source_name": language_name(job.detected_language or job.source_language)
             if (job.detected_language or job.source_language) != "auto" else _("Detected automatically"),

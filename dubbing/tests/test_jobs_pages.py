@@ -229,8 +229,8 @@ def test_a_finished_job_page_plays_both_versions_and_links_every_file(owner, bro
 
     html = browser.get(f"/jobs/{finished_job.id}").content.decode()
 
-    assert re.search(rf'<video class="player" controls preload="metadata" playsinline src="/media/videos/{finished_job.video_id}/source\?t=', html)
-    assert re.search(rf'id="dubbed-player" controls preload="metadata" playsinline\s+src="/media/jobs/{finished_job.id}/dubbed_video\?t=', html)
+    assert re.search(rf'<video class="player" id="original-player" controls preload="metadata" playsinline src="/media/videos/{finished_job.video_id}/source\?t=', html)
+    assert re.search(rf'id="dubbed-player" controls preload="metadata" playsinline[^>]*\s+src="/media/jobs/{finished_job.id}/dubbed_video\?t=', html)
     for kind, (filename, _) in kinds.items():
         assert re.search(rf'href="/media/jobs/{finished_job.id}/{kind}\?t=[^"&]+&amp;download=1" download="{re.escape(filename)}"', html), kind
     assert f'href="/jobs/{finished_job.id}/lines"' in html and 'id="job-lines-link" hidden' not in html

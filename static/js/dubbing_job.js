@@ -106,6 +106,16 @@
     var artifacts = job.artifacts || {};
     var src = player.tagName === "VIDEO" ? artifacts.dubbed_video : artifacts.dubbed_audio;
     if (src && !player.getAttribute("src")) {
+      if (player.tagName === "VIDEO" && artifacts.subtitles_target_vtt && !player.querySelector("track")) {
+        // The translated subtitles, shown by default, as on a page loaded after the dub finished.
+        var track = document.createElement("track");
+        track.kind = "subtitles";
+        track.src = artifacts.subtitles_target_vtt;
+        track.srclang = job.target_language;
+        track.label = languageNames[job.target_language] || job.target_language;
+        track.default = true;
+        player.appendChild(track);
+      }
       player.src = src;
       player.hidden = false;
       if (waiting) waiting.hidden = true;

@@ -1,0 +1,104 @@
+"""The job page's player (issue 21 item 4): the subtitles as WebVTT tracks (the dub's shown by
+default), posters from the thumbnail, portrait video kept portrait, and a before/after switch
+that keeps the moment. Real MP4s made by ffmpeg, played in Chromium."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.test import Client
+
+from dubbing.models import Artifact, ArtifactKind
+from dubbing.storage import artifact_name
+from testing.browser import chromium, wait_for
+from testing.factories import DubbingJobFactory, VideoFactory
+
+VTT_TARGET = "WEBVTT\n\n00:00:00.200 --> 00:00:02.000\nHola a todos\n\n00:00:02.500 --> 00:00:04.500\nGracias por ver\n"
+VTT_SOURCE = "WEBVTT\n\n00:00:00.200 --> 00:00:02.000\nHello everyone\n\n00:00:02.500 --> 00:00:04.500\nThanks for watching\n"
+
+
+def _portrait_clip(path: Path, *, tone: int) -> bytes:
+    """A 5-second 360x640 H.264/AAC clip (a phone's portrait video) with a tone of its own."""
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=360x640:rate=25:duration=5",
+                    "-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate=48000:duration=5",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast", "-c:a", "aac",
+                    "-movflags", "+faststart", "-shortest", str(path)], check=True)
+    return path.read_bytes()
+
+
+def _thumbnail(path: Path) -> bytes:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=360x640", "-frames:v", "1",
+                    str(path)], check=True)
+    return path.read_bytes()
+
+
+def _artifact(job, kind: str, content: bytes, *, filename: str, content_type: str) -> None:
+    name = artifact_name(job, kind, 0, filename)
+    storages["default"].save(name, ContentFile(content))
+    Artifact.objects.create(job=job, kind=kind, name=name, filename=filename, size=len(content),
+                            content_type=content_type)
+
+
+@pytest.fixture
+def portrait_job(owner, media_root, tmp_path):
+    video = VideoFactory(owner=owner, title="Phone clip", width=360, height=640, duration=5.0,
+                         source=_portrait_clip(tmp_path / "source.mp4", tone=440),
+                         thumbnail=_thumbnail(tmp_path / "thumb.jpg"))
+    job = DubbingJobFactory(owner=owner, video=video, succeeded=True, source_language="en")
+    _artifact(job, ArtifactKind.DUBBED_VIDEO, _portrait_clip(tmp_path / "dub.mp4", tone=660),
+              filename="phone.es.mp4", content_type="video/mp4")
+    _artifact(job, ArtifactKind.SUBTITLES_TARGET_VTT, VTT_TARGET.encode(), filename="phone.es.vtt",
+              content_type="text/vtt")
+    _artifact(job, ArtifactKind.SUBTITLES_SOURCE_VTT, VTT_SOURCE.encode(), filename="phone.en.vtt",
+              content_type="text/vtt")
+    return job
+
+
+@pytest.mark.django_db
+def test_the_job_page_gives_both_players_their_subtitle_tracks_and_the_poster(owner_browser, portrait_job):
+    html = owner_browser.get(f"/jobs/{portrait_job.id}").content.decode()
+    assert 'kind="subtitles"' in html and 'srclang="es"' in html and 'srclang="en"' in html
+    assert html.count("poster=") == 2
+    assert 'width="360" height="640"' in html and "player--portrait" in html
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_dub_plays_with_its_subtitles_and_switches_to_the_original_at_the_same_moment(
+        live_server, owner, portrait_job, width):
+    client = Client()
+    client.force_login(owner)
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                              "url": live_server.url}])
+        page = context.new_page()
+        page.goto(f"{live_server.url}/jobs/{portrait_job.id}")
+        # One player at a time, the dub first, its Spanish subtitles showing
+        wait_for(page, "!document.getElementById('compare').hidden")
+        assert page.locator("#original-figure").is_hidden() and page.locator("#dubbed-figure").is_visible()
+        wait_for(page, "document.getElementById('dubbed-player').textTracks.length === 1"
+                       " && document.getElementById('dubbed-player').textTracks[0].mode === 'showing'"
+                       " && (document.getElementById('dubbed-player').textTracks[0].cues || []).length === 2")
+        assert page.evaluate("document.getElementById('dubbed-player').textTracks[0].cues[1].text") == "Gracias por ver"
+        # Portrait stays portrait, and nothing scrolls sideways
+        box = page.locator("#dubbed-player").bounding_box()
+        assert box["height"] > box["width"] * 1.4, box
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        # When the viewer, at 2.3 s into the dub, switches to the original
+        wait_for(page, "document.getElementById('dubbed-player').readyState >= 1")
+        page.evaluate("document.getElementById('dubbed-player').currentTime = 2.3")
+        wait_for(page, "Math.abs(document.getElementById('dubbed-player').currentTime - 2.3) < 0.05")
+        page.get_by_role("button", name="Original").click()
+        # Then the original shows at the same moment and the dub is hidden and paused
+        assert page.locator("#original-figure").is_visible() and page.locator("#dubbed-figure").is_hidden()
+        wait_for(page, "Math.abs(document.getElementById('original-player').currentTime - 2.3) < 0.3")
+        assert page.evaluate("document.getElementById('dubbed-player').paused")
+        assert page.get_by_role("button", name="Original").get_attribute("aria-pressed") == "true"
+        page.screenshot(path=str(Path("test-artifacts") / f"job-player-{width}.png"), full_page=True)
