@@ -13,6 +13,11 @@ memory (PSS of the separating process and its ffmpegs).
     .venv/bin/python bench/sound.py                      # separation on 1 and 10 minutes, voices
     .venv/bin/python bench/sound.py --minutes 1 --skip-voices
     .venv/bin/python bench/sound.py --minutes --threads 2  # the voices table only
+    .venv/bin/python bench/sound.py --minutes --languages es ko
+
+Voices: for each target language, espeak-ng, Kokoro (through espeak-ng's IPA; two packs) and, for
+English, Piper speak known sentences; the bundled Whisper writes down what it hears: WER (CER for
+Korean), and each engine's real-time factor.
 
 The machine is shared: the load average is printed beside the figures; compare ratios, not seconds.
 """
@@ -157,21 +162,104 @@ def main() -> None:
     parser.add_argument("--minutes", type=int, nargs="*", default=[1, 10])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-voices", action="store_true")
+    parser.add_argument("--languages", nargs="*", default=list(VOICE_LANGUAGES))
     parser.add_argument("--separation-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--voices-child", nargs="*", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.separation_child:
         separation_child(args.separation_child, args.folder, args.threads)
         return
+    if args.voices_child:
+        voices_child(args.voices_child, args.threads)
+        return
     print(f"cores: {os.cpu_count()}, threads: {args.threads}  (machine shared with other jobs: see load averages)")
     for minutes in args.minutes:
         print_separation(bench_separation(minutes, args.threads))
     if not args.skip_voices:
-        print_voices(args.threads)
+        print_voices(args.threads, args.languages)
 
 
-def print_voices(threads: int) -> None:
-    print("\nvoices: not measured yet")
+# Known sentences per target language (bench/engines.py's for en, es, pt, fr, it; the same
+# forecast in the others), for the voices' intelligibility.
+VOICE_SENTENCES = {
+    "ca": ["Benvinguts a la nostra breu demostració.", "Demà el temps serà assolellat i càlid al matí.",
+           "A la tarda, si us plau, porteu un paraigua.", "Gràcies per mirar-nos, i fins a la propera."],
+    "ro": ["Bine ați venit la scurta noastră demonstrație.", "Mâine vremea va fi însorită și caldă dimineața.",
+           "După-amiază, vă rugăm să aduceți o umbrelă.", "Vă mulțumim că ne-ați urmărit, pe data viitoare."],
+    "de": ["Willkommen zu unserer kurzen Vorführung.", "Morgen wird das Wetter am Vormittag sonnig und warm.",
+           "Am Nachmittag bringen Sie bitte einen Regenschirm mit.", "Danke fürs Zuschauen und bis zum nächsten Mal."],
+    "nl": ["Welkom bij onze korte demonstratie.", "Morgen is het weer zonnig en warm in de ochtend.",
+           "Neem in de middag alstublieft een paraplu mee.", "Bedankt voor het kijken, en tot de volgende keer."],
+    "ko": ["짧은 시연에 오신 것을 환영합니다.", "내일 아침에는 날씨가 맑고 따뜻하겠습니다.",
+           "오후에는 우산을 꼭 챙기세요.", "시청해 주셔서 감사합니다. 다음에 또 만나요."],
+    "ru": ["Добро пожаловать на нашу короткую демонстрацию.", "Завтра утром будет солнечно и тепло.",
+           "Днём, пожалуйста, возьмите зонтик.", "Спасибо за внимание, до новых встреч."],
+    "pl": ["Witamy na naszej krótkiej prezentacji.", "Jutro rano będzie słonecznie i ciepło.",
+           "Po południu proszę zabrać parasol.", "Dziękujemy za uwagę i do zobaczenia."],
+}
+VOICE_LANGUAGES = ("en", "es", "pt", "fr", "it", "ca", "ro", "de", "ko")
+
+
+def voices_child(languages: list[str], threads: int) -> None:
+    """Each engine and voice speaks each language's known sentences; the bundled Whisper (an
+    independent listener: it never sees the text) writes down what it hears. One JSON line per row."""
+    import django
+
+    django.setup()
+    import soundfile as sf
+
+    from bench.engines import SENTENCES, english_sentences, error_rate
+    from dubbing.engines.registry import build_asr, model_dir
+    from dubbing.engines.tts.espeak import EspeakTTS
+    from dubbing.engines.tts.kokoro_ipa import KokoroIPATTS
+    from dubbing.engines.tts.piper import PiperTTS
+    from testing.speech_clips import wav16k
+
+    asr = build_asr("local", threads=threads)
+    asr.isolate = False
+    texts = {**SENTENCES, **VOICE_SENTENCES, "en": english_sentences()}
+    kokoro = KokoroIPATTS(model_dir(), threads=threads)
+    espeak = EspeakTTS(concurrency=1)
+    with tempfile.TemporaryDirectory(prefix="bench-voices-") as tmp:
+        for language in languages:
+            candidates = [("espeak-ng", espeak, None), ("kokoro", kokoro, "jf_alpha"), ("kokoro", kokoro, "jm_kumo")]
+            if language == "en":
+                candidates.insert(0, ("piper", PiperTTS(threads=threads), None))
+            for engine_name, engine, voice in candidates:
+                spent, audio, said = 0.0, 0.0, []
+                for i, sentence in enumerate(texts[language]):
+                    out = Path(tmp) / f"{engine_name}-{language}-{voice}-{i}.wav"
+                    began = time.monotonic()
+                    engine.synthesize(sentence, language, voice, out)
+                    spent += time.monotonic() - began
+                    info = sf.info(str(out))
+                    audio += info.frames / info.samplerate
+                    heard = asr.transcribe(wav16k(out, out.with_suffix(".16k.wav")), language)
+                    said.append(" ".join(s.text for s in heard.segments))
+                print(json.dumps({
+                    "language": language, "engine": engine_name, "voice": voice or "default",
+                    "metric": "CER" if language in ("ko", "ja", "zh") else "WER",
+                    "error": round(error_rate(" ".join(texts[language]), " ".join(said), language), 3),
+                    "rtf": round(spent / audio, 3)}), flush=True)
+
+
+def print_voices(threads: int, languages: list[str]) -> None:
+    print(f"\nvoices: intelligibility (the bundled Whisper base writing down what it hears) and real-time factor")
+    print(f"  {'lang':5} {'engine':10} {'voice':9} {'metric':6} {'error':>6} {'rtf':>6}")
+    child = subprocess.Popen([sys.executable, __file__, "--voices-child", *languages, "--threads", str(threads)],
+                             stdout=subprocess.PIPE, text=True)
+    best: dict[str, tuple[float, str]] = {}
+    for line in child.stdout:
+        if not line.startswith("{"):
+            continue
+        r = json.loads(line)
+        print(f"  {r['language']:5} {r['engine']:10} {r['voice']:9} {r['metric']:6} {r['error']:6.3f} {r['rtf']:6.3f}",
+              flush=True)
+        if r["language"] not in best or r["error"] < best[r["language"]][0]:
+            best[r["language"]] = (r["error"], f"{r['engine']} {r['voice']}")
+    child.wait()
+    print("  most intelligible: " + ", ".join(f"{lang} {name} ({err:.3f})" for lang, (err, name) in best.items()))
 
 
 if __name__ == "__main__":
