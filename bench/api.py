@@ -4,6 +4,7 @@
     .venv/bin/python bench/api.py --seconds 20 --connections 16
     .venv/bin/python bench/api.py --queue              # also the queue figures (needs Redis; minutes)
     .venv/bin/python bench/api.py --queue --skip-polling --jobs 12 --split-cpus
+    .venv/bin/python bench/api.py --broker sqs --skip-polling --skip-throughput   # pickup: Redis beside SQS
 
 Polling: creates a fresh PostgreSQL database (DATABASE_URL's server, default
 postgres@127.0.0.1:5432), migrates it, writes a user, a video and two job rows with snapshots
@@ -19,7 +20,8 @@ Queue (--queue, Redis at REDIS_URL or redis://127.0.0.1:6379/0 under its own Dra
 namespace): starts `manage.py rundramatiq` on the same database, then
 1. the time from a job's creation (POST-equivalent: services.dubbing_job_create, message sent on
    commit) to its first stage starting on the idle worker: p50 and p95 over --latency-jobs jobs,
-   each cancelled once it has started;
+   each cancelled once it has started; with --broker sqs, then the same with SQS as the broker
+   (moto's server on loopback, `BROKER_URL=sqs://...`), in the same run;
 2. --jobs short jobs (distinct few-second cuts of speech_en.mp4, local engines) through one
    worker process, then through two: wall time and the throughput ratio.
 
@@ -475,9 +477,8 @@ def short_clips(folder: Path, count: int, seconds: float, fixture: Path) -> list
     return clips
 
 
-def queue_benchmark(args, env: dict, rows: dict, data_dir: Path, fixture: Path) -> None:
-    print(f"\nqueue: Redis {env['REDIS_URL']} (namespace {env['DRAMATIQ_NAMESPACE']}), local engines")
-    log = data_dir / "workers.log"
+def pickup_latency(args, env: dict, rows: dict, log: Path, label: str) -> None:
+    """Creation -> first stage started on an idle worker, p50 and p95 over --latency-jobs jobs."""
     workers = start_workers(env, 1, args.worker_threads, log)
     try:
         time.sleep(3)  # let the worker import and connect
@@ -485,10 +486,40 @@ def queue_benchmark(args, env: dict, rows: dict, data_dir: Path, fixture: Path) 
             "mode": "latency", "video": rows["video"], "count": args.latency_jobs, "videos": "[]", "timeout": 0,
         }, timeout=300 * args.latency_jobs, log=log))
         delays = sorted(out["delays"])
-        print(f"creation -> first stage started on an idle worker: p50 {percentile(delays, 0.5) * 1000:.0f} ms, "
+        print(f"{label}: creation -> first stage started on an idle worker: p50 {percentile(delays, 0.5) * 1000:.0f} ms, "
               f"p95 {percentile(delays, 0.95) * 1000:.0f} ms (n={len(delays)})")
     finally:
         stop_workers(workers)
+
+
+def sqs_env(env: dict, namespace: str) -> tuple[dict, object]:
+    """The same set-up with SQS (moto's server on loopback) as the broker instead of Redis."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    sqs = {k: v for k, v in env.items() if k not in ("REDIS_URL", "DRAMATIQ_NAMESPACE")}
+    sqs.update(BROKER_URL=f"sqs://127.0.0.1:{port}/{namespace.replace('-', '_')}?region=us-east-1&secure=0",
+               AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
+    return sqs, server
+
+
+def queue_benchmark(args, env: dict, rows: dict, data_dir: Path, fixture: Path) -> None:
+    print(f"\nqueue: Redis {env['REDIS_URL']} (namespace {env['DRAMATIQ_NAMESPACE']}), local engines")
+    log = data_dir / "workers.log"
+    pickup_latency(args, env, rows, log, "Redis")
+    if args.broker == "sqs":
+        # Beside Redis in the same run: the same jobs, worker and database, SQS at moto's server.
+        sqs, server = sqs_env(env, env["DRAMATIQ_NAMESPACE"])
+        try:
+            pickup_latency(args, sqs, rows, log, f"SQS (moto at {sqs['BROKER_URL'].split('/')[2]})")
+        finally:
+            server.stop()
+        if args.skip_throughput:
+            return
+    elif args.skip_throughput:
+        return
 
     clips = short_clips(data_dir, args.jobs * 2, args.clip_seconds, fixture)
     make_videos = SETUP_VIDEOS % {"paths": json.dumps([str(p) for p in clips])}
@@ -569,9 +600,14 @@ def main() -> None:
     parser.add_argument("--clip-seconds", type=float, default=4.0)
     parser.add_argument("--worker-threads", type=int, default=2, help="Dramatiq threads per worker process")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds to wait for a throughput run")
+    parser.add_argument("--broker", choices=("redis", "sqs"), default="redis",
+                        help="sqs: also the pickup latency with SQS (moto's server on loopback), beside Redis's")
+    parser.add_argument("--skip-throughput", action="store_true", help="with --queue: the pickup latency only")
     parser.add_argument("--split-cpus", action="store_true",
                         help="give each worker process cores/processes CPUs (DUBBING_WORKER_CPUS) instead of all")
     args = parser.parse_args()
+    if args.broker == "sqs":
+        args.queue = True
 
     from testing.media import FIXTURE_MEDIA
 

@@ -442,6 +442,11 @@ def run_dubbing_job(job_id: str, attempt: int, render: int = 0) -> None:
         job = services.dubbing_job_claim(job_id=job_id, attempt=attempt, render=render, claim_token=claim_token)
         if job is None:
             logger.info("Dubbing job %s (attempt %s, render %s): nothing to claim", job_id, attempt, render)
+            # A message that comes back after its worker died (SQS's visibility timeout, a broker
+            # redelivering an unacked message) finds the job still running under the dead worker's
+            # claim: the reaper's pass re-queues it now (its heartbeat is stale by then), counted
+            # as a try, instead of at the reaper's next round.
+            services.dubbing_jobs_reap()
             return
         run = JobRun(job, render=render)
         run.start_monitor()

@@ -24,7 +24,9 @@ def check_database() -> None:
 def check_broker() -> None:
     broker = dramatiq.get_broker()
     client = getattr(broker, "client", None)
-    if client is not None and hasattr(client, "ping"):
+    if hasattr(broker, "sqs") and hasattr(broker, "ping"):
+        broker.ping()  # SQS (onevoice/sqs.py): one call needing the endpoint and the credentials
+    elif client is not None and hasattr(client, "ping"):
         client.ping()  # Redis
     elif hasattr(broker, "connection"):
         broker.connection  # RabbitMQ: opening the channel proves the connection

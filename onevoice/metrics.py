@@ -80,7 +80,8 @@ collect_errors = Counter(
 # --- Scrape-time readings ------------------------------------------------------------------------
 
 def broker_queue_depths(broker) -> dict[tuple[str, str], int]:
-    """Messages per (queue, state): ready, delayed (waiting for their eta) and dead (dead-lettered).
+    """Messages per (queue, state): ready, delayed (waiting for their eta) and dead (dead-lettered);
+    SQS adds in_flight (received by a worker, not yet done).
 
     Read the way each broker keeps them: Redis lists and sorted sets under the broker's namespace,
     the StubBroker's in-process queues, RabbitMQ's declared message counts."""
@@ -95,6 +96,8 @@ def broker_queue_depths(broker) -> dict[tuple[str, str], int]:
             **{(q, "delayed"): broker.queues[dq_name(q)].qsize() for q in queues if dq_name(q) in broker.queues},
             **{(q, "dead"): len(broker.dead_letters_by_queue.get(q, ())) for q in queues},
         }
+    if hasattr(broker, "queue_depths"):  # SQS: the queues' attributes (onevoice/sqs.py)
+        return broker.queue_depths()
     if client is not None and hasattr(broker, "namespace"):  # Redis
         pipe = client.pipeline(transaction=False)
         for q in queues:

@@ -20,6 +20,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from onevoice.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from onevoice.sqs import SQS_MIDDLEWARE, SQSConfigError, sqs_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -177,7 +178,28 @@ _dramatiq_middleware = [
     "dramatiq.middleware.Retries",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
 ]
-if REDIS_URL:
+# SQS (onevoice/sqs.py) when BROKER_URL=sqs://... or SQS_QUEUE_PREFIX asks for it; then Redis,
+# RabbitMQ, or the in-process queue. The cache stays on REDIS_URL either way.
+BROKER_URL = env_str("BROKER_URL")
+SQS_QUEUE_PREFIX = env_str("SQS_QUEUE_PREFIX")
+SQS_REGION = env_str("SQS_REGION") or env_str("AWS_DEFAULT_REGION")
+SQS_ENDPOINT_URL = env_str("SQS_ENDPOINT_URL")
+SQS_VISIBILITY_TIMEOUT = env_int("SQS_VISIBILITY_TIMEOUT", 300, minimum=1)
+SQS_DEAD_LETTER = env_bool("SQS_DEAD_LETTER", False)
+try:
+    SQS = sqs_config(broker_url=BROKER_URL, prefix=SQS_QUEUE_PREFIX, region=SQS_REGION,
+                     endpoint_url=SQS_ENDPOINT_URL, visibility_timeout=SQS_VISIBILITY_TIMEOUT,
+                     dead_letter=SQS_DEAD_LETTER)
+except SQSConfigError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+
+if SQS:
+    DRAMATIQ_BROKER = {
+        "BROKER": "onevoice.sqs.OneVoiceSQSBroker",
+        "OPTIONS": SQS.broker_options(),
+        "MIDDLEWARE": _dramatiq_middleware + SQS_MIDDLEWARE,
+    }
+elif REDIS_URL:
     DRAMATIQ_BROKER = {
         "BROKER": "dramatiq.brokers.redis.RedisBroker",
         "OPTIONS": {"url": REDIS_URL, "namespace": env_str("DRAMATIQ_NAMESPACE", "onevoice")},
@@ -364,6 +386,10 @@ for _name in ("DUBBING_HEARTBEAT_SECONDS", "DUBBING_HEARTBEAT_STALE_SECONDS", "D
               "DUBBING_TIME_LIMIT_BASE"):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number of seconds.")
+if SQS and SQS.visibility_timeout <= DUBBING_HEARTBEAT_STALE_SECONDS:
+    # A dead worker's message comes back after the visibility timeout and re-queues its job, which
+    # it can only do once the job's heartbeat is stale (dubbing/tasks.py).
+    raise ImproperlyConfigured("SQS_VISIBILITY_TIMEOUT must be longer than DUBBING_HEARTBEAT_STALE_SECONDS.")
 if DUBBING_HEARTBEAT_STALE_SECONDS <= 2 * DUBBING_HEARTBEAT_SECONDS:
     raise ImproperlyConfigured("DUBBING_HEARTBEAT_STALE_SECONDS must be more than twice DUBBING_HEARTBEAT_SECONDS.")
 
