@@ -13,19 +13,29 @@ from rest_framework.views import APIView
 from accounts.permissions import EmailVerifiedForPaidWork
 from billing import selectors, services
 from billing.errors import (
+    AlreadySubscribed,
+    BillingKeyInvalid,
     InvalidWebhook,
     PackUnavailable,
     PaymentFailed,
     PaymentMismatch,
     PaymentProviderUnavailable,
     PaymentsNotConfigured,
+    PlanUnavailable,
+    SubscriptionNotActive,
 )
 from billing.serializers import (
+    BillingKeyIssueOutputSerializer,
     CreditPackOutputSerializer,
     LedgerEntryOutputSerializer,
     PaymentOutputSerializer,
     PaymentPrepareInputSerializer,
     PaymentPrepareOutputSerializer,
+    PlanOutputSerializer,
+    SubscriptionCompleteInputSerializer,
+    SubscriptionOutputSerializer,
+    SubscriptionStartInputSerializer,
+    SubscriptionUpdateInputSerializer,
 )
 from onevoice.errors import RequestTooLarge
 from onevoice.idempotency import IDEMPOTENCY_KEY, idempotent
@@ -76,6 +86,73 @@ class PaymentCompleteApi(APIView):
     def post(self, request, payment_id: str):
         payment = services.payment_complete(user=request.user, payment_id=payment_id)
         return Response(PaymentOutputSerializer(payment).data)
+
+
+class PlanListApi(generics.ListAPIView):
+    serializer_class = PlanOutputSerializer
+
+    def get_queryset(self):
+        return selectors.plan_list()
+
+
+class SubscriptionApi(APIView):
+    """GET: my plan (404 when I never had one). POST: choose a plan; the answer is what the
+    browser SDK needs to issue a billing key. PATCH: change plan, cancel or resume."""
+
+    permission_classes = [IsAuthenticated, EmailVerifiedForPaidWork]
+
+    @extend_schema(responses=SubscriptionOutputSerializer)
+    def get(self, request):
+        subscription = services.subscription_get_for_user(user=request.user)
+        return Response(SubscriptionOutputSerializer(subscription).data)
+
+    @extend_schema(parameters=[IDEMPOTENCY_KEY], request=SubscriptionStartInputSerializer,
+                   responses={201: BillingKeyIssueOutputSerializer})
+    @idempotent
+    @raises(PaymentsNotConfigured, PlanUnavailable, AlreadySubscribed)
+    def post(self, request):
+        serializer = SubscriptionStartInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        subscription = services.subscription_start(user=request.user, plan_id=serializer.validated_data["plan_id"])
+        return Response(BillingKeyIssueOutputSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=SubscriptionUpdateInputSerializer, responses=SubscriptionOutputSerializer)
+    @raises(PlanUnavailable, SubscriptionNotActive, PaymentFailed, PaymentProviderUnavailable)
+    def patch(self, request):
+        serializer = SubscriptionUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        subscription = services.subscription_update(user=request.user, **serializer.validated_data)
+        return Response(SubscriptionOutputSerializer(subscription).data)
+
+
+class SubscriptionCompleteApi(APIView):
+    """The browser SDK issued a billing key: check it, store it, charge the first period (or
+    retry a past-due one with the new card). The same key again changes nothing."""
+
+    permission_classes = [IsAuthenticated, EmailVerifiedForPaidWork]
+    error_responses = (PaymentsNotConfigured, BillingKeyInvalid, PaymentFailed, PaymentMismatch,
+                       PaymentProviderUnavailable)
+
+    @extend_schema(request=SubscriptionCompleteInputSerializer, responses=SubscriptionOutputSerializer)
+    def post(self, request):
+        serializer = SubscriptionCompleteInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        subscription = services.subscription_complete(
+            user=request.user, billing_key=serializer.validated_data["billing_key_id"])
+        return Response(SubscriptionOutputSerializer(subscription).data)
+
+
+class SubscriptionCardApi(APIView):
+    """A new card: what the SDK needs to issue a billing key; its `complete` replaces the old one."""
+
+    permission_classes = [IsAuthenticated, EmailVerifiedForPaidWork]
+
+    @extend_schema(parameters=[IDEMPOTENCY_KEY], request=None, responses={201: BillingKeyIssueOutputSerializer})
+    @idempotent
+    @raises(PaymentsNotConfigured)
+    def post(self, request):
+        subscription = services.subscription_card_start(user=request.user)
+        return Response(BillingKeyIssueOutputSerializer(subscription).data, status=status.HTTP_201_CREATED)
 
 
 class PortOneWebhookApi(APIView):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+from billing.billing_keys import cipher_check, using_development_key
 
 
 @register(Tags.security, deploy=True)
@@ -28,3 +31,24 @@ def test_checkout_check(app_configs=None, **kwargs):
             id="billing.W001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def billing_key_encryption_check(app_configs=None, **kwargs):
+    """`check --deploy`: billing keys are never encrypted with the published development key."""
+    errors = []
+    if using_development_key() and not settings.DEBUG:
+        errors.append(
+            Error(
+                "BILLING_KEY_ENCRYPTION_KEYS holds the published development key: anyone could "
+                "decrypt the stored PortOne billing keys.",
+                hint='Set BILLING_KEY_ENCRYPTION_KEYS to a key of your own: python -c "from '
+                'cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"',
+                id="billing.E002",
+            )
+        )
+    try:
+        cipher_check()
+    except ImproperlyConfigured as error:
+        errors.append(Error(str(error), id="billing.E003"))
+    return errors

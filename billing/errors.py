@@ -23,6 +23,10 @@ class BillingErrorCode(StrEnum):
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     INVALID_AMOUNT = "invalid_amount"
     REASON_REQUIRED = "reason_required"
+    PLAN_UNAVAILABLE = "plan_unavailable"
+    ALREADY_SUBSCRIBED = "already_subscribed"
+    BILLING_KEY_INVALID = "billing_key_invalid"
+    SUBSCRIPTION_NOT_ACTIVE = "subscription_not_active"
 
 
 class InsufficientCredits(ServiceError):
@@ -95,3 +99,23 @@ class ReasonRequired(ServiceError):
 
     def __init__(self, detail: str | None = None):
         super().__init__(detail, errors={"reason": [str(detail or self.default_detail)]})
+
+
+class PlanUnavailable(ServiceError):
+    code = BillingErrorCode.PLAN_UNAVAILABLE.value
+    default_detail = _("This plan is not available.")
+
+
+class AlreadySubscribed(Conflict):
+    code = BillingErrorCode.ALREADY_SUBSCRIBED.value
+    default_detail = _("You already have a plan. Change it instead of subscribing again.")
+
+
+class BillingKeyInvalid(ServiceError):
+    code = BillingErrorCode.BILLING_KEY_INVALID.value
+    default_detail = _("This card registration could not be verified. Register the card again.")
+
+
+class SubscriptionNotActive(Conflict):
+    code = BillingErrorCode.SUBSCRIPTION_NOT_ACTIVE.value
+    default_detail = _("This can only be done while the plan is active.")

@@ -33,12 +33,24 @@ def order_title(*, pack_name: str, credits: int) -> str:
     ) % {"pack": pack_name, "credits": credits}
 
 
+def plan_charge_title(*, plan_name: str, credits: int, period: int | None) -> str:
+    """What a plan's charge buys ("OneVoice Creator plan, month 2: 300 credits")."""
+    return ngettext(
+        "OneVoice %(plan)s plan, month %(period)s: %(credits)s credit",
+        "OneVoice %(plan)s plan, month %(period)s: %(credits)s credits",
+        credits,
+    ) % {"plan": plan_name, "period": period or 1, "credits": credits}
+
+
 class CreditAccount(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="credit_account", verbose_name=_("user")
     )
     balance = models.IntegerField(default=0, verbose_name=_("balance"))
+    # The part of the balance that came from a plan: spent first, expired or rolled over at each
+    # renewal. The sum of the entries' plan_amount, as balance is the sum of their amount.
+    plan_balance = models.IntegerField(default=0, verbose_name=_("plan credits"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
@@ -47,6 +59,10 @@ class CreditAccount(models.Model):
         verbose_name_plural = _("credit accounts")
         constraints = [
             models.CheckConstraint(condition=Q(balance__gte=0), name="billing_account_balance_gte_0"),
+            models.CheckConstraint(
+                condition=Q(plan_balance__gte=0) & Q(plan_balance__lte=models.F("balance")),
+                name="billing_account_plan_balance_within_balance",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -65,12 +81,18 @@ class LedgerEntry(models.Model):
         JOB_REFUND = "job_refund", _("Job refund")
         PAYMENT_REFUND = "payment_refund", _("Payment refund")
         ADJUSTMENT = "adjustment", _("Adjustment")
+        PLAN_GRANT = "plan_grant", _("Plan credits")
+        PLAN_EXPIRY = "plan_expiry", _("Plan credits expired")
+        PLAN_REFUND = "plan_refund", _("Plan refund")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
     account = models.ForeignKey(CreditAccount, on_delete=models.PROTECT, related_name="entries", verbose_name=_("account"))
     kind = models.CharField(max_length=20, choices=Kind.choices, verbose_name=_("kind"))
     amount = models.IntegerField(help_text=_("Signed: positive adds credits, negative removes them."), verbose_name=_("amount"))
     balance_after = models.IntegerField(verbose_name=_("balance after"))
+    # How much of `amount` moved plan credits (the rest moved pack credits): a debit takes plan
+    # credits first, so the history can say which were spent.
+    plan_amount = models.IntegerField(default=0, verbose_name=_("plan credits moved"))
     # What caused it, as "<type>:<id>" (job:<uuid>#<attempt>, payment:<payment_id>, refund:<uuid>).
     ref = models.CharField(max_length=200, blank=True, verbose_name=_("ref"))
     payment = models.ForeignKey(
@@ -103,6 +125,10 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount:+d} -> {self.balance_after}"
+
+    @property
+    def pack_amount(self) -> int:
+        return self.amount - self.plan_amount
 
     def reason_shown(self) -> str:
         """The reason as its reader reads it: what a person wrote (staff, PortOne's console) as
@@ -154,7 +180,19 @@ class Payment(models.Model):
         max_length=64, unique=True, help_text=_("Our id, sent to PortOne as paymentId."), verbose_name=_("payment id")
     )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments", verbose_name=_("user"))
-    pack = models.ForeignKey(CreditPack, on_delete=models.PROTECT, related_name="payments", verbose_name=_("pack"))
+    pack = models.ForeignKey(
+        CreditPack, on_delete=models.PROTECT, null=True, blank=True, related_name="payments", verbose_name=_("pack")
+    )
+    # A plan's charge instead of a pack's: which subscription, plan and period it pays for.
+    subscription = models.ForeignKey(
+        "billing.Subscription", on_delete=models.PROTECT, null=True, blank=True, related_name="charges",
+        verbose_name=_("subscription"),
+    )
+    plan = models.ForeignKey(
+        "billing.Plan", on_delete=models.PROTECT, null=True, blank=True, related_name="charges", verbose_name=_("plan")
+    )
+    period = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("period"))
+    purpose = models.CharField(max_length=10, blank=True, verbose_name=_("purpose"))  # first, renewal, upgrade
     order_name = models.CharField(max_length=200, verbose_name=_("order name"))
     # Snapshot of the pack at order time: a pack edited later must not change what this order buys.
     credits = models.PositiveIntegerField(verbose_name=_("credits"))
@@ -206,6 +244,8 @@ class Payment(models.Model):
     @property
     def title(self) -> str:
         """What the order buys in the reader's language; `order_name` is what PortOne was sent."""
+        if self.pack_id is None:
+            return plan_charge_title(plan_name=self.plan.name, credits=self.credits, period=self.period)
         return order_title(pack_name=self.pack.name, credits=self.credits)
 
 
@@ -271,3 +311,101 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type or 'webhook'} {self.webhook_id} ({'ok' if self.processed else 'not processed'})"
+
+
+class Plan(models.Model):
+    """A monthly plan: a price each period and the credits it grants (staff edit them)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    price = models.PositiveIntegerField(help_text=_("Per month, in whole won."), verbose_name=_("price"))
+    currency = models.CharField(max_length=3, default="KRW", verbose_name=_("currency"))
+    credits_per_period = models.PositiveIntegerField(verbose_name=_("credits per month"))
+    rollover_max = models.PositiveIntegerField(
+        default=0,
+        help_text=_("Unused plan credits kept at renewal, at most this many; 0: they expire."),
+        verbose_name=_("rollover at most"),
+    )
+    active = models.BooleanField(
+        default=True,
+        help_text=_("Inactive plans cannot be chosen; subscribers keep them until they change."),
+        verbose_name=_("active"),
+    )
+    sort_order = models.IntegerField(default=0, verbose_name=_("sort order"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+        ordering = ["sort_order", "price"]
+        constraints = [
+            models.CheckConstraint(condition=Q(credits_per_period__gt=0), name="billing_plan_credits_gt_0"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="billing_plan_price_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.credits_per_period} credits, {self.price} {self.currency}/month)"
+
+
+class Subscription(models.Model):
+    """A user's plan, renewed by our own renewer (DESIGN.md "Plans and subscriptions")."""
+
+    class Status(models.TextChoices):
+        INCOMPLETE = "incomplete", _("Incomplete")  # chosen, the first period not paid yet
+        ACTIVE = "active", _("Active")
+        PAST_DUE = "past_due", _("Past due")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    LIVE_STATUSES = (Status.INCOMPLETE, Status.ACTIVE, Status.PAST_DUE)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="subscriptions", verbose_name=_("user")
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions", verbose_name=_("plan"))
+    # A downgrade waits for the renewal: the plan the next period is charged for.
+    next_plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("next plan")
+    )
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.INCOMPLETE, db_index=True, verbose_name=_("status")
+    )
+    # Fernet token (billing/billing_keys.py); never returned, never shown.
+    billing_key_encrypted = models.TextField(blank=True, editable=False, verbose_name=_("billing key (encrypted)"))
+    card_label = models.CharField(max_length=100, blank=True, verbose_name=_("card"))
+    # The issueId the browser SDK was given for the billing key being issued (subscribe, new card).
+    pending_issue_id = models.CharField(max_length=64, blank=True, verbose_name=_("pending issue id"))
+    # Periods are counted from the anchor (period n starts n-1 months after it, on the anchor's
+    # day of the month or the month's last day), so 31 Jan -> 28 Feb -> 31 Mar.
+    anchor_at = models.DateTimeField(null=True, blank=True, verbose_name=_("first period started"))
+    period_number = models.PositiveIntegerField(default=0, verbose_name=_("period"))
+    current_period_start = models.DateTimeField(null=True, blank=True, verbose_name=_("current period start"))
+    current_period_end = models.DateTimeField(null=True, blank=True, verbose_name=_("current period end"))
+    cancel_at_period_end = models.BooleanField(default=False, verbose_name=_("cancel at period end"))
+    failed_attempts = models.PositiveIntegerField(
+        default=0, help_text=_("Failed charges for the next period so far."), verbose_name=_("failed attempts")
+    )
+    last_failure = models.TextField(blank=True, verbose_name=_("last failure"))
+    # When the renewer next acts: the period's end, then the retries after a failed charge.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True, verbose_name=_("next attempt at"))
+    # A renewer's claim (a conditional update sets it): others leave the subscription alone until
+    # it passes, so a renewer that died is taken over.
+    claimed_until = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed until"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(status__in=["incomplete", "active", "past_due"]),
+                name="billing_one_live_subscription_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.plan.name} ({self.status})"

@@ -20,7 +20,16 @@ from portone_server_sdk._generated.payment.payment import _serialize_payment
 from portone_server_sdk._generated.payment.payment_cancellation import (
     _serialize_payment_cancellation,
 )
-from portone_server_sdk.errors import PaymentNotFoundError, PortOneError
+from portone_server_sdk.common import CustomerInput, PaymentAmountInput
+from portone_server_sdk.errors import (
+    AlreadyPaidError,
+    BillingKeyAlreadyDeletedError,
+    BillingKeyNotFoundError,
+    PaymentNotFoundError,
+    PgProviderError,
+    PortOneError,
+    UnknownError,
+)
 from portone_server_sdk.payment import (
     CancelledPayment,
     FailedPayment,
@@ -233,3 +242,111 @@ def payment_cancel(
     return CancelResult(
         cancellation.id, cancellation.total_amount, _serialize_payment_cancellation(cancellation)
     )
+
+
+# --- Billing keys (plans: DESIGN.md "Plans and subscriptions") -------------------------------
+
+
+@dataclass(frozen=True)
+class ProviderBillingKey:
+    """What PortOne says about a billing key. The key itself is never logged or shown."""
+
+    status: str  # ISSUED or DELETED
+    store_id: str
+    customer_id: str
+    issue_id: str
+    channel_type: str
+    card_label: str  # "Shinhan card 5365-****-****-1234": safe to show, PortOne masks it
+
+
+class ChargeRefused(Exception):
+    """PortOne refused a billing-key payment: nothing was charged. `code` is PortOne's error
+    type (PG_PROVIDER for the card company's refusal, BILLING_KEY_NOT_FOUND, ...)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+    @property
+    def card_unusable(self) -> bool:
+        """The key itself is gone: only a new card can help."""
+        return self.code in ("BILLING_KEY_NOT_FOUND", "BILLING_KEY_ALREADY_DELETED")
+
+
+def billing_key_fetch(*, billing_key: str) -> ProviderBillingKey | None:
+    """PortOne's view of a billing key; None when PortOne has no such key."""
+    try:
+        info = _client().billing_key.get_billing_key_info(billing_key=billing_key)
+    except BillingKeyNotFoundError:
+        return None
+    except (httpx.HTTPError, PortOneError, ValueError, KeyError) as error:
+        logger.warning("PortOne get_billing_key_info failed: %s", type(error).__name__)
+        raise PaymentProviderUnavailable() from error
+    if isinstance(info, dict):  # a status this SDK version does not know
+        return ProviderBillingKey(str(info.get("status", "UNKNOWN")), str(info.get("storeId", "")), "", "", "", "")
+    channels = getattr(info, "channels", None) or []
+    card_label = ""
+    for method in getattr(info, "methods", None) or []:
+        card = getattr(method, "card", None)
+        if card is not None:
+            card_label = " ".join(part for part in (card.name, card.number) if part)
+            break
+    return ProviderBillingKey(
+        status="ISSUED" if type(info).__name__ == "IssuedBillingKeyInfo" else "DELETED",
+        store_id=info.store_id,
+        customer_id=(info.customer.id if info.customer else None) or "",
+        issue_id=info.issue_id or "",
+        channel_type=str(channels[0].type) if channels else "",
+        card_label=card_label[:100],
+    )
+
+
+def billing_key_delete(*, billing_key: str, reason: str) -> None:
+    """Delete a billing key at PortOne (a key already deleted or unknown counts as deleted).
+    Raises PaymentProviderUnavailable when PortOne cannot be asked."""
+    try:
+        _client().billing_key.delete_billing_key(billing_key=billing_key, reason=reason)
+    except (BillingKeyNotFoundError, BillingKeyAlreadyDeletedError):
+        return
+    except (httpx.HTTPError, PortOneError, ValueError, KeyError) as error:
+        logger.warning("PortOne delete_billing_key failed: %s", type(error).__name__)
+        raise PaymentProviderUnavailable() from error
+
+
+def billing_key_pay(
+    *, payment_id: str, billing_key: str, order_name: str, amount: int, currency: str, customer_id: str
+) -> None:
+    """Charge `amount` on a billing key under our `payment_id` (PortOne's payWithBillingKey).
+
+    Returns when PortOne charged it, now or before (ALREADY_PAID: the same payment id is never
+    charged twice, which is what makes a retry after a crash safe). Raises ChargeRefused when
+    PortOne or the card company refused (nothing charged), PaymentProviderUnavailable when the
+    answer is unknown (the payment may or may not exist: ask `payment_fetch`).
+    """
+    try:
+        _client().pay_with_billing_key(
+            payment_id=payment_id,
+            billing_key=billing_key,
+            order_name=order_name,
+            amount=PaymentAmountInput(total=amount),
+            currency=currency,
+            customer=CustomerInput(id=customer_id),
+        )
+    except AlreadyPaidError:
+        return
+    except PgProviderError as error:
+        raise ChargeRefused("PG_PROVIDER", error.pg_message or error.message or "") from error
+    except BillingKeyNotFoundError as error:
+        raise ChargeRefused("BILLING_KEY_NOT_FOUND", error.message or "") from error
+    except BillingKeyAlreadyDeletedError as error:
+        raise ChargeRefused("BILLING_KEY_ALREADY_DELETED", error.message or "") from error
+    except UnknownError as error:  # an answer this SDK cannot read: the outcome is unknown
+        logger.warning("PortOne pay_with_billing_key %s: unreadable answer", payment_id)
+        raise PaymentProviderUnavailable() from error
+    except PortOneError as error:
+        # Any other typed refusal (forbidden, invalid request, ...) charged nothing either.
+        raise ChargeRefused(type(error).__name__, _error_text(error)) from error
+    except (httpx.HTTPError, ValueError, KeyError) as error:
+        logger.warning("PortOne pay_with_billing_key %s got no answer: %r", payment_id, error)
+        raise PaymentProviderUnavailable() from error

@@ -143,3 +143,15 @@ def sandbox_pay(
         daemon=True,
     ).start()
     return {"paymentId": payment_id, "txId": paid["transactionId"], "transactionType": "PAYMENT"}
+
+
+def sandbox_issue_billing_key(*, customer_id: str, issue_id: str, issue_name: str) -> dict:
+    """What the card company does when the user registers a card: PortOne issues a billing key
+    (on a TEST channel) and the SDK hands it to the page, as `requestIssueBillingKey` answers."""
+    fake = server()
+    if fake is None:
+        raise SandboxRefused("The test checkout is not running.")
+    billing_key = fake.issue_billing_key(
+        customer_id=customer_id, issue_id=issue_id, issue_name=issue_name, channel_type="TEST"
+    )
+    return {"billingKey": billing_key, "transactionType": "ISSUE_BILLING_KEY"}

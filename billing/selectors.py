@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from billing.models import CreditAccount, CreditPack, LedgerEntry, Payment
+from billing.models import CreditAccount, CreditPack, LedgerEntry, Payment, Plan, Subscription
 
 
 def credits_balance(*, user) -> int:
@@ -31,3 +31,23 @@ def payment_list(*, user) -> QuerySet[Payment]:
 def payment_get_for_user(*, user, payment_id: str) -> Payment | None:
     """The user's payment, or None when it does not exist or belongs to someone else."""
     return Payment.objects.select_related("pack").filter(user_id=user.pk, payment_id=payment_id).first()
+
+
+def plan_credits_left(*, user) -> int:
+    """The plan credits in the user's balance (spent first; expire or roll over at renewal)."""
+    left = CreditAccount.objects.filter(user_id=user.pk).values_list("plan_balance", flat=True).first()
+    return left or 0
+
+
+def plan_list(*, active_only: bool = True) -> QuerySet[Plan]:
+    plans = Plan.objects.all()
+    if active_only:
+        plans = plans.filter(active=True)
+    return plans.order_by("sort_order", "price", "id")
+
+
+def subscription_current(*, user) -> Subscription | None:
+    """The user's live subscription, else their latest one, else None."""
+    subscriptions = Subscription.objects.filter(user_id=user.pk).select_related("plan", "next_plan")
+    return (subscriptions.filter(status__in=Subscription.LIVE_STATUSES).first()
+            or subscriptions.order_by("-created_at").first())

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from billing.models import CreditPack, LedgerEntry, Payment
+from billing.models import CreditPack, LedgerEntry, Payment, Plan, Subscription
+from billing.selectors import plan_credits_left
 from billing.services import payment_redirect_url
 
 
@@ -16,7 +20,7 @@ class CreditPackOutputSerializer(serializers.ModelSerializer):
 class LedgerEntryOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = LedgerEntry
-        fields = ["id", "kind", "amount", "balance_after", "created_at", "ref"]
+        fields = ["id", "kind", "amount", "plan_amount", "balance_after", "created_at", "ref"]
 
 
 class PaymentOutputSerializer(serializers.ModelSerializer):
@@ -82,4 +86,109 @@ class PaymentPrepareOutputSerializer(PaymentOutputSerializer):
 
     def get_customer(self, payment) -> dict:
         user = payment.user
+        return {"customer_id": str(user.pk), "email": user.email, "full_name": user.name or user.email}
+
+
+class PlanOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Plan
+        fields = ["id", "name", "credits_per_period", "price", "currency", "rollover_max"]
+
+
+class NextChargeSerializer(serializers.Serializer):
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class SubscriptionOutputSerializer(serializers.ModelSerializer):
+    """A subscription as its owner sees it: never the billing key, only the card's masked label."""
+
+    plan = PlanOutputSerializer(read_only=True)
+    next_plan = PlanOutputSerializer(read_only=True, allow_null=True,
+                                     help_text="The plan from the next renewal on, after a downgrade.")
+    card = serializers.CharField(source="card_label", read_only=True)
+    next_charge = serializers.SerializerMethodField()
+    period_credits_left = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id",
+            "plan",
+            "next_plan",
+            "status",
+            "current_period_start",
+            "current_period_end",
+            "cancel_at_period_end",
+            "next_charge",
+            "period_credits_left",
+            "card",
+            "failed_attempts",
+            "next_attempt_at",
+            "ended_at",
+            "created_at",
+        ]
+
+    @extend_schema_field(NextChargeSerializer(allow_null=True))
+    def get_next_charge(self, subscription) -> dict | None:
+        if subscription.status not in (Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE):
+            return None
+        if subscription.cancel_at_period_end:
+            return None
+        plan = subscription.next_plan or subscription.plan
+        return {"amount": plan.price, "currency": plan.currency, "at": subscription.next_attempt_at}
+
+    def get_period_credits_left(self, subscription) -> int:
+        return plan_credits_left(user=subscription.user)
+
+
+class SubscriptionStartInputSerializer(serializers.Serializer):
+    plan_id = serializers.UUIDField()
+
+
+class SubscriptionCompleteInputSerializer(serializers.Serializer):
+    billing_key_id = serializers.CharField(max_length=200, help_text="The billingKey the browser SDK returned.")
+
+
+class SubscriptionUpdateInputSerializer(serializers.Serializer):
+    plan_id = serializers.UUIDField(required=False)
+    cancel_at_period_end = serializers.BooleanField(required=False)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError(_("Give plan_id, cancel_at_period_end, or both."))
+        return attrs
+
+
+class BillingKeyIssueOutputSerializer(serializers.Serializer):
+    """Everything `PortOne.requestIssueBillingKey` needs; `complete` takes the key it returns."""
+
+    subscription_id = serializers.UUIDField(source="id")
+    plan = PlanOutputSerializer()
+    store_id = serializers.SerializerMethodField()
+    channel_key = serializers.SerializerMethodField()
+    billing_key_method = serializers.SerializerMethodField()
+    issue_id = serializers.CharField(source="pending_issue_id")
+    issue_name = serializers.SerializerMethodField()
+    redirect_url = serializers.SerializerMethodField()
+    customer = serializers.SerializerMethodField()
+
+    def get_store_id(self, subscription) -> str:
+        return settings.PORTONE_STORE_ID
+
+    def get_channel_key(self, subscription) -> str:
+        return settings.PORTONE_CHANNEL_KEY
+
+    def get_billing_key_method(self, subscription) -> str:
+        return "CARD"
+
+    def get_issue_name(self, subscription) -> str:
+        return f"OneVoice {subscription.plan.name}"
+
+    def get_redirect_url(self, subscription) -> str:
+        return settings.SITE_URL + reverse("plans")
+
+    def get_customer(self, subscription) -> dict:
+        user = subscription.user
         return {"customer_id": str(user.pk), "email": user.email, "full_name": user.name or user.email}

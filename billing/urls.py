@@ -14,6 +14,11 @@ api_urlpatterns: list = [
         api.PaymentCompleteApi.as_view(),
         name="api_billing_payment_complete",
     ),
+    path("billing/plans", api.PlanListApi.as_view(), name="api_billing_plans"),
+    path("billing/subscription", api.SubscriptionApi.as_view(), name="api_billing_subscription"),
+    path("billing/subscription/complete", api.SubscriptionCompleteApi.as_view(),
+         name="api_billing_subscription_complete"),
+    path("billing/subscription/card", api.SubscriptionCardApi.as_view(), name="api_billing_subscription_card"),
     path("billing/webhooks/portone", api.PortOneWebhookApi.as_view(), name="api_billing_webhook_portone"),
 ]
 
@@ -21,6 +26,9 @@ api_urlpatterns: list = [
 urlpatterns: list = [
     path("credits", views.credits_page, name="credits"),
     path("credits/history", views.credit_history_page, name="credit_history"),
+    path("plans", views.plans_page, name="plans"),
+    path("credits/test-checkout/billing-key", views.test_checkout_billing_key, name="test_checkout_billing_key"),
+    path("credits/test-checkout/renew", views.test_checkout_renew, name="test_checkout_renew"),
     path("credits/test-checkout/pay", views.test_checkout_pay, name="test_checkout_pay"),
     path("credits/payments/return", views.payment_return_page, name="payment_return"),
     path("credits/payments/<str:payment_id>", views.payment_result_page, name="payment_result"),

@@ -10,8 +10,10 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
@@ -60,6 +62,42 @@ def credits_page(request):
             "sdk_url": settings.PORTONE_BROWSER_SDK_URL if configured else "",
             "test_checkout": sandbox.is_running(),
             "recent_entries": list(selectors.ledger_entry_list(user=request.user)[:5]),
+        },
+    )
+
+
+@require_GET
+@login_required
+@_portone_sdk_csp
+def plans_page(request):
+    """The user's plan (renewal date and amount, credits this period, change, cancel, resume,
+    card) and the plans on offer; every action is the API's, called by billing/plans.js."""
+    configured = portone.is_configured()
+    verify_first = user_must_verify_email(user=request.user)
+    subscription = selectors.subscription_current(user=request.user)
+    live = subscription is not None and subscription.status in ("active", "past_due")
+    plans = list(selectors.plan_list())
+    if live and subscription.plan not in plans:
+        plans.insert(0, subscription.plan)  # a plan since deactivated: its subscribers keep it
+    quotes = {}
+    if live and subscription.status == "active":
+        for plan in plans:
+            if plan.price > subscription.plan.price:
+                quotes[plan.pk] = services.upgrade_quote(subscription=subscription, plan=plan, now=timezone.now())
+    return render(
+        request,
+        "billing/plans.html",
+        {
+            "subscription": subscription,
+            "live": live,
+            "plans": [(plan, quotes.get(plan.pk)) for plan in plans],
+            "balance": selectors.credits_balance(user=request.user),
+            "plan_credits": selectors.plan_credits_left(user=request.user),
+            "payments_configured": configured,
+            "verify_first": verify_first,
+            "can_pay": configured and not verify_first,
+            "sdk_url": settings.PORTONE_BROWSER_SDK_URL if configured else "",
+            "test_checkout": sandbox.is_running(),
         },
     )
 
@@ -136,3 +174,38 @@ def test_checkout_pay(request):
         webhook_url=request.build_absolute_uri(reverse("api_billing_webhook_portone")),
     )
     return JsonResponse(answer)
+
+
+@require_POST
+@login_required
+def test_checkout_billing_key(request):
+    """The stand-in SDK's "Register card" button (debug only): the card company's side."""
+    if sandbox.server() is None:
+        raise Http404
+    try:
+        body = json.loads(request.body or b"{}")
+        issue_id, issue_name = str(body["issueId"]), str(body.get("issueName", ""))
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"code": "INVALID_REQUEST", "message": "Bad test card request."}, status=400)
+    # Only for the payer's own plan waiting for this card.
+    subscription = selectors.subscription_current(user=request.user)
+    if subscription is None or not subscription.pending_issue_id or subscription.pending_issue_id != issue_id:
+        raise Http404
+    return JsonResponse(sandbox.sandbox_issue_billing_key(
+        customer_id=str(request.user.pk), issue_id=issue_id, issue_name=issue_name))
+
+
+@require_POST
+@login_required
+def test_checkout_renew(request):
+    """Test checkout only: renew the user's plan now, as the renewer will when its period ends
+    (the clock moved to the renewal date for this one renewal); the charge goes to the loopback
+    PortOne server, so no money moves."""
+    if sandbox.server() is None:
+        raise Http404
+    subscription = selectors.subscription_current(user=request.user)
+    if subscription is None or subscription.next_attempt_at is None:
+        raise Http404
+    outcome = services.subscription_renew(subscription_id=subscription.pk, now=subscription.next_attempt_at)
+    messages.info(request, gettext("Test renewal: %(outcome)s.") % {"outcome": outcome})
+    return redirect("plans")

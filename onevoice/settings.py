@@ -329,6 +329,21 @@ REFUND_SYNC_AFTER_SECONDS = env_int("REFUND_SYNC_AFTER_SECONDS", 300, minimum=61
 BILLING_SYNC_INTERVAL = env_float("BILLING_SYNC_INTERVAL", 60.0)
 if BILLING_SYNC_INTERVAL <= 0:
     raise ImproperlyConfigured("BILLING_SYNC_INTERVAL must be positive.")
+# --- Plans (billing/services/subscriptions.py) ----------------------------------------------
+# Fernet keys (url-safe base64 of 32 bytes) that encrypt PortOne billing keys at rest: the first
+# encrypts, every one decrypts (list a new key first to rotate). The default is a published
+# development key so the embedded set-up runs; `check --deploy` refuses it (billing.E002).
+BILLING_KEY_DEVELOPMENT_KEY = "b25ldm9pY2UtZGV2LWJpbGxpbmcta2V5LU5PVFNFQ1I="
+BILLING_KEY_ENCRYPTION_KEYS = env_list("BILLING_KEY_ENCRYPTION_KEYS", [BILLING_KEY_DEVELOPMENT_KEY])
+if not BILLING_KEY_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("BILLING_KEY_ENCRYPTION_KEYS needs at least one key.")
+# After a failed renewal charge the subscription is past due and charged again this many days
+# after the period's end (one email each time); when the last fails it is cancelled.
+SUBSCRIPTION_RETRY_DAYS = [int(day) for day in env_list("SUBSCRIPTION_RETRY_DAYS", ["1", "3", "5"])]
+# Seconds between the passes of `renew_subscriptions --loop` (and devserver's thread), and how long
+# a renewer holds its claim on a subscription: past it, a renewer that died is taken over.
+SUBSCRIPTION_RENEW_INTERVAL = env_float("SUBSCRIPTION_RENEW_INTERVAL", 60.0)
+SUBSCRIPTION_CLAIM_SECONDS = env_int("SUBSCRIPTION_CLAIM_SECONDS", 300, minimum=30)
 
 # --- Dubbing engines ------------------------------------------------------------------------
 DUBBING_ENGINES = env_choice("DUBBING_ENGINES", "local", ("local", "openai"))

@@ -1,10 +1,18 @@
 """A loopback PortOne V2 API for tests, and a signer for PortOne webhook deliveries.
 
-`FakePortOne` is a small threaded http.server on 127.0.0.1 (random port) that answers the two
+`FakePortOne` is a small threaded http.server on 127.0.0.1 (random port) that answers the
 endpoints billing calls through `portone_server_sdk.PaymentClient`:
 
-    GET  /payments/{paymentId}           -> a Payment (PAID, VIRTUAL_ACCOUNT_ISSUED, CANCELLED, ...)
-    POST /payments/{paymentId}/cancel    -> {"cancellation": SucceededPaymentCancellation}
+    GET    /payments/{paymentId}              -> a Payment (PAID, VIRTUAL_ACCOUNT_ISSUED, CANCELLED, ...)
+    POST   /payments/{paymentId}/cancel       -> {"cancellation": SucceededPaymentCancellation}
+    POST   /payments/{paymentId}/billing-key  -> {"payment": {"pgTxId", "paidAt"}} (payWithBillingKey)
+    GET    /billing-keys/{billingKey}         -> IssuedBillingKeyInfo / DeletedBillingKeyInfo
+    DELETE /billing-keys/{billingKey}         -> {"deletedAt"}
+
+Billing keys are issued by `issue_billing_key` (what the browser SDK's `requestIssueBillingKey`
+and the card company do). A billing-key payment is recorded as PAID (or FAILED when declined)
+under its paymentId, so `GET /payments/{paymentId}` afterwards tells what happened: a second
+request with a paid paymentId answers ALREADY_PAID and charges nothing, as PortOne does.
 
 The JSON follows the field names and required keys of the SDK's models (paid_payment.py,
 cancelled_payment.py, partial_cancelled_payment.py, virtual_account_issued_payment.py,
@@ -13,7 +21,10 @@ deserializes it into the same classes it would for api.portone.io. Requests must
 `Authorization: PortOne <api secret>`; errors come back as PortOne's `{"type", "message"}` bodies.
 
 Faults: `fail_with = 503` answers every request with that status, `stop()` makes the address
-unreachable, `fail_next_cancel(...)` makes cancellations fail the way a PG refusal does, and
+unreachable, `latency` (seconds) delays every answer, `decline_billing_key(key)` makes the card
+company refuse every charge on that key (PG_PROVIDER, the payment recorded FAILED),
+`hold_next_billing_key_payment()` charges the next billing-key payment and keeps the answer until
+the test releases it (the process that asked can be killed after PortOne charged), `fail_next_cancel(...)` makes cancellations fail the way a PG refusal does, and
 `hold_next_cancel()` keeps the next cancel request unanswered until the test releases it (a slow
 PG: the process that asked can be killed meanwhile, and PortOne still decides afterwards).
 
@@ -90,6 +101,10 @@ class FakePortOne:
         self.fail_with: int | None = None
         self._cancel_failures: list[tuple[int, dict]] = []
         self._cancel_holds: list[CancelHold] = []
+        self.billing_keys: dict[str, dict] = {}
+        self.declined_keys: dict[str, str] = {}  # billing key -> the card company's reason
+        self._charge_holds: list[CancelHold] = []
+        self.latency = 0.0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -268,6 +283,73 @@ class FakePortOne:
         with self._lock:
             return copy.deepcopy(self.payments[payment_id])
 
+    # --- billing keys (what requestIssueBillingKey and the card company do) ------------------
+    def issue_billing_key(
+        self,
+        *,
+        customer_id: str,
+        issue_id: str | None = None,
+        issue_name: str = "",
+        channel_type: str = "LIVE",
+        card_number: str = "5365-****-****-1234",
+    ) -> str:
+        """A billing key issued through the browser SDK for `customer_id`; returns the key."""
+        billing_key = f"billing-key-{uuid.uuid4()}"
+        now = _now()
+        info = {
+            "status": "ISSUED",
+            "billingKey": billing_key,
+            "merchantId": "merchant-00000000-test",
+            "storeId": self.store_id,
+            "methods": [
+                {
+                    "type": "BillingKeyPaymentMethodCard",
+                    "card": {"publisher": "SHINHAN", "issuer": "SHINHAN", "brand": "MASTER",
+                             "type": "CREDIT", "ownerType": "PERSONAL", "bin": "53651234",
+                             "name": "Shinhan card", "number": card_number},
+                }
+            ],
+            "channels": [self._channel(channel_type)],
+            "customer": {"id": customer_id},
+            "issuedAt": now,
+            "requestedAt": now,
+        }
+        if issue_id is not None:
+            info["issueId"] = issue_id
+        if issue_name:
+            info["issueName"] = issue_name
+        with self._lock:
+            self.billing_keys[billing_key] = info
+        return billing_key
+
+    def decline_billing_key(self, billing_key: str, reason: str = "Insufficient funds") -> None:
+        with self._lock:
+            self.declined_keys[billing_key] = reason
+
+    def accept_billing_key(self, billing_key: str) -> None:
+        with self._lock:
+            self.declined_keys.pop(billing_key, None)
+
+    def delete_billing_key_in_console(self, billing_key: str) -> None:
+        with self._lock:
+            info = self.billing_keys[billing_key]
+            info["status"] = "DELETED"
+            info["deletedAt"] = _now()
+
+    def hold_next_billing_key_payment(self) -> CancelHold:
+        """The next billing-key payment is charged, then sets `arrived` and waits for `release`
+        before answering (`decided` once answered): PortOne charged, the caller has no answer."""
+        hold = CancelHold()
+        with self._lock:
+            self._charge_holds.append(hold)
+        return hold
+
+    def charges(self, *, status: str = "PAID") -> list[dict]:
+        """The billing-key payments in `status`, as PortOne holds them."""
+        with self._lock:
+            return [copy.deepcopy(p) for p in self.payments.values()
+                    if p.get("billingKey") and p["status"] == status]
+
     # --- server side ------------------------------------------------------------------------
     def _cancel(self, payment_id: str, *, amount: int | None, reason: str) -> dict:
         payment = self.payments[payment_id]
@@ -305,9 +387,15 @@ class FakePortOne:
             self.requests.append((method, path, parsed))
         if headers.get("Authorization") != f"PortOne {self.api_secret}":
             return 401, {"type": "UNAUTHORIZED", "message": "인증 정보가 올바르지 않습니다."}
+        if self.latency:
+            time.sleep(self.latency)
         if self.fail_with is not None:
             return self.fail_with, "<html><body>upstream error</body></html>"
         parts = [unquote(p) for p in urlsplit(path).path.strip("/").split("/")]
+        if parts[0] == "billing-keys":
+            return self._route_billing_key(method, path, parts)
+        if method == "POST" and parts[2:] == ["billing-key"]:
+            return self._pay_with_billing_key(parts[1], parsed or {})
         hold = None
         if method == "POST" and parts[2:] == ["cancel"]:
             with self._lock:
@@ -361,6 +449,62 @@ class FakePortOne:
         return 200, {"cancellation": cancellation}
 
 
+    def _route_billing_key(self, method: str, path: str, parts: list[str]) -> tuple[int, dict]:
+        if len(parts) != 2:
+            return 404, {"type": "INVALID_REQUEST", "message": f"no route {method} {path}"}
+        with self._lock:
+            info = self.billing_keys.get(parts[1])
+            if info is None:
+                return 404, {"type": "BILLING_KEY_NOT_FOUND", "message": "빌링키가 존재하지 않습니다."}
+            if method == "GET":
+                return 200, copy.deepcopy(info)
+            if method == "DELETE":
+                if info["status"] == "DELETED":
+                    return 409, {"type": "BILLING_KEY_ALREADY_DELETED", "message": "이미 삭제된 빌링키입니다."}
+                info["status"] = "DELETED"
+                info["deletedAt"] = _now()
+                return 200, {"deletedAt": info["deletedAt"]}
+        return 404, {"type": "INVALID_REQUEST", "message": f"no route {method} {path}"}
+
+    def _pay_with_billing_key(self, payment_id: str, body: dict) -> tuple[int, dict]:
+        billing_key = body.get("billingKey")
+        amount = (body.get("amount") or {}).get("total")
+        if not billing_key or not isinstance(amount, int) or not body.get("orderName") or not body.get("currency"):
+            return 400, {"type": "INVALID_REQUEST", "message": "billingKey, orderName, amount.total and currency are required"}
+        with self._lock:
+            existing = self.payments.get(payment_id)
+            if existing is not None and existing["status"] not in ("FAILED", "READY"):
+                return 409, {"type": "ALREADY_PAID", "message": "이미 결제가 완료되었습니다."}
+            info = self.billing_keys.get(billing_key)
+            if info is None:
+                return 404, {"type": "BILLING_KEY_NOT_FOUND", "message": "빌링키가 존재하지 않습니다."}
+            if info["status"] == "DELETED":
+                return 409, {"type": "BILLING_KEY_ALREADY_DELETED", "message": "이미 삭제된 빌링키입니다."}
+            channel_type = info["channels"][0]["type"]
+            declined = self.declined_keys.get(billing_key)
+            hold = self._charge_holds.pop(0) if self._charge_holds and declined is None else None
+        order = {"amount": amount, "currency": body["currency"], "order_name": body["orderName"]}
+        if declined is not None:
+            payment = self.set_failed(payment_id, **order)
+            with self._lock:
+                payment["failure"] = {"reason": declined, "pgCode": "V801", "pgMessage": declined}
+                payment["billingKey"] = billing_key
+                payment["channel"] = self._channel(channel_type)
+            return 400, {"type": "PG_PROVIDER", "message": f"카드사 승인 거절: {declined}",
+                         "pgCode": "V801", "pgMessage": declined}
+        payment = self.set_paid(payment_id, channel_type=channel_type, **order)
+        with self._lock:
+            payment["billingKey"] = billing_key
+            payment["customer"] = copy.deepcopy(info["customer"])
+            payment["method"] = {"type": "PaymentMethodCard", "card": copy.deepcopy(info["methods"][0]["card"])}
+            answer = {"payment": {"pgTxId": payment["pgTxId"], "paidAt": payment["paidAt"]}}
+        if hold is not None:  # charged: the caller waits for an answer it may never read
+            hold.arrived.set()
+            hold.release.wait(timeout=60)
+            hold.decided.set()
+        return 200, answer
+
+
 class _Handler(BaseHTTPRequestHandler):
     portone: FakePortOne
     protocol_version = "HTTP/1.1"
@@ -387,6 +531,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._serve("POST")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
 
     def log_message(self, format, *args) -> None:  # quiet: tests read self.portone.requests
         pass

@@ -23,6 +23,19 @@ from billing.services.refunds import (
     payment_refund_quote,
     refunds_sync_pending,
 )
+from billing.services.subscriptions import (
+    RenewalOutcome,
+    subscription_cancel_now,
+    subscription_card_start,
+    subscription_complete,
+    subscription_get_for_user,
+    subscription_grant_free_period,
+    subscription_renew,
+    subscription_start,
+    subscription_update,
+    subscriptions_due,
+    upgrade_quote,
+)
 from billing.services.webhooks import (
     WEBHOOK_MAX_BYTES,
     WebhookRejection,
@@ -31,6 +44,17 @@ from billing.services.webhooks import (
 )
 
 __all__ = [
+    "RenewalOutcome",
+    "subscription_cancel_now",
+    "subscription_card_start",
+    "subscription_complete",
+    "subscription_get_for_user",
+    "subscription_grant_free_period",
+    "subscription_renew",
+    "subscription_start",
+    "subscription_update",
+    "subscriptions_due",
+    "upgrade_quote",
     "WEBHOOK_MAX_BYTES",
     "RefundQuote",
     "WebhookRejection",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 
 from billing.errors import (
     IdempotencyConflict,
@@ -21,6 +21,11 @@ from billing.errors import (
 from billing.models import CreditAccount, LedgerEntry
 
 Kind = LedgerEntry.Kind
+# Which credits a removal takes first (DESIGN.md "Plans"): a spend takes plan credits first, so
+# the ones that would expire at renewal go before pack credits, which never expire; a pack's
+# refund takes back pack credits first.
+PLAN_FIRST = "plan_first"
+PACKS_FIRST = "packs_first"
 
 
 def _account_lock(*, user) -> CreditAccount:
@@ -46,6 +51,8 @@ def ledger_entry_append(
     staff=None,
     reason: str = "",
     clamp_to_balance: bool = False,
+    plan_amount: int | None = None,
+    take_first: str = PLAN_FIRST,
 ) -> tuple[LedgerEntry | None, bool]:
     """Move `amount` credits (signed) and return (entry, created).
 
@@ -53,6 +60,10 @@ def ledger_entry_append(
     `clamp_to_balance` a removal larger than the balance removes only what is there (refunds take
     back at most the balance); without it such a removal raises InsufficientCredits. A clamped
     removal of nothing writes nothing and returns (None, False).
+
+    `plan_amount` is the part of `amount` that moves plan credits: for an addition, how much of
+    it is plan credits (default none); for a removal it is worked out from `take_first` unless
+    given (an expiry removes plan credits only).
     """
     if amount == 0:
         # A programming error, not a client's: every caller has refused or skipped a zero first.
@@ -71,12 +82,16 @@ def ledger_entry_append(
             amount = -account.balance
             if amount == 0:
                 return None, False
-        CreditAccount.objects.filter(pk=account.pk).update(balance=F("balance") + amount)
-        account.refresh_from_db(fields=["balance"])
+        plan_part = _plan_part(account, amount=amount, plan_amount=plan_amount, take_first=take_first)
+        CreditAccount.objects.filter(pk=account.pk).update(
+            balance=F("balance") + amount, plan_balance=F("plan_balance") + plan_part
+        )
+        account.refresh_from_db(fields=["balance", "plan_balance"])
         entry = LedgerEntry.objects.create(
             account=account,
             kind=kind,
             amount=amount,
+            plan_amount=plan_part,
             balance_after=account.balance,
             ref=ref,
             payment=payment,
@@ -85,6 +100,23 @@ def ledger_entry_append(
             idempotency_key=idempotency_key,
         )
         return entry, True
+
+
+def _plan_part(account: CreditAccount, *, amount: int, plan_amount: int | None, take_first: str) -> int:
+    if amount > 0:
+        part = plan_amount or 0
+        if not 0 <= part <= amount:
+            raise ValueError("An addition's plan part lies between 0 and the amount.")
+        return part
+    if plan_amount is not None:
+        if not (amount <= plan_amount <= 0 and -plan_amount <= account.plan_balance):
+            raise ValueError("A removal's plan part lies between the amount and 0, within the plan credits.")
+        return plan_amount
+    wanted = -amount
+    if take_first == PACKS_FIRST:
+        from_packs = min(wanted, account.balance - account.plan_balance)
+        return -(wanted - from_packs)
+    return -min(wanted, account.plan_balance)
 
 
 def credits_signup_bonus(*, user) -> LedgerEntry | None:
@@ -125,8 +157,9 @@ def _refund_of(*, user, debit_key: str, refund_key: str, ref: str) -> LedgerEntr
         debit = LedgerEntry.objects.filter(idempotency_key=debit_key, account__user_id=user.pk).first()
         if debit is None:
             return None
+        # Back where they came from: the plan credits the debit took return as plan credits.
         entry, _ = ledger_entry_append(user=user, kind=Kind.JOB_REFUND, amount=-debit.amount,
-                                       idempotency_key=refund_key, ref=ref)
+                                       plan_amount=-debit.plan_amount, idempotency_key=refund_key, ref=ref)
         return entry
 
 
@@ -179,7 +212,6 @@ def credits_render_refund(*, user, job_id, render: int) -> LedgerEntry | None:
 
 def credits_job_net_charge(*, user, job_id) -> int:
     """What a job has cost its owner so far: its debits less its refunds (>= 0)."""
-    from django.db.models import Sum
 
     total = (
         LedgerEntry.objects.filter(account__user_id=user.pk, ref__startswith=f"job:{job_id}#")

@@ -37,7 +37,8 @@ from billing.models import (
     PaymentRefund,
     order_title,
 )
-from billing.services.ledger import _account_lock, ledger_entry_append
+from billing.services.ledger import PACKS_FIRST, PLAN_FIRST, _account_lock, ledger_entry_append
+from billing.services.plans import plan_charge_credit
 from onevoice import metrics
 from onevoice.errors import NotFound
 
@@ -96,9 +97,12 @@ def _refund_debit(*, refund: PaymentRefund, staff=None, clamp_to_balance: bool =
     """The ledger entry that takes a refund's credits back, once per refund (keyed by its id)."""
     if not refund.credits:
         return
+    plan_charge = refund.payment.subscription_id is not None
     ledger_entry_append(
         user=refund.payment.user,
-        kind=Kind.PAYMENT_REFUND,
+        # A plan's period refunded takes back plan credits first, a pack's its pack credits first.
+        kind=Kind.PLAN_REFUND if plan_charge else Kind.PAYMENT_REFUND,
+        take_first=PLAN_FIRST if plan_charge else PACKS_FIRST,
         amount=-refund.credits,
         idempotency_key=f"payment_refund:{refund.id}",
         ref=f"refund:{refund.id}",
@@ -208,14 +212,18 @@ def _payment_apply(*, payment_pk, snapshot: portone.ProviderPayment | None) -> P
             logger.warning("Payment %s does not match its order: %s", payment.payment_id, problem)
         elif not problem:
             if payment.credited_at is None:
-                ledger_entry_append(
-                    user=payment.user,
-                    kind=Kind.PURCHASE,
-                    amount=payment.credits,
-                    idempotency_key=f"purchase:{payment.payment_id}",
-                    ref=f"payment:{payment.payment_id}",
-                    payment=payment,
-                )
+                if payment.subscription_id is not None:
+                    payment.paid_at = snapshot.paid_at or now
+                    plan_charge_credit(payment=payment, now=now)  # a plan's period: its credits, once
+                else:
+                    ledger_entry_append(
+                        user=payment.user,
+                        kind=Kind.PURCHASE,
+                        amount=payment.credits,
+                        idempotency_key=f"purchase:{payment.payment_id}",
+                        ref=f"payment:{payment.payment_id}",
+                        payment=payment,
+                    )
                 payment.credited_at = now
             if payment.cancelled_amount == 0:  # a late PAID answer must not undo a refund we made
                 payment.status = Status.PAID

@@ -184,10 +184,13 @@ def _refund_fail(*, refund_pk, error: str, raw: dict) -> PaymentRefund | None:
     refund.finished_at = timezone.now()
     refund.save()
     if refund.credits:
+        taken = LedgerEntry.objects.filter(idempotency_key=f"payment_refund:{refund.id}").first()
         ledger_entry_append(
             user=refund.payment.user,
             kind=Kind.ADJUSTMENT,
             amount=refund.credits,
+            # Back into the bucket the refund took them from.
+            plan_amount=-taken.plan_amount if taken is not None else 0,
             idempotency_key=f"{REFUND_REVERSAL_KEY_PREFIX}{refund.id}",
             ref=f"refund:{refund.id}",
             payment=refund.payment,

@@ -88,3 +88,46 @@ def paid(owner, owner_client, prepare, portone):
     portone.set_paid(order["payment_id"], amount=15000)
     assert owner_client.post(f"/api/v1/billing/payments/{order['payment_id']}/complete").json()["status"] == "paid"
     return Payment.objects.get(payment_id=order["payment_id"])
+
+
+@pytest.fixture
+def plan(db):
+    from billing.models import Plan
+
+    return Plan.objects.create(name="Test plan", credits_per_period=100, price=10_000, rollover_max=20, sort_order=-2)
+
+
+@pytest.fixture
+def big_plan(db):
+    from billing.models import Plan
+
+    return Plan.objects.create(name="Test big plan", credits_per_period=300, price=25_000, rollover_max=0, sort_order=-1)
+
+
+@pytest.fixture
+def subscribe(owner, owner_client, plan, portone):
+    """Choose a plan through the API, let the card company issue a billing key for that request
+    (as the browser SDK would), and complete: returns (complete response, billing key)."""
+
+    def subscribe_with(client=None, user=None, plan_id=None, channel_type="LIVE", before_complete=None):
+        client, user = client or owner_client, user or owner
+        started = client.post("/api/v1/billing/subscription", {"plan_id": str(plan_id or plan.id)}, format="json")
+        assert started.status_code == 201, started.json()
+        order = started.json()
+        key = portone.issue_billing_key(customer_id=order["customer"]["customer_id"], issue_id=order["issue_id"],
+                                        issue_name=order["issue_name"], channel_type=channel_type)
+        if before_complete is not None:
+            before_complete(key)
+        return client.post("/api/v1/billing/subscription/complete", {"billing_key_id": key}, format="json"), key
+
+    return subscribe_with
+
+
+@pytest.fixture
+def subscribed(subscribe):
+    """The owner on the test plan, its first period paid: (subscription, billing key)."""
+    from billing.models import Subscription
+
+    response, key = subscribe()
+    assert response.status_code == 200, response.json()
+    return Subscription.objects.get(pk=response.json()["id"]), key

@@ -1,9 +1,9 @@
 """`manage.py devserver [addr:port]`: the site and a Dramatiq worker in one process.
 
 It also runs the dubbing reaper, enqueues the billing re-checks (pending payments and refunds)
-every BILLING_SYNC_INTERVAL seconds, starts the built-in test checkout (billing/sandbox.py) with
-debug on and no PortOne keys, and makes the landing page's sample dub in the background when it
-is missing (portal/sample.py).
+every BILLING_SYNC_INTERVAL seconds and the due plan renewals every SUBSCRIPTION_RENEW_INTERVAL,
+starts the built-in test checkout (billing/sandbox.py) with debug on and no PortOne keys, and
+makes the landing page's sample dub in the background when it is missing (portal/sample.py).
 
 The embedded set-up has no Redis: its StubBroker queue lives in memory, so the worker threads
 have to live in the same process as the web server that enqueues. With REDIS_URL set the same
@@ -22,7 +22,7 @@ from django.core.management.commands.runserver import Command as RunserverComman
 from dramatiq import Worker
 
 from billing import sandbox
-from billing.tasks import billing_sync_loop
+from billing.tasks import billing_sync_loop, renewal_loop
 from dubbing.tasks import reaper_loop
 from portal.sample import sample_dub_start
 
@@ -72,14 +72,16 @@ class Command(RunserverCommand):
         # The reaper, and the enqueued re-checks of pending payments and refunds (run by the
         # worker above), as compose's `reaper` and `billing-sync` services do in production.
         for name, loop, interval in (("dubbing-reaper", reaper_loop, settings.DUBBING_REAPER_INTERVAL),
-                                     ("billing-sync", billing_sync_loop, settings.BILLING_SYNC_INTERVAL)):
+                                     ("billing-sync", billing_sync_loop, settings.BILLING_SYNC_INTERVAL),
+                                     ("renewals", renewal_loop, settings.SUBSCRIPTION_RENEW_INTERVAL)):
             threading.Thread(target=loop, kwargs={"interval": interval, "stop": stop_loops}, name=name,
                              daemon=True).start()
         self.stdout.write(
             f"Dramatiq worker: {self.worker_threads} thread(s) on {type(broker).__name__}, "
             f"queues: {', '.join(sorted(broker.get_declared_queues())) or '(none yet)'}; "
             f"dubbing reaper every {settings.DUBBING_REAPER_INTERVAL:g} s, "
-            f"billing re-checks every {settings.BILLING_SYNC_INTERVAL:g} s"
+            f"billing re-checks every {settings.BILLING_SYNC_INTERVAL:g} s, "
+            f"plan renewals every {settings.SUBSCRIPTION_RENEW_INTERVAL:g} s"
         )
         if settings.PORTONE_TEST_CHECKOUT:
             # Debug on and no PortOne keys: buying credits works offline through the loopback
