@@ -131,3 +131,39 @@ def subscribed(subscribe):
     response, key = subscribe()
     assert response.status_code == 200, response.json()
     return Subscription.objects.get(pk=response.json()["id"]), key
+
+
+@pytest.fixture
+def outgoing_emails(broker):
+    """The emails enqueued for accounts' email_send actor (any broker), as dicts with subject,
+    body and recipient. Queued after commit: wrap the action in django_capture_on_commit_callbacks."""
+    import dramatiq
+
+    class Recorder(dramatiq.Middleware):
+        def __init__(self):
+            self.emails = []
+
+        def before_enqueue(self, broker, message, delay):
+            if message.actor_name == "email_send":
+                self.emails.append(message.kwargs)
+
+    recorder = Recorder()
+    broker.middleware.append(recorder)
+    yield recorder.emails
+    broker.middleware.remove(recorder)
+
+
+@pytest.fixture
+def started_on():
+    """Move a subscription's first period to start at `anchor` (a fixed clock for renewals)."""
+
+    def move(subscription, anchor):
+        from billing.services.plans import period_bounds
+
+        start, end = period_bounds(anchor=anchor, number=subscription.period_number or 1)
+        type(subscription).objects.filter(pk=subscription.pk).update(
+            anchor_at=anchor, current_period_start=start, current_period_end=end, next_attempt_at=end)
+        subscription.refresh_from_db()
+        return subscription
+
+    return move
