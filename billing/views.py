@@ -62,6 +62,7 @@ def credits_page(request):
             "sdk_url": settings.PORTONE_BROWSER_SDK_URL if configured else "",
             "test_checkout": sandbox.is_running(),
             "recent_entries": list(selectors.ledger_entry_list(user=request.user)[:5]),
+            "plan_credits": selectors.plan_credits_left(user=request.user),
         },
     )
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -42,6 +43,7 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
         DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
         DJANGO_ALLOWED_HOSTS="example.com",
         ONEVOICE_DATA_DIR=str(tmp_path),
+        BILLING_KEY_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -1,6 +1,6 @@
 // A stand-in for PortOne's browser SDK (https://cdn.portone.io/v2/browser-sdk.js), served by
 // the site when the built-in test checkout is on (debug, no PortOne keys: billing/sandbox.py).
-// `PortOne.requestPayment(request)` answers like the real SDK: a response with paymentId and
+// `PortOne.requestPayment(request)` and `PortOne.requestIssueBillingKey(request)` answer like the real SDK: a response with paymentId and
 // txId when paid, or with `code` and `message` when the user cancels or the PG refuses. Instead
 // of a card company's window it shows one page, clearly marked that no money moves; "Pay" asks
 // the site's loopback PortOne server to record the payment, as the PG would.
@@ -15,8 +15,11 @@
     cancel: data.cancel || "Cancel",
     cancelled: data.cancelled || "The payment was cancelled.",
     failed: data.failed || "The test payment could not be made.",
+    cardTitle: data.cardTitle || "Test card: no money moves",
+    register: data.register || "Register card (test)",
   };
   var payUrl = data.payUrl || "/credits/test-checkout/pay";
+  var billingKeyUrl = data.billingKeyUrl || "/credits/test-checkout/billing-key";
 
   function csrfToken() {
     var input = document.querySelector("input[name=csrfmiddlewaretoken]");
@@ -103,5 +106,64 @@
     });
   }
 
-  window.PortOne = { requestPayment: requestPayment, isTestCheckout: true };
+  // The card company's side of registering a card: the site's loopback PortOne issues a billing
+  // key for this request's issueId, and the answer carries it as the real SDK's does.
+  function requestIssueBillingKey(request) {
+    return new Promise(function (resolve) {
+      var dialog = element("dialog", { class: "test-checkout", id: "test-checkout", "aria-labelledby": "test-checkout-title" });
+      var heading = element("h2", { id: "test-checkout-title", class: "test-checkout__title" }, text.cardTitle);
+      var note = element("p", { class: "test-checkout__note" }, text.note);
+      var order = element("p", { class: "test-checkout__order" }, request.issueName || "");
+      var error = element("p", { class: "message message--error", role: "alert", hidden: "" });
+      var actions = element("div", { class: "test-checkout__actions" });
+      var register = element("button", { type: "button", class: "button", id: "test-checkout-register" }, text.register);
+      var cancel = element("button", { type: "button", class: "button button--ghost", id: "test-checkout-cancel" }, text.cancel);
+      actions.appendChild(register);
+      actions.appendChild(cancel);
+      [heading, note, order, error, actions].forEach(function (node) { dialog.appendChild(node); });
+      document.body.appendChild(dialog);
+      var settled = false;
+
+      function finish(response) {
+        if (settled) return;
+        settled = true;
+        if (dialog.open) dialog.close();
+        dialog.remove();
+        resolve(response);
+      }
+
+      function cancelled() {
+        finish({ code: "FAILURE_TYPE_PG", message: text.cancelled });
+      }
+
+      dialog.addEventListener("cancel", function (event) { event.preventDefault(); cancelled(); });
+      cancel.addEventListener("click", cancelled);
+      register.addEventListener("click", function () {
+        register.disabled = cancel.disabled = true;
+        fetch(billingKeyUrl, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
+          body: JSON.stringify({
+            storeId: request.storeId,
+            channelKey: request.channelKey,
+            issueId: request.issueId,
+            issueName: request.issueName,
+            customer: request.customer,
+          }),
+        }).then(function (response) {
+          if (!response.ok) throw new Error(text.failed);
+          return response.json();
+        }).then(finish).catch(function (failure) {
+          error.hidden = false;
+          error.textContent = failure.message || text.failed;
+          register.disabled = cancel.disabled = false;
+        });
+      });
+      dialog.showModal();
+      register.focus();
+    });
+  }
+
+  window.PortOne = { requestPayment: requestPayment, requestIssueBillingKey: requestIssueBillingKey, isTestCheckout: true };
 })();
