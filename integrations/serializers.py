@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from integrations.models import WebhookAttempt, WebhookEndpoint, WebhookEventType
+from dubbing.events import JobEvent
+from integrations.models import WebhookAttempt, WebhookEndpoint
 
 
 class WebhookEndpointOutputSerializer(serializers.ModelSerializer):
@@ -21,12 +22,12 @@ class WebhookEndpointCreatedOutputSerializer(WebhookEndpointOutputSerializer):
 class WebhookEndpointInputSerializer(serializers.Serializer):
     # A CharField: the services check the URL (scheme, resolved addresses) and name what is wrong.
     url = serializers.CharField(max_length=2000)
-    events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEventType.choices), min_length=1)
+    events = serializers.ListField(child=serializers.ChoiceField(choices=JobEvent.choices), min_length=1)
 
 
 class WebhookEndpointUpdateInputSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=2000, required=False)
-    events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEventType.choices), min_length=1,
+    events = serializers.ListField(child=serializers.ChoiceField(choices=JobEvent.choices), min_length=1,
                                    required=False)
     active = serializers.BooleanField(required=False)
 
