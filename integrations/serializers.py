@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from dubbing.events import JobEvent
-from integrations.models import WebhookAttempt, WebhookEndpoint
+from integrations.models import WebhookAttempt, WebhookEndpoint, WebhookEventType
 
 
 class WebhookEndpointOutputSerializer(serializers.ModelSerializer):
@@ -22,12 +21,12 @@ class WebhookEndpointCreatedOutputSerializer(WebhookEndpointOutputSerializer):
 class WebhookEndpointInputSerializer(serializers.Serializer):
     # A CharField: the services check the URL (scheme, resolved addresses) and name what is wrong.
     url = serializers.CharField(max_length=2000)
-    events = serializers.ListField(child=serializers.ChoiceField(choices=JobEvent.choices), min_length=1)
+    events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEventType.choices), min_length=1)
 
 
 class WebhookEndpointUpdateInputSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=2000, required=False)
-    events = serializers.ListField(child=serializers.ChoiceField(choices=JobEvent.choices), min_length=1,
+    events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEventType.choices), min_length=1,
                                    required=False)
     active = serializers.BooleanField(required=False)
 

@@ -20,6 +20,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from onevoice.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from onevoice.logs import configure_structlog, connect_signals, logging_config
 from onevoice.sqs import SQS_MIDDLEWARE, SQSConfigError, sqs_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_dramatiq",
+    "django_structlog",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
@@ -83,7 +85,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First and last: the request latency by view measures everything in between.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "onevoice.requestid.RequestIDMiddleware",
+    # The request's id (trusted from a proxy, else made), then django-structlog binds it and the
+    # user's id for every line of the request and logs its start and end (onevoice/logs.py).
+    "onevoice.logs.RequestIDMiddleware",
+    "django_structlog.middlewares.RequestMiddleware",
     # Outside everything that answers early (error shapes, static files): every response has the policy.
     "onevoice.csp.CSPMiddleware",  # django-csp's, plus the media bucket's hosts
     "onevoice.errors.APIErrorShapeMiddleware",
@@ -177,6 +182,7 @@ _dramatiq_middleware = [
     "dramatiq.middleware.Callbacks",
     "dramatiq.middleware.Retries",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
+    "onevoice.logs.LogContextMiddleware",  # the sender's request id, bound in the worker
 ]
 # SQS (onevoice/sqs.py) when BROKER_URL=sqs://... or SQS_QUEUE_PREFIX asks for it; then Redis,
 # RabbitMQ, or the in-process queue. The cache stays on REDIS_URL either way.
@@ -546,19 +552,13 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# --- Logging --------------------------------------------------------------------------------
+# --- Logging (onevoice/logs.py) ------------------------------------------------------------------
+# One JSON object per line in production, readable lines with debug on; either way every line of a
+# request carries its request id, and a worker's lines the id of the request that sent the message.
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "onevoice.requestid.RequestIDLogFilter"}},
-    "formatters": {"json": {"()": "onevoice.requestid.JSONFormatter"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        "django.db.backends": {"level": "INFO"},
-    },
-}
+LOG_FORMAT = env_choice("LOG_FORMAT", "console" if DEBUG else "json", ("json", "console"))
+LOGGING = logging_config(level=LOG_LEVEL, json_lines=LOG_FORMAT == "json")
+configure_structlog()
+connect_signals()
+# Our RequestIDMiddleware has already kept a trusted proxy's X-Request-ID (or made one) in its place.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True

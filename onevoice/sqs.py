@@ -38,6 +38,8 @@ from dramatiq.middleware import Middleware, SkipMessage
 from dramatiq_sqs import SQSBroker
 from dramatiq_sqs.broker import MAX_DELAY_SECONDS, SQSConsumer
 
+from onevoice.logs import stamp
+
 logger = logging.getLogger(__name__)
 
 DUE_OPTION = "onevoice_due_ms"
@@ -205,7 +207,8 @@ class OneVoiceSQSBroker(SQSBroker):
             self.dead_letter_queues.pop(queue_name, None)
 
     def enqueue(self, message: dramatiq.Message, *, delay: int | None = None) -> dramatiq.Message:
-        options = {key: value for key, value in message.options.items() if key != DUE_OPTION}
+        # The sender's log context now: dramatiq-sqs encodes the message before the enqueue hooks run.
+        options = stamp({key: value for key, value in message.options.items() if key != DUE_OPTION})
         if delay and delay > self.max_delay_seconds * 1000:
             options[DUE_OPTION] = int(time.time() * 1000) + int(delay)
             delay = self.max_delay_seconds * 1000

@@ -24,7 +24,7 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from dubbing.models import JobStatus, JobStep, StepStatus
-from dubbing.queue import QUEUE, job_message_send
+from dubbing.tasks import QUEUE, job_message_send
 from dubbing.tests.test_jobs_api import make_job, make_video
 
 BASE_DIR = Path(__file__).resolve().parents[2]
