@@ -1,4 +1,5 @@
-"""Project-wide test fixtures: personas (owner, other, staff), API clients, and the broker."""
+"""Project-wide test fixtures: personas (owner, other, staff), API clients, a ready video and a
+finished job of the owner's, and the broker. The factories live in each app's tests/factories.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import pytest
 from dramatiq import Worker
 from rest_framework.test import APIClient
 
-from testing.factories import PASSWORD, UserFactory
+from accounts.tests.factories import PASSWORD, UserFactory
+from dubbing.models import StepStatus
+from dubbing.tests.factories import DubbingJobFactory
+from videos.tests.factories import SpeechVideoFactory
 
 
 @pytest.fixture(autouse=True)
@@ -88,6 +92,22 @@ def _browser(user):
     client = Client()
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def video(owner, media_root):
+    """The owner's ready video of speech_en.mp4, its source really in storage."""
+    return SpeechVideoFactory(owner=owner)
+
+
+@pytest.fixture
+def finished_job(owner, video):
+    """The owner's succeeded Spanish dub of `video`: two steps done, two lines."""
+    return DubbingJobFactory(
+        owner=owner, video=video, succeeded=True, stage="publish",
+        steps=[("probe", StepStatus.DONE), ("extract", StepStatus.DONE)],
+        segments=[("Hello there.", "Hola."), ("How are you?", "¿Cómo estás?")],
+    )
 
 
 @pytest.fixture

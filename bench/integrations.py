@@ -55,7 +55,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _user(email: str, credits: int):
     from billing.services.ledger import credits_grant
-    from testing.factories import UserFactory
+    from accounts.tests.factories import UserFactory
 
     user = UserFactory(email=email, name="Bench")
     credits_grant(user=user, amount=credits, staff=user, reason="bench", idempotency_key=f"bench-{email}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from testing.factories import UserFactory
+from accounts.tests.factories import UserFactory
 
 STRONG_PASSWORD = "violet tangerine 7 harbour"
 

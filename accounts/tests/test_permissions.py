@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.errors import EmailUnverified
 from accounts.permissions import EmailVerifiedForPaidWork
+from accounts.selectors import user_must_verify_email
 from accounts.services import user_require_verified
 
 pytestmark = pytest.mark.django_db
@@ -65,8 +66,18 @@ def test_the_service_gate_raises_403_email_unverified(settings, unverified, owne
 
 
 def test_the_service_gate_is_open_when_not_required(settings, unverified):
+    # Given an unverified user the gate refuses while verification is required
+    settings.REQUIRE_EMAIL_VERIFICATION = True
+    with pytest.raises(EmailUnverified):
+        user_require_verified(user=unverified)
+
+    # When verification is no longer required
     settings.REQUIRE_EMAIL_VERIFICATION = False
-    user_require_verified(user=unverified)
+
+    # Then the same user passes the gate, and the pages no longer ask them to verify first
+    assert user_require_verified(user=unverified) is None
+    assert user_must_verify_email(user=unverified) is False
+    assert unverified.email_verified_at is None  # still unverified: the setting, not the user, changed
 
 
 def test_verification_is_required_by_default_only_when_debug_is_off():

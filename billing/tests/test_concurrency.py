@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
 
@@ -18,6 +17,7 @@ from billing.services import (
     webhook_delivery_receive,
 )
 from testing.portone_server import sign_webhook, webhook_body
+from testing.races import race
 
 pytestmark = [
     pytest.mark.postgres,
@@ -25,35 +25,11 @@ pytestmark = [
 ]
 
 
-def _race(workers: list) -> list:
-    """Run the callables at the same moment in threads; return their results or exceptions."""
-    barrier = threading.Barrier(len(workers))
-    results: list = [None] * len(workers)
-
-    def run(index, work):
-        from django.db import connection as thread_connection
-
-        try:
-            barrier.wait()
-            results[index] = work()
-        except Exception as error:  # noqa: BLE001 - the test inspects what each thread got
-            results[index] = error
-        finally:
-            thread_connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def test_twenty_concurrent_spends_against_ten_credits_let_exactly_ten_through(owner, settings):
     settings.SIGNUP_BONUS_CREDITS = 10
     credits_signup_bonus(user=owner)
 
-    results = _race(
+    results = race(
         [lambda: credits_reserve(user=owner, job_id=uuid.uuid4(), attempt=1, amount=1) for _ in range(20)]
     )
 
@@ -81,7 +57,7 @@ def test_complete_and_webhooks_racing_on_one_payment_credit_it_once(owner, prepa
             body=body.encode(), headers=sign_webhook(portone.webhook_secret, body)
         )
 
-    results = _race([complete, deliver] * 4)
+    results = race([complete, deliver] * 4)
 
     errors = [r for r in results if isinstance(r, Exception)]
     assert errors == []

@@ -11,8 +11,10 @@ import pytest
 from django.test import Client
 
 from community.models import Comment, GalleryItem, Like, Post, Report
-from community.tests.conftest import DUBBED_BYTES, THUMBNAIL_BYTES, make_job, make_post
+from community.tests.factories import CommentFactory, LikeFactory, PostFactory
 from dubbing.models import DubbingJob, JobStatus
+from dubbing.tests.factories import DUBBED_BYTES, DubbedJobFactory
+from videos.tests.factories import THUMBNAIL_BYTES
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +56,7 @@ def test_publishing_another_users_job_is_not_found(other_client, job):
 
 @pytest.mark.parametrize("status", [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.FAILED, JobStatus.CANCELLED])
 def test_publishing_a_job_that_has_not_succeeded_is_a_conflict(owner_client, owner, media_root, status):
-    job = make_job(owner, status=status)
+    job = DubbedJobFactory(owner=owner, status=status)
 
     response = owner_client.post("/api/v1/posts", {"job_id": str(job.id), "title": "Too early"})
 
@@ -118,10 +120,8 @@ def test_the_owners_other_files_stay_private_to_someone_with_the_posts_links(oth
 
 
 def test_a_post_without_a_thumbnail_has_no_thumbnail_link(owner, other_client, media_root):
-    from community.tests.conftest import make_video
-
-    job = make_job(owner, make_video(owner, thumbnail=False))
-    post = Post.objects.create(author=owner, job=job, title="No picture")
+    job = DubbedJobFactory(owner=owner, video__thumbnail=False)
+    post = PostFactory(author=owner, job=job, title="No picture")
 
     body = other_client.get(f"/api/v1/posts/{post.id}").json()
 
@@ -142,12 +142,12 @@ def test_the_feed_needs_a_signed_in_user(api_client, post):
 
 
 def test_the_feed_lists_posts_newest_first_with_counts_from_annotations(owner, other, other_client, media_root):
-    older = make_post(owner, title="Older")
-    newer = make_post(other, title="Newer")
-    Like.objects.create(post=older, user=other)
-    Like.objects.create(post=older, user=owner)
-    Comment.objects.create(post=older, author=other, body="Nice")
-    Comment.objects.create(post=older, author=other, body="Hidden one", hidden=True)
+    older = PostFactory(author=owner, title="Older")
+    newer = PostFactory(author=other, title="Newer")
+    LikeFactory(post=older, user=other)
+    LikeFactory(post=older, user=owner)
+    CommentFactory(post=older, author=other, body="Nice")
+    CommentFactory(post=older, author=other, body="Hidden one", hidden=True)
 
     body = other_client.get("/api/v1/posts").json()
 
@@ -160,12 +160,12 @@ def test_the_feed_lists_posts_newest_first_with_counts_from_annotations(owner, o
 
 
 def test_the_feed_ordered_by_most_liked(owner, other, staff, other_client, media_root):
-    quiet = make_post(owner, title="Quiet")
-    loved = make_post(owner, title="Loved")
-    liked = make_post(owner, title="Liked once")
+    quiet = PostFactory(author=owner, title="Quiet")
+    loved = PostFactory(author=owner, title="Loved")
+    liked = PostFactory(author=owner, title="Liked once")
     for user in (owner, other, staff):
-        Like.objects.create(post=loved, user=user)
-    Like.objects.create(post=liked, user=other)
+        LikeFactory(post=loved, user=user)
+    LikeFactory(post=liked, user=other)
 
     body = other_client.get("/api/v1/posts?ordering=-like_count").json()
 
@@ -180,9 +180,9 @@ def test_an_unknown_ordering_is_refused(other_client, post):
 
 
 def test_the_feed_filters_by_language_and_by_author(owner, other, other_client, media_root):
-    make_post(owner, title="Alice es", target="es")
-    make_post(owner, title="Alice fr", target="fr")
-    make_post(other, title="Bob es", target="es")
+    PostFactory(author=owner, title="Alice es", job__target_language="es")
+    PostFactory(author=owner, title="Alice fr", job__target_language="fr")
+    PostFactory(author=other, title="Bob es", job__target_language="es")
 
     spanish = other_client.get("/api/v1/posts?language=es").json()["results"]
     alices = other_client.get(f"/api/v1/posts?author={owner.id}").json()["results"]
@@ -197,12 +197,12 @@ def test_the_feed_filters_by_language_and_by_author(owner, other, other_client, 
 
 def test_scrolling_the_feed_while_new_posts_arrive_never_shows_a_post_twice(owner, other_client, media_root):
     for n in range(5):
-        make_post(owner, title=f"Post {n}")
+        PostFactory(author=owner, title=f"Post {n}")
 
     first = other_client.get("/api/v1/posts?page_size=2").json()
-    make_post(owner, title="Arrived meanwhile 1")
+    PostFactory(author=owner, title="Arrived meanwhile 1")
     second = other_client.get(first["next"]).json()
-    make_post(owner, title="Arrived meanwhile 2")
+    PostFactory(author=owner, title="Arrived meanwhile 2")
     third = other_client.get(second["next"]).json()
 
     seen = [p["title"] for page in (first, second, third) for p in page["results"]]
@@ -214,12 +214,12 @@ def test_scrolling_the_feed_while_new_posts_arrive_never_shows_a_post_twice(owne
 
 
 def test_scrolling_the_most_liked_feed_while_new_posts_arrive_never_shows_a_post_twice(owner, other, other_client, media_root):
-    posts = [make_post(owner, title=f"Post {n}") for n in range(4)]
-    Like.objects.create(post=posts[0], user=other)
+    posts = [PostFactory(author=owner, title=f"Post {n}") for n in range(4)]
+    LikeFactory(post=posts[0], user=other)
 
     first = other_client.get("/api/v1/posts?ordering=-like_count&page_size=2").json()
     for n in range(3):
-        make_post(owner, title=f"New {n}")  # no likes: they would sort into the tail being scrolled
+        PostFactory(author=owner, title=f"New {n}")  # no likes: they would sort into the tail being scrolled
     second = other_client.get(first["next"]).json()
 
     seen = [p["title"] for page in (first, second) for p in page["results"]]
@@ -243,9 +243,9 @@ def test_a_tampered_cursor_is_invalid_input_not_a_server_error(other_client, pos
 
 def test_the_feed_is_one_query(other_client, owner, other, media_root, django_assert_num_queries):
     for n in range(5):
-        post = make_post(owner, title=f"Post {n}")
-        Like.objects.create(post=post, user=other)
-        Comment.objects.create(post=post, author=other, body="Hi")
+        post = PostFactory(author=owner, title=f"Post {n}")
+        LikeFactory(post=post, user=other)
+        CommentFactory(post=post, author=other, body="Hi")
 
     # 1: the page of posts, with author, job and video joined and the like count, comment count,
     #    liked_by_me and the dubbed file's name, kind and type as subqueries. No count query
@@ -290,8 +290,8 @@ def test_deleting_a_post_keeps_the_job(owner_client, post):
 
 
 def test_deleting_the_job_or_its_video_removes_its_posts(owner, media_root):
-    by_job = make_post(owner)
-    by_video = make_post(owner)
+    by_job = PostFactory(author=owner)
+    by_video = PostFactory(author=owner)
 
     DubbingJob.objects.filter(pk=by_job.job_id).delete()
     by_video.job.video.delete()
@@ -323,9 +323,9 @@ def test_the_author_sees_the_like(owner_client, other_client, post):
 def test_the_database_keeps_one_like_per_user_and_post(other, post):
     from django.db import IntegrityError, transaction
 
-    Like.objects.create(post=post, user=other)
+    LikeFactory(post=post, user=other)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Like.objects.create(post=post, user=other)
+        LikeFactory(post=post, user=other)
 
 
 # --- Comments ------------------------------------------------------------------------------------------
@@ -378,7 +378,7 @@ def test_commenting_too_fast_is_throttled(other_client, post, settings):
 
 def test_a_posts_comments_are_three_queries(other_client, owner, other, post, django_assert_num_queries):
     for n in range(5):
-        Comment.objects.create(post=post, author=other if n % 2 else owner, body=f"c{n}")
+        CommentFactory(post=post, author=other if n % 2 else owner, body=f"c{n}")
 
     # 1: the post (visible to me?), 2: the count of its visible comments, 3: the page of comments
     #    with their authors joined.
@@ -389,7 +389,7 @@ def test_a_posts_comments_are_three_queries(other_client, owner, other, post, dj
 
 
 def test_i_edit_my_comment_but_not_someone_elses(owner_client, other_client, other, post):
-    comment = Comment.objects.create(post=post, author=other, body="Typo")
+    comment = CommentFactory(post=post, author=other, body="Typo")
 
     mine = other_client.patch(f"/api/v1/comments/{comment.id}", {"body": "Fixed"})
     theirs = owner_client.patch(f"/api/v1/comments/{comment.id}", {"body": "Changed by the post's author"})
@@ -400,9 +400,9 @@ def test_i_edit_my_comment_but_not_someone_elses(owner_client, other_client, oth
 
 
 def test_deleting_someone_elses_comment_is_not_found(other_client, owner, staff, post):
-    comment = Comment.objects.create(post=post, author=owner, body="Mine")
-    on_other_post = make_post(staff)
-    theirs = Comment.objects.create(post=on_other_post, author=staff, body="Staff's")
+    comment = CommentFactory(post=post, author=owner, body="Mine")
+    on_other_post = PostFactory(author=staff)
+    theirs = CommentFactory(post=on_other_post, author=staff, body="Staff's")
 
     assert other_client.delete(f"/api/v1/comments/{comment.id}").status_code == 404
     assert other_client.delete(f"/api/v1/comments/{theirs.id}").status_code == 404
@@ -410,8 +410,8 @@ def test_deleting_someone_elses_comment_is_not_found(other_client, owner, staff,
 
 
 def test_the_comment_author_and_the_post_author_may_delete_a_comment(owner_client, other_client, other, post):
-    first = Comment.objects.create(post=post, author=other, body="one")
-    second = Comment.objects.create(post=post, author=other, body="two")
+    first = CommentFactory(post=post, author=other, body="one")
+    second = CommentFactory(post=post, author=other, body="two")
 
     assert other_client.delete(f"/api/v1/comments/{first.id}").status_code == 204
     assert owner_client.delete(f"/api/v1/comments/{second.id}").status_code == 204
@@ -440,8 +440,8 @@ def test_a_hidden_post_disappears_for_everyone_but_staff(owner_client, other_cli
 
 
 def test_a_hidden_comment_disappears_for_everyone_but_staff(owner_client, other_client, other, staff, post):
-    visible = Comment.objects.create(post=post, author=other, body="Fine")
-    hidden = Comment.objects.create(post=post, author=other, body="Rude", hidden=True)
+    visible = CommentFactory(post=post, author=other, body="Fine")
+    hidden = CommentFactory(post=post, author=other, body="Rude", hidden=True)
 
     for client in (owner_client, other_client):
         assert [c["body"] for c in client.get(f"/api/v1/posts/{post.id}/comments").json()["results"]] == ["Fine"]
@@ -475,7 +475,7 @@ def test_reporting_a_post_twice_makes_one_report(other_client, other, post):
 
 
 def test_reporting_a_comment_twice_makes_one_report(owner_client, other, post):
-    comment = Comment.objects.create(post=post, author=other, body="Rude words")
+    comment = CommentFactory(post=post, author=other, body="Rude words")
 
     first = owner_client.post(f"/api/v1/comments/{comment.id}/report", {"reason": "Rude"})
     second = owner_client.post(f"/api/v1/comments/{comment.id}/report", {"reason": "Rude"})
@@ -502,9 +502,9 @@ def test_two_users_reporting_the_same_post_make_two_reports(other_client, staff,
 
 
 def test_my_gallery_lists_my_succeeded_jobs_only(owner_client, owner, other, media_root):
-    mine = make_job(owner)
-    make_job(owner, status=JobStatus.FAILED)
-    make_job(other)
+    mine = DubbedJobFactory(owner=owner)
+    DubbedJobFactory(owner=owner, status=JobStatus.FAILED)
+    DubbedJobFactory(owner=other)
 
     body = owner_client.get("/api/v1/gallery").json()
 
@@ -516,8 +516,8 @@ def test_my_gallery_lists_my_succeeded_jobs_only(owner_client, owner, other, med
 
 
 def test_i_put_a_dub_in_a_folder_and_mark_it_a_favourite(owner_client, owner, media_root):
-    job = make_job(owner)
-    make_job(owner)
+    job = DubbedJobFactory(owner=owner)
+    DubbedJobFactory(owner=owner)
 
     response = owner_client.patch(f"/api/v1/gallery/{job.id}", {"folder": " Travel ", "favorite": True})
 
@@ -545,7 +545,7 @@ def test_changing_another_users_gallery_item_is_not_found(other_client, job):
 
 
 def test_a_job_that_has_not_succeeded_is_not_in_the_gallery(owner_client, owner, media_root):
-    job = make_job(owner, status=JobStatus.RUNNING)
+    job = DubbedJobFactory(owner=owner, status=JobStatus.RUNNING)
 
     response = owner_client.patch(f"/api/v1/gallery/{job.id}", {"favorite": True})
 
@@ -554,8 +554,8 @@ def test_a_job_that_has_not_succeeded_is_not_in_the_gallery(owner_client, owner,
 
 def test_my_gallery_is_two_queries(owner_client, owner, media_root, django_assert_num_queries):
     for _ in range(4):
-        make_job(owner)
-    owner_client.patch(f"/api/v1/gallery/{make_job(owner).id}", {"folder": "A"})
+        DubbedJobFactory(owner=owner)
+    owner_client.patch(f"/api/v1/gallery/{DubbedJobFactory(owner=owner).id}", {"folder": "A"})
 
     # 1: the count of my succeeded jobs, 2: the page, with video and gallery item joined and
     #    the post id as a subquery.

@@ -9,7 +9,8 @@ import pytest
 from django.test import Client
 
 from community.models import GalleryItem, Like
-from community.tests.conftest import make_job, make_post
+from community.tests.factories import PostFactory
+from dubbing.tests.factories import DubbedJobFactory
 from testing.browser import chromium, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -36,8 +37,8 @@ def _shot(page, name: str) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_like_from_the_keyboard_updates_the_button_without_reloading(browser_page, live_server, owner, other):
-    post = make_post(owner, title="Hola <b>mundo</b>")
-    make_post(owner, title="Another dub", target="fr")
+    post = PostFactory(author=owner, title="Hola <b>mundo</b>")
+    PostFactory(author=owner, title="Another dub", job__target_language="fr")
     page = browser_page
     page.goto(f"{live_server.url}/community")
     page.evaluate("window.__sameDocument = true")
@@ -68,8 +69,8 @@ def test_a_like_from_the_keyboard_updates_the_button_without_reloading(browser_p
 
 @pytest.mark.django_db(transaction=True)
 def test_starring_a_dub_in_my_gallery_without_reloading(browser_page, live_server, other):
-    job = make_job(other)
-    make_job(other)
+    job = DubbedJobFactory(owner=other)
+    DubbedJobFactory(owner=other)
     page = browser_page
     page.goto(f"{live_server.url}/gallery")
     page.evaluate("window.__sameDocument = true")

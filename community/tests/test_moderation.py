@@ -12,7 +12,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from community.models import Comment, Post, Report
-from community.tests.conftest import DUBBED_BYTES, make_job, make_post
+from community.tests.factories import CommentFactory, PostFactory, ReportFactory
+from dubbing.tests.factories import DUBBED_BYTES, DubbedJobFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,9 +26,9 @@ def _action(client, url: str, action: str, ids) -> None:
 
 
 def test_the_report_queue_lists_open_reports_first_with_what_was_reported(staff_browser, owner, other, post):
-    comment = Comment.objects.create(post=post, author=owner, body="<i>rude</i> words")
-    open_report = Report.objects.create(reporter=other, comment=comment, reason="Rude")
-    done = Report.objects.create(reporter=other, post=post, reason="Old", resolved=True)
+    comment = CommentFactory(post=post, author=owner, body="<i>rude</i> words")
+    open_report = ReportFactory(reporter=other, comment=comment, reason="Rude")
+    done = ReportFactory(reporter=other, post=post, reason="Old", resolved=True)
 
     html = staff_browser.get(QUEUE).content.decode()
 
@@ -39,11 +40,11 @@ def test_the_report_queue_lists_open_reports_first_with_what_was_reported(staff_
 
 
 def test_staff_hide_reported_items_and_resolve_the_reports_in_bulk(staff_browser, staff, owner, other, post):
-    comment = Comment.objects.create(post=post, author=owner, body="Rude")
-    other_post = make_post(other, title="Spam")
+    comment = CommentFactory(post=post, author=owner, body="Rude")
+    other_post = PostFactory(author=other, title="Spam")
     reports = [
-        Report.objects.create(reporter=other, comment=comment, reason="Rude"),
-        Report.objects.create(reporter=owner, post=other_post, reason="Spam"),
+        ReportFactory(reporter=other, comment=comment, reason="Rude"),
+        ReportFactory(reporter=owner, post=other_post, reason="Spam"),
     ]
 
     _action(staff_browser, QUEUE, "hide_and_resolve", [r.pk for r in reports])
@@ -57,7 +58,7 @@ def test_staff_hide_reported_items_and_resolve_the_reports_in_bulk(staff_browser
 
 
 def test_staff_resolve_reports_without_hiding_and_show_items_again(staff_browser, owner, other, post):
-    report = Report.objects.create(reporter=other, post=post, reason="Not spam really")
+    report = ReportFactory(reporter=other, post=post, reason="Not spam really")
     Post.objects.filter(pk=post.pk).update(hidden=True)
 
     _action(staff_browser, QUEUE, "unhide_items", [report.pk])
@@ -68,7 +69,7 @@ def test_staff_resolve_reports_without_hiding_and_show_items_again(staff_browser
 
 
 def test_staff_hide_and_unhide_posts_and_comments_from_their_lists(staff_browser, owner, other, post):
-    comment = Comment.objects.create(post=post, author=other, body="Hm")
+    comment = CommentFactory(post=post, author=other, body="Hm")
 
     _action(staff_browser, "/admin/community/post/", "hide", [post.pk])
     _action(staff_browser, "/admin/community/comment/", "hide", [comment.pk])
@@ -80,8 +81,8 @@ def test_staff_hide_and_unhide_posts_and_comments_from_their_lists(staff_browser
 
 
 def test_the_admin_lists_and_change_pages_open(staff_browser, owner, other, post):
-    comment = Comment.objects.create(post=post, author=other, body="Hm")
-    report = Report.objects.create(reporter=other, comment=comment, reason="x")
+    comment = CommentFactory(post=post, author=other, body="Hm")
+    report = ReportFactory(reporter=other, comment=comment, reason="x")
     pages = [
         "/admin/community/post/", f"/admin/community/post/{post.pk}/change/",
         "/admin/community/comment/", f"/admin/community/comment/{comment.pk}/change/",
@@ -104,7 +105,7 @@ def test_publish_watch_like_comment_report_hide_as_new_users_would(owner, other,
     alice, bob = APIClient(), Client()
     alice.force_authenticate(owner)
     bob.force_login(other)
-    job = make_job(owner)
+    job = DubbedJobFactory(owner=owner)
 
     # Alice publishes her finished dub.
     published = alice.post("/api/v1/posts", {"job_id": str(job.id), "title": "Hola from Alice"})

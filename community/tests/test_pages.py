@@ -11,7 +11,8 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 
 from community.models import Comment, GalleryItem, Like, Post, Report
-from community.tests.conftest import make_job, make_post
+from community.tests.factories import CommentFactory, GalleryItemFactory, LikeFactory, PostFactory
+from dubbing.tests.factories import DubbedJobFactory
 from dubbing.models import JobStatus
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +46,7 @@ def test_the_feed_is_a_grid_of_inline_players_with_like_buttons(other_browser, p
 
 def test_the_feed_page_is_four_queries(other_browser, owner, other, media_root, django_assert_num_queries):
     for n in range(4):
-        Like.objects.create(post=make_post(owner, title=f"Post {n}"), user=other)
+        LikeFactory(post=PostFactory(author=owner, title=f"Post {n}"), user=other)
 
     # 1: the session, 2: the user, 3: the page of posts (everything joined or subqueried),
     # 4: the languages for the filter.
@@ -56,9 +57,9 @@ def test_the_feed_page_is_four_queries(other_browser, owner, other, media_root, 
 
 
 def test_the_feed_page_filters_by_language_and_author_and_orders_by_likes(other_browser, owner, other, media_root):
-    make_post(owner, title="Spanish one", target="es")
-    loved = make_post(other, title="French one", target="fr")
-    Like.objects.create(post=loved, user=owner)
+    PostFactory(author=owner, title="Spanish one", job__target_language="es")
+    loved = PostFactory(author=other, title="French one", job__target_language="fr")
+    LikeFactory(post=loved, user=owner)
 
     spanish = _html(other_browser.get("/community?language=es"))
     bobs = _html(other_browser.get(f"/community?author={other.id}"))
@@ -71,11 +72,11 @@ def test_the_feed_page_filters_by_language_and_author_and_orders_by_likes(other_
 
 def test_the_feed_page_links_to_more_posts_without_repeating_one(other_browser, owner, media_root):
     for n in range(22):
-        make_post(owner, title=f"Post {n:02d}")
+        PostFactory(author=owner, title=f"Post {n:02d}")
 
     first = _html(other_browser.get("/community"))
     more = re.search(r'<a href="([^"]+)" rel="next">', first).group(1).replace("&amp;", "&")
-    make_post(owner, title="Arrived meanwhile")
+    PostFactory(author=owner, title="Arrived meanwhile")
     second = _html(other_browser.get(more))
 
     titles = re.findall(r'id="post-title-[^"]+"><a href="[^"]+">([^<]+)</a>', first + second)
@@ -83,7 +84,7 @@ def test_the_feed_page_links_to_more_posts_without_repeating_one(other_browser, 
 
 
 def test_a_title_with_html_is_shown_as_text_in_the_feed_and_on_the_post_page(other_browser, owner, media_root):
-    post = make_post(owner, title=SCRIPT, description=f"Look {SCRIPT}")
+    post = PostFactory(author=owner, title=SCRIPT, description=f"Look {SCRIPT}")
 
     feed = _html(other_browser.get("/community"))
     page = _html(other_browser.get(f"/community/posts/{post.id}"))
@@ -117,8 +118,8 @@ def test_the_community_pages_need_a_login(client, post):
 
 
 def test_the_post_page_plays_the_dub_and_lists_comments_as_text(other_browser, owner, other, post):
-    Comment.objects.create(post=post, author=owner, body=f"Thanks {SCRIPT}\nsecond line")
-    Comment.objects.create(post=post, author=other, body="<b>bold?</b>")
+    CommentFactory(post=post, author=owner, body=f"Thanks {SCRIPT}\nsecond line")
+    CommentFactory(post=post, author=other, body="<b>bold?</b>")
 
     html = _html(other_browser.get(f"/community/posts/{post.id}"))
 
@@ -132,7 +133,7 @@ def test_the_post_page_plays_the_dub_and_lists_comments_as_text(other_browser, o
 
 def test_the_post_page_is_five_queries(other_browser, owner, other, post, django_assert_num_queries):
     for n in range(6):
-        Comment.objects.create(post=post, author=other if n % 2 else owner, body=f"c{n}")
+        CommentFactory(post=post, author=other if n % 2 else owner, body=f"c{n}")
 
     # 1: the session, 2: the user, 3: the post (author, job, video joined; counts and media as
     # subqueries), 4: the count of its visible comments, 5: the page of comments with authors.
@@ -176,8 +177,8 @@ def test_commenting_too_fast_from_the_page_is_429(other_browser, post, settings)
 
 
 def test_delete_buttons_show_for_my_comments_and_for_all_comments_on_my_post(owner_browser, other_browser, owner, other, post):
-    mine = Comment.objects.create(post=post, author=other, body="by Bob")
-    authors = Comment.objects.create(post=post, author=owner, body="by Alice")
+    mine = CommentFactory(post=post, author=other, body="by Bob")
+    authors = CommentFactory(post=post, author=owner, body="by Alice")
 
     as_bob = _html(other_browser.get(f"/community/posts/{post.id}"))
     as_alice = _html(owner_browser.get(f"/community/posts/{post.id}"))
@@ -189,7 +190,7 @@ def test_delete_buttons_show_for_my_comments_and_for_all_comments_on_my_post(own
 
 
 def test_deleting_or_editing_someone_elses_things_from_the_pages_is_404(owner_browser, other_browser, owner, staff, post):
-    alices = Comment.objects.create(post=post, author=owner, body="Alice's")
+    alices = CommentFactory(post=post, author=owner, body="Alice's")
 
     assert other_browser.post(f"/community/comments/{alices.id}/delete").status_code == 404
     assert other_browser.post(f"/community/posts/{post.id}/edit", {"title": "Hacked"}).status_code == 404
@@ -198,7 +199,7 @@ def test_deleting_or_editing_someone_elses_things_from_the_pages_is_404(owner_br
 
 
 def test_the_post_author_deletes_a_comment_and_the_post_from_the_pages(owner_browser, other, post):
-    comment = Comment.objects.create(post=post, author=other, body="Bob's")
+    comment = CommentFactory(post=post, author=other, body="Bob's")
 
     assert owner_browser.post(f"/community/comments/{comment.id}/delete").status_code == 302
     assert owner_browser.post(f"/community/posts/{post.id}/delete").status_code == 302
@@ -221,7 +222,7 @@ def test_liking_from_the_page_without_javascript(other_browser, other, post):
 
 
 def test_reporting_from_the_page_twice_makes_one_report(other_browser, owner, post):
-    comment = Comment.objects.create(post=post, author=owner, body="Rude")
+    comment = CommentFactory(post=post, author=owner, body="Rude")
 
     other_browser.post(f"/community/posts/{post.id}/report", {"reason": "Spam"})
     other_browser.post(f"/community/posts/{post.id}/report", {"reason": "Spam"})
@@ -249,7 +250,7 @@ def test_the_publish_partial_renders_a_labelled_form_for_a_succeeded_job(owner, 
 
 
 def test_the_publish_partial_renders_nothing_for_a_job_that_has_not_succeeded(owner, media_root):
-    job = make_job(owner, status=JobStatus.RUNNING)
+    job = DubbedJobFactory(owner=owner, status=JobStatus.RUNNING)
 
     assert render_to_string("community/_publish.html", {"job": job}).strip() == ""
 
@@ -280,7 +281,7 @@ def test_publishing_someone_elses_job_from_the_page_is_404(other_browser, job):
 
 
 def test_publishing_an_unfinished_job_from_the_page_goes_back_to_the_job(owner_browser, owner, media_root):
-    job = make_job(owner, status=JobStatus.RUNNING)
+    job = DubbedJobFactory(owner=owner, status=JobStatus.RUNNING)
 
     response = owner_browser.post(f"/community/publish/{job.id}", {"title": "Early"})
 
@@ -299,11 +300,11 @@ def test_publishing_a_shared_dub_again_goes_to_its_post(owner_browser, post):
 
 
 def test_my_gallery_shows_my_finished_dubs_with_folders_favourites_and_publish(owner_browser, owner, other, media_root):
-    job = make_job(owner)
-    shared = make_post(owner, title="Shared one")
-    make_job(owner, status=JobStatus.FAILED)
-    make_job(other)
-    GalleryItem.objects.create(job=job, folder="Travel <b>", favorite=True)
+    job = DubbedJobFactory(owner=owner)
+    shared = PostFactory(author=owner, title="Shared one")
+    DubbedJobFactory(owner=owner, status=JobStatus.FAILED)
+    DubbedJobFactory(owner=other)
+    GalleryItemFactory(job=job, folder="Travel <b>", favorite=True)
 
     html = _html(owner_browser.get("/gallery"))
 
@@ -316,10 +317,10 @@ def test_my_gallery_shows_my_finished_dubs_with_folders_favourites_and_publish(o
 
 
 def test_my_gallery_by_folder_and_favourites(owner_browser, owner, media_root):
-    travel = make_job(owner)
-    work = make_job(owner)
-    GalleryItem.objects.create(job=travel, folder="Travel")
-    GalleryItem.objects.create(job=work, folder="Work", favorite=True)
+    travel = DubbedJobFactory(owner=owner)
+    work = DubbedJobFactory(owner=owner)
+    GalleryItemFactory(job=travel, folder="Travel")
+    GalleryItemFactory(job=work, folder="Work", favorite=True)
 
     in_travel = _html(owner_browser.get("/gallery?folder=Travel"))
     favourites = _html(owner_browser.get("/gallery?folder=%E2%98%85"))

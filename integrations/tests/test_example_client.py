@@ -68,7 +68,7 @@ def test_the_example_dubs_into_two_offline_languages_with_one_transcription_and_
         live_server, transactional_db, worker, settings, tmp_path, password):
     from billing.services.ledger import credits_grant
     from dubbing.models import DubbingJob, JobStep, SourceAnalysis, StepStatus
-    from testing.factories import UserFactory
+    from accounts.tests.factories import UserFactory
     from videos.models import Video
 
     settings.WEBHOOKS_ALLOW_PRIVATE = True

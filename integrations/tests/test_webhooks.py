@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from integrations import services
 from integrations.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
-from testing.factories import UserFactory
+from accounts.tests.factories import UserFactory
 from testing.webhook_receiver import WebhookReceiver
 
 ALL_EVENTS = ["job.succeeded", "job.failed", "job.cancelled", "job.render_succeeded"]
