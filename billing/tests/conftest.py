@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+
+from billing.tests.factories import CreditPackFactory
 
 
 @pytest.fixture(autouse=True)
@@ -27,11 +31,20 @@ def _balances_equal_ledger_sums(request):
 
 @pytest.fixture
 def pack(db):
-    from billing.models import CreditPack
+    return CreditPackFactory(name="Test 100", sort_order=-1)
 
-    return CreditPack.objects.create(
-        name="Test 100", credits=100, price=15_000, currency="KRW", sort_order=-1
-    )
+
+@pytest.fixture
+def rendered_grant_key():
+    """Reads, from a rendered page, the idempotency key the admin's credit-grant form carries
+    (its hidden field): each submit posts back the key of the form it was rendered with."""
+
+    def read(page) -> str:
+        found = re.search(rb'name="idempotency_key" value="([^"]+)"', page.content)
+        assert found, "the grant form carries no idempotency key"
+        return found.group(1).decode()
+
+    return read
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import pytest
 from billing.models import LedgerEntry
 from billing.selectors import credits_balance
 from billing.services import credit_account_ensure
-from billing.tests.test_refunds import rendered_grant_key
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +18,7 @@ def _messages(response) -> list[str]:
     return [str(m) for m in response.context["messages"]]
 
 
-def test_a_double_submitted_grant_form_credits_once_and_says_so(owner, other, staff_browser):
+def test_a_double_submitted_grant_form_credits_once_and_says_so(owner, other, staff_browser, rendered_grant_key):
     accounts = [credit_account_ensure(user=owner), credit_account_ensure(user=other)]
     action = {"action": "grant_or_remove_credits", "_selected_action": [str(a.pk) for a in accounts]}
     # Given the grant form, rendered once
@@ -40,7 +39,7 @@ def test_a_double_submitted_grant_form_credits_once_and_says_so(owner, other, st
     ]
 
 
-def test_each_rendering_of_the_form_is_a_new_grant(owner, staff_browser):
+def test_each_rendering_of_the_form_is_a_new_grant(owner, staff_browser, rendered_grant_key):
     account = credit_account_ensure(user=owner)
     action = {"action": "grant_or_remove_credits", "_selected_action": [str(account.pk)]}
     first_key = rendered_grant_key(staff_browser.post(URL, action))
@@ -54,7 +53,7 @@ def test_each_rendering_of_the_form_is_a_new_grant(owner, staff_browser):
     assert credits_balance(user=owner) == 10
 
 
-def test_a_grant_form_without_its_key_is_refused_and_moves_nothing(owner, staff_browser):
+def test_a_grant_form_without_its_key_is_refused_and_moves_nothing(owner, staff_browser, rendered_grant_key):
     account = credit_account_ensure(user=owner)
     action = {"action": "grant_or_remove_credits", "_selected_action": [str(account.pk)]}
 

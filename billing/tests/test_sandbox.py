@@ -17,6 +17,7 @@ from django.test import Client
 from billing import sandbox
 from billing.models import Payment, WebhookDelivery
 from billing.selectors import credits_balance
+from testing.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
@@ -201,12 +202,14 @@ def test_devserver_starts_the_test_checkout_with_debug_on_and_no_keys(tmp_path):
         loopback = banner.split("loopback PortOne V2 at ", 1)[1].split(",", 1)[0]
         # The loopback PortOne answers the server SDK's wire protocol (and wants its secret).
         assert httpx.get(f"{loopback}/payments/nothing").status_code == 401
-        for _ in range(50):
+
+        def static_sdk() -> httpx.Response | None:
             try:
-                sdk = httpx.get(f"http://127.0.0.1:{port}/static/billing/test-checkout-sdk.js")
-                break
+                return httpx.get(f"http://127.0.0.1:{port}/static/billing/test-checkout-sdk.js")
             except httpx.ConnectError:
-                time.sleep(0.2)
+                return None  # still starting
+
+        sdk = wait_until(static_sdk, timeout=60, interval=0.2, what="the devserver to answer")
         assert sdk.status_code == 200 and "no money moves" in sdk.text
     finally:
         server.terminate()
@@ -233,9 +236,8 @@ def test_the_stand_in_pg_delivers_portones_signed_webhook(test_checkout, live_se
     )
     assert response.status_code == 200, response.text
 
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not WebhookDelivery.objects.filter(processed=True).exists():
-        time.sleep(0.1)
+    wait_until(lambda: WebhookDelivery.objects.filter(processed=True).exists(), timeout=10, interval=0.1,
+               what="PortOne's webhook, processed")
     delivery = WebhookDelivery.objects.get()
     assert delivery.verified and delivery.processed and delivery.error == ""
     assert delivery.event_type == "Transaction.Paid" and delivery.payment_id == order["payment_id"]

@@ -12,7 +12,6 @@ from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
-import dramatiq
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
@@ -22,6 +21,7 @@ from billing import portone as portone_api
 from billing.models import LedgerEntry, PaymentRefund
 from billing.selectors import credits_balance
 from billing.services.refunds import _refund_begin
+from testing.enqueues import recording_enqueues
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -153,21 +153,9 @@ def test_the_actor_settles_pending_refunds(owner, staff, paid, portone, broker, 
 
 @pytest.mark.django_db
 def test_sync_billing_enqueues_both_re_checks(broker):
-    enqueued = _EnqueueRecorder()
-    broker.middleware.append(enqueued)  # any broker: the StubBroker here, Redis in CI's second pass
-    try:
+    with recording_enqueues(broker) as enqueued:  # any broker: the StubBroker here, Redis in CI's second pass
         call_command("sync_billing", stdout=StringIO())
-    finally:
-        broker.middleware.remove(enqueued)
     assert sorted(enqueued.actor_names) == ["sync_pending_payments", "sync_pending_refunds"]
-
-
-class _EnqueueRecorder(dramatiq.Middleware):
-    def __init__(self):
-        self.actor_names = []
-
-    def before_enqueue(self, broker, message, delay):
-        self.actor_names.append(message.actor_name)
 
 
 # --- Real processes and real row locks (PostgreSQL) ------------------------------------------------

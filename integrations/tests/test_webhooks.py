@@ -13,22 +13,26 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from integrations import services
 from integrations.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
-from accounts.tests.factories import UserFactory
+from integrations.tests.factories import WebhookAttemptFactory, WebhookMessageFactory
+from testing.enqueues import recording_enqueues
+from testing.waiting import wait_until
 from testing.webhook_receiver import WebhookReceiver
+from videos.tests.factories import SpeechVideoFactory
 
 ALL_EVENTS = ["job.succeeded", "job.failed", "job.cancelled", "job.render_succeeded"]
 
 
 def _wait_message(status: str, timeout: float = 20.0) -> WebhookMessage:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """The latest message, once it is `status`."""
+
+    def latest_if_reached() -> WebhookMessage | None:
         message = WebhookMessage.objects.order_by("-created_at").first()
-        if message is not None and message.status == status:
-            return message
-        time.sleep(0.05)
-    raise AssertionError(f"no message reached {status}: {list(WebhookMessage.objects.values('status', 'attempts'))}")
+        return message if message is not None and message.status == status else None
+
+    return wait_until(latest_if_reached, timeout=timeout, what=lambda: f"the message to be {status}: {_state()}")
 
 
 def _state() -> list:
@@ -102,9 +106,9 @@ def test_plain_http_and_unknown_events_are_refused(owner_client, settings):
 # --- Delivery -----------------------------------------------------------------------------------
 
 def test_a_receiver_failing_three_times_gets_each_try_again_then_it_is_delivered(
-        transactional_db, webhook_worker, webhook_settings):
+        transactional_db, broker, webhook_worker, webhook_settings):
     owner = UserFactory(email="hooks@example.com", name="Hana")
-    with WebhookReceiver(script=[500, 500, 500, 200]) as receiver:
+    with WebhookReceiver(script=[500, 500, 500, 200]) as receiver, recording_enqueues(broker) as sent:
         endpoint = services.webhook_endpoint_create(owner=owner, url=receiver.url, events=ALL_EVENTS)
         message = services.webhook_ping(endpoint=endpoint)
         deliveries = _wait_for(receiver, 4)
@@ -119,9 +123,10 @@ def test_a_receiver_failing_three_times_gets_each_try_again_then_it_is_delivered
     assert [a.status_code for a in attempts] == [500, 500, 500, 200]
     assert [a.error for a in attempts] == ["HTTP 500"] * 3 + [""]
     assert all(a.next_retry_at is not None for a in attempts[:3]) and attempts[3].next_retry_at is None
-    # backoff doubles: the gaps between the tries grow
-    gaps = [b.arrived - a.arrived for a, b in itertools.pairwise(deliveries)]
-    assert gaps[0] < gaps[2]
+    # backoff doubles: each try after a failure was sent with twice the last delay (0.05 s, capped at 0.2 s
+    # by webhook_settings), and none was attempted before the time the failed try scheduled it for
+    assert [m.delay for m in sent.messages if m.actor_name == "webhook_deliver"] == [None, 50, 100, 200]
+    assert all(later.attempted_at >= earlier.next_retry_at for earlier, later in itertools.pairwise(attempts))
     endpoint.refresh_from_db()
     assert endpoint.active and endpoint.failing_since is None
 
@@ -131,12 +136,15 @@ def test_a_receiver_that_hangs_is_timed_out_and_tried_again(transactional_db, we
     with WebhookReceiver(script=["hang", 200], hang_seconds=2.0) as receiver:
         endpoint = services.webhook_endpoint_create(owner=owner, url=receiver.url, events=ALL_EVENTS)
         message = services.webhook_ping(endpoint=endpoint)
-        receiver.wait_for(2)
-        _wait_message("delivered")
+        deliveries = receiver.wait_for(2)
+        delivered = _wait_message("delivered")
     first, second = WebhookAttempt.objects.filter(message=message).order_by("number")
     assert first.status_code is None and first.error == "No answer within 0.5 s."
-    assert 0.4 < first.seconds < 1.5
-    assert second.status_code == 200
+    # the hung try was given up on (the receiver never answered it) and the same message sent again
+    assert [d.headers["webhook-id"] for d in deliveries] == [message.id] * 2
+    assert first.next_retry_at is not None and second.attempted_at >= first.next_retry_at
+    assert second.status_code == 200 and second.error == ""
+    assert delivered.id == message.id and delivered.attempts == 2
 
 
 def test_redirects_are_not_followed(transactional_db, webhook_worker, webhook_settings):
@@ -175,9 +183,7 @@ def test_an_endpoint_failing_for_24_hours_is_disabled_and_its_owner_emailed(
         _wait_message("failed")
     endpoint.refresh_from_db()
     assert not endpoint.active and "24 hours" in endpoint.disabled_reason
-    deadline = time.monotonic() + 10
-    while not mail.outbox and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: mail.outbox, timeout=10, what="the owner's email")
     assert [m.to for m in mail.outbox] == [["down@example.com"]]
     assert endpoint.url in mail.outbox[0].body
 
@@ -188,7 +194,6 @@ def test_jobs_publish_their_end_to_the_owners_endpoints(transactional_db, webhoo
 
     from billing.services.ledger import credits_grant
     from dubbing import services as dubbing
-    from dubbing.tests.test_jobs_api import make_video
 
     webhook_settings.STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path}},
@@ -201,7 +206,7 @@ def test_jobs_publish_their_end_to_the_owners_endpoints(transactional_db, webhoo
         endpoint = services.webhook_endpoint_create(owner=owner, url=receiver.url, events=["job.succeeded",
                                                                                           "job.cancelled"])
         services.webhook_endpoint_create(owner=other, url=theirs.url, events=ALL_EVENTS)
-        video = make_video(owner)
+        video = SpeechVideoFactory(owner=owner)
         done, cancelled = dubbing.dubbing_jobs_create(owner=owner, video_id=video.id, target_languages=["es", "ca"],
                                                       source_language="en")
         dubbing.dubbing_job_cancel(job=cancelled)
@@ -219,9 +224,9 @@ def test_jobs_publish_their_end_to_the_owners_endpoints(transactional_db, webhoo
 @pytest.mark.django_db
 def test_the_deliveries_list_shows_every_attempt(owner, owner_client, client, webhook_settings):
     endpoint = services.webhook_endpoint_create(owner=owner, url="http://127.0.0.1:9/hook", events=ALL_EVENTS)
-    message = WebhookMessage.objects.create(id="msg_x", endpoint=endpoint, event="ping", body="{}")
-    WebhookAttempt.objects.create(message=message, endpoint=endpoint, number=1, error="HTTP 500", status_code=500,
-                                  seconds=0.1, next_retry_at=timezone.now())
+    message = WebhookMessageFactory(id="msg_x", endpoint=endpoint, event="ping", body="{}")
+    WebhookAttemptFactory(message=message, number=1, error="HTTP 500", status_code=500, seconds=0.1,
+                          next_retry_at=timezone.now())
     listed = owner_client.get(f"/api/v1/webhooks/{endpoint.id}/deliveries").json()["results"]
     assert listed[0]["webhook_id"] == "msg_x" and listed[0]["event"] == "ping" and listed[0]["status_code"] == 500
     client.force_login(owner)
@@ -244,8 +249,8 @@ def test_a_message_whose_try_died_with_its_worker_is_sent_again(transactional_db
     with WebhookReceiver() as receiver:
         endpoint = services.webhook_endpoint_create(owner=owner, url=receiver.url, events=ALL_EVENTS)
         # Given a message claimed for its first try by a worker that died (its lease ran out)
-        message = WebhookMessage.objects.create(id="msg_lost", endpoint=endpoint, event="ping", body='{"type":"ping"}',
-                                                attempts=1, next_attempt_at=timezone.now() - timedelta(minutes=5))
+        message = WebhookMessageFactory(id="msg_lost", endpoint=endpoint, event="ping", body='{"type":"ping"}',
+                                        attempts=1, next_attempt_at=timezone.now() - timedelta(minutes=5))
         # When the resender runs
         call_command("resend_webhooks")
         receiver.wait_for(1)

@@ -19,6 +19,8 @@ from django.template import engines
 from django.test import Client
 from django.utils import translation
 
+from testing.waiting import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGS = ROOT / "locale" / "ko" / "LC_MESSAGES"
 # Templates whose text users read (the admin's own templates are Django's and English).
@@ -234,17 +236,13 @@ def test_prices_and_dates_follow_the_locale(language, price, date):
 
 @pytest.mark.django_db(transaction=True)
 def test_emails_are_written_in_the_accounts_language(broker, worker):
-    import time
-
     from django.core import mail
 
     from accounts.services import user_register
 
     user_register(email="jiwoo@example.com", password="correct horse battery staple 42", locale="ko")
 
-    deadline = time.monotonic() + 10
-    while not mail.outbox and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: mail.outbox, timeout=10, what="the verification email")
     message = mail.outbox[-1]
     assert message.subject == "OneVoice 이메일 주소 확인"
     assert "이 링크를 열어 본인의 이메일 주소임을 확인해 주세요" in message.body

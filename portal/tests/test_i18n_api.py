@@ -12,8 +12,9 @@ from rest_framework.test import APIClient
 from dubbing.languages import language_support
 from dubbing.models import JobStatus, Segment, StepStatus
 from dubbing.services import dubbing_job_cancel, dubbing_job_render
-from dubbing.tests.test_jobs_api import add_segments, give_credits, make_job
-from testing.factories import VideoFactory
+from billing.tests.factories import give_credits
+from dubbing.tests.factories import DubbingJobFactory
+from videos.tests.factories import VideoFactory
 from videos.models import Video
 
 pytestmark = pytest.mark.django_db
@@ -48,8 +49,8 @@ def test_a_korean_token_user_polling_a_missing_job_reads_korean(korean, password
 
 
 def test_a_korean_token_user_polling_a_failed_job_reads_its_error_in_korean(korean, password):
-    job = make_job(korean, _ready_video(korean), status=JobStatus.FAILED, error_code="no_speech",
-                   error_message="transcribe: no speech found in 125.0 s of audio")
+    job = DubbingJobFactory(owner=korean, video=_ready_video(korean), status=JobStatus.FAILED, error_code="no_speech",
+                            error_message="transcribe: no speech found in 125.0 s of audio")
     client = _bearer(korean, password, accept_language="en-US,en;q=0.9")
 
     response = client.get(f"/api/v1/jobs/{job.id}")  # the polling view's short path
@@ -60,8 +61,8 @@ def test_a_korean_token_user_polling_a_failed_job_reads_its_error_in_korean(kore
 
 
 def test_an_english_token_user_polling_a_failed_job_reads_the_pipelines_words(owner, password):
-    job = make_job(owner, _ready_video(owner), status=JobStatus.FAILED, error_code="no_speech",
-                   error_message="transcribe: no speech found in 125.0 s of audio")
+    job = DubbingJobFactory(owner=owner, video=_ready_video(owner), status=JobStatus.FAILED, error_code="no_speech",
+                            error_message="transcribe: no speech found in 125.0 s of audio")
     client = _bearer(owner, password, accept_language="ko")
 
     response = client.get(f"/api/v1/jobs/{job.id}")
@@ -70,11 +71,10 @@ def test_an_english_token_user_polling_a_failed_job_reads_the_pipelines_words(ow
 
 
 def test_a_cancelled_re_render_reads_as_one_in_korean(korean, staff, password):
-    job = make_job(korean, _ready_video(korean), status=JobStatus.SUCCEEDED, stage="publish", progress=100,
-                   steps=[("probe", StepStatus.DONE)])
-    add_segments(job, [("Hello there.", "Hola.")])
+    job = DubbingJobFactory(owner=korean, video=_ready_video(korean), status=JobStatus.SUCCEEDED, stage="publish",
+                            progress=100, steps=[("probe", StepStatus.DONE)], segments=[("Hello there.", "Hola.")])
     Segment.objects.filter(job=job, index=0).update(target_text="Buenas.")
-    give_credits(korean, staff, 5)
+    give_credits(korean, 5, staff=staff)
     dubbing_job_cancel(job=dubbing_job_render(job=job))  # queued, so it ends at once
     client = _bearer(korean, password, accept_language="en")
 
@@ -85,7 +85,8 @@ def test_a_cancelled_re_render_reads_as_one_in_korean(korean, staff, password):
 
 
 def test_polling_a_running_job_never_reads_the_account(korean, password, django_assert_num_queries):
-    job = make_job(korean, _ready_video(korean), status=JobStatus.RUNNING, stage="transcribe", progress=30)
+    job = DubbingJobFactory(owner=korean, video=_ready_video(korean), status=JobStatus.RUNNING, stage="transcribe",
+                            progress=30)
     client = _bearer(korean, password, accept_language="en")
     client.get(f"/api/v1/jobs/{job.id}")  # the token verified once; later polls reuse it
 

@@ -11,17 +11,13 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from billing.models import CreditPack, Payment
+from billing.models import Payment
+from billing.tests.factories import CreditPackFactory, PaymentFactory
 from billing.services.ledger import credits_grant
 from dubbing.models import ArtifactKind, JobStatus
-from dubbing.tests import test_jobs_api as jobs_api
-from dubbing.tests.test_jobs_api import add_artifact, make_job
+from dubbing.tests.factories import ArtifactFactory, DubbingJobFactory
 
 pytestmark = pytest.mark.django_db
-
-video = jobs_api.video
-finished_job = jobs_api.finished_job
-
 
 def _korean(user):
     user.locale = "ko"
@@ -32,8 +28,9 @@ def _korean(user):
 
 
 def test_the_job_page_names_its_state_and_downloads_in_korean(owner, finished_job):
-    add_artifact(finished_job, ArtifactKind.SUBTITLES_TARGET_SRT, b"1\n00:00:00,000 --> 00:00:01,000\nHola\n",
-                 filename="dub.es.srt", content_type="application/x-subrip")
+    ArtifactFactory(job=finished_job, kind=ArtifactKind.SUBTITLES_TARGET_SRT,
+                    content=b"1\n00:00:00,000 --> 00:00:01,000\nHola\n", filename="dub.es.srt",
+                    content_type="application/x-subrip")
     page = _korean(owner)
 
     html = page.get(f"/jobs/{finished_job.id}").content.decode()
@@ -46,7 +43,7 @@ def test_the_job_page_names_its_state_and_downloads_in_korean(owner, finished_jo
 
 
 def test_a_running_job_page_holds_the_publish_form_hidden_for_the_script(owner, video):
-    job = make_job(owner, video, status=JobStatus.RUNNING, stage="transcribe", progress=30)
+    job = DubbingJobFactory(owner=owner, video=video, status=JobStatus.RUNNING, stage="transcribe", progress=30)
     page = Client()
     page.force_login(owner)
 
@@ -57,7 +54,8 @@ def test_a_running_job_page_holds_the_publish_form_hidden_for_the_script(owner, 
 
 
 def test_a_failed_job_page_has_no_publish_form(owner, video):
-    job = make_job(owner, video, status=JobStatus.FAILED, error_code="no_speech", error_message="No speech.")
+    job = DubbingJobFactory(owner=owner, video=video, status=JobStatus.FAILED, error_code="no_speech",
+                            error_message="No speech.")
     page = Client()
     page.force_login(owner)
 
@@ -75,11 +73,9 @@ def test_the_credit_history_names_each_movement_in_korean(owner, staff):
 
 
 def test_a_refunded_payment_reads_its_status_and_amount_in_korean(owner):
-    pack = CreditPack.objects.create(name="Standard", credits=100, price=15_000)
-    payment = Payment.objects.create(
-        payment_id="ov-abc", user=owner, pack=pack, order_name="OneVoice Standard", credits=100, amount=15_000,
-        status=Payment.Status.PARTIALLY_CANCELLED, cancelled_amount=5_000, credited_at=timezone.now(),
-    )
+    payment = PaymentFactory(user=owner, pack=CreditPackFactory(name="Standard", credits=100, price=15_000),
+                             status=Payment.Status.PARTIALLY_CANCELLED, cancelled_amount=5_000,
+                             credited_at=timezone.now())
     page = _korean(owner)
 
     html = page.get(f"/credits/payments/{payment.payment_id}").content.decode()
@@ -99,12 +95,9 @@ def test_the_dub_form_counts_in_korean(owner, staff, video):
 
 
 def test_the_admin_speaks_korean_to_a_korean_staff_member(owner, staff, video):
-    make_job(owner, video, status=JobStatus.FAILED)
-    pack = CreditPack.objects.create(name="Standard", credits=100, price=15_000)
-    payment = Payment.objects.create(
-        payment_id="ov-paid", user=owner, pack=pack, order_name="OneVoice Standard", credits=100, amount=15_000,
-        status=Payment.Status.PAID, credited_at=timezone.now(),
-    )
+    DubbingJobFactory(owner=owner, video=video, status=JobStatus.FAILED)
+    payment = PaymentFactory(user=owner, pack=CreditPackFactory(name="Standard", credits=100, price=15_000),
+                             paid=True)
     admin = _korean(staff)
 
     index = admin.get("/admin/").content.decode()
@@ -124,8 +117,8 @@ def test_the_admin_speaks_korean_to_a_korean_staff_member(owner, staff, video):
 def test_a_failed_jobs_error_reads_korean_on_the_page_and_in_the_api(owner, video):
     from rest_framework.test import APIClient
 
-    job = make_job(owner, video, status=JobStatus.FAILED, error_code="no_speech",
-                   error_message="transcribe: No speech was found in the audio, so there is nothing to dub.")
+    job = DubbingJobFactory(owner=owner, video=video, status=JobStatus.FAILED, error_code="no_speech",
+                            error_message="transcribe: No speech was found in the audio, so there is nothing to dub.")
     page = _korean(owner)
     api = APIClient(HTTP_ACCEPT_LANGUAGE="ko")
     api.force_authenticate(owner)

@@ -12,15 +12,11 @@ from billing.selectors import credits_balance
 from community.models import Post
 from dubbing.languages import language_name, language_support
 from dubbing.models import DubbingJob, JobStatus
-from dubbing.tests import test_jobs_api as jobs_api
-from dubbing.tests.test_jobs_api import add_segments, give_credits, make_job
+from billing.tests.factories import CreditPackFactory, PaymentFactory, give_credits
+from dubbing.tests.factories import DubbingJobFactory
 from testing.media import FIXTURE_MEDIA
 
 pytestmark = pytest.mark.django_db
-
-video = jobs_api.video
-finished_job = jobs_api.finished_job
-
 
 @pytest.fixture
 def korean(owner):
@@ -48,7 +44,7 @@ def _needs(*targets: str) -> None:
 
 def test_starting_a_dub_into_two_languages_says_so_in_one_korean_sentence(korean, staff, page, video):
     _needs("es", "ca")
-    give_credits(korean, staff, 5)
+    give_credits(korean, 5, staff=staff)
 
     response = page.post(f"/videos/{video.id}/dub", {
         "target_language": "es", "more_languages": ["ca"], "source_language": "en", "background": "drop",
@@ -73,7 +69,7 @@ def test_too_few_credits_on_the_dub_form_says_how_many_in_korean(korean, page, v
 
 
 def test_cancelling_from_the_page_flashes_korean(korean, page, video):
-    job = make_job(korean, video, status=JobStatus.QUEUED)
+    job = DubbingJobFactory(owner=korean, video=video, status=JobStatus.QUEUED)
 
     response = page.post(f"/jobs/{job.id}/cancel", follow=True)
 
@@ -81,8 +77,8 @@ def test_cancelling_from_the_page_flashes_korean(korean, page, video):
 
 
 def test_a_line_saved_from_the_editor_is_announced_with_its_number(korean, page, video):
-    job = make_job(korean, video, status=JobStatus.SUCCEEDED, progress=100)
-    add_segments(job, [("Hello.", "Hola."), ("Bye.", "Adiós.")])
+    job = DubbingJobFactory(owner=korean, video=video, status=JobStatus.SUCCEEDED, progress=100,
+                            segments=[("Hello.", "Hola."), ("Bye.", "Adiós.")])
 
     saved = page.post(f"/jobs/{job.id}/lines", {"index": "1", "target_text": "Chao."}, follow=True)
     empty = page.post(f"/jobs/{job.id}/lines", {"index": "0", "target_text": "  "}, follow=True)
@@ -92,8 +88,7 @@ def test_a_line_saved_from_the_editor_is_announced_with_its_number(korean, page,
 
 
 def test_editing_a_running_jobs_line_is_refused_in_korean(korean, page, video):
-    job = make_job(korean, video, status=JobStatus.RUNNING)
-    add_segments(job, [("Hello.", "Hola.")])
+    job = DubbingJobFactory(owner=korean, video=video, status=JobStatus.RUNNING, segments=[("Hello.", "Hola.")])
 
     response = page.post(f"/jobs/{job.id}/lines", {"index": "0", "target_text": "Chao."}, follow=True)
 
@@ -143,12 +138,9 @@ def test_a_file_that_is_not_media_is_refused_in_korean_by_the_api(korean, media_
 
 
 def test_a_refund_quote_refusal_reads_korean(korean):
-    from billing.models import CreditPack, Payment
     from billing.services.refunds import payment_refund_quote
 
-    pack = CreditPack.objects.create(name="S", credits=10, price=15_000)
-    payment = Payment.objects.create(payment_id="ov-x", user=korean, pack=pack, order_name="S", credits=10,
-                                     amount=15_000)
+    payment = PaymentFactory(user=korean, pack=CreditPackFactory(name="S", credits=10, price=15_000))
 
     with translation.override("ko"):
         quote = payment_refund_quote(payment=payment)

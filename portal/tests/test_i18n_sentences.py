@@ -7,17 +7,14 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from billing.tests.factories import give_credits
 from dubbing.languages import language_support
 from dubbing.models import Segment
 from dubbing.services import dubbing_job_cancel, dubbing_job_render
-from dubbing.tests import test_jobs_api as jobs_api
-from dubbing.tests.test_jobs_api import give_credits
+from dubbing.tests.factories import DubbingJobFactory
+from testing.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
-
-video = jobs_api.video
-finished_job = jobs_api.finished_job
-
 
 def _korean(user) -> Client:
     user.locale = "ko"
@@ -28,7 +25,7 @@ def _korean(user) -> Client:
 
 
 def test_the_line_editors_quote_is_korean_sentences_with_their_numbers(owner, staff, finished_job):
-    give_credits(owner, staff, 2)
+    give_credits(owner, 2, staff=staff)
     Segment.objects.filter(job=finished_job, index=1).update(target_text="¿Qué tal?", overrun=0.4, speed=1.3)
 
     html = _korean(owner).get(f"/jobs/{finished_job.id}/lines").content.decode()
@@ -86,7 +83,7 @@ def test_the_video_page_and_the_upload_page_are_korean_sentences(owner, video, s
 
 def test_a_cancelled_re_render_is_labelled_as_one_on_the_korean_job_page(owner, staff, finished_job):
     Segment.objects.filter(job=finished_job, index=0).update(target_text="Buenas.")
-    give_credits(owner, staff, 5)
+    give_credits(owner, 5, staff=staff)
     dubbing_job_cancel(job=dubbing_job_render(job=finished_job))
 
     html = _korean(owner).get(f"/jobs/{finished_job.id}").content.decode()
@@ -99,25 +96,20 @@ def test_a_cancelled_re_render_is_labelled_as_one_on_the_korean_job_page(owner, 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_failed_job_email_names_the_language_and_the_error_in_korean(owner, video, broker, worker):
-    import time
-
     from django.core import mail
     from django.db import transaction
 
     from dubbing.emails import job_failed_email_queue
     from dubbing.models import JobStatus
-    from dubbing.tests.test_jobs_api import make_job
 
     owner.locale = "ko"
     owner.save(update_fields=["locale"])
-    job = make_job(owner, video, status=JobStatus.FAILED, error_code="no_speech",
-                   error_message="transcribe: no speech found in 2.0 s of audio")
+    job = DubbingJobFactory(owner=owner, video=video, status=JobStatus.FAILED, error_code="no_speech",
+                            error_message="transcribe: no speech found in 2.0 s of audio")
 
     with transaction.atomic():
         job_failed_email_queue(job=job)
-    deadline = time.monotonic() + 10
-    while not mail.outbox and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: mail.outbox, timeout=10, what="the failed job's email")
 
     message = mail.outbox[-1]
     assert "스페인어" in message.subject and " es" not in message.subject

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 import uuid
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -23,11 +22,12 @@ from rest_framework_simplejwt.tokens import AccessToken
 from billing.models import CreditPack, LedgerEntry, Payment
 from billing.selectors import credits_balance
 from billing.services.ledger import credits_grant
+from billing.tests.factories import give_credits
 from dubbing.models import DubbingJob
-from dubbing.tests.test_jobs_api import make_video
 from onevoice.idempotency import idempotency_key_claim, request_fingerprint
 from onevoice.models import IdempotencyKey
-from testing.factories import give_credits
+from testing.waiting import wait_until
+from videos.tests.factories import SpeechVideoFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,7 @@ def _post_job(client, video, key, **extra):
 def test_a_retried_post_after_a_dropped_connection_makes_one_job_and_one_charge(
         live_server, media_root, owner, settings):
     credits_grant(user=owner, amount=20, staff=owner, reason="test", idempotency_key="grant-live")
-    video = make_video(owner)
+    video = SpeechVideoFactory(owner=owner)
     token = str(AccessToken.for_user(owner))
     key = str(uuid.uuid4())
     body = json.dumps({"video_id": str(video.id), "target_language": "es", "source_language": "en"}).encode()
@@ -68,14 +68,19 @@ def test_a_retried_post_after_a_dropped_connection_makes_one_job_and_one_charge(
 
     # When it retries with the same key (until the first request has finished)
     headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
-    deadline = time.monotonic() + 30
-    while True:
-        retry = requests.post(live_server.url + "/api/v1/jobs", data=body,
-                              headers={**headers, "Content-Type": "application/json"}, timeout=30)
-        if retry.status_code != 409 or time.monotonic() > deadline:
-            break
-        assert retry.json()["code"] == "idempotency_key_in_use"
-        time.sleep(0.1)
+
+    answers: list[requests.Response] = []
+
+    def first_request_finished() -> bool:
+        answers.append(requests.post(live_server.url + "/api/v1/jobs", data=body,
+                                     headers={**headers, "Content-Type": "application/json"}, timeout=30))
+        if answers[-1].status_code != 409:
+            return True
+        assert answers[-1].json()["code"] == "idempotency_key_in_use"
+        return False
+
+    wait_until(first_request_finished, timeout=30, interval=0.1, what="the first request to finish (409 until then)")
+    retry = answers[-1]
     again = requests.post(live_server.url + "/api/v1/jobs", data=body,
                           headers={**headers, "Content-Type": "application/json"}, timeout=30)
 
@@ -90,7 +95,7 @@ def test_a_retried_post_after_a_dropped_connection_makes_one_job_and_one_charge(
 
 
 def test_the_same_key_replays_status_and_body_and_charges_nothing_more(owner_client, funded, media_root):
-    video = make_video(funded)
+    video = SpeechVideoFactory(owner=funded)
     first = _post_job(owner_client, video, "key-1")
     second = _post_job(owner_client, video, "key-1")
     assert first.status_code == second.status_code == 201
@@ -101,7 +106,7 @@ def test_the_same_key_replays_status_and_body_and_charges_nothing_more(owner_cli
 
 
 def test_the_same_key_of_another_user_is_independent(owner_client, other_client, funded, other, media_root):
-    mine, theirs = make_video(funded), make_video(other)
+    mine, theirs = SpeechVideoFactory(owner=funded), SpeechVideoFactory(owner=other)
     a = _post_job(owner_client, mine, "shared-key")
     b = _post_job(other_client, theirs, "shared-key")
     assert a.status_code == b.status_code == 201
@@ -110,7 +115,7 @@ def test_the_same_key_of_another_user_is_independent(owner_client, other_client,
 
 
 def test_the_same_key_with_another_body_is_refused_with_422(owner_client, funded, media_root):
-    video = make_video(funded)
+    video = SpeechVideoFactory(owner=funded)
     assert _post_job(owner_client, video, "key-2").status_code == 201
     reused = _post_job(owner_client, video, "key-2", target_language="ca")
     assert reused.status_code == 422
@@ -119,7 +124,7 @@ def test_the_same_key_with_another_body_is_refused_with_422(owner_client, funded
 
 
 def test_a_key_whose_first_request_is_still_running_answers_409(owner, owner_client, funded, media_root):
-    video = make_video(funded)
+    video = SpeechVideoFactory(owner=funded)
     # Given the first request with this key has claimed it and not finished (as the decorator
     # leaves it while the view runs)
     from rest_framework.test import APIRequestFactory
@@ -145,7 +150,7 @@ def test_a_key_whose_first_request_is_still_running_answers_409(owner, owner_cli
 
 
 def test_a_refused_request_releases_its_key(owner_client, owner, media_root):
-    video = make_video(owner)  # no credits: 402
+    video = SpeechVideoFactory(owner=owner)  # no credits: 402
     poor = _post_job(owner_client, video, "key-4")
     assert poor.status_code == 402
     assert not IdempotencyKey.objects.filter(key="key-4").exists()
@@ -154,7 +159,7 @@ def test_a_refused_request_releases_its_key(owner_client, owner, media_root):
 
 
 def test_keys_are_kept_in_the_database_for_24_hours_and_purged_by_a_command(owner_client, funded, media_root):
-    video = make_video(funded)
+    video = SpeechVideoFactory(owner=funded)
     assert _post_job(owner_client, video, "old").status_code == 201
     assert _post_job(owner_client, video, "new", target_language="ca").status_code == 201
     IdempotencyKey.objects.filter(key="old").update(created_at=timezone.now() - timedelta(hours=25))
@@ -168,7 +173,7 @@ def test_keys_are_kept_in_the_database_for_24_hours_and_purged_by_a_command(owne
 def test_retry_and_render_take_keys_too(owner_client, funded, media_root):
     from dubbing.models import JobStatus
 
-    video = make_video(funded)
+    video = SpeechVideoFactory(owner=funded)
     job = DubbingJob.objects.get(id=_post_job(owner_client, video, "create").json()["id"])
     DubbingJob.objects.filter(id=job.id).update(status=JobStatus.FAILED)
     one = owner_client.post(f"/api/v1/jobs/{job.id}/retry", HTTP_IDEMPOTENCY_KEY="retry-1")
@@ -191,6 +196,6 @@ def test_a_payment_is_prepared_once_per_key(owner_client, owner, settings):
 
 
 def test_a_key_longer_than_255_characters_is_refused(owner_client, funded, media_root):
-    video = make_video(funded)
+    video = SpeechVideoFactory(owner=funded)
     answer = _post_job(owner_client, video, "k" * 256)
     assert answer.status_code == 400 and answer.json()["code"] == "idempotency_key_invalid"

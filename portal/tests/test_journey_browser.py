@@ -12,12 +12,12 @@ The pages' error states (a bad upload, too few credits, a failed job refunded) a
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
 from django.core import mail
 
+from accounts.tests.factories import PASSWORD, UserFactory
 from billing import sandbox
 from billing.models import (
     CreditPack,
@@ -31,10 +31,10 @@ from community.models import Comment, Like, Post
 from dubbing.models import DubbingJob, JobStatus
 from testing.browser import Walk, chromium, wait_for
 from testing.media import FIXTURE_MEDIA
+from testing.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct horse battery staple 42"
 DUB_TIMEOUT_MS = 600_000
 
 WATCH_PROGRESS = """
@@ -86,16 +86,6 @@ def _tab(browser, name: str, who: str, locale: str) -> Walk:
     return walk
 
 
-def _wait(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _log_in(walk: Walk, site: str, email: str, password: str = PASSWORD) -> None:
     page = walk.page
     page.goto(f"{site}/login")
@@ -104,15 +94,6 @@ def _log_in(walk: Walk, site: str, email: str, password: str = PASSWORD) -> None
     walk.check("log in")
     page.click("form.form button[type=submit]")
     page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
-
-
-def _make_user(email: str, name: str, **extra):
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-
-    return get_user_model().objects.create_user(
-        email=email, password=PASSWORD, name=name, email_verified_at=timezone.now(), **extra
-    )
 
 
 def _wait_for_job_done(page, *, timeout: int = DUB_TIMEOUT_MS) -> None:
@@ -143,7 +124,8 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     walk.check("signed up, not verified")
 
     # The verification email from the outbox.
-    message = _wait(lambda: next((m for m in mail.outbox if email in m.to), None), what="the verification email")
+    message = wait_until(lambda: next((m for m in mail.outbox if email in m.to), None), interval=0.2,
+                         what="the verification email")
     link = re.search(r"/verify-email/[^\s/]+", message.body).group(0)
     page.goto(site + link)
     walk.check("email verified")
@@ -175,8 +157,8 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     payment = Payment.objects.get(user=user)
     assert credits_balance(user=user) == start_balance + pack.credits
     # PortOne's webhook arrives too, and changes nothing more.
-    _wait(lambda: WebhookDelivery.objects.filter(payment_id=payment.payment_id, processed=True).exists(),
-          what="the webhook")
+    wait_until(lambda: WebhookDelivery.objects.filter(payment_id=payment.payment_id, processed=True).exists(),
+               interval=0.2, what="the webhook")
     assert credits_balance(user=user) == start_balance + pack.credits
 
     # Upload, watching the progress bar.
@@ -262,9 +244,9 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     walk.check("line edited")
     page.click("#render-button")
     page.wait_for_url(re.compile(r".*/jobs/[0-9a-f-]{36}$"))
-    _wait(lambda: not DubbingJob.objects.get(pk=job.pk).rendering
-          and DubbingJob.objects.get(pk=job.pk).status == JobStatus.SUCCEEDED,
-          timeout=DUB_TIMEOUT_MS / 1000, what="the re-render")
+    wait_until(lambda: not DubbingJob.objects.get(pk=job.pk).rendering
+               and DubbingJob.objects.get(pk=job.pk).status == JobStatus.SUCCEEDED,
+               timeout=DUB_TIMEOUT_MS / 1000, interval=0.2, what="the re-render")
     page.reload()
     _wait_for_job_done(page, timeout=30_000)
     walk.check("re-rendered")
@@ -279,7 +261,7 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     post = Post.objects.get(job=job)
 
     # A second user likes and comments.
-    fan_user = _make_user(f"erin-{locale}@example.com", "Erin", locale=locale)
+    fan_user = UserFactory(email=f"erin-{locale}@example.com", name="Erin", locale=locale)
     fan = _tab(browser, "journey", "second user", locale)
     _log_in(fan, site, fan_user.email)
     fan.page.goto(site + "/community")
@@ -295,7 +277,7 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     assert Comment.objects.filter(post=post, author=fan_user, body="¡Qué bien suena!").exists()
 
     # Staff refunds part of the payment in the admin.
-    staff_user = _make_user(f"frank-{locale}@example.com", "Frank", is_staff=True, is_superuser=True, locale=locale)
+    staff_user = UserFactory(email=f"frank-{locale}@example.com", name="Frank", staff=True, locale=locale)
     admin = _tab(browser, "journey", "staff", locale)
     admin.page.goto(site + "/admin/login/")
     admin.page.fill("#id_username", staff_user.email)
@@ -342,7 +324,7 @@ def _upload(walk: Walk, site: str, path, title: str) -> None:
 def test_the_pages_error_states_in_a_real_browser(site, browser, locale, tmp_path):
     import subprocess
 
-    user = _make_user(f"gail-{locale}@example.com", "Gail", locale=locale)
+    user = UserFactory(email=f"gail-{locale}@example.com", name="Gail", locale=locale)
     walk = _tab(browser, "error-states", "user", locale)
     page = walk.page
     _log_in(walk, site, user.email)
@@ -382,7 +364,7 @@ def test_the_pages_error_states_in_a_real_browser(site, browser, locale, tmp_pat
     assert not page.locator("#job-lines-link").is_visible() and not page.locator("#job-publish").is_visible()
     assert page.locator("#job-retry").is_visible()
     walk.check("failed job")
-    _wait(lambda: credits_balance(user=user) == 1, what="the refund")
+    wait_until(lambda: credits_balance(user=user) == 1, interval=0.2, what="the refund")
     assert LedgerEntry.objects.filter(account__user=user, kind=LedgerEntry.Kind.JOB_REFUND).count() == 1
     page.goto(site + "/credits/history")
     walk.check("credit history with the refund")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -25,7 +24,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dubbing.models import JobStatus, JobStep, StepStatus
 from dubbing.tasks import QUEUE, job_message_send
-from dubbing.tests.test_jobs_api import make_job, make_video
+from dubbing.tests.factories import DubbingJobFactory
+from testing.waiting import wait_until
+from videos.tests.factories import SpeechVideoFactory
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 TOKEN = "metrics-token-0123456789abcdef"
@@ -141,9 +142,9 @@ def test_it_reports_the_request_latency_by_view_after_a_request():
 
 @pytest.mark.django_db
 def test_it_counts_jobs_by_status_from_the_rows(owner, media_root):
-    video = make_video(owner)
+    video = SpeechVideoFactory(owner=owner)
     for status in (JobStatus.QUEUED, JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.FAILED):
-        make_job(owner, video, status=status)
+        DubbingJobFactory(owner=owner, video=video, status=status)
 
     families = scrape()
 
@@ -272,7 +273,7 @@ def test_each_stage_a_job_ran_is_observed_once_and_a_reused_stage_is_not(
     from billing.services import credits_grant
 
     credits_grant(user=owner, amount=10, staff=owner, reason="test", idempotency_key=f"t:{uuid.uuid4()}")
-    video = make_video(owner)
+    video = SpeechVideoFactory(owner=owner)
     family = "onevoice_pipeline_stage_seconds"
     stages = ("probe", "extract", "transcribe", "segment", "translate", "synthesize", "fit", "mix", "mux", "publish")
     before = scrape()
@@ -282,10 +283,9 @@ def test_each_stage_a_job_ran_is_observed_once_and_a_reused_stage_is_not(
                                                 "source_language": "en", "background": "drop"}, format="json")
     assert answer.status_code == 201, answer.json()
     ids = [r["id"] for r in answer.json()["results"]]
-    deadline = time.monotonic() + 240
-    while JobStep.objects.filter(job_id__in=ids, name="publish", status=StepStatus.DONE).count() < 2:
-        assert time.monotonic() < deadline, list(JobStep.objects.filter(job_id__in=ids).values_list("name", "status"))
-        time.sleep(0.2)
+    wait_until(lambda: JobStep.objects.filter(job_id__in=ids, name="publish", status=StepStatus.DONE).count() == 2,
+               timeout=240, interval=0.2,
+               what=lambda: list(JobStep.objects.filter(job_id__in=ids).values_list("name", "status")))
     broker.join(QUEUE)
     worker.join()
 

@@ -28,6 +28,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from billing.tests.factories import give_credits
+from community.tests.factories import CommentFactory, PostFactory
+from dubbing.tests.factories import DubbingJobFactory, SegmentFactory
+from integrations.tests.factories import WebhookEndpointFactory
+from videos.tests.factories import VideoFactory
+
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 RESOLVES_HOST_NAMES = {"POST /api/v1/webhooks", "PATCH /api/v1/webhooks/{endpoint_id}"}
@@ -58,20 +64,15 @@ def known_ids(owner, media_root) -> dict:
     """The owner's own objects, so that requests also reach past "not found" to real answers
     (made directly as rows: the pipeline never runs). media_root: their files, and any upload
     that does get stored, land in this test's own folder."""
-    from community.models import Comment, Post
-    from dubbing.models import Segment
-    from integrations.models import WebhookEndpoint
-    from testing.factories import DubbingJobFactory, VideoFactory, give_credits
-
     give_credits(owner, 100)
     video = VideoFactory(owner=owner, duration=12.0, source=b"the original upload")
     job = DubbingJobFactory(owner=owner, video=video, succeeded=True)
-    Segment.objects.create(job=job, index=0, segment_id="s0001", start=0.0, end=1.5, speaker="SPEAKER_00",
-                           source_text="Hello there.", target_text="Hola.", rendered_text="Hola.")
-    post = Post.objects.create(author=owner, job=job, title="My dub")
-    comment = Comment.objects.create(post=post, author=owner, body="Nice.")
-    endpoint = WebhookEndpoint.objects.create(owner=owner, url="https://hooks.example.com/onevoice",
-                                              events=["job.succeeded"], secret="whsec_test")
+    SegmentFactory(job=job, index=0, segment_id="s0001", start=0.0, end=1.5, speaker="SPEAKER_00",
+                   source_text="Hello there.", target_text="Hola.", speed=1.0)
+    post = PostFactory(author=owner, job=job, title="My dub")
+    comment = CommentFactory(post=post, author=owner, body="Nice.")
+    endpoint = WebhookEndpointFactory(owner=owner, url="https://hooks.example.com/onevoice", events=["job.succeeded"],
+                                      secret="whsec_test")
     return {"video_id": str(video.id), "upload_id": str(video.id), "job_id": str(job.id), "index": 0,
             "speaker": "SPEAKER_00", "post_id": str(post.id), "comment_id": str(comment.id),
             "endpoint_id": str(endpoint.id)}

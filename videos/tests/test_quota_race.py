@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
+from testing.races import race
 from videos.errors import QuotaExceeded
 from videos.models import Video, VideoStatus
 from videos.services import video_create_from_upload, video_mark_invalid
 from videos.tests.conftest import FIXTURES, stored_files
+from videos.tests.factories import VideoFactory
 
 
 @pytest.mark.postgres
@@ -19,25 +18,11 @@ from videos.tests.conftest import FIXTURES, stored_files
 def test_concurrent_uploads_cannot_both_take_the_last_of_the_quota(owner, settings, media_root):
     settings.USER_STORAGE_QUOTA_MB = 3  # room for one 1.7 MB file, not two
     data = (FIXTURES / "speech_ko.mp4").read_bytes()
-    start = threading.Barrier(2)
-    outcomes: list[str] = []
 
-    def upload():
-        start.wait()
-        try:
-            video_create_from_upload(owner=owner, file=SimpleUploadedFile("ko.mp4", data))
-            outcomes.append("ok")
-        except QuotaExceeded:
-            outcomes.append("quota_exceeded")
-        finally:
-            connection.close()
+    results = race([lambda: video_create_from_upload(owner=owner, file=SimpleUploadedFile("ko.mp4", data))] * 2)
 
-    threads = [threading.Thread(target=upload) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-
+    outcomes = ["ok" if isinstance(r, Video) else "quota_exceeded" if isinstance(r, QuotaExceeded) else repr(r)
+                for r in results]
     assert sorted(outcomes) == ["ok", "quota_exceeded"]
     video = Video.objects.get()
     assert [p.relative_to(media_root).as_posix() for p in stored_files(media_root)] == [
@@ -47,7 +32,7 @@ def test_concurrent_uploads_cannot_both_take_the_last_of_the_quota(owner, settin
 
 @pytest.mark.django_db
 def test_a_video_found_unusable_later_is_marked_invalid_with_its_reason(owner):
-    video = Video.objects.create(owner=owner, title="t", storage_key="videos/k/source.mp4", status=VideoStatus.READY)
+    video = VideoFactory(owner=owner, title="t", status=VideoStatus.READY)
 
     video_mark_invalid(video=video, reason="The audio stream cannot be decoded.")
 

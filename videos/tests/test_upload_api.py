@@ -15,6 +15,7 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from videos.models import Video, VideoStatus
 from videos.services import display_filename
 from videos.tests.conftest import FIXTURES, fixture_upload, stored_files
+from videos.tests.factories import VideoFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -145,9 +146,7 @@ def test_it_refuses_a_file_longer_than_the_duration_limit(upload, settings, tmp_
 
 def test_it_refuses_an_upload_over_the_users_quota(upload, owner, settings, media_root):
     settings.USER_STORAGE_QUOTA_MB = 1
-    Video.objects.create(
-        owner=owner, title="old", storage_key="videos/x/old.mp4", size=900 * 1024, status=VideoStatus.READY
-    )
+    VideoFactory(owner=owner, title="old", size=900 * 1024, status=VideoStatus.READY)
 
     response = upload(fixture_upload("speech_en.mp4"))
 
