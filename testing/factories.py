@@ -8,7 +8,8 @@ they switch when dubbing/tests is reorganised (issue 18, item 9), and this modul
 
 from __future__ import annotations
 
-from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.factories import PASSWORD
+from billing.tests.factories import UserWithCreditsFactory as UserFactory  # takes credits=N, as it did here
 from billing.tests.factories import give_credits
 from dubbing.tests.factories import DubbingJobFactory
 from videos.tests.factories import VideoFactory

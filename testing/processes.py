@@ -8,11 +8,12 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from testing.waiting import wait_until
 
 
 def free_port() -> int:
@@ -22,14 +23,14 @@ def free_port() -> int:
 
 
 def wait_for_port(port: int, *, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+                return True
         except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+            return False
+
+    wait_until(listening, timeout=timeout, what=f"something to listen on 127.0.0.1:{port}")
 
 
 class PrivateRedis:

@@ -1,7 +1,8 @@
 """factory_boy factories for accounts' models: the user.
 
 Every other app's factories build their owners with `UserFactory`; the root conftest's personas
-(owner, other, staff) are made with it too.
+(owner, other, staff) are made with it too. Accounts is the bottom app: this module imports no
+other app's (.importlinter counts tests), so credits are billing's (`UserWithCreditsFactory`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ PASSWORD = "correct horse battery staple 42"
 
 
 class UserFactory(DjangoModelFactory):
-    """A verified user whose password is PASSWORD. `credits=N` grants N credits (kind grant)."""
+    """A verified user whose password is PASSWORD (`unverified=True`: not yet confirmed; `staff=True`).
+    With credits: billing's `UserWithCreditsFactory`."""
 
     class Meta:
         model = "accounts.User"
@@ -32,11 +34,3 @@ class UserFactory(DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):
         password = kwargs.pop("password", PASSWORD)
         return model_class._default_manager.create_user(*args, password=password, **kwargs)
-
-    @factory.post_generation
-    def credits(user, create: bool, amount: int | None, **kwargs) -> None:
-        if create and amount:
-            # Function-local: billing's factories import this module (a cycle at import time).
-            from billing.tests.factories import give_credits
-
-            give_credits(user, amount)

@@ -23,6 +23,15 @@ def give_credits(user, amount: int, *, staff=None) -> None:
     credits_grant(user=user, amount=amount, staff=staff or user, reason="test", idempotency_key=f"test:{uuid.uuid4()}")
 
 
+class UserWithCreditsFactory(UserFactory):
+    """A verified user; `credits=N` grants N credits through the ledger (kind grant)."""
+
+    @factory.post_generation
+    def credits(user, create: bool, amount: int | None, **kwargs) -> None:
+        if create and amount:
+            give_credits(user, amount)
+
+
 class CreditPackFactory(DjangoModelFactory):
     """An active pack of 100 credits for 15,000 won."""
 

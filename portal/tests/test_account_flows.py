@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 
 from billing.models import LedgerEntry
 from billing.services import credits_grant, credits_signup_bonus
-from testing.factories import VideoFactory
+from videos.tests.factories import VideoFactory
 from videos.models import Video
 
 pytestmark = pytest.mark.django_db

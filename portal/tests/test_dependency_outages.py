@@ -23,7 +23,7 @@ from rest_framework.test import APIClient
 
 from dubbing.snapshot import job_snapshot_refresh
 from onevoice.throttling import throttle_cache
-from testing.factories import DubbingJobFactory
+from dubbing.tests.factories import DubbingJobFactory
 from testing.processes import free_port, private_redis
 
 ROOT = Path(__file__).resolve().parents[2]

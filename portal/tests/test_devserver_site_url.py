@@ -9,13 +9,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from portal.management.commands.devserver import listening_url
+from testing.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,16 +34,16 @@ def _free_port() -> int:
 
 
 def _wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         if process.poll() is not None:
             pytest.fail(f"devserver exited ({process.returncode}):\n{log.read_text()[-3000:]}")
         try:
             httpx.get(url, timeout=2.0)
-            return
         except httpx.TransportError:
-            time.sleep(0.3)
-    pytest.fail(f"devserver did not answer at {url}:\n{log.read_text()[-3000:]}")
+            return False
+        return True
+
+    wait_until(answers, timeout=timeout, interval=0.3, what=lambda: f"devserver at {url}:\n{log.read_text()[-3000:]}")
 
 
 @pytest.mark.slow
@@ -68,12 +68,8 @@ def test_the_verification_link_points_at_the_port_devserver_listens_on(tmp_path)
             "email": "newcomer@example.com", "password": "a long pass phrase 42", "name": "New"})
         assert answer.status_code == 201, answer.text
         # Then the console email's link carries devserver's own address, and it verifies the account
-        deadline = time.monotonic() + 30
-        links: list[str] = []
-        while time.monotonic() < deadline and not links:
-            links = re.findall(r"https?://[^\s\"'<>]+/verify-email/[^\s\"'<>]+", log.read_text())
-            time.sleep(0.2)
-        assert links, log.read_text()[-3000:]
+        links = wait_until(lambda: re.findall(r"https?://[^\s\"'<>]+/verify-email/[^\s\"'<>]+", log.read_text()),
+                           timeout=30, interval=0.2, what=lambda: f"the console email:\n{log.read_text()[-3000:]}")
         assert all(link.startswith(base + "/") for link in links), links
         page = httpx.get(links[0], timeout=30.0)
         assert page.status_code == 200, page.text[:500]

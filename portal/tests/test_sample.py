@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import subprocess
-import time
 
 import pytest
 from django.test import Client
 
 from portal import sample
 from dubbing.models import DubbingJob, JobStatus
+from testing.waiting import wait_until
 from videos.models import Video
+
+
+def _finished(job) -> bool:
+    job.refresh_from_db()
+    return job.status not in (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 @pytest.mark.django_db
@@ -27,12 +32,7 @@ def test_the_sample_is_dubbed_by_the_real_pipeline_and_anyone_can_watch_it(media
     job = sample.sample_dub_ensure()
     assert job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
     assert Client().get("/").content.decode().count('id="sample-pending"') == 1
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
-            break
-        time.sleep(0.5)
+    wait_until(lambda: _finished(job), timeout=240, interval=0.5, what="the sample's dub to finish")
     assert job.status == JobStatus.SUCCEEDED, job.error_message
 
     # Again at the next start-up: the same dub, nothing new queued, no credits left over.
@@ -60,11 +60,8 @@ def test_the_landing_page_plays_the_sample_in_a_real_browser(media_root, worker,
     from testing.browser import Walk, chromium, wait_for
 
     job = sample.sample_dub_ensure()
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and job.status != JobStatus.SUCCEEDED:
-        time.sleep(0.5)
-        job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED
+    wait_until(lambda: _finished(job), timeout=240, interval=0.5, what="the sample's dub to finish")
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
     with chromium() as browser:
         walk = Walk(browser.new_page(), folder="landing")
         walk.page.goto(live_server.url + "/")
