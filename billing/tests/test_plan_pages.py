@@ -11,6 +11,7 @@ from billing import sandbox
 from billing.models import LedgerEntry, Subscription
 from billing.selectors import credits_balance, plan_credits_left
 from billing.services import credits_reserve
+from billing.tests.factories import give_credits
 
 pytestmark = pytest.mark.django_db
 
@@ -98,8 +99,6 @@ def test_the_plans_page_speaks_korean(owner, owner_browser, subscribed):
 
 
 def test_the_history_shows_which_credits_were_plan_and_which_packs(owner, owner_browser, subscribed):
-    from testing.factories import give_credits
-
     give_credits(owner, 50)
     credits_reserve(user=owner, job_id="00000000-0000-0000-0000-000000000001", attempt=1, amount=120)
 

@@ -10,7 +10,7 @@ from django.db import connection
 from billing.models import LedgerEntry, Payment, Plan, Subscription
 from billing.selectors import credits_balance, plan_credits_left
 from billing.services import credits_refund, credits_reserve
-from testing.factories import give_credits
+from billing.tests.factories import give_credits
 
 
 def _entries(user) -> list[tuple[str, int, int]]:
