@@ -23,6 +23,8 @@ from billing.models import (
     LedgerEntry,
     Payment,
     PaymentRefund,
+    Plan,
+    Subscription,
     WebhookDelivery,
 )
 from billing.templatetags.billing_tags import money
@@ -362,3 +364,129 @@ class WebhookDeliveryAdmin(_ReadOnlyAdmin):
         "headers",
         "body",
     )
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ("name", "price", "currency", "credits_per_period", "rollover_max", "active", "sort_order")
+    list_editable = ("active", "sort_order")
+    list_filter = ("active",)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A plan somebody subscribed to is referenced by subscriptions and charges: deactivate it.
+        return super().has_delete_permission(request, obj) and (
+            obj is None or not (obj.subscriptions.exists() or obj.charges.exists()))
+
+
+class SubscriptionChargeInline(admin.TabularInline):
+    """The subscription's charges: one Payment per month and attempt (refund one from its page)."""
+
+    model = Payment
+    fk_name = "subscription"
+    extra = 0
+    can_delete = False
+    fields = ("payment_link", "period", "purpose", "plan", "amount", "credits", "status", "failure_detail",
+              "cancelled_amount", "paid_at", "created_at")
+    readonly_fields = fields
+    ordering = ("period", "created_at")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("payment id"))
+    def payment_link(self, obj: Payment):
+        return format_html('<a href="{}">{}</a>', reverse("admin:billing_payment_change", args=[obj.pk]),
+                           obj.payment_id)
+
+
+class FreePeriodForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=_("Required; kept on the ledger entry."))
+    # The month the form was opened for: submitted twice (a double click, a reload), it finds
+    # that month already given and grants nothing more.
+    period = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(_ReadOnlyAdmin):
+    """Subscriptions with their state, periods and charges. The billing key is never shown."""
+
+    list_display = ("user", "plan", "status", "period_number", "current_period_end", "cancel_at_period_end",
+                    "next_attempt_at", "failed_attempts", "created_at")
+    list_filter = ("status", "cancel_at_period_end", "plan")
+    search_fields = ("user__email", "id")
+    list_select_related = ("user", "plan")
+    readonly_fields = ("user", "plan", "next_plan", "status", "card_label", "anchor_at", "period_number",
+                       "current_period_start", "current_period_end", "cancel_at_period_end", "failed_attempts",
+                       "last_failure", "next_attempt_at", "claimed_until", "ended_at", "created_at", "updated_at",
+                       "staff_actions")
+    fields = readonly_fields
+    inlines = [SubscriptionChargeInline]
+    actions = ["cancel_now"]
+
+    def has_manage_permission(self, request) -> bool:
+        return request.user.has_perm("billing.change_subscription")
+
+    def get_urls(self):
+        free = path("<uuid:object_id>/free-period/", self.admin_site.admin_view(self.free_period_view),
+                    name="billing_subscription_free_period")
+        return [free, *super().get_urls()]
+
+    @admin.display(description=_("Staff actions"))
+    def staff_actions(self, obj: Subscription):
+        if obj.pk is None or obj.status not in (Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE):
+            return "-"
+        return format_html('<a class="button" href="{}">{}</a>',
+                           reverse("admin:billing_subscription_free_period", args=[obj.pk]),
+                           gettext("Give the next month free…"))
+
+    @admin.action(description=_("Cancel the selected subscriptions now"), permissions=["manage"])
+    def cancel_now(self, request, queryset):
+        count = 0
+        for subscription in queryset.filter(status__in=Subscription.LIVE_STATUSES):
+            services.subscription_cancel_now(subscription=subscription)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("Cancelled %(count)d subscription.", "Cancelled %(count)d subscriptions.", count) % {"count": count},
+            messages.SUCCESS,
+        )
+
+    def free_period_view(self, request, object_id):
+        if not self.has_manage_permission(request):
+            raise PermissionDenied
+        subscription = get_object_or_404(Subscription.objects.select_related("user", "plan", "next_plan"), pk=object_id)
+        change_url = reverse("admin:billing_subscription_change", args=[subscription.pk])
+        next_period = subscription.period_number + 1
+        form = FreePeriodForm(request.POST or None, initial={"period": next_period})
+        if request.method == "POST" and form.is_valid():
+            try:
+                granted = services.subscription_grant_free_period(
+                    subscription=subscription, period=form.cleaned_data["period"], staff=request.user,
+                    reason=form.cleaned_data["reason"])
+            except ServiceError as error:
+                form.add_error(None, error.detail)
+            else:
+                if granted:
+                    self.message_user(request, gettext("Month %(period)d given free; its credits were added.")
+                                      % {"period": form.cleaned_data["period"]}, messages.SUCCESS)
+                else:
+                    self.message_user(request, gettext("That month had already started; nothing more was given."),
+                                      messages.WARNING)
+                return HttpResponseRedirect(change_url)
+        plan = subscription.next_plan or subscription.plan
+        return TemplateResponse(
+            request,
+            "admin/billing/free_period.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": gettext("Give a month free"),
+                "subscription": subscription,
+                "plan": plan,
+                "period": next_period,
+                "form": form,
+                "opts": self.model._meta,
+                "original": subscription,
+                "change_url": change_url,
+            },
+        )
