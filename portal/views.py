@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts import forms
 from accounts.throttles import page_throttled
 from accounts.views import THROTTLED, account_page, next_url, page_locale
+from dubbing.languages import language_support
 from onevoice.errors import ServiceError
 from onevoice.korean import particles
 from portal import deletion
@@ -30,9 +31,33 @@ from videos.views import video_page_context
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
+# The hero's greeting in each language, each in its own language whatever the page's: shown for
+# the languages this server can dub into (and English, the sample's source).
+GREETINGS = {
+    "en": "Welcome back to the channel",
+    "es": "Bienvenidos de nuevo al canal",
+    "ko": "채널에 다시 오신 것을 환영합니다",
+    "ja": "チャンネルへおかえりなさい",
+    "fr": "Bon retour sur la chaîne",
+    "pt": "Bem-vindos de volta ao canal",
+    "it": "Bentornati sul canale",
+    "ca": "Benvinguts de nou al canal",
+    "de": "Willkommen zurück auf dem Kanal",
+    "zh": "欢迎回到频道",
+}
+
+
+def home_greetings(targets: list[str]) -> list[tuple[str, str]]:
+    """(code, greeting) for English and at most three languages the server dubs into."""
+    dubbed = [code for code in GREETINGS if code != "en" and code in targets][:3]
+    return [(code, GREETINGS[code]) for code in ("en", *dubbed)]
+
+
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", sample_context())
+    context = sample_context()
+    context["greetings"] = home_greetings(language_support().targets)
+    return render(request, "home.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -47,6 +47,9 @@ def test_the_sample_is_dubbed_by_the_real_pipeline_and_anyone_can_watch_it(media
     page = visitor.get("/").content.decode()
     assert 'id="sample-dubbed"' in page
     assert context["sample_lines"] and context["sample_lines"][0].target_text
+    # Every line is shown, the weak ones too, not a chosen few
+    assert len(context["sample_lines"]) == job.segments.count()
+    assert page.count("<tr><td>") == job.segments.count()
     for url in (context["sample_source_url"], context["sample_dubbed_url"]):
         response = visitor.get(url, HTTP_RANGE="bytes=0-99")
         assert response.status_code == 206
