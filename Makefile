@@ -13,13 +13,17 @@ SYSTEM_PACKAGES := ffmpeg espeak-ng apertium apertium-eng-spa apertium-eng-cat a
 # Headless Chromium drives the browser tests (Playwright uses it, never its own download).
 TEST_SYSTEM_PACKAGES := chromium
 
-.PHONY: run test lint-imports bootstrap bootstrap-test system-packages test-system-packages messages migrate demo-user worker lint clean help
+.PHONY: run seed test lint-imports bootstrap bootstrap-test system-packages test-system-packages messages migrate demo-user worker lint clean help
 
 help:
 	@echo "make run    install what is needed, migrate, start the site + worker on http://$(HOST):$(PORT)"
 	@echo "make test   install what is needed and run the whole test suite"
+	@echo "make run SEED=1   the same with seed data: demo accounts, videos, finished dubs, a post"
 
-run: bootstrap migrate demo-user
+# `make run SEED=1` seeds a living demo (manage.py seed_data: three accounts, videos, dubs made by
+# the pipeline, a post with likes and comments; a minute or two the first time, nothing after).
+SEED ?=
+run: bootstrap migrate $(if $(SEED),seed,demo-user)
 	$(PY) manage.py devserver $(HOST):$(PORT)
 
 # The import contracts first (.importlinter: layers, plain packages free of django): a new
@@ -61,6 +65,9 @@ migrate: bootstrap
 
 demo-user:
 	$(PY) manage.py ensure_demo_user
+
+seed: migrate
+	$(PY) manage.py seed_data
 
 lint-imports: bootstrap-test
 	$(VENV)/bin/lint-imports
