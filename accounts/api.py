@@ -13,11 +13,12 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import serializers as s
-from accounts import services
+from accounts import selectors, services
 from accounts.errors import (
     AccountsErrorCode,
     AlreadyVerified,
@@ -26,6 +27,7 @@ from accounts.errors import (
     WrongPassword,
 )
 from accounts.errors import InvalidToken as InvalidLinkToken
+from accounts.tokens import refresh_token_for
 from onevoice.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 
 THROTTLES = [AnonRateThrottle, UserRateThrottle, ScopedRateThrottle]
@@ -96,16 +98,24 @@ class LogoutApi(AnonymousApi):
 
     @extend_schema(
         tags=["auth"],
-        request=s.RefreshInputSerializer,
-        responses={205: OpenApiResponse(description="The refresh token is revoked")},
-        summary="Revoke a refresh token",
+        request=s.LogoutInputSerializer,
+        responses={205: OpenApiResponse(description="The refresh token is revoked (with everywhere: all the "
+                                                    "account's tokens, access tokens included)")},
+        summary="Revoke a refresh token, or sign out everywhere",
     )
     def post(self, request):
-        data = valid_data(s.RefreshInputSerializer, request)
+        data = valid_data(s.LogoutInputSerializer, request)
         try:
-            RefreshToken(data["refresh"]).blacklist()
+            refresh = RefreshToken(data["refresh"])
         except TokenError as exc:
             raise InvalidToken(exc.args[0]) from exc
+        if data["everywhere"]:
+            user = selectors.user_get_by_token_claim(user_id=refresh.get(jwt_settings.USER_ID_CLAIM))
+            if user is None:
+                raise InvalidToken()
+            services.user_tokens_revoke(user=user)
+        else:
+            refresh.blacklist()
         return Response(status=status.HTTP_205_RESET_CONTENT)
 
 
@@ -154,7 +164,7 @@ class MePasswordApi(APIView):
     def post(self, request):
         data = valid_data(s.PasswordChangeInputSerializer, request)
         services.user_password_change(user=request.user, **data)
-        refresh = RefreshToken.for_user(request.user)
+        refresh = refresh_token_for(user=request.user)  # of the generation the change started
         return Response(
             {
                 "detail": gettext("Your password has been changed."),

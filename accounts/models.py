@@ -50,6 +50,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, verbose_name=_("is staff"))
     date_joined = models.DateTimeField(default=timezone.now, verbose_name=_("date joined"))
     deleted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("deleted at"))
+    # Carried by every JWT as "gen"; raised to end all of the user's sessions at once (logout
+    # everywhere, a password change): tokens of an older generation are refused (onevoice/auth.py).
+    token_generation = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("token generation"))
 
     objects = UserManager()
 

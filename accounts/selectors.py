@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from accounts.models import User
 
@@ -16,3 +17,11 @@ def user_must_verify_email(*, user) -> bool:
     """Paid work (payments, jobs) waits for this user to confirm their address: the API's
     permission, the service gate and the pages that offer paid work all ask here."""
     return bool(settings.REQUIRE_EMAIL_VERIFICATION and not user.email_verified)
+
+
+def user_get_by_token_claim(*, user_id) -> User | None:
+    """The active user a verified token names, or None."""
+    try:
+        return User.objects.filter(pk=user_id, is_active=True).first()
+    except (ValueError, ValidationError):
+        return None

@@ -19,6 +19,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.errors import AccountsErrorCode
 from accounts.models import User
+from accounts.tokens import refresh_token_for
+from onevoice.serializers import InputSerializer, RejectUnknownFieldsMixin
 
 
 class UserOutputSerializer(serializers.ModelSerializer):
@@ -38,18 +40,22 @@ class UserOutputSerializer(serializers.ModelSerializer):
         return self.context["credits"]
 
 
-class RegisterInputSerializer(serializers.Serializer):
+class RegisterInputSerializer(InputSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
     name = serializers.CharField(allow_blank=True, max_length=150, default="")
 
 
-class TokenInputSerializer(serializers.Serializer):
+class TokenInputSerializer(InputSerializer):
     token = serializers.CharField(max_length=2000)
 
 
-class EmailLoginSerializer(TokenObtainPairSerializer):
+class EmailLoginSerializer(RejectUnknownFieldsMixin, TokenObtainPairSerializer):
     """simplejwt's pair serializer with our own error code for a wrong email or password."""
+
+    @classmethod
+    def get_token(cls, user):
+        return refresh_token_for(user=user)
 
     def validate(self, attrs):
         try:
@@ -60,7 +66,7 @@ class EmailLoginSerializer(TokenObtainPairSerializer):
             ) from None
 
 
-class RotatingRefreshSerializer(TokenRefreshSerializer):
+class RotatingRefreshSerializer(RejectUnknownFieldsMixin, TokenRefreshSerializer):
     """simplejwt's refresh, with the old token's row locked while it is checked and blacklisted.
 
     Without the lock two requests presenting the same refresh token at once could both pass the
@@ -85,25 +91,31 @@ class TokenPairOutputSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
-class RefreshInputSerializer(serializers.Serializer):
+class RefreshInputSerializer(InputSerializer):
     refresh = serializers.CharField()
 
 
-class EmailInputSerializer(serializers.Serializer):
+class LogoutInputSerializer(InputSerializer):
+    refresh = serializers.CharField()
+    everywhere = serializers.BooleanField(
+        default=False, help_text="Sign out every device: all refresh tokens and every access token stop working.")
+
+
+class EmailInputSerializer(InputSerializer):
     email = serializers.EmailField(max_length=254)
 
 
-class PasswordResetConfirmInputSerializer(serializers.Serializer):
+class PasswordResetConfirmInputSerializer(InputSerializer):
     token = serializers.CharField(max_length=2000)
     password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
 
 
-class UserUpdateInputSerializer(serializers.Serializer):
+class UserUpdateInputSerializer(InputSerializer):
     name = serializers.CharField(required=False, allow_blank=True, max_length=150)
     locale = serializers.ChoiceField(required=False, choices=[code for code, _ in settings.LANGUAGES])
 
 
-class PasswordChangeInputSerializer(serializers.Serializer):
+class PasswordChangeInputSerializer(InputSerializer):
     old_password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
     new_password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
 
@@ -114,7 +126,7 @@ class PasswordChangeOutputSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
-class PasswordInputSerializer(serializers.Serializer):
+class PasswordInputSerializer(InputSerializer):
     password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
 
 

@@ -6,11 +6,13 @@ API views, page views and management commands all call these functions.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -22,7 +24,6 @@ from rest_framework_simplejwt.token_blacklist.models import (
 
 from accounts.errors import (
     AlreadyVerified,
-    EmailTaken,
     EmailUnverified,
     InvalidToken,
     WeakPassword,
@@ -37,6 +38,7 @@ from accounts.tokens import (
     password_reset_token_make,
     password_reset_token_user,
 )
+from onevoice.auth import token_generation_remember
 from onevoice.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -67,12 +69,22 @@ def _email_queue(*, template: str, user: User, context: dict) -> None:
     transaction.on_commit(lambda: email_send.send(subject=subject, body=body, recipient=recipient))
 
 
-def _refresh_tokens_revoke(*, user: User) -> int:
-    """Blacklist every refresh token of the user that is still usable."""
-    live = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True, expires_at__gt=timezone.now())
-    revoked = BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
-    )
+def user_tokens_revoke(*, user: User) -> int:
+    """Sign the user out everywhere: every refresh token still usable is blacklisted, and the
+    user's token generation goes up, so every access token already issued is refused from the
+    next request on (onevoice/auth.py). Returns how many refresh tokens were revoked."""
+    with transaction.atomic():
+        live = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True,
+                                               expires_at__gt=timezone.now())
+        revoked = BlacklistedToken.objects.bulk_create(
+            [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
+        )
+        User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+        user.refresh_from_db(fields=["token_generation"])
+    # Written at once, not after commit: a poll in between would otherwise re-read the old
+    # generation into the cache. A rollback after this point (none of the callers has one)
+    # would only sign the user out for TOKEN_GENERATION_CACHE_SECONDS.
+    token_generation_remember(user.pk, user.token_generation)
     return len(revoked)
 
 
@@ -83,21 +95,44 @@ def user_verification_email_send(*, user: User) -> None:
     _email_queue(template="verify_email", user=user, context={"link": link, "hours": hours})
 
 
+@dataclass(frozen=True)
+class Registration:
+    """What a sign-up made: the new user, or (`created` false) an unsaved stand-in shaped like
+    one, when the address already has an account. The caller answers the same either way."""
+
+    user: User
+    created: bool
+
+
 @transaction.atomic
-def user_register(*, email: str, password: str, name: str = "", locale: str = "en") -> User:
-    """The account alone; portal.account.account_register adds billing's sign-up bonus."""
+def user_register(*, email: str, password: str, name: str = "", locale: str = "en") -> Registration:
+    """The account alone; portal.account.account_register adds billing's sign-up bonus.
+
+    An address that already has an account is not revealed: its owner gets an email saying
+    someone tried (with the links to log in or reset the password), and the caller gets a
+    stand-in user that is never saved."""
     email = User.objects.normalize_email(email.strip())
     _locale_check(locale)
     _password_check(password=password, user=User(email=email, name=name), field="password")
-    if User.objects.filter(email__iexact=email).exists():
-        raise EmailTaken()
-    try:
-        with transaction.atomic():  # savepoint: a racing sign-up hits the unique index instead
-            user = User.objects.create_user(email=email, password=password, name=name, locale=locale)
-    except IntegrityError:
-        raise EmailTaken() from None
-    user_verification_email_send(user=user)
-    return user
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is None:
+        try:
+            with transaction.atomic():  # savepoint: a racing sign-up hits the unique index instead
+                user = User.objects.create_user(email=email, password=password, name=name, locale=locale)
+        except IntegrityError:
+            existing = User.objects.filter(email__iexact=email).first()
+        else:
+            user_verification_email_send(user=user)
+            return Registration(user=user, created=True)
+    stand_in = User(email=email, name=name, locale=locale)
+    stand_in.set_password(password)  # the same hashing work as a real sign-up: the time tells nothing
+    if existing is not None and existing.is_active:
+        _email_queue(template="signup_existing", user=existing, context={
+            "login_link": settings.SITE_URL + reverse("login"),
+            "reset_link": settings.SITE_URL + reverse("password_reset"),
+        })
+    logger.info("sign-up for an address that has an account")
+    return Registration(user=stand_in, created=False)
 
 
 def user_verification_email_resend(*, user: User) -> None:
@@ -145,7 +180,7 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
     _password_check(password=new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    _refresh_tokens_revoke(user=user)
+    user_tokens_revoke(user=user)
 
 
 def user_password_reset_request(*, email: str) -> None:
@@ -171,7 +206,7 @@ def user_password_reset_confirm(*, token: str, password: str) -> User:
         user.email_verified_at = timezone.now()
         update.append("email_verified_at")
     user.save(update_fields=update)
-    _refresh_tokens_revoke(user=user)
+    user_tokens_revoke(user=user)
     return user
 
 
@@ -193,7 +228,7 @@ def user_delete(*, user: User, password: str) -> None:
         user.is_active = False
         user.deleted_at = timezone.now()
         user.save(update_fields=["email", "name", "email_verified_at", "password", "is_active", "deleted_at"])
-        _refresh_tokens_revoke(user=user)
+        user_tokens_revoke(user=user)
     logger.info("account deleted", extra={"user_id": str(user.id)})
 
 

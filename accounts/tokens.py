@@ -15,8 +15,11 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.utils.translation import gettext_lazy as _
 
+from rest_framework_simplejwt.tokens import RefreshToken
+
 from accounts.errors import InvalidToken, TokenExpired
 from accounts.models import User
+from onevoice.auth import TOKEN_GENERATION_CLAIM, token_generation_remember
 
 _VERIFY_SALT = "accounts.email-verification"
 _RESET_SALT = "accounts.password-reset"
@@ -62,3 +65,12 @@ def password_reset_token_user(*, token: str) -> User:
     if user is None or not default_token_generator.check_token(user, str(data["t"])):
         raise InvalidToken(_("This password reset link has expired or was already used. Ask for a new one."))
     return user
+
+
+def refresh_token_for(*, user: User) -> RefreshToken:
+    """A new refresh token (its `.access_token` too) carrying the user's token generation, so
+    that logging out everywhere or changing the password ends it (onevoice/auth.py)."""
+    token = RefreshToken.for_user(user)
+    token[TOKEN_GENERATION_CLAIM] = user.token_generation
+    token_generation_remember(user.pk, user.token_generation)  # the first poll then reads no row for it
+    return token

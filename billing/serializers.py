@@ -9,6 +9,7 @@ from rest_framework import serializers
 from billing.models import CreditPack, LedgerEntry, Payment, Plan, Subscription
 from billing.selectors import plan_credits_left
 from billing.services import payment_redirect_url
+from onevoice.serializers import InputSerializer
 
 
 class CreditPackOutputSerializer(serializers.ModelSerializer):
@@ -49,7 +50,7 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class PaymentPrepareInputSerializer(serializers.Serializer):
+class PaymentPrepareInputSerializer(InputSerializer):
     pack_id = serializers.UUIDField()
 
 

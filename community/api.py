@@ -44,6 +44,7 @@ from community.serializers import (
 )
 from community.throttles import CommentRateThrottle
 from dubbing.errors import JobNotFound
+from onevoice.filters import query_bool, query_language, query_uuid
 from onevoice.pagination import PageNumberPagination
 from onevoice.schema import raises
 from onevoice.throttling import UserRateThrottle
@@ -81,8 +82,8 @@ class PostListCreateApi(APIView):
     def get(self, request):
         posts = selectors.post_feed(
             viewer=request.user,
-            author=request.query_params.get("author") or None,
-            language=request.query_params.get("language") or None,
+            author=query_uuid(request, "author"),
+            language=query_language(request, "language"),
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(posts, request, view=self)
@@ -235,7 +236,7 @@ class GalleryListApi(APIView):
         jobs = selectors.gallery_list(
             owner=request.user,
             folder=request.query_params.get("folder") or None,
-            favorite=request.query_params.get("favorite"),
+            favorite=query_bool(request, "favorite"),
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(jobs, request, view=self)

@@ -26,6 +26,9 @@ from community.selectors import ORDER_NEWEST, ORDERINGS
 from onevoice.pagination import InvalidPageParameter, PageSizeParameter
 
 
+_CURSOR_TOKENS = {"t", "o", "r", "p"}
+
+
 def _invalid_cursor() -> InvalidPageParameter:
     # A cursor is only ever copied from `next`/`previous`: a bad one is bad input (400), not a
     # missing page.
@@ -54,9 +57,14 @@ class FeedCursorPagination(PageSizeParameter, CursorPagination):
         if not encoded:
             return {}
         try:
-            return parse.parse_qs(b64decode(encoded.encode("ascii")).decode("ascii"), keep_blank_values=True)
+            tokens = parse.parse_qs(b64decode(encoded.encode("ascii")).decode("ascii"), keep_blank_values=True)
         except (TypeError, ValueError):
             raise _invalid_cursor() from None
+        # Every cursor this class makes carries its scroll's moment and nothing but its tokens: a
+        # well-formed base64 of anything else ("Zm9vYmFy", "foobar") is not a cursor.
+        if "t" not in tokens or not set(tokens) <= _CURSOR_TOKENS:
+            raise _invalid_cursor()
+        return tokens
 
     def _snapshot(self, request) -> datetime:
         raw = self._tokens(request).get("t", [None])[0]

@@ -22,6 +22,7 @@ from community.models import (
     Post,
 )
 from dubbing.models import ArtifactKind, DubbingJob
+from onevoice.serializers import InputSerializer
 
 ANONYMOUS_NAME = "OneVoice user"
 # A post's dub, or a video's thumbnail, may be missing (an audio-only upload has no picture): null.
@@ -80,7 +81,7 @@ class PostOutputSerializer(serializers.ModelSerializer):
         return settings.MEDIA_LINK_MAX_AGE
 
 
-class PostCreateInputSerializer(serializers.Serializer):
+class PostCreateInputSerializer(InputSerializer):
     job_id = serializers.UUIDField(help_text="One of my succeeded jobs.")
     title = serializers.CharField(
         allow_blank=True, trim_whitespace=False, help_text=f"1-{TITLE_MAX_LENGTH} characters."
@@ -90,7 +91,7 @@ class PostCreateInputSerializer(serializers.Serializer):
     )
 
 
-class PostUpdateInputSerializer(serializers.Serializer):
+class PostUpdateInputSerializer(InputSerializer):
     title = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
 
@@ -110,13 +111,13 @@ class CommentOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CommentInputSerializer(serializers.Serializer):
+class CommentInputSerializer(InputSerializer):
     body = serializers.CharField(
         allow_blank=True, trim_whitespace=False, help_text=f"1-{COMMENT_MAX_LENGTH:,} characters; shown as plain text."
     )
 
 
-class ReportInputSerializer(serializers.Serializer):
+class ReportInputSerializer(InputSerializer):
     reason = serializers.CharField(
         allow_blank=True, trim_whitespace=False, help_text=f"Why (1-{REASON_MAX_LENGTH:,} characters)."
     )
@@ -166,7 +167,7 @@ class GalleryItemOutputSerializer(serializers.Serializer):
         return str(post_id) if post_id else None
 
 
-class GalleryItemUpdateInputSerializer(serializers.Serializer):
+class GalleryItemUpdateInputSerializer(InputSerializer):
     folder = serializers.CharField(
         required=False, allow_blank=True, trim_whitespace=False,
         help_text=f'A folder name (up to {FOLDER_MAX_LENGTH} characters); "" takes it out of its folder.',

@@ -52,6 +52,7 @@ from dubbing.serializers import (
 from dubbing.snapshot import job_snapshot_build
 from onevoice.auth import POLLING_AUTHENTICATION, bearer_token_user
 from onevoice.errors import error_body
+from onevoice.filters import query_language, query_uuid
 from onevoice.idempotency import IDEMPOTENCY_KEY, idempotent
 from onevoice.locale import token_user_locale_activate
 from onevoice.pagination import PageNumberPagination
@@ -99,8 +100,8 @@ class JobListCreateApi(APIView):
         jobs = selectors.job_list(
             owner_id=request.user.pk,
             status=request.query_params.get("status") or None,
-            video_id=request.query_params.get("video") or None,
-            target_language=request.query_params.get("target_language") or None,
+            video_id=query_uuid(request, "video"),
+            target_language=query_language(request, "target_language"),
         ).values_list("id", "snapshot")
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(jobs, request, view=self)

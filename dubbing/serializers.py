@@ -19,6 +19,7 @@ from dubbing.errors import job_error_detail
 from dubbing.models import JobStatus, Segment, StepStatus
 from dubbing.pipeline.options import BACKGROUNDS, MAX_SPEED, MIN_SPEED, SUBTITLE_MODES
 from dubbing.storage import artifact_url
+from onevoice.serializers import InputSerializer
 
 # The snapshot keys a job answer carries as they are (dubbing.snapshot.job_snapshot_build).
 JOB_FIELDS = (
@@ -177,7 +178,7 @@ class JobListResultsSerializer(serializers.Serializer):
 # --- Input ----------------------------------------------------------------------------------------
 
 
-class JobCreateInputSerializer(serializers.Serializer):
+class JobCreateInputSerializer(InputSerializer):
     # A string, not a UUIDField: a malformed id is a video that does not exist (404), like any
     # other id that is not one of mine.
     video_id = serializers.CharField(max_length=64)
@@ -237,7 +238,7 @@ class JobCreateInputSerializer(serializers.Serializer):
         return data
 
 
-class SegmentUpdateInputSerializer(serializers.Serializer):
+class SegmentUpdateInputSerializer(InputSerializer):
     target_text = serializers.CharField(required=False, allow_blank=False, max_length=2000, trim_whitespace=True)
     speaker = serializers.CharField(required=False, allow_blank=True, max_length=50)
 
@@ -247,5 +248,5 @@ class SegmentUpdateInputSerializer(serializers.Serializer):
         return data
 
 
-class SpeakerUpdateInputSerializer(serializers.Serializer):
+class SpeakerUpdateInputSerializer(InputSerializer):
     voice = serializers.CharField(max_length=100)

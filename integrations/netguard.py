@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import httpcore
 import httpx
+import idna
 from django.conf import settings
 from django.utils.translation import gettext
 
@@ -33,9 +34,32 @@ def address_allowed(address: str) -> bool:
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
 
 
+def host_ascii(host: str) -> str:
+    """The host name as DNS carries it (IDNA 2008 A-labels), or ValueError when it is not a valid
+    name: an empty label (`a..b`), a label over 63 characters, a code point IDNA forbids (a
+    zero-width space). Python's resolver would raise UnicodeError on those; this says so first,
+    without asking DNS anything."""
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+        return host
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host
+    if name.isascii():
+        if not name or len(name) > 253 or any(not label or len(label) > 63 for label in name.split(".")):
+            raise ValueError(host)
+        return host
+    try:
+        return idna.encode(name, uts46=False).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        raise ValueError(host) from None
+
+
 def resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError:
+        raise AddressNotAllowed(gettext("The host name is not valid.")) from None
     except socket.gaierror as exc:
         raise AddressNotAllowed(
             gettext("%(host)s does not resolve (%(reason)s).") % {"host": host, "reason": exc.strerror}
@@ -75,7 +99,11 @@ def url_check(url: str) -> str:
     if parts.username or parts.password:
         return gettext("The URL must not carry a user name or password.")
     try:
-        allowed_addresses(parts.hostname, port)
+        host = host_ascii(parts.hostname)
+    except ValueError:
+        return gettext("The host name is not valid.")
+    try:
+        allowed_addresses(host, port)
     except AddressNotAllowed as exc:
         return str(exc)
     return ""

@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from integrations.models import WebhookAttempt, WebhookEndpoint, WebhookEventType
+from onevoice.serializers import InputSerializer
 
 
 class WebhookEndpointOutputSerializer(serializers.ModelSerializer):
@@ -18,13 +19,13 @@ class WebhookEndpointCreatedOutputSerializer(WebhookEndpointOutputSerializer):
         read_only_fields = fields
 
 
-class WebhookEndpointInputSerializer(serializers.Serializer):
+class WebhookEndpointInputSerializer(InputSerializer):
     # A CharField: the services check the URL (scheme, resolved addresses) and name what is wrong.
     url = serializers.CharField(max_length=2000)
     events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEventType.choices), min_length=1)
 
 
-class WebhookEndpointUpdateInputSerializer(serializers.Serializer):
+class WebhookEndpointUpdateInputSerializer(InputSerializer):
     url = serializers.CharField(max_length=2000, required=False)
     events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEventType.choices), min_length=1,
                                    required=False)

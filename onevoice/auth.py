@@ -5,16 +5,25 @@ simplejwt's `JWTAuthentication`, then trusts its `user_id` claim instead of load
 `request.user` is a `TokenUser` (`.id` / `.pk` are the claim, `.is_authenticated` is true).
 Job-detail polling uses it so that a poll is one indexed row read (bench/api.py).
 
-What that trades away, knowingly: an access token keeps working for its lifetime (15 minutes,
-SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]) after its user is deactivated or deleted. Only read-only
-views scoped by `owner_id=request.user.id` should use it; anything that writes, spends credits
-or needs the user's fields keeps the default `JWTAuthentication`, which loads the user.
+Every token carries its user's token generation (claim "gen"); logging out everywhere, a
+password change or reset and deleting the account raise it (accounts.services), and both
+authentications refuse a token of an older generation: the loading one against the user row it
+reads anyway, the stateless one against the cache (`token_generation_current`: one cache read;
+the row when the cache does not have it or does not answer), so polling stays one database read.
+
+What the stateless one still trades away, knowingly: it does not see `is_active`. Only
+read-only views scoped by `owner_id=request.user.id` should use it; anything that writes, spends
+credits or needs the user's fields keeps the default `JWTAuthentication`, which loads the user.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import AuthenticationFailed
@@ -23,8 +32,49 @@ from rest_framework_simplejwt.authentication import (
     JWTStatelessUserAuthentication,
 )
 from rest_framework_simplejwt.models import TokenUser
+from rest_framework_simplejwt.settings import api_settings
 
 from onevoice.locale import locale_activate
+
+logger = logging.getLogger(__name__)
+
+TOKEN_GENERATION_CLAIM = "gen"
+# How long the cache trusts a generation it holds: a bump sets it at once, so this only bounds
+# how stale it can be after a bump whose cache write failed (Redis down at that moment).
+TOKEN_GENERATION_CACHE_SECONDS = 30
+_REVOKED = _("This token is no longer valid: the account was signed out everywhere or its password changed.")
+
+
+def _generation_key(user_id) -> str:
+    return f"auth:token-generation:{user_id}"
+
+
+def token_generation_current(user_id) -> int | None:
+    """The user's token generation (None: no such user), from the cache or else the row."""
+    key = _generation_key(user_id)
+    try:
+        known = cache.get(key)
+    except Exception:  # a cache that does not answer: the row is the truth anyway
+        logger.warning("token generation: the cache did not answer; reading the user row", exc_info=True)
+        known = None
+    if known is not None:
+        return int(known)
+    row = get_user_model().objects.filter(pk=user_id).values_list("token_generation", flat=True).first()
+    if row is not None:
+        token_generation_remember(user_id, row)
+    return row
+
+
+def token_generation_remember(user_id, generation: int) -> None:
+    try:
+        cache.set(_generation_key(user_id), generation, TOKEN_GENERATION_CACHE_SECONDS)
+    except Exception:
+        logger.warning("token generation: could not write the cache", exc_info=True)
+
+
+def _token_generation(token) -> int:
+    value = token.get(TOKEN_GENERATION_CLAIM, 0)
+    return value if isinstance(value, int) else -1
 
 
 class LocaleJWTAuthentication(JWTAuthentication):
@@ -41,6 +91,12 @@ class LocaleJWTAuthentication(JWTAuthentication):
             locale_activate(request, getattr(found[0], "locale", ""))
         return found
 
+    def get_user(self, validated_token):
+        user = super().get_user(validated_token)
+        if _token_generation(validated_token) != getattr(user, "token_generation", 0):
+            raise AuthenticationFailed(_REVOKED, code="token_not_valid")
+        return user
+
 
 class LocaleJWTScheme(SimpleJWTScheme):
     """In the schema: the same Bearer JWT scheme as simplejwt's own class."""
@@ -54,11 +110,18 @@ class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
     A poller sends the same token every second for its whole lifetime, so each process keeps
     the tokens it has already verified (keyed by the whole token, signature included, so
     nothing unverified can match) until their `exp`: a repeat costs a dict lookup and a clock
-    read instead of a base64 + JSON + HMAC round. Access tokens cannot be revoked before
-    `exp` in this project (only refresh tokens are blacklisted), so the answer is the same.
+    read instead of a base64 + JSON + HMAC round. Its generation is checked on every request.
     """
 
     def get_validated_token(self, raw_token: bytes):
+        token = self._verified_token(raw_token)
+        # Checked on every request, never remembered with the token: a bump takes effect at once.
+        user_id = token.get(api_settings.USER_ID_CLAIM)
+        if _token_generation(token) != token_generation_current(user_id):
+            raise AuthenticationFailed(_REVOKED, code="token_not_valid")
+        return token
+
+    def _verified_token(self, raw_token: bytes):
         key = bytes(raw_token)
         known = _verified.get(key)
         if known is not None:

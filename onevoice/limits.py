@@ -21,6 +21,7 @@ from django.core.exceptions import (
 from django.core.handlers.wsgi import LimitedStream
 from django.http import JsonResponse, UnreadablePostError
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from onevoice.errors import (
     BODY_INCOMPLETE_META,
@@ -28,6 +29,7 @@ from onevoice.errors import (
     request_limit_error,
     request_refused_log,
 )
+from onevoice.parsers import NULL_CHARACTER_CODE, null_character_fields
 
 _LIMIT_ERRORS = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, UnreadablePostError)
 
@@ -116,3 +118,34 @@ class RequestLimitsMiddleware:
 
     def process_exception(self, request, exception):
         return _refusal_response(request, exception)
+
+
+class NullCharactersMiddleware:
+    """A NUL character in a query parameter or a form field answers 400, before any view.
+
+    Nothing the site takes has a use for one, PostgreSQL cannot store or compare one in text (a
+    filter such as /jobs?status=%00 was a 500), and a view would otherwise have to remember it.
+    Multipart bodies are left to the view (its upload handler must be the first to read them);
+    the API's multipart parser checks their fields (onevoice/parsers.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        fields = null_character_fields(request.GET)
+        if not fields and request.content_type == "application/x-www-form-urlencoded":
+            try:
+                fields = null_character_fields(request.POST)
+            except _LIMIT_ERRORS:
+                return None  # RequestLimitsMiddleware or the view answers those
+        if not fields:
+            return None
+        names = [field.replace("\x00", "\\0") for field in fields]
+        message = gettext("Null characters are not allowed.")
+        if request.path.startswith("/api/"):
+            return JsonResponse(error_body(f"{names[0]}: {message}", NULL_CHARACTER_CODE,
+                                           {name: [message] for name in names}), status=400)
+        return render(request, "400.html", status=400)

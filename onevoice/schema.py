@@ -8,7 +8,9 @@ status the view can give, each as the shared `Error` component ({"detail", "code
   `code` where it has one, e.g. EmailVerifiedForPaidWork's `email_unverified`; a CSRF failure
   for session users);
 - 404 for a path with an id, and for a paginated list (a page past the last);
-- 400 for query or header parameters; 400, 413 `request_too_large` and 415 for a request body;
+- 400 for query or header parameters (a NUL character: `null_characters_not_allowed`); 400
+  (`invalid_json`, `unknown_field`: request bodies take no property they do not list), 413
+  `request_too_large` and 415 for a request body;
 - 429 with throttles;
 - whatever the view's services raise, declared next to the view: a class attribute
   `error_responses = (InsufficientCredits, ...)` for all its methods, or `@raises(...)` on one.
@@ -26,6 +28,9 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import pagination, serializers
 from rest_framework.permissions import AllowAny
+
+from onevoice.parsers import NULL_CHARACTER_CODE
+from onevoice.serializers import UNKNOWN_FIELD_CODE, RejectUnknownFieldsMixin
 
 ERROR_RESPONSES_ATTR = "error_responses"
 
@@ -83,6 +88,14 @@ class ErrorResponsesAutoSchema(AutoSchema):
         operation["responses"] = dict(sorted(responses.items()))
         return operation
 
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        # A request body a RejectUnknownFieldsMixin validates takes no other property (400
+        # unknown_field), and the schema says so.
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(serializer, RejectUnknownFieldsMixin):
+            schema["additionalProperties"] = False
+        return schema
+
     def _get_pagination_parameters(self):
         # A page serializer (the feed, comments, gallery) is not "a list" to drf-spectacular,
         # but its parameters are the paginator's all the same.
@@ -115,9 +128,9 @@ class ErrorResponsesAutoSchema(AutoSchema):
         if self.method == "GET" and isinstance(self._get_paginator(), pagination.PageNumberPagination):
             add(404, ["not_found"])  # a page past the last
         if any(p["in"] in ("query", "header") for p in parameters):
-            add(400, ["invalid"])
+            add(400, ["invalid", NULL_CHARACTER_CODE])
         if "requestBody" in operation:
-            add(400, ["invalid", "parse_error"])
+            add(400, ["invalid", "invalid_json", UNKNOWN_FIELD_CODE, NULL_CHARACTER_CODE])
             add(413, ["request_too_large"])
             add(415, ["unsupported_media_type"])
         if view.get_throttles():

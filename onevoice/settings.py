@@ -99,6 +99,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "onevoice.limits.RequestLimitsMiddleware",  # before the CSRF check, the first to read a form
+    "onevoice.limits.NullCharactersMiddleware",  # after it: its process_view has answered the limits
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "onevoice.locale.UserLocaleMiddleware",  # a signed-in user's own `locale` beats Accept-Language
@@ -464,6 +465,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "onevoice.schema.ErrorResponsesAutoSchema",  # documents every error answer
     "EXCEPTION_HANDLER": "onevoice.errors.api_exception_handler",
+    # DRF's three, with limits: JSON nesting, NUL characters in form fields (onevoice/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "onevoice.parsers.JSONParser",
+        "onevoice.parsers.FormParser",
+        "onevoice.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_CLASSES": [
         "onevoice.throttling.AnonRateThrottle",
         "onevoice.throttling.UserRateThrottle",

@@ -8,20 +8,30 @@ ensure_demo_user), as those of portal.deletion do.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 
 from accounts.models import User
-from accounts.services import demo_user_ensure, user_register
+from accounts.services import Registration, demo_user_ensure, user_register
 from billing.selectors import credits_balance
 from billing.services import credits_signup_bonus
 
 
-def account_register(*, email: str, password: str, name: str = "", locale: str = "en") -> User:
-    """A new account with its sign-up bonus, both or neither (one transaction)."""
+def account_register(*, email: str, password: str, name: str = "", locale: str = "en") -> Registration:
+    """A new account with its sign-up bonus, both or neither (one transaction). For an address
+    that has an account, the unsaved stand-in of accounts.services.user_register, no bonus."""
     with transaction.atomic():
-        user = user_register(email=email, password=password, name=name, locale=locale)
-        credits_signup_bonus(user=user)
-    return user
+        registration = user_register(email=email, password=password, name=name, locale=locale)
+        if registration.created:
+            credits_signup_bonus(user=registration.user)
+    return registration
+
+
+def account_registered_credits(*, registration: Registration) -> int:
+    """The credits a sign-up answers with: the new account's, or what a new account would have."""
+    if registration.created:
+        return credits_balance(user=registration.user)
+    return settings.SIGNUP_BONUS_CREDITS
 
 
 def demo_account_ensure(*, email: str, password: str) -> tuple[User, bool]:

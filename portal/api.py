@@ -17,11 +17,11 @@ from rest_framework.views import APIView
 from accounts import serializers as s
 from accounts import services
 from accounts.api import AnonymousApi, valid_data
-from accounts.errors import EmailTaken, TokenExpired, WeakPassword, WrongPassword
+from accounts.errors import TokenExpired, WeakPassword, WrongPassword
 from accounts.errors import InvalidToken as InvalidLinkToken
 from onevoice.errors import ServiceError
 from onevoice.schema import ErrorResponsesAutoSchema, raises
-from portal.account import account_credits, account_register
+from portal.account import account_credits, account_register, account_registered_credits
 from portal.deletion import account_delete, video_delete_everything
 from videos import api as videos_api
 from videos import selectors as videos_selectors
@@ -29,18 +29,22 @@ from videos import selectors as videos_selectors
 
 class RegisterApi(AnonymousApi):
     throttle_scope = "register"
-    error_responses = (EmailTaken, WeakPassword)
+    error_responses = (WeakPassword,)
 
     @extend_schema(
         tags=["auth"],
         request=s.RegisterInputSerializer,
         responses={201: s.UserOutputSerializer},
-        summary="Create an account; a verification email is sent",
+        summary="Create an account; a verification email is sent (an address that has an account: the same "
+                "answer, and its owner is emailed instead)",
     )
     def post(self, request):
         data = valid_data(s.RegisterInputSerializer, request)
-        user = account_register(**data)
-        return Response(user_body(user), status=status.HTTP_201_CREATED)
+        # The same answer whether or not the address has an account (the owner is emailed).
+        registration = account_register(**data)
+        credits = account_registered_credits(registration=registration)
+        body = s.UserOutputSerializer(registration.user, context={"credits": credits}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 

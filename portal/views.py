@@ -73,10 +73,17 @@ def signup(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 # The account speaks the language the sign-up page was shown in.
-                user = account_register(**form.cleaned_data, locale=page_locale(request))
+                registration = account_register(**form.cleaned_data, locale=page_locale(request))
             except ServiceError as exc:
                 forms.form_add_service_error(form, exc)
             else:
+                user = registration.user
+                if not registration.created:
+                    # The address has an account, whose owner was emailed: the same words as a
+                    # new sign-up, then the login page.
+                    messages.success(request, particles(
+                        gettext("Welcome to OneVoice! We sent a confirmation link to %(email)s.") % {"email": user.email}))
+                    return redirect("login")
                 login(request, user, backend=MODEL_BACKEND)
                 messages.success(
                     request, particles(gettext("Welcome to OneVoice! We sent a confirmation link to %(email)s.") % {"email": user.email})

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from onevoice.pagination import PageNumberPagination
+from onevoice.parsers import FormParser, JSONParser, MultiPartParser
 from onevoice.schema import raises
 from videos import errors, selectors, services
 from videos.serializers import (

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from onevoice.serializers import InputSerializer
 from videos import storage
 from videos.models import Video
 
@@ -48,16 +49,16 @@ class VideoDetailOutputSerializer(VideoOutputSerializer):
         return settings.MEDIA_LINK_MAX_AGE
 
 
-class VideoUploadInputSerializer(serializers.Serializer):
+class VideoUploadInputSerializer(InputSerializer):
     file = serializers.FileField(allow_empty_file=True, use_url=False)
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class VideoUpdateInputSerializer(serializers.Serializer):
+class VideoUpdateInputSerializer(InputSerializer):
     title = serializers.CharField(max_length=200)
 
 
-class UploadStartInputSerializer(serializers.Serializer):
+class UploadStartInputSerializer(InputSerializer):
     filename = serializers.CharField(max_length=1000)
     size = serializers.IntegerField(min_value=0)
     content_type = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -75,12 +76,12 @@ class UploadStartOutputSerializer(serializers.Serializer):
     expires_in = serializers.IntegerField()
 
 
-class UploadCompletePartSerializer(serializers.Serializer):
+class UploadCompletePartSerializer(InputSerializer):
     part_number = serializers.IntegerField(min_value=1, max_value=10000)
     etag = serializers.CharField(max_length=200)
 
 
-class UploadCompleteInputSerializer(serializers.Serializer):
+class UploadCompleteInputSerializer(InputSerializer):
     parts = UploadCompletePartSerializer(many=True, allow_empty=False)
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
 

@@ -53,9 +53,10 @@ def test_patch_refuses_an_unknown_locale(owner_client, owner):
     assert owner.locale == "en"
 
 
-def test_patch_ignores_the_email(owner_client, owner):
+def test_patch_refuses_the_email_by_name(owner_client, owner):
     response = owner_client.patch("/api/v1/me", {"email": "hijack@example.com"})
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_field" and set(response.json()["errors"]) == {"email"}
     owner.refresh_from_db()
     assert owner.email == "alice@example.com"
 

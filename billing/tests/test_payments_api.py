@@ -36,11 +36,15 @@ def test_it_answers_503_when_payments_are_not_configured(owner_client, pack, set
 def test_it_prepares_a_payment_with_the_server_price_and_everything_the_sdk_needs(
     owner_client, pack, portone
 ):
-    response = owner_client.post("/api/v1/billing/payments", {"pack_id": str(pack.id), "amount": 1})
+    # A price from the client is refused by name, and nothing is prepared; the price is the server's.
+    priced = owner_client.post("/api/v1/billing/payments", {"pack_id": str(pack.id), "amount": 1})
+    assert priced.status_code == 400 and priced.json()["code"] == "unknown_field"
+    assert set(priced.json()["errors"]) == {"amount"} and not Payment.objects.exists()
+    response = owner_client.post("/api/v1/billing/payments", {"pack_id": str(pack.id)})
     assert response.status_code == 201
     body = response.json()
     assert body["status"] == "pending"
-    assert body["amount"] == 15000 and body["currency"] == "KRW"  # the client's "amount" is ignored
+    assert body["amount"] == 15000 and body["currency"] == "KRW"
     assert body["store_id"] == portone.store_id
     assert body["channel_key"] == "channel-key-test"
     assert body["pay_method"] == "CARD"

@@ -187,12 +187,12 @@ def test_the_feed_filters_by_language_and_by_author(owner, other, other_client, 
     spanish = other_client.get("/api/v1/posts?language=es").json()["results"]
     alices = other_client.get(f"/api/v1/posts?author={owner.id}").json()["results"]
     both = other_client.get(f"/api/v1/posts?author={owner.id}&language=fr").json()["results"]
-    nobody = other_client.get("/api/v1/posts?author=not-a-uuid").json()["results"]
+    not_an_id = other_client.get("/api/v1/posts?author=not-a-uuid")
 
     assert sorted(p["title"] for p in spanish) == ["Alice es", "Bob es"]
     assert sorted(p["title"] for p in alices) == ["Alice es", "Alice fr"]
     assert [p["title"] for p in both] == ["Alice fr"]
-    assert nobody == []
+    assert not_an_id.status_code == 400 and set(not_an_id.json()["errors"]) == {"author"}
 
 
 def test_scrolling_the_feed_while_new_posts_arrive_never_shows_a_post_twice(owner, other_client, media_root):

@@ -74,7 +74,7 @@ def test_throttling_is_429_in_the_error_shape(client, settings):
 
 def test_malformed_json_is_400_in_the_error_shape(client):
     response = client.post("/api/v1/auth/token", "{not json", content_type="application/json")
-    _shape(response, 400, "parse_error")
+    _shape(response, 400, "invalid_json")
 
 
 def test_a_validation_error_names_the_fields(client):
