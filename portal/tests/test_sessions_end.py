@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.tasks import email_send
-from dubbing.snapshot import job_snapshot_refresh
+from dubbing.services import job_snapshot_refresh
 from testing.factories import DubbingJobFactory
 
 pytestmark = pytest.mark.django_db
