@@ -144,15 +144,15 @@ class SubscriptionOutputSerializer(serializers.ModelSerializer):
         return plan_credits_left(user=subscription.user)
 
 
-class SubscriptionStartInputSerializer(serializers.Serializer):
+class SubscriptionStartInputSerializer(InputSerializer):
     plan_id = serializers.UUIDField()
 
 
-class SubscriptionCompleteInputSerializer(serializers.Serializer):
+class SubscriptionCompleteInputSerializer(InputSerializer):
     billing_key_id = serializers.CharField(max_length=200, help_text="The billingKey the browser SDK returned.")
 
 
-class SubscriptionUpdateInputSerializer(serializers.Serializer):
+class SubscriptionUpdateInputSerializer(InputSerializer):
     plan_id = serializers.UUIDField(required=False)
     cancel_at_period_end = serializers.BooleanField(required=False)
 
