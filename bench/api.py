@@ -145,7 +145,7 @@ from accounts.models import User
 from billing.services.ledger import credits_grant
 from dubbing.models import Artifact, ArtifactKind, DubbingJob, JobStatus, JobStep, StepStatus
 from dubbing.pipeline.options import DubOptions
-from dubbing.snapshot import job_snapshot_refresh
+from dubbing.services import job_snapshot_refresh
 from dubbing.storage import artifact_name
 from videos.models import Video, VideoStatus
 from videos.storage import source_key

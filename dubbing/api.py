@@ -49,7 +49,6 @@ from dubbing.serializers import (
     SpeakerUpdateInputSerializer,
     job_representation,
 )
-from dubbing.snapshot import job_snapshot_build
 from onevoice.auth import POLLING_AUTHENTICATION, bearer_token_user
 from onevoice.errors import error_body
 from onevoice.filters import query_language, query_uuid
@@ -62,7 +61,7 @@ JOB_ID = OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 
 
 def _snapshot_of(job) -> dict:
-    return job.snapshot or job_snapshot_build(job)
+    return job.snapshot or selectors.job_snapshot_build(job)
 
 
 class LanguagesApi(APIView):
@@ -321,7 +320,7 @@ class JobRenderApi(APIView):
     @extend_schema(parameters=[JOB_ID], responses=RenderQuoteOutputSerializer)
     def get(self, request, job_id):
         job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
-        return Response(RenderQuoteOutputSerializer(services.render_quote(job=job)).data)
+        return Response(RenderQuoteOutputSerializer(selectors.render_quote(job=job)).data)
 
     @extend_schema(parameters=[JOB_ID, IDEMPOTENCY_KEY], request=None, responses={202: JobOutputSerializer})
     @idempotent

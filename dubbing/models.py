@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from dubbing.pipeline.options import DubOptions
+
 
 class JobStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
@@ -90,10 +92,14 @@ class DubbingJob(models.Model):
         return self.status in ACTIVE_STATUSES
 
     @property
-    def dub_options(self):
-        from dubbing.pipeline.options import DubOptions
-
+    def dub_options(self) -> DubOptions:
         return DubOptions.from_dict(self.options)
+
+    @property
+    def current_render(self) -> int:
+        """The render number of the job's current run: its latest render while rendering, else 0
+        (an attempt's own run). Steps and artifacts are recorded under it."""
+        return self.render_count if self.rendering else 0
 
 
 class StepStatus(models.TextChoices):

@@ -1,17 +1,24 @@
-"""Reads for dubbing jobs. Everything is scoped to an owner: another user's id is simply not found
-(404, never 403). Writes live in services.py."""
+"""Reads for dubbing jobs: lists, the polling snapshot, lines and speakers, the render quote.
+
+A selector never writes. What a user asks for by id is scoped to its owner: another user's id is
+simply not found (404, never 403). Writes live in `dubbing/services/`.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection
 from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import Greatest
 
-from dubbing.errors import JobNotFound, SegmentNotFound
-from dubbing.models import ACTIVE_STATUSES, DubbingJob, JobStatus, Segment
+from billing.selectors import credits_balance
+from dubbing.errors import JobNotFound
+from dubbing.models import ACTIVE_STATUSES, Artifact, DubbingJob, JobStatus, JobStep, Segment
+from dubbing.pricing import dubbing_job_cost
 
 # "active" is what the pages' filter calls queued and running together.
 STATUS_FILTERS = {s.value: (s.value,) for s in JobStatus} | {"active": tuple(s.value for s in ACTIVE_STATUSES)}
@@ -67,6 +74,67 @@ def job_get_with_video(*, owner_id, job_id) -> DubbingJob:
     return job
 
 
+# --- The polling snapshot (what GET /jobs/{id} answers, kept on the job row) ----------------------
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def job_current_steps(job: DubbingJob) -> list[JobStep]:
+    """Steps of the job's current run: its attempt and its latest render."""
+    return list(
+        JobStep.objects.filter(job_id=job.id, attempt=job.attempt, render=job.render_count).order_by("position", "id")
+    )
+
+
+def step_snapshot(step: JobStep) -> dict:
+    return {
+        "name": step.name,
+        "status": step.status,
+        "started_at": _iso(step.started_at),
+        "finished_at": _iso(step.finished_at),
+        "seconds": round(step.seconds, 3) if step.seconds is not None else None,
+    }
+
+
+def artifact_snapshot(artifact: Artifact) -> dict:
+    return {
+        "name": artifact.name,
+        "filename": artifact.filename,
+        "size": artifact.size,
+        "content_type": artifact.content_type,
+    }
+
+
+def job_snapshot_build(job: DubbingJob, *, steps: list[JobStep] | None = None,
+                       artifacts: list[Artifact] | None = None) -> dict:
+    """The job as a polling client sees it (the services store it on the row at every change)."""
+    if steps is None:
+        steps = job_current_steps(job)
+    if artifacts is None:
+        artifacts = list(Artifact.objects.filter(job_id=job.id))
+    error = {"code": job.error_code, "detail": job.error_message} if job.error_code else None
+    return {
+        "id": str(job.id),
+        "video": str(job.video_id),
+        "status": job.status,
+        "stage": job.stage,
+        "progress": job.progress,
+        "cost_credits": job.cost_credits,
+        "source_language": job.source_language,
+        "detected_language": job.detected_language,
+        "target_language": job.target_language,
+        "attempt": job.attempt,
+        "render_count": job.render_count,
+        "rendering": job.rendering,
+        "error": error,
+        "steps": [step_snapshot(step) for step in steps],
+        "artifacts": {artifact.kind: artifact_snapshot(artifact) for artifact in artifacts},
+        "created_at": _iso(job.created_at),
+        "finished_at": _iso(job.finished_at),
+    }
+
+
 def _snapshot_sql() -> str:
     # SELECT snapshot FROM dubbing_dubbingjob WHERE id = %s AND owner_id = %s, written once.
     qn = connection.ops.quote_name
@@ -100,10 +168,9 @@ def job_snapshot_get(*, owner_id, job_id) -> dict:
         raise JobNotFound()
     snapshot = meta.get_field("snapshot").from_db_value(row[0], None, connection)
     if not snapshot:
-        # Rows written before the snapshot existed (or by hand): build it once, and keep it.
-        from dubbing.snapshot import job_snapshot_refresh
-
-        snapshot = job_snapshot_refresh(DubbingJob.objects.get(id=job_uuid), save=True)
+        # A row written before the snapshot existed (or by hand): built here, not stored (a
+        # selector never writes; the job's next state change stores one).
+        snapshot = job_snapshot_build(DubbingJob.objects.get(id=job_uuid))
     return snapshot
 
 
@@ -114,13 +181,6 @@ def video_job_list(*, owner_id, video_id, limit: int = 10) -> list[DubbingJob]:
 
 def segment_list(*, job: DubbingJob) -> QuerySet[Segment]:
     return Segment.objects.filter(job_id=job.id).order_by("index")
-
-
-def segment_get(*, job: DubbingJob, index: int) -> Segment:
-    segment = Segment.objects.filter(job_id=job.id, index=index).first()
-    if segment is None:
-        raise SegmentNotFound()
-    return segment
 
 
 def speaker_list(*, job: DubbingJob) -> list[dict]:
@@ -147,3 +207,41 @@ def speaker_list(*, job: DubbingJob) -> list[dict]:
         }
         for row in rows
     ]
+
+
+# --- Re-rendering edited lines -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RenderQuote:
+    changed_segments: list[int]
+    changed_seconds: float
+    cost_credits: int
+    balance: int
+
+
+def segments_changed(*, job: DubbingJob) -> list[Segment]:
+    """The lines whose text (or voice) changed since the outputs were last made."""
+    return [s for s in Segment.objects.filter(job_id=job.id).order_by("index") if s.changed]
+
+
+def render_quote(*, job: DubbingJob, changed: list[Segment] | None = None) -> RenderQuote:
+    """What re-rendering the lines edited since the last render would cost:
+    ceil(sum of their source seconds / 60) * CREDITS_PER_MINUTE (nothing when none changed).
+    `changed`: the changed lines when the caller has read them already."""
+    if changed is None:
+        changed = segments_changed(job=job)
+    seconds = round(sum(s.seconds for s in changed), 3)
+    return RenderQuote(
+        changed_segments=[s.index for s in changed],
+        changed_seconds=seconds,
+        # A started minute counts, as for a job: even lines of no length are synthesized again.
+        cost_credits=dubbing_job_cost(duration_seconds=seconds) if changed else 0,
+        balance=credits_balance(user=job.owner),
+    )
+
+
+def target_overrides(*, job: DubbingJob) -> dict[str, str]:
+    """segment_id -> target text, for every line of the job: a render speaks these. Unchanged
+    lines give the text translation gave them before, so their clips come from the cache and
+    only the edited lines are synthesized again (an edit from an earlier render is kept)."""
+    return {s.segment_id: s.target_text for s in Segment.objects.filter(job_id=job.id)}

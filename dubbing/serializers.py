@@ -1,7 +1,7 @@
 """Serializers for the dubbing jobs API (API.md "Dubbing jobs").
 
 The job itself is not serialized from a model: GET /jobs/{id} answers from the job's polling
-snapshot (dubbing.snapshot) plus time-limited artifact URLs, built by `job_representation`.
+snapshot (dubbing.selectors.job_snapshot_build) plus time-limited artifact URLs, built by `job_representation`.
 `JobOutputSerializer` describes that shape for the schema and is never run per request: a
 polled endpoint should not pay for DRF field machinery it does not need.
 """
@@ -21,7 +21,7 @@ from dubbing.pipeline.options import BACKGROUNDS, MAX_SPEED, MIN_SPEED, SUBTITLE
 from dubbing.storage import artifact_url
 from onevoice.serializers import InputSerializer
 
-# The snapshot keys a job answer carries as they are (dubbing.snapshot.job_snapshot_build).
+# The snapshot keys a job answer carries as they are (dubbing.selectors.job_snapshot_build).
 JOB_FIELDS = (
     "id", "video", "status", "stage", "progress", "cost_credits", "source_language",
     "detected_language", "target_language", "attempt", "render_count", "rendering", "error",
@@ -169,10 +169,6 @@ class LanguagesOutputSerializer(serializers.Serializer):
     )
     names = serializers.DictField(child=serializers.CharField(), help_text="English name of each code.")
     engines = serializers.DictField(child=serializers.CharField())
-
-
-class JobListResultsSerializer(serializers.Serializer):
-    results = JobOutputSerializer(many=True)
 
 
 # --- Input ----------------------------------------------------------------------------------------

@@ -47,7 +47,6 @@ from dubbing.pipeline.options import MAX_SPEED, MIN_SPEED
 from dubbing.pipeline.runner import STAGES
 from dubbing.serializers import job_representation
 from dubbing.services import MAX_TARGET_LANGUAGES
-from dubbing.snapshot import job_snapshot_build
 from dubbing.storage import artifact_token_valid, artifact_url
 from onevoice.errors import ServiceError
 from videos import selectors as video_selectors
@@ -350,7 +349,7 @@ def downloads(snapshot: dict, urls: dict[str, str]) -> list[dict]:
 @login_required
 def job_detail_page(request, job_id: uuid.UUID):
     job = _owned_job(request, job_id)
-    snapshot = job.snapshot or job_snapshot_build(job)
+    snapshot = job.snapshot or selectors.job_snapshot_build(job)
     body = job_representation(snapshot)
     active = job.status in ACTIVE_STATUSES or job.rendering
     video = job.video
@@ -466,7 +465,7 @@ def job_lines_page(request, job_id: uuid.UUID):
                 messages.success(request, gettext("Line %(number)d saved.") % {"number": index + 1})
         return HttpResponseRedirect(reverse("job_lines", kwargs={"job_id": job.id}) + f"#line-{index}")
     editable = job.status == JobStatus.SUCCEEDED and not job.rendering
-    quote = services.render_quote(job=job) if editable else None
+    quote = selectors.render_quote(job=job) if editable else None
     return render(
         request,
         "dubbing/job_lines.html",

@@ -10,8 +10,9 @@ class IntegrationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # dubbing publishes its jobs' ends (onevoice.events); webhooks listen, dubbing never
-        # imports integrations.
+        # Imported here, not at the top: an AppConfig's module is loaded before the apps' models
+        # are ready. dubbing publishes its jobs' ends (onevoice.events, dubbing.events names them);
+        # webhooks listen, dubbing never imports integrations.
         # Declare the webhooks queue now (django_dramatiq has set the broker): a queue first
         # declared later makes every Worker that ever ran in this process, stopped or not, start
         # consumers for it (Dramatiq keeps their middleware), which take its messages and drop them.

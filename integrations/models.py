@@ -8,14 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
-class WebhookEventType(models.TextChoices):
-    JOB_SUCCEEDED = "job.succeeded", _("Job succeeded")
-    JOB_FAILED = "job.failed", _("Job failed")
-    JOB_CANCELLED = "job.cancelled", _("Job cancelled")
-    JOB_RENDER_SUCCEEDED = "job.render_succeeded", _("Re-render succeeded")
-
-
+# The job events an endpoint can ask for are dubbing's (dubbing.events.JobEvent); `ping` is ours.
 PING = "ping"
 
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from integrations.models import WebhookAttempt, WebhookEndpoint, WebhookEventType
+from dubbing.events import JobEvent
+from integrations.models import WebhookAttempt, WebhookEndpoint
 from onevoice.serializers import InputSerializer
 
 
@@ -22,12 +23,12 @@ class WebhookEndpointCreatedOutputSerializer(WebhookEndpointOutputSerializer):
 class WebhookEndpointInputSerializer(InputSerializer):
     # A CharField: the services check the URL (scheme, resolved addresses) and name what is wrong.
     url = serializers.CharField(max_length=2000)
-    events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEventType.choices), min_length=1)
+    events = serializers.ListField(child=serializers.ChoiceField(choices=JobEvent.choices), min_length=1)
 
 
 class WebhookEndpointUpdateInputSerializer(InputSerializer):
     url = serializers.CharField(max_length=2000, required=False)
-    events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEventType.choices), min_length=1,
+    events = serializers.ListField(child=serializers.ChoiceField(choices=JobEvent.choices), min_length=1,
                                    required=False)
     active = serializers.BooleanField(required=False)
 

@@ -29,20 +29,22 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts.tasks import email_send
+from dubbing.events import JobEvent
+from dubbing.models import DubbingJob
+from dubbing.selectors import job_snapshot_build
+from dubbing.serializers import job_representation
 from integrations.errors import WebhookInactive, WebhookUrlNotAllowed
-from integrations.models import (
-    PING,
-    WebhookAttempt,
-    WebhookEndpoint,
-    WebhookEventType,
-    WebhookMessage,
-)
+from integrations.models import PING, WebhookAttempt, WebhookEndpoint, WebhookMessage
 from integrations.netguard import guarded_client, url_check
+from integrations.queue import webhook_try_send
 from onevoice.errors import ServiceError
+from onevoice.retry import backoff_delay
 
 logger = logging.getLogger(__name__)
 
-JOB_EVENTS = tuple(WebhookEventType.values)
+# The events dubbing publishes (it owns their names) are the events an endpoint can ask for.
+JOB_EVENTS = tuple(JobEvent.values)
 # A pending message whose next try is this overdue lost its actor message (a broker restart, a
 # worker that died during the try): resend_webhooks sends it again.
 LOST_AFTER_SECONDS = 60.0
@@ -128,10 +130,9 @@ def _body(event: str, data: dict) -> str:
 
 
 def _send(message_id: str, number: int, *, delay_seconds: float = 0.0) -> None:
-    from integrations.tasks import webhook_deliver
-
-    options = {"delay": int(delay_seconds * 1000)} if delay_seconds > 0 else {}
-    transaction.on_commit(lambda: webhook_deliver.send_with_options(args=(message_id, number), **options))
+    """Send try `number` of the message once the surrounding transaction commits."""
+    transaction.on_commit(
+        lambda: webhook_try_send(message_id=message_id, number=number, delay_seconds=delay_seconds))
 
 
 def webhook_message_create(*, endpoint: WebhookEndpoint, event: str, data: dict) -> WebhookMessage:
@@ -155,9 +156,6 @@ def _absolute(url: str) -> str:
 
 def job_event_data(job) -> dict:
     """The job as GET /jobs/{id} answers it, with absolute (time-limited) artifact links."""
-    from dubbing.serializers import job_representation
-    from dubbing.snapshot import job_snapshot_build
-
     body = job_representation(job.snapshot or job_snapshot_build(job))
     body["artifacts"] = {kind: _absolute(url) for kind, url in body["artifacts"].items()}
     return body
@@ -169,8 +167,6 @@ def webhook_event_publish(event: str, *, job_id, owner_id, **_ignored) -> list[W
     endpoints = [e for e in WebhookEndpoint.objects.filter(owner_id=owner_id, active=True) if event in e.events]
     if not endpoints:
         return []
-    from dubbing.models import DubbingJob
-
     job = DubbingJob.objects.filter(id=job_id).first()
     if job is None:
         return []
@@ -182,8 +178,8 @@ def webhook_event_publish(event: str, *, job_id, owner_id, **_ignored) -> list[W
 # --- Delivery ------------------------------------------------------------------------------------
 
 def retry_delay_seconds(number: int) -> float:
-    """Before try `number + 1`: base * 2^(number-1), capped."""
-    return min(settings.WEBHOOK_RETRY_BACKOFF_MAX, settings.WEBHOOK_RETRY_BACKOFF * (2 ** max(0, number - 1)))
+    """Before try `number + 1` (onevoice.retry): base * 2^(number-1), capped."""
+    return backoff_delay(number, base=settings.WEBHOOK_RETRY_BACKOFF, cap=settings.WEBHOOK_RETRY_BACKOFF_MAX)
 
 
 def _post(endpoint: WebhookEndpoint, message: WebhookMessage) -> tuple[int | None, str]:
@@ -259,8 +255,6 @@ def webhook_attempt_run(*, message_id: str, number: int) -> WebhookAttempt | Non
 
 
 def _disable_if_failing_too_long(endpoint_id, *, now) -> None:
-    from accounts.tasks import email_send
-
     since = now - timedelta(hours=settings.WEBHOOK_RETRY_HOURS)
     endpoint = WebhookEndpoint.objects.select_for_update().select_related("owner").filter(
         id=endpoint_id, active=True, failing_since__lte=since).first()

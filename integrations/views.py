@@ -7,8 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 
+from dubbing.events import JobEvent
 from integrations import selectors, services
-from integrations.models import WebhookEventType
 from onevoice.errors import ServiceError
 
 
@@ -41,4 +41,4 @@ def webhooks_page(request):
     endpoints = [(e, list(selectors.webhook_attempt_list(endpoint=e)[:10]))
                  for e in selectors.webhook_endpoint_list(owner_id=request.user.pk)]
     return render(request, "integrations/webhooks.html",
-                  {"endpoints": endpoints, "event_choices": WebhookEventType.choices})
+                  {"endpoints": endpoints, "event_choices": JobEvent.choices})

@@ -1,9 +1,10 @@
 """A tiny publish/subscribe registry for flows that cross apps against the dependency order.
 
 dubbing tells whoever listens that a job finished without importing them: it calls
-`publish("job.succeeded", job_id=...)` inside its transaction, and every handler subscribed to
-that event (integrations' webhooks, from its AppConfig.ready) runs once the transaction commits,
-so a handler never sees a state that was rolled back. A failing handler is logged and does not
+`publish(JobEvent.SUCCEEDED, job_id=...)` (the publisher names its events: dubbing.events) inside
+its transaction, and every handler subscribed to that event (integrations' webhooks, from its
+AppConfig.ready) runs once the transaction commits, so a handler never sees a state that was
+rolled back. A failing handler is logged and does not
 disturb the publisher or the other handlers.
 """
 
@@ -23,11 +24,6 @@ _handlers: dict[str, list[Callable[..., None]]] = defaultdict(list)
 def subscribe(event: str, handler: Callable[..., None]) -> None:
     if handler not in _handlers[event]:
         _handlers[event].append(handler)
-
-
-def unsubscribe(event: str, handler: Callable[..., None]) -> None:
-    if handler in _handlers[event]:
-        _handlers[event].remove(handler)
 
 
 def _call(event: str, handler, payload: dict) -> None:

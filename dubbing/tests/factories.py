@@ -23,7 +23,7 @@ from factory.django import DjangoModelFactory
 from accounts.tests.factories import UserFactory
 from dubbing.models import ArtifactKind, JobStatus, StepStatus
 from dubbing.pipeline.options import DubOptions
-from dubbing.snapshot import job_snapshot_refresh
+from dubbing.services import job_snapshot_refresh
 from dubbing.storage import artifact_name
 from videos.tests.factories import StoredVideoFactory, VideoFactory
 

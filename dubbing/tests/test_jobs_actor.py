@@ -18,7 +18,7 @@ from django.db.models import Sum
 
 from billing.models import CreditAccount, LedgerEntry
 from billing.services import credits_grant
-from dubbing import services
+from dubbing import selectors, services
 from dubbing.models import (
     Artifact,
     ArtifactKind,
@@ -28,7 +28,7 @@ from dubbing.models import (
     Segment,
     StepStatus,
 )
-from dubbing.tasks import QUEUE, job_message_send
+from dubbing.queue import QUEUE, job_message_send
 from testing.media import FIXTURE_MEDIA
 from videos.services import video_create_from_upload
 
@@ -117,7 +117,7 @@ def test_a_job_runs_once_through_the_worker_and_a_re_render_synthesizes_only_the
     assert len(synth_before) >= len(lines)
     edited = lines[1]
     services.segment_update(job=job, index=edited.index, target_text="Esta frase es nueva.")
-    quote = services.render_quote(job=job)
+    quote = selectors.render_quote(job=job)
     assert quote.changed_segments == [edited.index] and quote.cost_credits == 1
 
     services.dubbing_job_render(job=job)
@@ -138,7 +138,7 @@ def test_a_job_runs_once_through_the_worker_and_a_re_render_synthesizes_only_the
     assert all((media_root / a.name).is_file() for a in artifacts_after.values())
     assert not any((media_root / a.name).exists() for a in artifacts.values())
     assert not Segment.objects.get(pk=edited.pk).changed
-    assert services.render_quote(job=job).cost_credits == 0
+    assert selectors.render_quote(job=job).cost_credits == 0
 
     # Each charge appears once; the balance is the ledger's sum.
     assert job_entries(job) == [f"job_debit:{job.id}:1", f"job_render:{job.id}:1"]

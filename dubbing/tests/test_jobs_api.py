@@ -28,7 +28,7 @@ from dubbing.models import (
     StepStatus,
 )
 from dubbing.pipeline.options import DubOptions
-from dubbing.snapshot import job_snapshot_refresh
+from dubbing.services import job_snapshot_refresh
 from dubbing.storage import artifact_name, artifact_token, artifact_url
 from testing import factories
 from testing.factories import DubbingJobFactory, VideoFactory

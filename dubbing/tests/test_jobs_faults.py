@@ -17,7 +17,8 @@ from dramatiq.middleware import TimeLimit
 from billing.models import CreditAccount, LedgerEntry
 from dubbing import services
 from dubbing.models import DubbingJob, JobStatus, JobStep, StepStatus
-from dubbing.tasks import QUEUE, CpuBudget, job_time_limit_ms
+from dubbing.queue import QUEUE, job_time_limit_ms
+from dubbing.worker.budget import CpuBudget
 from testing.factories import give_credits
 from testing.media import FIXTURE_MEDIA
 from testing.openai_server import OpenAIServer

@@ -344,7 +344,7 @@ def browser_page(live_server, owner, media_root):
 @pytest.mark.django_db(transaction=True)
 def test_the_job_page_follows_the_job_to_the_end_without_reloading(browser_page, live_server, owner, video):
     from dubbing.models import JobStep
-    from dubbing.snapshot import job_snapshot_refresh
+    from dubbing.services import job_snapshot_refresh
     from testing.media import FIXTURE_MEDIA
 
     page, errors = browser_page

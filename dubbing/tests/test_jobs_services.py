@@ -15,10 +15,10 @@ from billing.errors import InsufficientCredits
 from billing.models import CreditAccount, LedgerEntry
 from billing.selectors import credits_balance
 from billing.services import credits_grant
-from dubbing import services
+from dubbing import selectors, services
 from dubbing.errors import DubbingErrorCode
 from dubbing.models import Artifact, DubbingJob, JobStatus, Segment
-from dubbing.snapshot import job_snapshot_refresh
+from dubbing.services import job_snapshot_refresh
 from dubbing.storage import (
     JobWorkStore,
     artifact_name,
@@ -201,7 +201,7 @@ def test_cancelling_a_running_job_asks_its_worker_which_ends_it_refunded(job):
     services.dubbing_job_cancel(job=job)
     assert job.status == JobStatus.RUNNING and job.cancel_requested
     assert services.dubbing_job_heartbeat(job_id=job.id, claim_token=running.claim_token) == (True, True)
-    services.dubbing_job_cancelled(job_id=job.id, claim_token=running.claim_token)
+    services.dubbing_job_end_cancelled(job_id=job.id, claim_token=running.claim_token)
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED and net_cost(job) == 0
 
@@ -324,7 +324,7 @@ def test_editing_a_line_of_a_running_job_is_409(job):
 
 
 def test_quote_counts_only_the_changed_lines_source_seconds(succeeded, funded):
-    quote = services.render_quote(job=succeeded)
+    quote = selectors.render_quote(job=succeeded)
     assert quote.changed_segments == [] and quote.cost_credits == 0
     with pytest.raises(ServiceError) as excinfo:
         services.dubbing_job_render(job=succeeded)
@@ -332,7 +332,7 @@ def test_quote_counts_only_the_changed_lines_source_seconds(succeeded, funded):
 
     services.segment_update(job=succeeded, index=1, target_text="¿Qué tal?")
     services.segment_update(job=succeeded, index=0, target_text="¡Hola!")
-    quote = services.render_quote(job=succeeded)
+    quote = selectors.render_quote(job=succeeded)
     assert quote.changed_segments == [0, 1] and quote.changed_seconds == pytest.approx(6.5)
     assert quote.cost_credits == 1 and quote.balance == credits_balance(user=funded)
     with pytest.raises(ServiceError) as excinfo:
@@ -346,7 +346,7 @@ def test_re_rendering_only_lines_of_no_length_costs_a_started_minute(succeeded, 
     services.segment_update(job=succeeded, index=0, target_text="¡Hola!")
     before = credits_balance(user=funded)
 
-    quote = services.render_quote(job=succeeded)
+    quote = selectors.render_quote(job=succeeded)
     services.dubbing_job_render(job=succeeded)
 
     assert quote.changed_seconds == 0 and quote.cost_credits == 2
@@ -386,7 +386,7 @@ def test_a_cancelled_render_is_refunded_and_the_job_is_back_to_its_outputs(succe
 def test_a_successful_render_marks_the_lines_rendered_and_replaces_the_outputs(succeeded):
     services.segment_update(job=succeeded, index=0, target_text="Buenas.")
     services.dubbing_job_render(job=succeeded)
-    assert services.target_overrides(job=succeeded)["s0000"] == "Buenas."
+    assert selectors.target_overrides(job=succeeded)["s0000"] == "Buenas."
     running = services.dubbing_job_claim(job_id=succeeded.id, attempt=1, render=1)
     old = set(Artifact.objects.filter(job=succeeded).values_list("name", flat=True))
     files = [services.PublishedFile(kind="dubbed_audio", name=artifact_name(succeeded, "dubbed_audio", 1, "t.m4a"),

@@ -21,7 +21,7 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
-from dubbing.snapshot import job_snapshot_refresh
+from dubbing.services import job_snapshot_refresh
 from onevoice.throttling import throttle_cache
 from dubbing.tests.factories import DubbingJobFactory
 from testing.processes import free_port, private_redis

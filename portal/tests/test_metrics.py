@@ -23,7 +23,7 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from dubbing.models import JobStatus, JobStep, StepStatus
-from dubbing.tasks import QUEUE, job_message_send
+from dubbing.queue import QUEUE, job_message_send
 from dubbing.tests.factories import DubbingJobFactory
 from testing.waiting import wait_until
 from videos.tests.factories import SpeechVideoFactory

@@ -262,7 +262,7 @@ def test_a_dub_job_runs_on_sqs_through_the_endpoint_going_away_and_coming_back(
     from billing.services import credits_grant
     from dubbing import services
     from dubbing.models import JobStatus
-    from dubbing.tasks import job_message_send
+    from dubbing.queue import job_message_send
     from videos.services import video_create_from_upload
 
     settings.DUBBING_ENGINES = "local"

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from dubbing.services import dubbing_jobs_reap
-from dubbing.tasks import reaper_loop
+from dubbing.worker.reaper import reaper_loop
 
 
 class Command(BaseCommand):

@@ -23,7 +23,7 @@ from dramatiq import Worker
 
 from billing import sandbox
 from billing.tasks import billing_sync_loop, renewal_loop
-from dubbing.tasks import reaper_loop
+from dubbing.worker.reaper import reaper_loop
 from portal.sample import sample_dub_start
 
 

@@ -1,0 +1,134 @@
+"""A dub's options from user input, and whether the configured engines can run them.
+
+`dub_options_parse` turns what a form or the API sent into `DubOptions`, or refuses with
+InvalidOptions (400) naming the field at fault in the user's language; `engines_check` builds the
+engines the job would use and refuses (400 unsupported_pair) when they cannot dub the pair.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils.translation import gettext
+
+from dubbing.engines.base import EngineUnavailable
+from dubbing.engines.registry import build_engines
+from dubbing.errors import InvalidOptions, UnsupportedPair
+from dubbing.languages import language_name
+from dubbing.pipeline.errors import ErrorCode, PipelineError
+from dubbing.pipeline.options import (
+    BACKGROUNDS,
+    ENGINE_SETS,
+    MAX_SPEED,
+    MIN_SPEED,
+    SUBTITLE_MODES,
+    DubOptions,
+    OptionsError,
+)
+from dubbing.pipeline.runner import check_engines
+
+MAX_TARGET_LANGUAGES = 5
+_OPTION_FIELDS = ("target_language", "source_language", "background", "subtitles", "voice", "max_speed",
+                  "glossary", "engines", "source_subtitles", "target_subtitles")
+
+
+def target_languages_check(target_languages) -> None:
+    """400 invalid_options unless one to MAX_TARGET_LANGUAGES distinct target languages are given."""
+    if not isinstance(target_languages, (list, tuple)) or not target_languages:
+        raise InvalidOptions(gettext("Give at least one target language."),
+                             errors={"target_languages": [gettext("Required.")]})
+    if len(target_languages) > MAX_TARGET_LANGUAGES:
+        message = gettext("At most %(count)d target languages at once.") % {"count": MAX_TARGET_LANGUAGES}
+        raise InvalidOptions(message, errors={"target_languages": [message]})
+    if len(set(target_languages)) != len(target_languages):
+        message = gettext("A target language is listed twice.")
+        raise InvalidOptions(message, errors={"target_languages": [message]})
+
+
+def _input_errors(fields: dict) -> dict[str, list[str]]:
+    """Check and tidy the values DubOptions cannot judge itself (types, blanks); the faults found."""
+    errors: dict[str, list[str]] = {}
+    glossary = fields.get("glossary")
+    if glossary is None:
+        fields["glossary"] = {}
+    elif not isinstance(glossary, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k.strip() for k, v in glossary.items()
+    ):
+        errors["glossary"] = [gettext("The glossary maps source terms to target terms (text to text).")]
+    for name in ("target_language", "source_language"):
+        value = fields.get(name)
+        if not isinstance(value, str) or not value.strip() or len(value) > 16:
+            errors[name] = [gettext("Give a language code such as en, es or ko.")]
+        else:
+            fields[name] = value.strip()
+    try:
+        fields["max_speed"] = float(fields.get("max_speed", 1.3))
+    except (TypeError, ValueError):
+        errors["max_speed"] = [gettext("max_speed is a number between %(low)s and %(high)s.") % {
+            "low": MIN_SPEED, "high": MAX_SPEED}]
+    for name in ("voice", "source_subtitles", "target_subtitles"):
+        value = fields.get(name)
+        if value is not None and not isinstance(value, str):
+            errors[name] = [gettext("Must be text.")]
+        elif value is not None and not value.strip():
+            fields[name] = None
+    return errors
+
+
+def dub_options_parse(**fields) -> DubOptions:
+    """DubOptions from user input; InvalidOptions (400) with the faulty fields named."""
+    errors = _input_errors(fields)
+    if errors:
+        raise InvalidOptions(next(f"{k}: {v[0]}" for k, v in errors.items()), errors=errors)
+    try:
+        return DubOptions(**fields)
+    except OptionsError as exc:
+        field = _options_error_field(str(exc))
+        message = _options_error_message(field, str(exc))
+        raise InvalidOptions(message, errors={field: [message]}) from None
+
+
+def _options_error_field(message: str) -> str:
+    first = message.split(" ", 1)[0].strip(".:,")
+    if first in _OPTION_FIELDS:
+        return first
+    if "source and target" in message:
+        return "target_language"
+    return "non_field_errors"
+
+
+def _options_error_message(field: str, message: str) -> str:
+    """DubOptions' refusal (plain English from the pipeline) in the user's language."""
+    if field == "target_language":
+        if "same" in message:
+            return gettext("The source and target languages are the same.")
+        return gettext("Choose a target language.")
+    choices = {"background": BACKGROUNDS, "subtitles": SUBTITLE_MODES, "engines": ENGINE_SETS}
+    if field in choices:
+        return gettext("%(field)s must be one of %(choices)s.") % {"field": field, "choices": ", ".join(choices[field])}
+    if field == "max_speed":
+        return gettext("max_speed is a number between %(low)s and %(high)s.") % {"low": MIN_SPEED, "high": MAX_SPEED}
+    return message
+
+
+def engines_check(options: DubOptions) -> dict[str, str]:
+    """The engine names a job with `options` would use; 400 when they cannot do the pair."""
+    try:
+        engines = build_engines(options, settings)
+        check_engines(engines, options)
+    except EngineUnavailable as exc:
+        raise UnsupportedPair(gettext("The configured engines cannot run: %(reason)s") % {"reason": exc}) from None
+    except PipelineError as exc:
+        # The engines' own words (English, from the pipeline) name what is missing; the sentence
+        # around them is in the user's language.
+        if exc.code == ErrorCode.INVALID_OPTIONS:
+            raise InvalidOptions(gettext("These options cannot be used: %(reason)s") % {"reason": exc.message}) from None
+        raise UnsupportedPair(_pair_refusal(options, exc.message)) from None
+    return engines.names()
+
+
+def _pair_refusal(options: DubOptions, reason: str) -> str:
+    names = {"target": language_name(options.target_language), "reason": reason}
+    if options.source_language == "auto":
+        return gettext("The configured engines cannot dub into %(target)s here: %(reason)s") % names
+    return gettext("The configured engines cannot dub %(source)s into %(target)s here: %(reason)s") % {
+        **names, "source": language_name(options.source_language)}
