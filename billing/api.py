@@ -37,7 +37,7 @@ from billing.serializers import (
     SubscriptionStartInputSerializer,
     SubscriptionUpdateInputSerializer,
 )
-from onevoice.errors import RequestTooLarge
+from onevoice.errors import NotFound, RequestTooLarge
 from onevoice.idempotency import IDEMPOTENCY_KEY, idempotent
 from onevoice.schema import raises
 from onevoice.throttling import ScopedRateThrottle
@@ -102,6 +102,7 @@ class SubscriptionApi(APIView):
     permission_classes = [IsAuthenticated, EmailVerifiedForPaidWork]
 
     @extend_schema(responses=SubscriptionOutputSerializer)
+    @raises(NotFound)
     def get(self, request):
         subscription = services.subscription_get_for_user(user=request.user)
         return Response(SubscriptionOutputSerializer(subscription).data)
@@ -117,7 +118,7 @@ class SubscriptionApi(APIView):
         return Response(BillingKeyIssueOutputSerializer(subscription).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=SubscriptionUpdateInputSerializer, responses=SubscriptionOutputSerializer)
-    @raises(PlanUnavailable, SubscriptionNotActive, PaymentFailed, PaymentProviderUnavailable)
+    @raises(NotFound, PlanUnavailable, SubscriptionNotActive, PaymentFailed, PaymentProviderUnavailable)
     def patch(self, request):
         serializer = SubscriptionUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -130,7 +131,7 @@ class SubscriptionCompleteApi(APIView):
     retry a past-due one with the new card). The same key again changes nothing."""
 
     permission_classes = [IsAuthenticated, EmailVerifiedForPaidWork]
-    error_responses = (PaymentsNotConfigured, BillingKeyInvalid, PaymentFailed, PaymentMismatch,
+    error_responses = (NotFound, PaymentsNotConfigured, BillingKeyInvalid, PaymentFailed, PaymentMismatch,
                        PaymentProviderUnavailable)
 
     @extend_schema(request=SubscriptionCompleteInputSerializer, responses=SubscriptionOutputSerializer)
@@ -149,7 +150,7 @@ class SubscriptionCardApi(APIView):
 
     @extend_schema(parameters=[IDEMPOTENCY_KEY], request=None, responses={201: BillingKeyIssueOutputSerializer})
     @idempotent
-    @raises(PaymentsNotConfigured)
+    @raises(NotFound, PaymentsNotConfigured)
     def post(self, request):
         subscription = services.subscription_card_start(user=request.user)
         return Response(BillingKeyIssueOutputSerializer(subscription).data, status=status.HTTP_201_CREATED)
