@@ -140,6 +140,8 @@ class LedgerEntry(models.Model):
             return gettext("PortOne did not cancel the payment, so its credits were given back.")
         if self.kind == self.Kind.PAYMENT_REFUND and self.reason == PROVIDER_CANCEL_REASON:
             return gettext("Cancelled in PortOne.")
+        if self.kind == self.Kind.PLAN_EXPIRY:
+            return gettext("Unused plan credits beyond what the plan rolls over expired at renewal.")
         return self.reason
 
 

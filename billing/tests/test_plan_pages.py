@@ -106,3 +106,18 @@ def test_the_history_shows_which_credits_were_plan_and_which_packs(owner, owner_
 
     assert "plan -100, packs -20" in html and "plan credits" in html and "pack credits" in html
     assert credits_balance(user=owner) == 30
+
+
+def test_a_korean_reader_reads_the_expiry_in_korean(owner, owner_browser, subscribed, started_on, portone):
+    from datetime import UTC, datetime
+
+    from billing.services import subscription_renew
+
+    subscription = started_on(subscribed[0], datetime(2027, 1, 31, 9, tzinfo=UTC))
+    subscription_renew(subscription_id=subscription.pk, now=datetime(2027, 2, 28, 9, tzinfo=UTC))
+    owner.locale = "ko"
+    owner.save(update_fields=["locale"])
+
+    html = owner_browser.get("/credits/history").content.decode()
+
+    assert "요금제 크레딧 소멸" in html and "이월하는 만큼을 넘은" in html and "rolled over" not in html
