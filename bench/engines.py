@@ -88,7 +88,7 @@ def asr_child(config: str, folder: Path, threads: int) -> None:
 
     from dubbing.engines.asr.whisper import Decoding, WhisperASR
     from dubbing.engines.base import UnsupportedLanguage
-    from dubbing.engines.registry import model_dir
+    from dubbing.engine_config import model_dir
     from dubbing.engines.vad import speech_regions_parallel
 
     compute, _, vad = config.partition("+")
@@ -141,12 +141,13 @@ def voices(threads: int) -> list[dict]:
     django.setup()
     import soundfile as sf
 
+    from dubbing.engine_config import engine_config
     from dubbing.engines.registry import build_asr
     from dubbing.engines.tts.espeak import EspeakTTS
     from dubbing.engines.tts.piper import PiperTTS
     from testing.speech_clips import wav16k
 
-    asr = build_asr("local", threads=threads)
+    asr = build_asr("local", engine_config(), threads=threads)
     asr.isolate = False  # many short calls: no recognition process of their own (memory is not measured here)
     candidates = [("piper", PiperTTS(threads=threads), "en", None)]
     espeak = EspeakTTS(concurrency=1)
@@ -194,7 +195,9 @@ def speech_translation(folder: Path, threads: int) -> list[dict]:
     import soundfile as sf
 
     from dubbing.engines.base import Segment
-    from dubbing.engines.registry import build_asr, model_dir
+    from dubbing.engine_config import engine_config, model_dir
+    from dubbing.engine_config import engine_config
+    from dubbing.engines.registry import build_asr
     from dubbing.engines.translate.apertium import ApertiumTranslator
     from dubbing.engines.tts.espeak import EspeakTTS
     from dubbing.engines.tts.kokoro import KokoroTTS
@@ -211,7 +214,7 @@ def speech_translation(folder: Path, threads: int) -> list[dict]:
         sf.write(str(path), np.concatenate(pieces), 16000)
         return path
 
-    asr = build_asr("local", threads=threads)
+    asr = build_asr("local", engine_config(), threads=threads)
     clips = {
         "ja": (joined(folder / "st-ja.wav", KokoroTTS(model_dir(), threads=threads), "ja", JAPANESE),
                SENTENCES["en"], "Kokoro"),

@@ -155,9 +155,11 @@ class PeakMemory:
 
 
 def bench_local(path: Path) -> dict:
+    from dubbing.engine_config import build_engines
     from dubbing.pipeline.options import DubOptions
-    from dubbing.pipeline.probe import probe, timeline_duration
-    from dubbing.pipeline.run import run_pipeline
+    from dubbing.pipeline.probe import probe
+    from dubbing.pipeline.publish import run_pipeline
+    from videos.media.probe import timeline_duration
 
     duration = timeline_duration(probe(path))
     OUT.mkdir(parents=True, exist_ok=True)  # a clean clone has no bench/out yet
@@ -166,7 +168,8 @@ def bench_local(path: Path) -> dict:
     load_before = os.getloadavg()[0]
     began = time.monotonic()
     with PeakMemory() as memory:
-        report = run_pipeline(path, options, workspace=work / "ws", out_dir=work / "out", duck_db=-18.0)
+        report = run_pipeline(path, options, workspace=work / "ws", out_dir=work / "out",
+                              engines=build_engines(options), duck_db=-18.0)
     wall = time.monotonic() - began
     shutil.rmtree(work, ignore_errors=True)
     stages = {k: v["seconds"] for k, v in report["stages"].items()}

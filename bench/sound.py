@@ -210,13 +210,14 @@ def voices_child(languages: list[str], threads: int) -> None:
     import soundfile as sf
 
     from bench.engines import SENTENCES, english_sentences, error_rate
-    from dubbing.engines.registry import build_asr, model_dir
+    from dubbing.engine_config import engine_config, model_dir
+    from dubbing.engines.registry import build_asr
     from dubbing.engines.tts.espeak import EspeakTTS
     from dubbing.engines.tts.kokoro_ipa import KokoroIPATTS
     from dubbing.engines.tts.piper import PiperTTS
     from testing.speech_clips import wav16k
 
-    asr = build_asr("local", threads=threads)
+    asr = build_asr("local", engine_config(), threads=threads)
     asr.isolate = False
     texts = {**SENTENCES, **VOICE_SENTENCES, "en": english_sentences()}
     kokoro = KokoroIPATTS(model_dir(), threads=threads)

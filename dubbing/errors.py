@@ -9,6 +9,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
+from dubbing.engines.base import ErrorCode
 from onevoice.errors import Conflict, NotFound, ServiceError
 
 
@@ -89,27 +90,28 @@ class RefundNotAllowed(Conflict):
     default_detail = _("This job has nothing left to refund.")
 
 
-# What a failed job says, per pipeline error code, to a reader of another language than the
+# What a failed job says, per pipeline error code (`ErrorCode`, the engines' and the pipeline's
+# enum, re-exported here for the layers above), to a reader of another language than the
 # pipeline's English. The pipeline's own words (they name the stage, the line, the engine) stay
 # for readers of the site's default language.
 JOB_ERROR_DETAILS = {
-    "invalid_options": _("Some dubbing options are invalid."),
-    "bad_media": _("The file cannot be read as video or audio."),
-    "no_speech": _("No speech was found in the audio, so there is nothing to dub."),
-    "same_language": _("The speech is already in the language to dub into."),
-    "unsupported_pair": _("The configured engines cannot dub between these languages."),
-    "language_not_detected": _("The spoken language could not be recognized. Choose it on the form and try again."),
-    "invalid_subtitles": _("The subtitles could not be read."),
-    "engine_unavailable": _("A dubbing engine is not available on this server."),
-    "engine_timeout": _("A dubbing engine did not answer in time."),
-    "engine_rate_limited": _("A dubbing engine is busy. Try again in a moment."),
-    "engine_server_error": _("A dubbing engine failed on its side. Try again in a moment."),
-    "engine_failed": _("A dubbing engine failed."),
-    "storage_error": _("The files could not be stored. Try again in a moment."),
-    "time_limit": _("The dub took longer than its time limit."),
-    "worker_lost": _("The worker dubbing this video stopped answering."),
-    "cancelled": _("The dub was cancelled."),
-    "internal_error": _("Something went wrong on our side. It has been logged."),
+    ErrorCode.INVALID_OPTIONS: _("Some dubbing options are invalid."),
+    ErrorCode.BAD_MEDIA: _("The file cannot be read as video or audio."),
+    ErrorCode.NO_SPEECH: _("No speech was found in the audio, so there is nothing to dub."),
+    ErrorCode.SAME_LANGUAGE: _("The speech is already in the language to dub into."),
+    ErrorCode.UNSUPPORTED_PAIR: _("The configured engines cannot dub between these languages."),
+    ErrorCode.LANGUAGE_NOT_DETECTED: _("The spoken language could not be recognized. Choose it on the form and try again."),
+    ErrorCode.INVALID_SUBTITLES: _("The subtitles could not be read."),
+    ErrorCode.ENGINE_UNAVAILABLE: _("A dubbing engine is not available on this server."),
+    ErrorCode.ENGINE_TIMEOUT: _("A dubbing engine did not answer in time."),
+    ErrorCode.ENGINE_RATE_LIMITED: _("A dubbing engine is busy. Try again in a moment."),
+    ErrorCode.ENGINE_SERVER_ERROR: _("A dubbing engine failed on its side. Try again in a moment."),
+    ErrorCode.ENGINE_FAILED: _("A dubbing engine failed."),
+    ErrorCode.STORAGE_ERROR: _("The files could not be stored. Try again in a moment."),
+    ErrorCode.TIME_LIMIT: _("The dub took longer than its time limit."),
+    ErrorCode.WORKER_LOST: _("The worker dubbing this video stopped answering."),
+    ErrorCode.CANCELLED: _("The dub was cancelled."),
+    ErrorCode.INTERNAL_ERROR: _("Something went wrong on our side. It has been logged."),
 }
 
 

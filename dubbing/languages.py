@@ -21,7 +21,7 @@ from django.utils.translation import gettext
 
 from dubbing.engines.base import EngineError
 from dubbing.engines.openai_languages import WHISPER_LANGUAGES
-from dubbing.engines.registry import build_engines
+from dubbing.engine_config import build_engines
 from dubbing.pipeline.options import DubOptions
 
 # How a pair is made when the translator does not say (`routes()`): straight from source to target.

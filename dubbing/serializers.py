@@ -17,7 +17,7 @@ from rest_framework import serializers
 
 from dubbing.errors import job_error_detail
 from dubbing.models import JobStatus, Segment, StepStatus
-from dubbing.pipeline.options import BACKGROUNDS, MAX_SPEED, MIN_SPEED, SUBTITLE_MODES
+from dubbing.pipeline.options import BACKGROUNDS, DEFAULT_MAX_SPEED, MAX_SPEED, MIN_SPEED, SUBTITLE_MODES
 from dubbing.storage import artifact_url
 from onevoice.serializers import InputSerializer
 
@@ -187,7 +187,7 @@ class JobCreateInputSerializer(InputSerializer):
     background = serializers.ChoiceField(choices=BACKGROUNDS, default="duck")
     subtitles = serializers.ChoiceField(choices=SUBTITLE_MODES, default="soft")
     voice = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
-    max_speed = serializers.FloatField(min_value=MIN_SPEED, max_value=MAX_SPEED, default=1.3)
+    max_speed = serializers.FloatField(min_value=MIN_SPEED, max_value=MAX_SPEED, default=DEFAULT_MAX_SPEED)
     glossary = serializers.DictField(
         child=serializers.CharField(max_length=200, allow_blank=False),
         required=False,

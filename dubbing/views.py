@@ -43,7 +43,7 @@ from dubbing.models import (
     DubbingJob,
     JobStatus,
 )
-from dubbing.pipeline.options import MAX_SPEED, MIN_SPEED
+from dubbing.pipeline.options import DEFAULT_MAX_SPEED, MAX_SPEED, MIN_SPEED
 from dubbing.pipeline.runner import STAGES
 from dubbing.serializers import job_representation
 from dubbing.services import MAX_TARGET_LANGUAGES
@@ -129,7 +129,7 @@ class DubForm(forms.Form):
     )
     max_speed = forms.DecimalField(
         label=_("Fastest speech"),
-        min_value=MIN_SPEED, max_value=MAX_SPEED, decimal_places=2, initial="1.30",
+        min_value=MIN_SPEED, max_value=MAX_SPEED, decimal_places=2, initial=f"{DEFAULT_MAX_SPEED:.2f}",
         help_text=format_lazy(_("How much a line may be sped up to fit its time ({low:.1f}-{high:.1f}×)."),
                               low=MIN_SPEED, high=MAX_SPEED),
         widget=forms.NumberInput(attrs={"step": "0.05"}),

@@ -374,7 +374,9 @@ OPENAI_TRANSLATE_MODEL = env_str("OPENAI_TRANSLATE_MODEL", "gpt-4o-mini")
 OPENAI_TTS_MODEL = env_str("OPENAI_TTS_MODEL", "gpt-4o-mini-tts")
 OPENAI_TTS_VOICE = env_str("OPENAI_TTS_VOICE", "alloy")
 OPENAI_CONCURRENCY = env_int("OPENAI_CONCURRENCY", 8, minimum=1)
-DUCK_DB = env_float("DUCK_DB", -18.0)
+# Unset (None): the pipeline's own level, DEFAULT_DUCK_DB in dubbing/pipeline/options.py (defined
+# once, there; the base layer may not import it).
+DUCK_DB = env_float("DUCK_DB", None)
 DUBBING_WORKSPACE_DIR = Path(env_str("DUBBING_WORKSPACE_DIR", "") or DATA_DIR / "work").resolve()
 
 # --- Dubbing jobs (dubbing/tasks.py) ---------------------------------------------------------

@@ -88,7 +88,7 @@ class ElevenLabsServer:
 
     def _scribe(self, upload: bytes, language: str, diarize: bool) -> dict:
         from dubbing.engines.asr.whisper import WhisperASR
-        from dubbing.engines.registry import model_dir
+        from dubbing.engine_config import model_dir
         from dubbing.engines.speakers import speaker_labels
 
         with tempfile.TemporaryDirectory(prefix="scribe-") as tmp:

@@ -248,7 +248,7 @@ class OpenAIServer:
         import soundfile as sf
 
         from dubbing.engines.asr.whisper import WhisperASR
-        from dubbing.engines.registry import model_dir
+        from dubbing.engine_config import model_dir
 
         with tempfile.TemporaryDirectory(prefix="openai-asr-") as tmp:
             wav = Path(tmp) / "upload.wav"

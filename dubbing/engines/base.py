@@ -8,24 +8,60 @@ them. A back-end that cannot do something raises `EngineUnavailable` (not instal
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, runtime_checkable
+
+from dubbing.engines.languages import language_name
+
+
+class ErrorCode(StrEnum):
+    """Why a dub failed, as a machine code: the engines raise some of these, the pipeline the
+    rest; the layers above (dubbing.errors, the API) re-export this one enum."""
+
+    INVALID_OPTIONS = "invalid_options"
+    BAD_MEDIA = "bad_media"
+    NO_SPEECH = "no_speech"
+    SAME_LANGUAGE = "same_language"
+    UNSUPPORTED_PAIR = "unsupported_pair"
+    LANGUAGE_NOT_DETECTED = "language_not_detected"
+    INVALID_SUBTITLES = "invalid_subtitles"
+    ENGINE_UNAVAILABLE = "engine_unavailable"
+    ENGINE_TIMEOUT = "engine_timeout"
+    ENGINE_RATE_LIMITED = "engine_rate_limited"
+    ENGINE_SERVER_ERROR = "engine_server_error"
+    ENGINE_FAILED = "engine_failed"
+    STORAGE_ERROR = "storage_error"
+    TIME_LIMIT = "time_limit"
+    WORKER_LOST = "worker_lost"
+    CANCELLED = "cancelled"
+    INTERNAL_ERROR = "internal_error"
+
+
+def http_error_code(status: int | None) -> ErrorCode:
+    """The code for a provider's HTTP failure: rate limited (429), its server's fault (5xx),
+    else a plain failure."""
+    if status == 429:
+        return ErrorCode.ENGINE_RATE_LIMITED
+    if (status or 0) >= 500:
+        return ErrorCode.ENGINE_SERVER_ERROR
+    return ErrorCode.ENGINE_FAILED
 
 
 class EngineError(Exception):
     """An engine failed. The message is shown to the user as is.
 
-    `code` is a dubbing.pipeline.errors.ErrorCode value and `retryable` says whether the same
-    request may succeed later: a provider's 429, 5xx or timeout after the client's own retries
-    (the job then retries with backoff), unlike a refusal that would only repeat itself."""
+    `code` is an `ErrorCode` and `retryable` says whether the same request may succeed later: a
+    provider's 429, 5xx or timeout after the client's own retries (the job then retries with
+    backoff), unlike a refusal that would only repeat itself."""
 
-    code = "engine_failed"
+    code = ErrorCode.ENGINE_FAILED
     retryable = False
 
-    def __init__(self, message: str = "", *, code: str | None = None, retryable: bool | None = None):
+    def __init__(self, message: str = "", *, code: ErrorCode | None = None, retryable: bool | None = None):
         super().__init__(message)
         if code is not None:
-            self.code = code
+            self.code = ErrorCode(code)
         if retryable is not None:
             self.retryable = retryable
 
@@ -33,13 +69,13 @@ class EngineError(Exception):
 class EngineUnavailable(EngineError):
     """The configured engine cannot run here (package missing, binary missing, no API key)."""
 
-    code = "engine_unavailable"
+    code = ErrorCode.ENGINE_UNAVAILABLE
 
 
 class UnsupportedLanguage(EngineError):
     """The engine runs, but not for this language or language pair."""
 
-    code = "unsupported_pair"
+    code = ErrorCode.UNSUPPORTED_PAIR
 
 
 class LanguageNotDetected(UnsupportedLanguage):
@@ -57,8 +93,6 @@ class NoPairForDetectedLanguage(UnsupportedLanguage):
     """The spoken language was detected, but nothing installed can take it to the target."""
 
     def __init__(self, language: str, target: str | None, scores: dict[str, float]) -> None:
-        from dubbing.engines.languages import language_name
-
         name = language_name(language)
         pair = f"{language}->{target}" if target else f"{language} to this target"
         super().__init__(

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dubbing.engines.openai_languages import WHISPER_LANGUAGES
+
 # ISO 639-3 -> ISO 639-1 for languages with apertium pairs or espeak voices we expect to meet.
 ISO3_TO_1 = {
     "eng": "en", "spa": "es", "cat": "ca", "por": "pt", "fra": "fr", "ita": "it", "deu": "de",
@@ -37,10 +39,7 @@ def to_iso2b(code: str) -> str:
 
 
 def language_name(code: str) -> str:
-    """The English name of a language code ("ko" -> "Korean"); the code itself when unknown."""
-    try:
-        from django.conf.locale import LANG_INFO  # a plain table: no settings are read
-    except ImportError:  # pragma: no cover - Django is a pinned requirement
-        return code
-    info = LANG_INFO.get(code) or {}
-    return info.get("name", code)
+    """The English name of a language code ("ko" -> "Korean"), from the recognizers' list (every
+    language detection can report is on it); the code itself when unknown."""
+    name = WHISPER_LANGUAGES.get(code.split("-")[0].lower())
+    return name.title() if name else code

@@ -9,17 +9,15 @@ capped), a bounded number of times; then an `EngineError` names the request that
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import httpx
 
-from dubbing.engines.base import EngineError, EngineUnavailable
+from dubbing.engines.base import EngineError, EngineUnavailable, ErrorCode
+from onevoice.retry import retry_delay
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +49,7 @@ class OpenAIClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.retry_after_cap = retry_after_cap
-        self._sleep = sleep
+        self.sleep = sleep  # injected: tests wait for nothing
         # The semaphore, not the pool, is what bounds requests in flight; the pool only has to
         # be at least as large so that no request waits for a connection while holding a slot.
         self._slots = threading.BoundedSemaphore(concurrency)
@@ -76,46 +74,45 @@ class OpenAIClient:
         return self._post(path, what=what, json=payload).content
 
     def _post(self, path: str, *, what: str, **kwargs) -> httpx.Response:
-        last_problem, last_code = "", "engine_server_error"
+        last_problem, last_code = "", ErrorCode.ENGINE_SERVER_ERROR
         for attempt in range(1, self.max_attempts + 1):
-            wait: float | None = None
+            headers = None  # the answer's, for Retry-After
             with self._slots:
                 try:
                     response = self._http.post(path, **kwargs)
                 except httpx.TransportError as exc:
                     last_problem = f"network error: {type(exc).__name__}: {exc}"
-                    last_code = "engine_timeout"
+                    last_code = ErrorCode.ENGINE_TIMEOUT
                 else:
                     if response.status_code < 400:
                         return response
                     last_problem = f"HTTP {response.status_code}: {_error_message(response)}"
-                    last_code = "engine_rate_limited" if response.status_code == 429 else "engine_server_error"
+                    last_code = (ErrorCode.ENGINE_RATE_LIMITED if response.status_code == 429
+                                 else ErrorCode.ENGINE_SERVER_ERROR)
                     if response.status_code not in RETRYABLE_STATUSES:
                         if response.status_code == 401:
                             raise EngineUnavailable(
                                 f"{what} was refused: OPENAI_API_KEY is not valid ({last_problem})."
                             )
                         raise EngineError(f"{what} failed: {last_problem}.")
-                    wait = _retry_after(response)
+                    headers = response.headers
             if attempt == self.max_attempts:
                 break
             # The slot is given back while waiting so a backing-off request never blocks others.
-            delay = self._delay(attempt, wait)
+            delay = self.delay(attempt, headers)
             logger.warning("%s: %s; retry %d/%d in %.2fs", what, last_problem, attempt,
                            self.max_attempts - 1, delay)
-            self._sleep(delay)
+            self.sleep(delay)
         # Still a provider-side problem after our own retries: a later job attempt may succeed.
         raise EngineError(f"{what} failed after {self.max_attempts} attempts: {last_problem}.",
                           code=last_code, retryable=True)
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            # The server said when: wait at least that long, plus a little jitter so that
-            # requests told the same thing do not all come back in the same instant.
-            base = min(retry_after, self.retry_after_cap)
-            return base + random.uniform(0, min(0.25 * base, 1.0) + 0.01)
-        exponential = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
-        return random.uniform(exponential / 2, exponential)  # "equal jitter"
+    def delay(self, attempt: int, headers=None) -> float:
+        """Seconds to wait after failed try `attempt`: the server's Retry-After (capped, with a
+        little jitter so that requests told the same thing do not all come back in the same
+        instant), else the exponential backoff with "equal jitter"."""
+        return retry_delay(attempt, headers=headers, base=self.backoff_base, cap=self.backoff_cap,
+                           retry_after_cap=self.retry_after_cap, jitter=True)
 
     @staticmethod
     def _json(response: httpx.Response, what: str) -> dict:
@@ -138,31 +135,6 @@ def _error_message(response: httpx.Response) -> str:
     except (ValueError, AttributeError):
         message = None
     return (message or response.text or response.reason_phrase or "")[:300]
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds the server asked us to wait: `retry-after-ms` (OpenAI), else `Retry-After` as
-    seconds or an HTTP date. None when absent or unreadable."""
-    millis = response.headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 _shared: dict[tuple[str, str, int], OpenAIClient] = {}

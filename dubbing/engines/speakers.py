@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from videos.media.process import process_map
+
 MIN_LINE_SECONDS = 0.4
 # Measured on two espeak-ng voices reading alternate lines (silhouette 0.5-0.6) against one voice
 # reading all of them (0.1-0.2).
@@ -95,8 +97,6 @@ def speaker_labels(wav_path: Path, spans: list[tuple[float, float]], *, max_spea
         return []
     job = (str(wav_path), [(float(a), float(b)) for a, b in spans], max_speakers)
     if isolate:
-        from videos.media.process import process_map
-
         [labels] = process_map(_labels, [job], workers=1)
     else:
         labels = _labels(job)

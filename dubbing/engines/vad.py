@@ -105,34 +105,3 @@ def speech_regions_parallel(
                 merged.append((a, b))
     return merged
 
-
-def recognition_chunks(
-    regions: list[tuple[float, float]],
-    *,
-    min_pause: float = 0.5,
-    max_seconds: float = 20.0,
-    pad: float = 0.25,
-    duration: float | None = None,
-) -> list[tuple[float, float]]:
-    """Speech regions joined into chunks for recognition: cut only at pauses of `min_pause` or
-    more (a recognizer does much better on whole sentences), never longer than `max_seconds`
-    unless one region alone is, and padded a little so the first and last phones are kept."""
-    chunks: list[list[float]] = []
-    for a, b in regions:
-        if chunks and a - chunks[-1][1] < min_pause and b - chunks[-1][0] <= max_seconds:
-            chunks[-1][1] = b
-        else:
-            chunks.append([a, b])
-    out = []
-    for i, (a, b) in enumerate(chunks):
-        lo = max(0.0, a - pad)
-        hi = b + pad
-        # Padding never reaches into the neighbour's speech.
-        if i > 0:
-            lo = max(lo, (chunks[i - 1][1] + a) / 2)
-        if i + 1 < len(chunks):
-            hi = min(hi, (b + chunks[i + 1][0]) / 2)
-        if duration is not None:
-            hi = min(hi, duration)
-        out.append((lo, hi))
-    return out

@@ -1,35 +1,17 @@
-"""Stage 2: 16 kHz mono audio for recognition and 48 kHz audio for mixing, in one decode, then
-the speech regions (VAD) that recognition, segmenting and ducking all use."""
+"""Stage 2: 16 kHz mono audio for recognition and 48 kHz audio for mixing, in one decode
+(dubbing.pipeline.audio), then the speech regions (VAD) that recognition, segmenting and ducking
+all use."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from dubbing.engines.vad import speech_regions_parallel
+from dubbing.pipeline.audio import extract_to_workspace
 from dubbing.pipeline.stage import Context, Stage
-from dubbing.pipeline.workspace import digest, temp_path_for
-from videos.media import ASR_RATE, MIX_RATE
-from videos.media.ffmpeg import run_ffmpeg
-from videos.media.probe import MediaInfo
-from videos.media.safety import input_args
+from dubbing.pipeline.workspace import digest
 
-ASR_WAV = ("audio", "asr.wav")
-MIX_WAV = ("audio", "mix.wav")
 REGIONS = "regions.json"
-
-
-def extract_audio(input_path: Path, info: MediaInfo, asr_wav: Path, mix_wav: Path) -> None:
-    channels = min(2, info.audio_channels or 1)
-    tmp_asr, tmp_mix = temp_path_for(asr_wav), temp_path_for(mix_wav)
-    # The input is read as the probe read it: its sniffed demuxer forced, local files only.
-    # A decode slower than real time (plus a margin) is a damaged or hostile file, not a job.
-    run_ffmpeg([
-        *input_args(input_path, info.format),
-        "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(ASR_RATE), "-c:a", "pcm_s16le", str(tmp_asr),
-        "-map", "0:a:0", "-vn", "-ac", str(channels), "-ar", str(MIX_RATE), "-c:a", "pcm_s16le", str(tmp_mix),
-    ], timeout=120 + info.duration)
-    tmp_asr.replace(asr_wav)
-    tmp_mix.replace(mix_wav)
 
 
 def detect_speech(asr_wav: Path, *, workers: int | None = None) -> list[tuple[float, float]]:
@@ -47,10 +29,7 @@ class ExtractStage(Stage):
         return digest(self.name, self.version, ctx.fingerprint)
 
     def run(self, ctx: Context) -> dict:
-        asr_wav, mix_wav = ctx.ws.path(*ASR_WAV), ctx.ws.path(*MIX_WAV)
-        extract_audio(ctx.input_path, ctx.info, asr_wav, mix_wav)
-        ctx.ws.save(asr_wav)
-        ctx.ws.save(mix_wav)
+        asr_wav, _ = extract_to_workspace(ctx.ws, ctx.input_path, ctx.info)
         ctx.check_cancel()
         ctx.regions = detect_speech(asr_wav, workers=ctx.threads)
         ctx.ws.write_json(ctx.ws.path(REGIONS), ctx.regions)
@@ -64,12 +43,3 @@ class ExtractStage(Stage):
             return False
         return True
 
-
-def ensure_audio(ctx: Context) -> tuple[Path, Path]:
-    """The extracted WAVs, from the folder or the store; decoded again only if both lost them."""
-    asr_wav, mix_wav = ctx.ws.path(*ASR_WAV), ctx.ws.path(*MIX_WAV)
-    if not (ctx.ws.ensure(asr_wav) and ctx.ws.ensure(mix_wav)):
-        extract_audio(ctx.input_path, ctx.info, asr_wav, mix_wav)
-        ctx.ws.save(asr_wav)
-        ctx.ws.save(mix_wav)
-    return asr_wav, mix_wav

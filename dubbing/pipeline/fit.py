@@ -20,10 +20,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from dubbing.engines.base import Segment, ShorteningEngine
 from dubbing.pipeline.concurrency import run_each
-from dubbing.pipeline.errors import PipelineError
-from dubbing.pipeline.stage import Context, Stage
-from dubbing.pipeline.workspace import digest, temp_path_for
+from dubbing.pipeline.errors import PipelineError, pipeline_error
+from dubbing.pipeline.stage import Clip, Context, FittedLine, Stage
+from dubbing.pipeline.synthesize import clip_path, clip_seconds, synthesize_one
+from dubbing.pipeline.workspace import Workspace, digest, temp_path_for
 from videos.media import MIX_RATE
 from videos.media.ffmpeg import available_filters, run_ffmpeg
 
@@ -113,6 +115,117 @@ def render_clip(clip: Path, out: Path, *, speed: float, samples: int) -> None:
     tmp.replace(out)
 
 
+@dataclass
+class Line:
+    """A line on its way through the fit stage: its segment, the clip it has now (a shorter
+    line's new clip after the shortening pass) and what it says."""
+
+    segment: Segment
+    clip: Path
+    seconds: float
+    text: str
+    voice: str | None
+    shortened: bool = False
+
+
+def voiced_lines(segments: list[Segment], clips: dict[str, Clip], texts: dict[str, str]) -> list[Line]:
+    """The lines that have a clip (an empty line has none), in order."""
+    return [Line(segment=s, clip=clips[s.id].path, seconds=clips[s.id].seconds, text=texts[s.id],
+                 voice=clips[s.id].voice) for s in segments if s.id in clips]
+
+
+def _plan(ctx: Context, lines: list[Line]) -> list[Placement]:
+    return plan_fit([Slot(ln.segment.start, ln.segment.end) for ln in lines], [ln.seconds for ln in lines],
+                    ctx.options.max_speed, ctx.timeline)
+
+
+def _shorter_text(ctx: Context, translator: ShorteningEngine, line: Line, max_seconds: float) -> str:
+    """The translator's shorter line (cached in the workspace by text, budget and engine)."""
+    key = digest(line.text, round(max_seconds, 2), ctx.engines.names()["translate"])
+    cache = ctx.ws.path("shorten", f"{line.segment.id}-{key}.json")
+    if ctx.ws.ensure(cache):
+        return ctx.ws.read_json(cache)["text"]
+    try:
+        shorter = translator.shorten(line.segment, line.text, max_seconds, ctx.options.target_language)
+    except Exception as exc:
+        raise pipeline_error("fit", line.segment.id, exc, prefix="shortening failed: ") from exc
+    ctx.ws.write_json(cache, {"key": key, "text": shorter})
+    return shorter
+
+
+def _speak_again(ctx: Context, line: Line, text: str) -> None:
+    """`line` says `text` now, in its speaker's voice, from a clip of its own."""
+    path = clip_path(ctx.ws.root / "synth", line.segment.id, text, ctx.options.target_language, line.voice,
+                     ctx.engines.names()["tts"])
+    if not ctx.ws.ensure(path):
+        try:
+            synthesize_one(ctx.engines.tts, text, ctx.options.target_language, line.voice, path)
+        except Exception as exc:
+            raise pipeline_error("fit", line.segment.id, exc, prefix="re-synthesis failed: ") from exc
+        ctx.ws.save(path)
+    line.clip, line.seconds, line.text, line.shortened = path, clip_seconds(path), text, True
+
+
+def shorten_pass(ctx: Context, lines: list[Line], plan: list[Placement]) -> list[Placement]:
+    """Asks the translator (when it can) for a shorter line wherever even `max_speed` is not
+    enough, speaks it again, and plans again; the plan as it stands when nothing was shortened."""
+    translator = ctx.engines.translator
+    if not isinstance(translator, ShorteningEngine):
+        return plan
+    for i in needs_shortening(plan):
+        line = lines[i]
+        ctx.check_cancel(line.segment.id)
+        max_seconds = (plan[i].length - plan[i].overrun) * ctx.options.max_speed
+        shorter = _shorter_text(ctx, translator, line, max_seconds)
+        if shorter and shorter != line.text:
+            _speak_again(ctx, line, shorter)
+    return _plan(ctx, lines) if any(line.shortened for line in lines) else plan
+
+
+def render_pass(ctx: Context, lines: list[Line], plan: list[Placement]) -> dict[str, FittedLine]:
+    """Each line's clip stretched to its planned length at the mix rate (saved to the store as
+    each is done; a fitted clip already there is kept)."""
+    ws = ctx.ws
+    fitted_dir = ws.root / "fit"
+    fitted_dir.mkdir(exist_ok=True)
+    jobs = []
+    for line, placement in zip(lines, plan):
+        samples = round(placement.length * MIX_RATE)
+        jobs.append((line, placement, samples, fitted_path(fitted_dir, line.segment.id, line.clip,
+                                                            placement.speed, samples)))
+    todo = [job for job in jobs if not ws.ensure(job[3])]
+    finished = len(jobs) - len(todo)
+
+    def render(job) -> None:
+        line, placement, samples, out = job
+        ctx.check_cancel(line.segment.id)
+        # The raw clip is needed only now, for a line whose fitted clip is missing.
+        if not ws.ensure(line.clip):
+            raise PipelineError("fit", line.segment.id,
+                                "the synthesized clip is missing from the workspace and the store")
+        try:
+            render_clip(line.clip, out, speed=placement.speed, samples=samples)
+        except Exception as exc:
+            raise pipeline_error("fit", line.segment.id, exc) from exc
+        ws.save(out)
+
+    def rendered(job, _) -> None:
+        nonlocal finished
+        finished += 1
+        ctx.progress(finished / max(1, len(jobs)), f"{finished}/{len(jobs)} lines")
+
+    run_each(todo, render, workers=max(1, ctx.threads), on_done=rendered)
+    return {line.segment.id: _fitted_line(ws, line, placement, samples, out)
+            for line, placement, samples, out in jobs}
+
+
+def _fitted_line(ws: Workspace, line: Line, placement: Placement, samples: int, out: Path) -> FittedLine:
+    return FittedLine(clip=line.clip, clip_file=ws.rel(line.clip), fitted=out, fitted_file=ws.rel(out),
+                      raw_seconds=round(line.seconds, 4), samples=samples,
+                      offset=round(placement.start * MIX_RATE), text=line.text, shortened=line.shortened,
+                      **placement.to_dict())
+
+
 class FitStage(Stage):
     """Plans every line into its slot, asks the translator for shorter lines where even
     `max_speed` is not enough (when it can), and renders each fitted clip at the mix rate.
@@ -121,109 +234,25 @@ class FitStage(Stage):
     name = "fit"
     version = 2
 
-    def _can_shorten(self, ctx: Context) -> bool:
-        return ctx.engines.translator is not None and hasattr(ctx.engines.translator, "shorten")
-
     def key(self, ctx: Context) -> str:
-        clips = {sid: (v["file"], round(v["seconds"], 4)) for sid, v in ctx.clips.items()}
+        clips = {sid: (clip.file, round(clip.seconds, 4)) for sid, clip in ctx.clips.items()}
         slots = [(s.id, s.start, s.end) for s in ctx.segments]
         return digest(self.name, self.version, clips, slots, ctx.texts, ctx.options.max_speed,
-                      self._can_shorten(ctx), ctx.engines.names()["translate"], round(ctx.timeline, 4))
+                      isinstance(ctx.engines.translator, ShorteningEngine), ctx.engines.names()["translate"],
+                      round(ctx.timeline, 4))
 
     def run(self, ctx: Context) -> dict:
-        from dubbing.pipeline.synthesize import clip_path, clip_seconds, synthesize_one
-
-        ws, options, names = ctx.ws, ctx.options, ctx.engines.names()
-        clips = {sid: Path(v["path"]) for sid, v in ctx.clips.items()}
-        lengths = {sid: v["seconds"] for sid, v in ctx.clips.items()}
-        final_texts = dict(ctx.texts)
-        shortened: set[str] = set()
-        voiced = [s for s in ctx.segments if s.id in clips]
-        slots = [Slot(s.start, s.end) for s in voiced]
-        timeline = ctx.timeline
-        plan = plan_fit(slots, [lengths[s.id] for s in voiced], options.max_speed, timeline)
-        if self._can_shorten(ctx):
-            for i in needs_shortening(plan):
-                seg = voiced[i]
-                ctx.check_cancel(seg.id)
-                max_seconds = (plan[i].length - plan[i].overrun) * options.max_speed
-                key = digest(final_texts[seg.id], round(max_seconds, 2), names["translate"])
-                cache = ws.path("shorten", f"{seg.id}-{key}.json")
-                if ws.ensure(cache):
-                    shorter = ws.read_json(cache)["text"]
-                else:
-                    try:
-                        shorter = ctx.engines.translator.shorten(seg, final_texts[seg.id], max_seconds,
-                                                                 options.target_language)
-                    except Exception as exc:
-                        from dubbing.pipeline.runner import pipeline_error
-
-                        raise pipeline_error("fit", seg.id, exc, prefix="shortening failed: ") from exc
-                    ws.write_json(cache, {"key": key, "text": shorter})
-                if shorter and shorter != final_texts[seg.id]:
-                    # The shorter line keeps its speaker's voice.
-                    voice = ctx.clips.get(seg.id, {}).get("voice", options.voice)
-                    path = clip_path(ws.root / "synth", seg.id, shorter, options.target_language, voice,
-                                     names["tts"])
-                    if not ws.ensure(path):
-                        try:
-                            synthesize_one(ctx.engines.tts, shorter, options.target_language, voice, path)
-                        except Exception as exc:
-                            from dubbing.pipeline.runner import pipeline_error
-
-                            raise pipeline_error("fit", seg.id, exc, prefix="re-synthesis failed: ") from exc
-                        ws.save(path)
-                    clips[seg.id] = path
-                    lengths[seg.id] = clip_seconds(path)
-                    final_texts[seg.id] = shorter
-                    shortened.add(seg.id)
-            if shortened:
-                plan = plan_fit(slots, [lengths[s.id] for s in voiced], options.max_speed, timeline)
-        fitted_dir = ws.root / "fit"
-        fitted_dir.mkdir(exist_ok=True)
-        jobs = []
-        for seg, placement in zip(voiced, plan):
-            samples = round(placement.length * MIX_RATE)
-            out = fitted_path(fitted_dir, seg.id, clips[seg.id], placement.speed, samples)
-            jobs.append((seg, placement, samples, out))
-        todo = [j for j in jobs if not ws.ensure(j[3])]
-        finished = len(jobs) - len(todo)
-
-        def render(job):
-            seg, placement, samples, out = job
-            ctx.check_cancel(seg.id)
-            # The raw clip is needed only now, for a line whose fitted clip is missing.
-            if not ws.ensure(clips[seg.id]):
-                raise PipelineError("fit", seg.id, "the synthesized clip is missing from the workspace and the store")
-            try:
-                render_clip(clips[seg.id], out, speed=placement.speed, samples=samples)
-            except Exception as exc:
-                from dubbing.pipeline.runner import pipeline_error
-
-                raise pipeline_error("fit", seg.id, exc) from exc
-            ws.save(out)
-
-        def rendered(job, _):
-            nonlocal finished
-            finished += 1
-            ctx.progress(finished / max(1, len(jobs)), f"{finished}/{len(jobs)} lines")
-
-        run_each(todo, render, workers=max(1, ctx.threads), on_done=rendered)
-        ctx.fitted = {
-            seg.id: {"clip": str(clips[seg.id]), "clip_file": ws.rel(clips[seg.id]), "fitted": str(out),
-                     "fitted_file": ws.rel(out), "raw_seconds": round(lengths[seg.id], 4), "samples": samples,
-                     "offset": round(placement.start * MIX_RATE), "text": final_texts[seg.id],
-                     "shortened": seg.id in shortened, **placement.to_dict()}
-            for seg, placement, samples, out in jobs}
-        ws.write_json(ws.path(FITTED), ctx.fitted)
-        return {"shortened": len(shortened), "displaced": sum(1 for p in plan if p.displacement > 0.001)}
+        lines = voiced_lines(ctx.segments, ctx.clips, ctx.texts)
+        plan = shorten_pass(ctx, lines, _plan(ctx, lines))
+        ctx.fitted = render_pass(ctx, lines, plan)
+        ctx.ws.write_json(ctx.ws.path(FITTED), {sid: line.to_dict() for sid, line in ctx.fitted.items()})
+        return {"shortened": sum(1 for line in lines if line.shortened),
+                "displaced": sum(1 for p in plan if p.displacement > 0.001)}
 
     def load(self, ctx: Context) -> bool:
         try:
             fitted = ctx.ws.read_json(ctx.ws.path(FITTED))
         except FileNotFoundError:
             return False
-        root = ctx.ws.root
-        ctx.fitted = {sid: {**v, "clip": str(root / v["clip_file"]), "fitted": str(root / v["fitted_file"])}
-                      for sid, v in fitted.items()}
+        ctx.fitted = {sid: FittedLine.from_dict(data, ctx.ws.root) for sid, data in fitted.items()}
         return True

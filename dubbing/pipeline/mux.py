@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dubbing.engines.languages import to_iso2b
 from dubbing.pipeline.stage import Context, Stage
+from dubbing.pipeline.subtitles import Cue, write_subtitle_pair
 from dubbing.pipeline.workspace import digest, temp_path_for
 from videos.media.ffmpeg import run_ffmpeg
 from videos.media.safety import input_args
@@ -69,9 +70,6 @@ def mux_video(
     tmp.replace(out_path)
 
 
-Cue = tuple[float, float, str]
-
-
 def subtitle_cues(ctx: Context) -> tuple[list[Cue], list[Cue], list[Cue]]:
     """Source cues at the source times; target cues where each line was placed, ending when it
     does (or at its own slot's end), never overlapping the next line; bilingual at source times."""
@@ -79,13 +77,12 @@ def subtitle_cues(ctx: Context) -> tuple[list[Cue], list[Cue], list[Cue]]:
     order = [s for s in ctx.segments if s.id in fitted]
     source_cues, target_cues, bilingual = [], [], []
     for i, seg in enumerate(order):
-        f = fitted[seg.id]
-        start = f["start"]
-        next_start = fitted[order[i + 1].id]["start"] if i + 1 < len(order) else timeline
-        end = min(max(start + f["length"], seg.end), next_start)
+        line = fitted[seg.id]
+        next_start = fitted[order[i + 1].id].start if i + 1 < len(order) else timeline
+        end = min(max(line.start + line.length, seg.end), next_start)
         source_cues.append((seg.start, seg.end, seg.text))
-        target_cues.append((start, end, f["text"]))
-        bilingual.append((seg.start, seg.end, f"{f['text']}\n{seg.text}"))
+        target_cues.append((line.start, end, line.text))
+        bilingual.append((seg.start, seg.end, f"{line.text}\n{seg.text}"))
     return source_cues, target_cues, bilingual
 
 
@@ -116,8 +113,6 @@ class MuxStage(Stage):
         return files
 
     def run(self, ctx: Context) -> dict:
-        from dubbing.pipeline.publish import write_subtitle_pair
-
         files = self._outputs(ctx)
         mux_dir, subs_dir = ctx.ws.root / "mux", ctx.ws.root / "subtitles"
         mux_dir.mkdir(exist_ok=True)

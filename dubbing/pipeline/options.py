@@ -10,6 +10,8 @@ BACKGROUNDS = ("duck", "keep", "drop")
 SUBTITLE_MODES = ("soft", "burned", "none")
 ENGINE_SETS = ("local", "openai")
 MIN_SPEED, MAX_SPEED = 1.0, 1.5
+DEFAULT_MAX_SPEED = 1.3  # how fast a line may be sped up to fit, unless the dub says otherwise
+DEFAULT_DUCK_DB = -18.0  # the original audio under the dub with background "duck" (DUCK_DB)
 
 
 class OptionsError(ValueError):
@@ -23,7 +25,7 @@ class DubOptions:
     background: str = "duck"
     subtitles: str = "soft"
     voice: str | None = None
-    max_speed: float = 1.3
+    max_speed: float = DEFAULT_MAX_SPEED
     glossary: dict[str, str] = field(default_factory=dict)
     engines: str | None = None  # None: the deployment's DUBBING_ENGINES setting
     source_subtitles: str | None = None  # SRT/VTT text supplied by the user

@@ -12,16 +12,10 @@ import math
 from dataclasses import asdict
 from pathlib import Path
 
-from dubbing.pipeline.errors import ErrorCode, PipelineError
+from dubbing.pipeline.errors import ErrorCode, PipelineError, ProbeError
 from dubbing.pipeline.stage import Context, Stage
 from dubbing.pipeline.workspace import digest, input_fingerprint
 from videos.media.probe import MediaError, MediaInfo, probe_media, require_dubbable
-
-__all__ = ["MediaInfo", "ProbeError", "ProbeStage", "info_from_dict", "info_to_dict", "probe", "timeline_duration"]
-
-
-class ProbeError(Exception):
-    pass
 
 
 def probe(path: Path, *, max_duration_seconds: float | None = None) -> MediaInfo:
@@ -37,11 +31,6 @@ def probe(path: Path, *, max_duration_seconds: float | None = None) -> MediaInfo
     except OSError as exc:
         raise ProbeError(f"Cannot read {path.name}: {exc.strerror or exc}.") from None
     return info
-
-
-def timeline_duration(info: MediaInfo) -> float:
-    """The dub's length: the video stream's for video (the container's may be longer)."""
-    return info.video_duration or info.duration
 
 
 def info_to_dict(info: MediaInfo) -> dict:

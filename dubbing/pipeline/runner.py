@@ -17,15 +17,15 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from dubbing.engines.base import EngineError
-from dubbing.pipeline.errors import ErrorCode, PipelineCancelled, PipelineError
+from dubbing.engines.registry import Engines
+from dubbing.pipeline.errors import ErrorCode, PipelineCancelled, PipelineError, pipeline_error
 from dubbing.pipeline.extract import ExtractStage
 from dubbing.pipeline.fit import FitStage
 from dubbing.pipeline.glossary import misses as glossary_misses
 from dubbing.pipeline.mix import MixStage
 from dubbing.pipeline.mux import MuxStage
-from dubbing.pipeline.options import DubOptions
-from dubbing.pipeline.probe import ProbeError, ProbeStage
+from dubbing.pipeline.options import DEFAULT_DUCK_DB, DubOptions
+from dubbing.pipeline.probe import ProbeStage
 from dubbing.pipeline.segment import SegmentStage
 from dubbing.pipeline.stage import Context, Event, Stage
 from dubbing.pipeline.store import ArtifactStore
@@ -33,8 +33,7 @@ from dubbing.pipeline.synthesize import SynthesizeStage
 from dubbing.pipeline.transcribe import TranscribeStage
 from dubbing.pipeline.translate import TranslateStage
 from dubbing.pipeline.workspace import SOURCE_STAGES, Workspace, atomic_write_json
-from videos.media.ffmpeg import FFmpegError
-from videos.media.process import ProcessCancelled, cancel_scope
+from videos.media.process import cancel_scope
 
 PIPELINE: tuple[Stage, ...] = (
     ProbeStage(), ExtractStage(), TranscribeStage(), SegmentStage(), TranslateStage(), SynthesizeStage(),
@@ -43,7 +42,6 @@ PIPELINE: tuple[Stage, ...] = (
 STAGES = tuple(s.name for s in PIPELINE) + ("publish",)
 # Stages whose "done" event carries the lines so far (the jobs write them as Segment rows).
 _SEGMENT_STAGES = {"segment", "translate", "fit"}
-DEFAULT_DUCK_DB = -18.0
 
 __all__ = ["STAGES", "DubResult", "Event", "PipelineCancelled", "PipelineError", "SegmentResult", "check_engines",
            "pipeline_error", "run_dub"]
@@ -78,34 +76,7 @@ class DubResult:
     video_suffix: str
 
 
-def pipeline_error(stage: str, segment_id: str | None, exc: BaseException, *, prefix: str = "") -> PipelineError:
-    """The PipelineError (code, retryable) for an exception raised inside a stage."""
-    if isinstance(exc, PipelineError):
-        return exc
-    if isinstance(exc, ProcessCancelled):
-        return PipelineCancelled(stage, segment_id)
-    message = prefix + (str(exc) or type(exc).__name__)
-    if isinstance(exc, EngineError):
-        return PipelineError(stage, segment_id, message, code=exc.code, retryable=exc.retryable)
-    if isinstance(exc, ProbeError):
-        return PipelineError(stage, segment_id, message, code=ErrorCode.BAD_MEDIA)
-    if isinstance(exc, FFmpegError):
-        # ffmpeg refusing the user's file is bad media; refusing our own intermediate files is ours.
-        code = ErrorCode.BAD_MEDIA if stage in ("probe", "extract") else ErrorCode.INTERNAL_ERROR
-        return PipelineError(stage, segment_id, message, code=code)
-    from dubbing.pipeline.subtitles import SubtitleError
-
-    if isinstance(exc, SubtitleError):
-        return PipelineError(stage, segment_id, message, code=ErrorCode.INVALID_SUBTITLES)
-    if isinstance(exc, TimeoutError):
-        return PipelineError(stage, segment_id, message, code=ErrorCode.ENGINE_TIMEOUT)
-    if isinstance(exc, OSError):
-        # A full disk or a storage hiccup: another try, maybe on another machine, can succeed.
-        return PipelineError(stage, segment_id, message, code=ErrorCode.STORAGE_ERROR)
-    return PipelineError(stage, segment_id, message, code=ErrorCode.INTERNAL_ERROR)
-
-
-def check_engines(engines, options: DubOptions) -> None:
+def check_engines(engines: Engines, options: DubOptions) -> None:
     """Refuses, before any work, a dub the configured engines cannot do."""
     target, source = options.target_language, options.source_language
     tts_languages = engines.tts.languages()
@@ -135,13 +106,13 @@ def _segment_results(ctx: Context) -> list[SegmentResult]:
     results = []
     glossary = dict(ctx.options.glossary or {})
     for index, seg in enumerate(ctx.segments):
-        placed = ctx.fitted.get(seg.id, {})
-        target_text = placed.get("text", ctx.texts.get(seg.id, ""))
+        placed = ctx.fitted.get(seg.id)
+        target_text = placed.text if placed is not None else ctx.texts.get(seg.id, "")
         results.append(SegmentResult(
             index=index, id=seg.id, start=seg.start, end=seg.end, speaker=seg.speaker, source_text=seg.text,
             target_text=target_text,
-            speed=placed.get("speed", 1.0), displacement=placed.get("displacement", 0.0),
-            overrun=placed.get("overrun", 0.0), shortened=placed.get("shortened", False),
+            speed=placed.speed if placed else 1.0, displacement=placed.displacement if placed else 0.0,
+            overrun=placed.overrun if placed else 0.0, shortened=placed.shortened if placed else False,
             glossary_misses=glossary_misses(seg.text, target_text, glossary) if target_text else []))
     return results
 
@@ -155,8 +126,26 @@ def _route(ctx: Context) -> str | None:
     return translator.routes().get((ctx.source_language, ctx.options.target_language), "direct")
 
 
+def _voice(ctx: Context, segment_id: str) -> str:
+    clip = ctx.clips.get(segment_id)
+    return (clip.voice if clip is not None else None) or "default"
+
+
+def _report_line(ctx: Context, seg) -> dict:
+    placed = ctx.fitted.get(seg.id)
+    line = {"id": seg.id, "start": seg.start, "end": seg.end, "speaker": seg.speaker, "source_text": seg.text,
+            "voice": _voice(ctx, seg.id)}
+    if placed is None:
+        return {**line, "text": ctx.texts.get(seg.id, ""), "raw_seconds": 0.0, "placed_start": None,
+                "placed_seconds": 0.0, "speed": 1.0, "displacement": 0.0, "overrun": 0.0, "shortened": False,
+                "clip": None, "fitted_clip": None}
+    return {**line, "text": placed.text, "raw_seconds": placed.raw_seconds, "placed_start": placed.start,
+            "placed_seconds": placed.length, "speed": placed.speed, "displacement": placed.displacement,
+            "overrun": placed.overrun, "shortened": placed.shortened, "clip": str(placed.clip),
+            "fitted_clip": str(placed.fitted)}
+
+
 def _report(ctx: Context, timings: dict[str, dict]) -> dict:
-    fitted = ctx.fitted
     return {
         "input": str(ctx.input_path),
         "fingerprint": ctx.fingerprint,
@@ -169,23 +158,8 @@ def _report(ctx: Context, timings: dict[str, dict]) -> dict:
         "detection": ctx.transcribe_detail.get("detection", {}),
         "loudness": ctx.mix_detail,
         # One voice per speaker for the whole video ("default": the engine's voice for the language).
-        "voices": {seg.speaker or "speaker_1": (ctx.clips or {}).get(seg.id, {}).get("voice") or "default"
-                   for seg in ctx.segments},
-        "segments": [
-            {"id": seg.id, "start": seg.start, "end": seg.end, "speaker": seg.speaker, "source_text": seg.text,
-             "voice": (ctx.clips or {}).get(seg.id, {}).get("voice") or "default",
-             "text": fitted[seg.id]["text"] if seg.id in fitted else ctx.texts.get(seg.id, ""),
-             "raw_seconds": fitted.get(seg.id, {}).get("raw_seconds", 0.0),
-             "placed_start": fitted.get(seg.id, {}).get("start"),
-             "placed_seconds": fitted.get(seg.id, {}).get("length", 0.0),
-             "speed": fitted.get(seg.id, {}).get("speed", 1.0),
-             "displacement": fitted.get(seg.id, {}).get("displacement", 0.0),
-             "overrun": fitted.get(seg.id, {}).get("overrun", 0.0),
-             "shortened": fitted.get(seg.id, {}).get("shortened", False),
-             "clip": fitted.get(seg.id, {}).get("clip"),
-             "fitted_clip": fitted.get(seg.id, {}).get("fitted")}
-            for seg in ctx.segments
-        ],
+        "voices": {seg.speaker or "speaker_1": _voice(ctx, seg.id) for seg in ctx.segments},
+        "segments": [_report_line(ctx, seg) for seg in ctx.segments],
         "stages": timings,
         "workspace": str(ctx.ws.root),
         "glossary_misses": [
@@ -229,25 +203,55 @@ def _run_stage(stage: Stage, ctx: Context, timings: dict[str, dict]) -> None:
                    segments=_segment_results(ctx) if stage.name in _SEGMENT_STAGES else None))
 
 
+def _run_stages(ctx: Context, timings: dict[str, dict], *, shared_source: bool,
+                source_lock: Callable[[], AbstractContextManager] | None) -> None:
+    source = [s for s in PIPELINE if s.name in SOURCE_STAGES]
+    with (source_lock() if source_lock is not None and shared_source else nullcontext()):
+        if source_lock is not None and shared_source:
+            ctx.ws.refresh_source()  # whoever held the lock before us may have finished it
+        for stage in source:
+            _run_stage(stage, ctx, timings)
+    for stage in PIPELINE:
+        if stage.name not in SOURCE_STAGES:
+            _run_stage(stage, ctx, timings)
+    ctx.ws.set("input", {"path": str(ctx.input_path), "fingerprint": ctx.fingerprint})
+
+
+def _publish(ctx: Context, timings: dict[str, dict]) -> DubResult:
+    """The report beside the outputs; the caller copies or uploads them."""
+    ctx.stage = "publish"
+    ctx.emit(Event("started", "publish"))
+    began = time.monotonic()
+    report = _report(ctx, timings)
+    report["stages"]["publish"] = {"seconds": 0.0, "cached": False}
+    report_path = ctx.ws.path("report.json")
+    atomic_write_json(report_path, report)
+    files = {**ctx.files, "report": report_path}
+    ctx.emit(Event("done", "publish", fraction=1.0, seconds=time.monotonic() - began))
+    return DubResult(files=files, segments=_segment_results(ctx), source_language=ctx.source_language,
+                     engines=ctx.engines.names(), report=report, video_suffix=ctx.video_suffix)
+
+
 def run_dub(
     input_path: Path,
     options: DubOptions,
     *,
     workspace: Path,
-    engines=None,
+    engines: Engines,
     store: ArtifactStore | None = None,
     source_store: ArtifactStore | None = None,
     source_lock: Callable[[], AbstractContextManager] | None = None,
     on_event: Callable[[Event], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
-    duck_db: float = DEFAULT_DUCK_DB,
+    duck_db: float | None = None,
     threads: int = 1,
     target_overrides: dict[str, str] | None = None,
     max_duration: float | None = None,
     keep_stems: bool = False,
     detect_candidates: set[str] | None = None,
 ) -> DubResult:
-    """Dub `input_path` as `options` say, in `workspace` (a cache of `store` when one is given).
+    """Dub `input_path` as `options` say with `engines` (built by the caller: the pipeline reads
+    no settings), in `workspace` (a cache of `store` when one is given).
 
     With `source_store`, the source side (probe, extract, transcribe, segment) is read from and
     written to that store instead, shared with every other job on the same analysis; the caller
@@ -257,49 +261,17 @@ def run_dub(
     source_language "auto", `detect_candidates` fixes the languages detection chooses from, so
     that jobs into different languages make the same analysis.
     Raises PipelineError (PipelineCancelled when `should_cancel()` turned true)."""
-    # Absolute: the mux stage runs ffmpeg in its own folder (for the burned-subtitle filter).
-    input_path = Path(input_path).absolute()
-    emit = on_event or (lambda event: None)
-    if engines is None:
-        from dubbing.engines.registry import build_engines
-
-        try:
-            engines = build_engines(options, threads=threads)
-        except EngineError as exc:
-            raise PipelineError("check", None, str(exc), code=exc.code) from exc
     check_engines(engines, options)
-
     ctx = Context(
-        input_path=input_path, options=options, engines=engines,
+        # Absolute: the mux stage runs ffmpeg in its own folder (for the burned-subtitle filter).
+        input_path=Path(input_path).absolute(), options=options, engines=engines,
         ws=Workspace(Path(workspace), store, source_store),
-        duck_db=duck_db, threads=max(1, threads), keep_stems=keep_stems, max_duration=max_duration,
+        duck_db=DEFAULT_DUCK_DB if duck_db is None else duck_db, threads=max(1, threads),
+        keep_stems=keep_stems, max_duration=max_duration,
         target_overrides=dict(target_overrides or {}),
         detect_candidates=frozenset(detect_candidates) if detect_candidates is not None else None,
-        should_cancel=should_cancel or (lambda: False), emit=emit,
+        should_cancel=should_cancel or (lambda: False), emit=on_event or (lambda event: None),
     )
     timings: dict[str, dict] = {}
-    source = [s for s in PIPELINE if s.name in SOURCE_STAGES]
-    with (source_lock() if source_lock is not None and source_store is not None else nullcontext()):
-        if source_lock is not None and source_store is not None:
-            ctx.ws.refresh_source()  # whoever held the lock before us may have finished it
-        for stage in source:
-            _run_stage(stage, ctx, timings)
-    for stage in PIPELINE:
-        if stage.name not in SOURCE_STAGES:
-            _run_stage(stage, ctx, timings)
-    ctx.ws.set("input", {"path": str(input_path), "fingerprint": ctx.fingerprint})
-
-    # publish: the report beside the outputs; the caller copies or uploads them.
-    ctx.stage = "publish"
-    emit(Event("started", "publish"))
-    began = time.monotonic()
-    report = _report(ctx, timings)
-    report["stages"]["publish"] = {"seconds": 0.0, "cached": False}
-    report_path = ctx.ws.path("report.json")
-    atomic_write_json(report_path, report)
-    files = {**ctx.files, "report": report_path}
-    seconds = time.monotonic() - began
-    emit(Event("done", "publish", fraction=1.0, seconds=seconds))
-    return DubResult(files=files, segments=_segment_results(ctx), source_language=ctx.source_language,
-                     engines=engines.names(), report=report, video_suffix=ctx.video_suffix)
-
+    _run_stages(ctx, timings, shared_source=source_store is not None, source_lock=source_lock)
+    return _publish(ctx, timings)

@@ -6,8 +6,11 @@ Ids ("s0001"...) are given here and survive every later stage."""
 from __future__ import annotations
 
 from dubbing.engines.base import Segment, Transcript, Word
+from dubbing.engines.speakers import speaker_labels
+from dubbing.pipeline.audio import ensure_audio
 from dubbing.pipeline.errors import ErrorCode, PipelineError
 from dubbing.pipeline.stage import Context, Stage
+from dubbing.pipeline.subtitles import parse_subtitles
 from dubbing.pipeline.transcribe import text_hash
 from dubbing.pipeline.workspace import digest
 
@@ -92,10 +95,7 @@ def assign_speakers(ctx: Context, segments: list[Segment]) -> str:
             seg.speaker = seg.speaker or segments[0].speaker
         number_speakers(segments)
         return "recognizer"
-    from dubbing.engines.speakers import speaker_labels
-    from dubbing.pipeline.extract import ensure_audio
-
-    asr_wav, _ = ensure_audio(ctx)
+    asr_wav, _ = ensure_audio(ctx.ws, ctx.input_path, ctx.info)
     for seg, label in zip(segments, speaker_labels(asr_wav, [(s.start, s.end) for s in segments]), strict=True):
         seg.speaker = label
     return "clustering"
@@ -118,8 +118,6 @@ class SegmentStage(Stage):
         options, transcript = ctx.options, ctx.transcript
         supplied_targets: dict[str, str] = {}
         if options.target_subtitles:
-            from dubbing.pipeline.subtitles import parse_subtitles
-
             cues = segments_from_cues(parse_subtitles(options.target_subtitles))
             segments = [Segment(id=c.id, start=c.start, end=c.end,
                                 text=source_text_for(c, transcript) if not options.source_subtitles else

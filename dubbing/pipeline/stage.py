@@ -7,20 +7,26 @@ options), `run(ctx)` which does the work and returns a small JSON-able detail, a
 which, when the key is unchanged, reads back what an earlier run wrote (from the workspace, or
 from the store on a machine that never saw the job). A `load` that cannot find its outputs
 returns False and the stage runs again.
+
+The data that crosses stages is typed (`Clip`, `FittedLine`, the engines' `Segment` and
+`Transcript`), and each `Context` field names the stage that fills it. A stage's `run` reads the
+fields it needs, hands them to the stage's own functions as plain arguments (`translate_segments`,
+`synthesize_segments`, `plan_fit`, `mix_to_aac`...: testable without a Context), and fills its
+own fields with what they return.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from dubbing.engines.base import Segment, Transcript
+from dubbing.engines.registry import Engines
 from dubbing.pipeline.errors import PipelineCancelled
-from dubbing.pipeline.options import DubOptions
+from dubbing.pipeline.options import DEFAULT_DUCK_DB, DubOptions
 from dubbing.pipeline.workspace import Workspace
-from videos.media.probe import MediaInfo
+from videos.media.probe import MediaInfo, timeline_duration
 
 
 @dataclass(frozen=True)
@@ -38,12 +44,64 @@ class Event:
 
 
 @dataclass
+class Clip:
+    """One line's synthesized speech (the synthesize stage), trimmed of the engine's silence."""
+
+    path: Path  # in this workspace
+    file: str  # the same, relative to the workspace (what synthesize.json keeps)
+    seconds: float
+    voice: str | None  # its speaker's voice (None: the engine's default)
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "file": self.file, "seconds": self.seconds, "voice": self.voice}
+
+    @classmethod
+    def from_dict(cls, data: dict, root: Path) -> Clip:
+        """From synthesize.json, its path made again under this workspace's `root`."""
+        return cls(path=root / data["file"], file=data["file"], seconds=data["seconds"], voice=data.get("voice"))
+
+
+@dataclass
+class FittedLine:
+    """One line placed on the timeline (the fit stage): the clip it was made from, the fitted
+    clip at the mix rate and exactly `samples` long, and where and how fast it plays."""
+
+    clip: Path  # the synthesized clip (a shorter line's new clip when it was shortened)
+    clip_file: str
+    fitted: Path  # the clip stretched to its placed length at the mix rate
+    fitted_file: str
+    raw_seconds: float
+    samples: int
+    offset: int  # first sample on the timeline
+    text: str  # what is spoken (the shortened text when it was shortened)
+    shortened: bool
+    start: float  # seconds on the timeline
+    length: float  # placed seconds
+    speed: float
+    displacement: float  # start - the line's own start
+    overrun: float  # how far it runs past the next line's start
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["clip"], data["fitted"] = str(self.clip), str(self.fitted)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict, root: Path) -> FittedLine:
+        """From fit.json, its paths made again under this workspace's `root`."""
+        return cls(**{**data, "clip": root / data["clip_file"], "fitted": root / data["fitted_file"]})
+
+
+@dataclass
 class Context:
+    """What the caller gives (first block), then what each stage fills, in order. A stage that
+    is skipped fills its fields by `load` from what it wrote before."""
+
     input_path: Path
     options: DubOptions
-    engines: Any
+    engines: Engines
     ws: Workspace
-    duck_db: float = -18.0
+    duck_db: float = DEFAULT_DUCK_DB
     threads: int = 1
     keep_stems: bool = False
     max_duration: float | None = None
@@ -55,21 +113,20 @@ class Context:
     emit: Callable[[Event], None] = lambda event: None
     stage: str = ""  # the stage running now (for progress events)
 
-    # Filled in by the stages, in order.
-    fingerprint: str = ""
-    info: MediaInfo | None = None
-    regions: list[tuple[float, float]] = field(default_factory=list)
-    transcript: Transcript | None = None
-    transcribe_detail: dict = field(default_factory=dict)
-    segments: list[Segment] = field(default_factory=list)
-    supplied_targets: dict[str, str] = field(default_factory=dict)
-    translations: dict[str, str] = field(default_factory=dict)  # the engine's (or supplied) lines
-    texts: dict[str, str] = field(default_factory=dict)  # what is spoken: translations + overrides
-    clips: dict[str, dict] = field(default_factory=dict)  # segment id -> {path, seconds}
-    fitted: dict[str, dict] = field(default_factory=dict)  # segment id -> placement and files
-    mix_detail: dict = field(default_factory=dict)
-    files: dict[str, Path] = field(default_factory=dict)
-    video_suffix: str = ".mp4"
+    fingerprint: str = ""  # probe: the input's content fingerprint
+    info: MediaInfo | None = None  # probe
+    regions: list[tuple[float, float]] = field(default_factory=list)  # extract: speech (VAD)
+    transcript: Transcript | None = None  # transcribe
+    transcribe_detail: dict = field(default_factory=dict)  # transcribe: language, detection
+    segments: list[Segment] = field(default_factory=list)  # segment: the lines, with speakers
+    supplied_targets: dict[str, str] = field(default_factory=dict)  # segment: the user's target lines
+    translations: dict[str, str] = field(default_factory=dict)  # translate: the engine's (or supplied) lines
+    texts: dict[str, str] = field(default_factory=dict)  # translate: what is spoken, with the edits
+    clips: dict[str, Clip] = field(default_factory=dict)  # synthesize: segment id -> its clip
+    fitted: dict[str, FittedLine] = field(default_factory=dict)  # fit: segment id -> its placement
+    mix_detail: dict = field(default_factory=dict)  # mix: the loudness figures
+    files: dict[str, Path] = field(default_factory=dict)  # mux: artifact kind -> file
+    video_suffix: str = ".mp4"  # mux
 
     @property
     def source_language(self) -> str:
@@ -77,8 +134,6 @@ class Context:
 
     @property
     def timeline(self) -> float:
-        from dubbing.pipeline.probe import timeline_duration
-
         return timeline_duration(self.info)
 
     def progress(self, fraction: float, message: str = "") -> None:

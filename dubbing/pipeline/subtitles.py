@@ -13,11 +13,13 @@ import re
 import unicodedata
 from pathlib import Path
 
-from dubbing.engines.base import EngineError, Segment
+from dubbing.engines.base import EngineError, ErrorCode, Segment
 
 
 class SubtitleError(EngineError):
     """The subtitle file cannot be read. The message says why (and on which line)."""
+
+    code = ErrorCode.INVALID_SUBTITLES
 
 
 # Hours are optional in WebVTT and some SRT writers use "." instead of ",": both are accepted.
@@ -195,7 +197,18 @@ def _cue_text(text: str) -> str:
     return "\n".join(line for line in text.replace("\r", "").split("\n") if line.strip())
 
 
-def write_srt(cues: list[tuple[float, float, str]], path: Path) -> None:
+Cue = tuple[float, float, str]  # start, end, text
+
+
+def write_subtitle_pair(cues: list[Cue], base: Path) -> dict[str, Path]:
+    """`base`.srt and `base`.vtt with the same cues."""
+    srt, vtt = base.with_suffix(".srt"), base.with_suffix(".vtt")
+    write_srt(cues, srt)
+    write_vtt(cues, vtt)
+    return {"srt": srt, "vtt": vtt}
+
+
+def write_srt(cues: list[Cue], path: Path) -> None:
     """UTF-8 SRT (no BOM), cues numbered from 1 in the order given."""
     parts = []
     for number, (start, end, text) in enumerate(cues, start=1):
@@ -203,7 +216,7 @@ def write_srt(cues: list[tuple[float, float, str]], path: Path) -> None:
     Path(path).write_text("\n".join(parts), encoding="utf-8")
 
 
-def write_vtt(cues: list[tuple[float, float, str]], path: Path) -> None:
+def write_vtt(cues: list[Cue], path: Path) -> None:
     """UTF-8 WebVTT. "-->" inside text is escaped, because it would end the cue's text."""
     parts = ["WEBVTT\n"]
     for start, end, text in cues:

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from dubbing.engines.base import Segment
+from dubbing.engines.base import Segment, TTSEngine
 from dubbing.pipeline.concurrency import run_each
-from dubbing.pipeline.errors import PipelineCancelled, PipelineError
-from dubbing.pipeline.stage import Context, Stage
+from dubbing.pipeline.errors import PipelineCancelled, PipelineError, pipeline_error
+from dubbing.pipeline.stage import Clip, Context, Stage
 from dubbing.pipeline.workspace import Workspace, digest, temp_path_for
 
 SILENCE_DB = -45.0
@@ -40,7 +40,7 @@ def trim_silence(samples: np.ndarray, rate: int) -> np.ndarray:
     return samples[max(0, loud[0] - keep) : loud[-1] + keep + 1]
 
 
-def synthesize_one(tts, text: str, language: str, voice: str | None, out: Path) -> float:
+def synthesize_one(tts: TTSEngine, text: str, language: str, voice: str | None, out: Path) -> float:
     """Synthesizes, trims and writes `out` atomically; returns the clip's length in seconds."""
     raw = temp_path_for(out.with_name(out.stem + ".raw.wav"))
     try:
@@ -55,7 +55,7 @@ def synthesize_one(tts, text: str, language: str, voice: str | None, out: Path) 
     return len(mono) / rate
 
 
-def speaker_voices(tts, language: str, segments: list[Segment], voice: str | None,
+def speaker_voices(tts: TTSEngine, language: str, segments: list[Segment], voice: str | None,
                    chosen: dict[str, str] | None = None) -> dict[str, str | None]:
     """One voice per speaker for the whole video: the user's choice for a speaker first
     (`chosen`), the dub's `voice` (None: the engine's default) for the first speaker, and for
@@ -93,7 +93,7 @@ def segment_voices(ctx: Context) -> dict[str, str | None]:
 
 
 def synthesize_segments(
-    tts,
+    tts: TTSEngine,
     segments: list[Segment],
     texts: dict[str, str],
     *,
@@ -123,8 +123,6 @@ def synthesize_segments(
         except PipelineError:
             raise
         except Exception as exc:
-            from dubbing.pipeline.runner import pipeline_error
-
             raise pipeline_error("synthesize", seg.id, exc) from exc
         ws.save(paths[seg.id])
 
@@ -158,9 +156,9 @@ class SynthesizeStage(Stage):
         paths = synthesize_segments(ctx.engines.tts, ctx.segments, ctx.texts, language=ctx.options.target_language,
                                     voice=ctx.options.voice, folder=ctx.ws.root / "synth", ws=ctx.ws,
                                     should_cancel=ctx.should_cancel, progress=ctx.progress, voices=voices)
-        ctx.clips = {sid: {"path": str(p), "file": ctx.ws.rel(p), "seconds": clip_seconds(p), "voice": voices[sid]}
+        ctx.clips = {sid: Clip(path=p, file=ctx.ws.rel(p), seconds=clip_seconds(p), voice=voices[sid])
                      for sid, p in paths.items()}
-        ctx.ws.write_json(ctx.ws.path(SYNTHESIZED), ctx.clips)
+        ctx.ws.write_json(ctx.ws.path(SYNTHESIZED), {sid: clip.to_dict() for sid, clip in ctx.clips.items()})
         by_speaker = {seg.speaker or "speaker_1": voices[seg.id] for seg in ctx.segments}
         return {"clips": len(paths), "voices": by_speaker}
 
@@ -170,5 +168,5 @@ class SynthesizeStage(Stage):
         except FileNotFoundError:
             return False
         # Clips are fetched here only if fit has to run again; fitted clips are what mix reads.
-        ctx.clips = {sid: {**v, "path": str(ctx.ws.root / v["file"])} for sid, v in clips.items()}
+        ctx.clips = {sid: Clip.from_dict(data, ctx.ws.root) for sid, data in clips.items()}
         return True

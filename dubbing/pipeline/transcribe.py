@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from dubbing.engines.base import Transcript
+from dubbing.engines.base import ASREngine, Transcript
+from dubbing.pipeline.audio import ensure_audio
 from dubbing.pipeline.errors import ErrorCode, PipelineError
 from dubbing.pipeline.stage import Context, Stage
+from dubbing.pipeline.subtitles import parse_subtitles
 from dubbing.pipeline.workspace import digest
 
 TRANSCRIPT = "transcript.json"
@@ -17,7 +19,7 @@ def text_hash(text: str | None) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()[:16] if text else None
 
 
-def transcribe(asr, asr_wav: Path, language: str, regions: list[tuple[float, float]],
+def transcribe(asr: ASREngine, asr_wav: Path, language: str, regions: list[tuple[float, float]],
                candidates: set[str] | None = None, target: str | None = None) -> Transcript:
     # The local engine reuses the speech regions already found, and refuses by name a detected
     # language outside the candidates (no pair to `target`); remote engines take the file as it is.
@@ -27,8 +29,6 @@ def transcribe(asr, asr_wav: Path, language: str, regions: list[tuple[float, flo
 
 
 def transcript_from_subtitles(text: str, language: str) -> Transcript:
-    from dubbing.pipeline.subtitles import parse_subtitles
-
     return Transcript(language=language, segments=parse_subtitles(text), confidence=1.0)
 
 
@@ -53,8 +53,6 @@ class TranscribeStage(Stage):
                       sorted(_candidates(ctx) or []))
 
     def run(self, ctx: Context) -> dict:
-        from dubbing.pipeline.extract import ensure_audio
-
         options = ctx.options
         candidates = _candidates(ctx)
         if options.source_subtitles:
@@ -67,7 +65,7 @@ class TranscribeStage(Stage):
             transcript = transcript_from_subtitles(options.source_subtitles, language)
             detail = {"skipped": "source subtitles supplied"}
         else:
-            asr_wav, _ = ensure_audio(ctx)
+            asr_wav, _ = ensure_audio(ctx.ws, ctx.input_path, ctx.info)
             transcript = transcribe(ctx.engines.asr, asr_wav, options.source_language, ctx.regions, candidates,
                                     target=options.target_language)
             detail = {"language": transcript.language, "confidence": round(transcript.confidence, 3),

@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from dubbing.engines.base import Segment
+from dubbing.engines.base import Segment, TranslateEngine
+from dubbing.pipeline.audio import ensure_audio
 from dubbing.pipeline.concurrency import run_each
-from dubbing.pipeline.errors import ErrorCode, PipelineCancelled, PipelineError
+from dubbing.pipeline.errors import ErrorCode, PipelineCancelled, PipelineError, pipeline_error
 from dubbing.pipeline.glossary import translate_holding_glossary
 from dubbing.pipeline.stage import Context, Stage
 from dubbing.pipeline.workspace import Workspace, digest
@@ -38,7 +39,7 @@ def checkpoint_path(folder: Path, seg: Segment, key: str) -> Path:
 
 
 def translate_segments(
-    translator,
+    translator: TranslateEngine,
     segments: list[Segment],
     *,
     source: str,
@@ -76,8 +77,6 @@ def translate_segments(
         except PipelineError:
             raise
         except Exception as exc:
-            from dubbing.pipeline.runner import pipeline_error
-
             ids = f"{batch[0].id}" if len(batch) == 1 else f"{batch[0].id}..{batch[-1].id}"
             raise pipeline_error("translate", ids, exc) from exc
         for seg in batch:
@@ -116,9 +115,7 @@ class TranslateStage(Stage):
             translator, source, target = ctx.engines.translator, ctx.source_language, ctx.options.target_language
             audio = None
             if getattr(translator, "needs_audio", lambda s, t: False)(source, target):
-                from dubbing.pipeline.extract import ensure_audio
-
-                audio, _ = ensure_audio(ctx)
+                audio, _ = ensure_audio(ctx.ws, ctx.input_path, ctx.info)
             translations = translate_segments(
                 translator, ctx.segments, source=source, target=target,
                 glossary=dict(ctx.options.glossary), folder=ctx.ws.root / "translate", ws=ctx.ws,

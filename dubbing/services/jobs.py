@@ -26,6 +26,7 @@ from dubbing.errors import (
     VideoNotReady,
 )
 from dubbing.models import ACTIVE_STATUSES, DubbingJob, JobStatus, SourceAnalysis
+from dubbing.pipeline.options import DEFAULT_MAX_SPEED
 from dubbing.pricing import dubbing_job_cost
 from dubbing.services.options import dub_options_parse, engines_check, target_languages_check
 from dubbing.services.transitions import (
@@ -66,7 +67,7 @@ def dubbing_jobs_create(
     background: str = "duck",
     subtitles: str = "soft",
     voice: str | None = None,
-    max_speed: float = 1.3,
+    max_speed: float = DEFAULT_MAX_SPEED,
     glossary: dict | None = None,
     source_subtitles: str | None = None,
     target_subtitles: str | None = None,
@@ -121,7 +122,7 @@ def dubbing_job_create(
     background: str = "duck",
     subtitles: str = "soft",
     voice: str | None = None,
-    max_speed: float = 1.3,
+    max_speed: float = DEFAULT_MAX_SPEED,
     glossary: dict | None = None,
     source_subtitles: str | None = None,
     target_subtitles: str | None = None,

@@ -11,12 +11,13 @@ from django.conf import settings
 from django.utils.translation import gettext
 
 from dubbing.engines.base import EngineUnavailable
-from dubbing.engines.registry import build_engines
+from dubbing.engine_config import build_engines
 from dubbing.errors import InvalidOptions, UnsupportedPair
 from dubbing.languages import language_name
 from dubbing.pipeline.errors import ErrorCode, PipelineError
 from dubbing.pipeline.options import (
     BACKGROUNDS,
+    DEFAULT_MAX_SPEED,
     ENGINE_SETS,
     MAX_SPEED,
     MIN_SPEED,
@@ -61,7 +62,7 @@ def _input_errors(fields: dict) -> dict[str, list[str]]:
         else:
             fields[name] = value.strip()
     try:
-        fields["max_speed"] = float(fields.get("max_speed", 1.3))
+        fields["max_speed"] = float(fields.get("max_speed", DEFAULT_MAX_SPEED))
     except (TypeError, ValueError):
         errors["max_speed"] = [gettext("max_speed is a number between %(low)s and %(high)s.") % {
             "low": MIN_SPEED, "high": MAX_SPEED}]

@@ -24,12 +24,14 @@ def dub_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def english_dub(dub_root):
     """speech_en.mp4 -> Spanish, local engines, background dropped."""
+    from dubbing.engine_config import build_engines
     from dubbing.pipeline.options import DubOptions
-    from dubbing.pipeline.run import run_pipeline
+    from dubbing.pipeline.publish import run_pipeline
 
     options = DubOptions(target_language="es", background="drop", engines="local")
     workspace, out = dub_root / "ws-drop", dub_root / "out-drop"
-    report = run_pipeline(SPEECH_EN, options, workspace=workspace, out_dir=out, duck_db=-18.0)
+    report = run_pipeline(SPEECH_EN, options, workspace=workspace, out_dir=out, engines=build_engines(options),
+                          duck_db=-18.0)
     return {"report": report, "workspace": workspace, "out": out, "options": options}
 
 
@@ -39,10 +41,12 @@ def ducked_dub(dub_root, english_dub):
     background reruns mix onward (and proves it), and the stems measure the duck."""
     from dataclasses import replace
 
-    from dubbing.pipeline.run import run_pipeline
+    from dubbing.engine_config import build_engines
+    from dubbing.pipeline.publish import run_pipeline
 
     workspace, out = dub_root / "ws-duck", dub_root / "out-duck"
     shutil.copytree(english_dub["workspace"], workspace)
     options = replace(english_dub["options"], background="duck")
-    report = run_pipeline(SPEECH_EN, options, workspace=workspace, out_dir=out, duck_db=-18.0, keep_stems=True)
+    report = run_pipeline(SPEECH_EN, options, workspace=workspace, out_dir=out, engines=build_engines(options),
+                          duck_db=-18.0, keep_stems=True)
     return {"report": report, "workspace": workspace, "out": out}

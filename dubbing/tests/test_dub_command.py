@@ -89,7 +89,7 @@ class CountingASR:
 
 
 def _engines(**overrides):
-    from dubbing.engines.registry import build_engines
+    from dubbing.engine_config import build_engines
     from dubbing.pipeline.options import DubOptions
 
     engines = build_engines(DubOptions(target_language="es", engines="local"))
@@ -99,7 +99,7 @@ def _engines(**overrides):
 
 
 def test_supplied_source_subtitles_replace_recognition(english_dub, dub_root):
-    from dubbing.pipeline.run import run_pipeline
+    from dubbing.pipeline.publish import run_pipeline
 
     workspace = dub_root / "ws-source-subs"
     shutil.copytree(english_dub["workspace"], workspace)
@@ -130,7 +130,7 @@ class CountingTranslator:
 
 
 def test_supplied_target_subtitles_replace_translation_and_define_the_lines(english_dub, dub_root):
-    from dubbing.pipeline.run import run_pipeline
+    from dubbing.pipeline.publish import run_pipeline
 
     workspace = dub_root / "ws-target-subs"
     shutil.copytree(english_dub["workspace"], workspace)
@@ -148,7 +148,7 @@ def test_supplied_target_subtitles_replace_translation_and_define_the_lines(engl
 def test_an_interrupted_run_resumes_without_redoing_finished_lines(english_dub, dub_root):
     from dubbing.engines.tts.espeak import EspeakTTS
     from dubbing.pipeline.errors import PipelineCancelled
-    from dubbing.pipeline.run import run_pipeline
+    from dubbing.pipeline.publish import run_pipeline
 
     class CountingTTS(EspeakTTS):
         calls = 0
@@ -165,7 +165,8 @@ def test_an_interrupted_run_resumes_without_redoing_finished_lines(english_dub, 
 
     def cancel_after_two():
         # Two clips finished (a cancel while a line is being spoken stops espeak-ng mid-line).
-        return len(set(synth_dir.glob("*.wav")) - before) >= 2
+        # A clip being written is a hidden temporary file (".s0002-....tmp.wav"), not finished.
+        return len({p for p in synth_dir.glob("*.wav") if not p.name.startswith(".")} - before) >= 2
 
     with pytest.raises(PipelineCancelled) as stopped:
         run_pipeline(SPEECH_EN, options, workspace=workspace, out_dir=dub_root / "out-resume",

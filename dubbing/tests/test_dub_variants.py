@@ -111,12 +111,14 @@ def test_burned_subtitles_are_drawn_in_a_font_that_has_hangul():
 
 @pytest.fixture(scope="module")
 def audio_only_dub(tmp_path_factory):
+    from dubbing.engine_config import build_engines
     from dubbing.pipeline.options import DubOptions
-    from dubbing.pipeline.run import run_pipeline
+    from dubbing.pipeline.publish import run_pipeline
 
     root = tmp_path_factory.mktemp("audio-only")
     options = DubOptions(target_language="es", background="duck", engines="local")
-    report = run_pipeline(AUDIO_ONLY, options, workspace=root / "ws", out_dir=root / "out", duck_db=-18.0)
+    report = run_pipeline(AUDIO_ONLY, options, workspace=root / "ws", out_dir=root / "out",
+                          engines=build_engines(options), duck_db=-18.0)
     return {"report": report, "out": root / "out"}
 
 
@@ -149,7 +151,7 @@ LONG_LINE = ("Mañana por la mañana hará mucho sol en toda la costa y también
 
 def test_a_line_too_long_at_max_speed_is_shortened_spoken_again_and_fits(english_dub, dub_root, openai_server):
     from dubbing.engines.registry import build_translator
-    from dubbing.pipeline.run import run_pipeline
+    from dubbing.pipeline.publish import run_pipeline
 
     # Given a long Spanish line in a 2.5 s window before the next line (about 8 s of speech)
     workspace = dub_root / "ws-shorten"

@@ -53,14 +53,16 @@ def test_the_glossary_applies_to_the_end_of_a_chain(apertium):
 
 
 def test_a_dub_into_a_pair_no_chain_makes_is_refused_before_any_work(tmp_path):
+    from dubbing.engine_config import build_engines
     from dubbing.pipeline.errors import PipelineError
     from dubbing.pipeline.options import DubOptions
-    from dubbing.pipeline.run import run_pipeline
+    from dubbing.pipeline.publish import run_pipeline
     from dubbing.tests.conftest import SPEECH_EN
 
     events = []
+    options = DubOptions(target_language="ko", source_language="en", engines="local")
     with pytest.raises(PipelineError, match=r"cannot translate en->ko") as refused:
-        run_pipeline(SPEECH_EN, DubOptions(target_language="ko", source_language="en", engines="local"),
-                     workspace=tmp_path / "ws", out_dir=tmp_path / "out",
+        run_pipeline(SPEECH_EN, options, workspace=tmp_path / "ws", out_dir=tmp_path / "out",
+                     engines=build_engines(options),
                      progress=lambda stage, fraction, message: events.append(stage))
     assert refused.value.stage == "check" and events == []

@@ -97,7 +97,7 @@ def test_a_malformed_body_fails_with_the_engine_named_not_a_traceback(server, tm
 
 
 def test_no_key_is_refused_before_any_work():
-    from dubbing.engines.registry import build_asr
+    from dubbing.engines.registry import EngineConfig, build_asr
 
     with pytest.raises(EngineUnavailable, match="ELEVENLABS_API_KEY"):
-        build_asr("elevenlabs", object())
+        build_asr("elevenlabs", EngineConfig())

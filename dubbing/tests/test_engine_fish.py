@@ -68,7 +68,7 @@ def test_a_body_that_is_not_audio_fails_with_the_engine_named(server, tmp_path):
 
 
 def test_no_key_is_refused_before_any_work():
-    from dubbing.engines.registry import build_tts
+    from dubbing.engines.registry import EngineConfig, build_tts
 
     with pytest.raises(EngineUnavailable, match="FISH_AUDIO_API_KEY"):
-        build_tts("fish", object())
+        build_tts("fish", EngineConfig())

@@ -15,16 +15,18 @@ pytestmark = pytest.mark.media
 
 @pytest.fixture(scope="module")
 def local_tts():
+    from dubbing.engine_config import engine_config
     from dubbing.engines.registry import build_tts
 
-    return build_tts("local", threads=2)
+    return build_tts("local", engine_config(), threads=2)
 
 
 @pytest.fixture(scope="module")
 def whisper():
+    from dubbing.engine_config import engine_config
     from dubbing.engines.registry import build_asr
 
-    return build_asr("local", threads=2)
+    return build_asr("local", engine_config(), threads=2)
 
 
 def _heard(whisper, wav, language, tmp_path):
@@ -62,7 +64,7 @@ def test_other_languages_are_spoken_by_espeak_and_every_voice_is_listed(local_tt
 
 
 def test_the_engine_is_named_after_the_one_that_speaks_the_target():
-    from dubbing.engines.registry import build_engines
+    from dubbing.engine_config import build_engines
     from dubbing.pipeline.options import DubOptions
 
     assert build_engines(DubOptions(target_language="en", source_language="es", engines="local")).names()["tts"] \

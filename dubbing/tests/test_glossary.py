@@ -70,16 +70,15 @@ def test_a_chat_model_that_misses_a_term_is_asked_again_once_for_that_line_with_
 
 @pytest.mark.media
 def test_a_line_that_still_misses_a_term_is_listed_in_the_report_and_on_its_segment(openai_server, tmp_path):
-    from dubbing.engines.registry import build_engines
+    from dubbing.engines.registry import EngineConfig, build_engines
     from dubbing.pipeline.options import DubOptions
     from dubbing.pipeline.runner import run_dub
     from testing.media import FIXTURE_MEDIA
 
-    settings = type("S", (), {"DUBBING_ENGINES": "openai", "OPENAI_BASE_URL": openai_server.base_url,
-                              "OPENAI_API_KEY": "test"})()
+    config = EngineConfig(engines="openai", openai_base_url=openai_server.base_url, openai_api_key="test")
     options = DubOptions(target_language="es", source_language="en", engines="openai", background="drop",
                          glossary=GLOSSARY)
-    engines = build_engines(options, settings)
+    engines = build_engines(options, config)
     first = run_dub(FIXTURE_MEDIA / "speech_en.mp4", options, workspace=tmp_path / "ws", engines=engines)
     assert first.report["glossary_misses"] == []
     umbrella = next(s for s in first.segments if "umbrella" in s.source_text.lower())

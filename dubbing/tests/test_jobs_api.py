@@ -161,7 +161,7 @@ def test_the_job_endpoints_need_authentication(api_client, finished_job):
 
 
 def test_languages_are_what_the_configured_engines_can_really_do(api_client, settings):
-    from dubbing.engines.registry import build_engines
+    from dubbing.engine_config import build_engines
 
     language_support_clear()  # asked of the engines again, not remembered from another test
 

@@ -134,7 +134,7 @@ def test_a_video_that_is_not_ready_is_409_and_nothing_is_reserved(funded, status
 
 def _unreachable_target(settings) -> str:
     """A language the configured voice speaks but no installed translation pair reaches."""
-    from dubbing.engines.registry import build_engines
+    from dubbing.engine_config import build_engines
     from dubbing.pipeline.options import DubOptions
 
     engines = build_engines(DubOptions(target_language="es"), settings)

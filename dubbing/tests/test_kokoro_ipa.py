@@ -104,16 +104,17 @@ def test_punctuation_shapes_the_sentences_kokoro_reads():
 
 @pytest.fixture(scope="module")
 def kokoro():
-    from dubbing.engines.registry import model_dir
+    from dubbing.engine_config import model_dir
 
     return KokoroIPATTS(model_dir(), threads=2)
 
 
 @pytest.fixture(scope="module")
 def whisper():
+    from dubbing.engine_config import engine_config
     from dubbing.engines.registry import build_asr
 
-    return build_asr("local", threads=2)
+    return build_asr("local", engine_config(), threads=2)
 
 
 def _heard(whisper, wav, language, tmp_path) -> str:

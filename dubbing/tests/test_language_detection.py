@@ -17,9 +17,10 @@ pytestmark = pytest.mark.media
 
 @pytest.fixture(scope="module")
 def whisper():
+    from dubbing.engine_config import engine_config
     from dubbing.engines.registry import build_asr
 
-    return build_asr("local", threads=2)
+    return build_asr("local", engine_config(), threads=2)
 
 
 @pytest.fixture(scope="module")
@@ -92,15 +93,17 @@ def test_korean_is_decoded_with_the_float32_model_and_the_vad_filter(whisper, cl
 def test_dub_of_german_speech_to_spanish_names_the_missing_pair(tmp_path):
     """No chain of installed pairs takes de to es: the dub says it heard German, before any
     line is translated or spoken."""
+    from dubbing.engine_config import build_engines
     from dubbing.pipeline.errors import PipelineError
     from dubbing.pipeline.options import DubOptions
-    from dubbing.pipeline.run import run_pipeline
+    from dubbing.pipeline.publish import run_pipeline
     from testing.speech_clips import german_speech
 
     german = german_speech(tmp_path / "de.wav")
     options = DubOptions(target_language="es", source_language="auto", background="drop", engines="local")
     with pytest.raises(PipelineError) as refused:
-        run_pipeline(german, options, workspace=tmp_path / "ws", out_dir=tmp_path / "out")
+        run_pipeline(german, options, workspace=tmp_path / "ws", out_dir=tmp_path / "out",
+                     engines=build_engines(options))
     assert refused.value.stage == "transcribe"
     assert "Detected German (de)" in refused.value.message
     assert "no installed engine translates de->es" in refused.value.message

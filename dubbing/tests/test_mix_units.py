@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from dubbing.pipeline.mix import LIMIT_CHUNK, MIX_RATE, LoudnessMeter, limiter_gain
+from dubbing.pipeline.loudness import LIMIT_CHUNK, LoudnessMeter, limiter_gain
+from videos.media import MIX_RATE
 
 pytestmark = pytest.mark.media
 

@@ -147,7 +147,7 @@ def test_engines_sharing_a_client_never_exceed_its_concurrency(openai_server, tm
 def test_a_retry_after_longer_than_the_cap_is_cut_to_the_cap():
     client = OpenAIClient(base_url="http://127.0.0.1:9", api_key="test", retry_after_cap=5.0)
 
-    delays = [client._delay(1, 3600.0) for _ in range(50)]
+    delays = [client.delay(1, {"retry-after": "3600"}) for _ in range(50)]
 
     assert all(5.0 <= d <= 5.0 + 1.01 for d in delays)
 
@@ -157,7 +157,7 @@ def test_without_retry_after_the_backoff_grows_exponentially_with_jitter_up_to_i
                           backoff_cap=4.0)
 
     for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (9, 4.0)]:
-        delays = {client._delay(attempt, None) for _ in range(50)}
+        delays = {client.delay(attempt) for _ in range(50)}
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert len(delays) > 1  # jittered, so clients told the same thing spread out
 
@@ -175,6 +175,6 @@ def test_without_retry_after_the_backoff_grows_exponentially_with_jitter_up_to_i
 def test_retry_after_is_read_from_milliseconds_seconds_or_a_date(headers, seconds):
     import httpx
 
-    from dubbing.engines.openai_client import _retry_after
+    from onevoice.retry import retry_after_seconds
 
-    assert _retry_after(httpx.Response(429, headers=headers)) == seconds
+    assert retry_after_seconds(httpx.Response(429, headers=headers).headers) == seconds

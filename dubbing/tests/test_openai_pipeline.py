@@ -5,10 +5,10 @@ and every line went through the remote engines."""
 from __future__ import annotations
 
 import inspect
-from types import SimpleNamespace
 
 import pytest
 
+from dubbing.engines.registry import EngineConfig
 from dubbing.tests import test_pipeline as output_checks
 from dubbing.tests.conftest import SPEECH_EN
 from testing.openai_server import OpenAIServer
@@ -26,13 +26,12 @@ SHARED_CHECKS = [
 ]
 
 
-def openai_settings(server: OpenAIServer, concurrency: int = 4) -> SimpleNamespace:
-    """What the registry reads from Django settings, pointed at the loopback server."""
-    return SimpleNamespace(
-        OPENAI_API_KEY="test", OPENAI_BASE_URL=server.base_url,
-        OPENAI_TRANSCRIBE_MODEL="whisper-1", OPENAI_TRANSLATE_MODEL="gpt-4o-mini",
-        OPENAI_TTS_MODEL="gpt-4o-mini-tts", OPENAI_TTS_VOICE="alloy",
-        OPENAI_CONCURRENCY=concurrency, DUBBING_ENGINES="openai",
+def openai_settings(server: OpenAIServer, concurrency: int = 4) -> EngineConfig:
+    """The engine configuration of a deployment on OpenAI, pointed at the loopback server."""
+    return EngineConfig(
+        engines="openai", openai_api_key="test", openai_base_url=server.base_url,
+        openai_transcribe_model="whisper-1", openai_translate_model="gpt-4o-mini",
+        openai_tts_model="gpt-4o-mini-tts", openai_tts_voice="alloy", openai_concurrency=concurrency,
     )
 
 
@@ -40,12 +39,12 @@ def openai_settings(server: OpenAIServer, concurrency: int = 4) -> SimpleNamespa
 def openai_dub(tmp_path_factory):
     from dubbing.engines.registry import build_engines
     from dubbing.pipeline.options import DubOptions
-    from dubbing.pipeline.run import run_pipeline
+    from dubbing.pipeline.publish import run_pipeline
 
     root = tmp_path_factory.mktemp("openai-dub")
     options = DubOptions(target_language="es", background="drop", engines="openai")
     with OpenAIServer() as server:
-        engines = build_engines(options, settings_obj=openai_settings(server))
+        engines = build_engines(options, openai_settings(server))
         report = run_pipeline(SPEECH_EN, options, workspace=root / "ws", out_dir=root / "out",
                               engines=engines, duck_db=-18.0)
         yield {"report": report, "workspace": root / "ws", "out": root / "out",

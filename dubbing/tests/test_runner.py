@@ -18,7 +18,7 @@ pytestmark = pytest.mark.media
 
 
 def _local_engines(**override):
-    from dubbing.engines.registry import build_engines
+    from dubbing.engine_config import build_engines
     from dubbing.pipeline.options import DubOptions
 
     engines = build_engines(DubOptions(target_language="es", engines="local"), threads=2)
@@ -214,15 +214,16 @@ def test_an_unsupported_pair_is_refused_before_any_work(tmp_path):
 
 
 def test_a_provider_that_keeps_failing_gives_a_retryable_error(tmp_path, openai_server):
+    from dubbing.engines.openai_client import OpenAIClient
     from dubbing.engines.translate.openai import OpenAITranslator
     from dubbing.pipeline.errors import ErrorCode, PipelineError
     from dubbing.pipeline.options import DubOptions
     from dubbing.pipeline.runner import run_dub
 
+    client = OpenAIClient(base_url=openai_server.base_url, api_key="test", concurrency=1, max_attempts=2,
+                          sleep=lambda seconds: None)
     translator = OpenAITranslator(base_url=openai_server.base_url, api_key="test", model="gpt-4o-mini",
-                                  concurrency=1)
-    translator.client.max_attempts = 2
-    translator.client._sleep = lambda seconds: None
+                                  concurrency=1, client=client)
     openai_server.fail_next(100, status=503, endpoint="chat")
     with pytest.raises(PipelineError) as failed:
         run_dub(SPEECH_EN, DubOptions(target_language="es", source_language="en", engines="local"),

@@ -32,9 +32,10 @@ def separator():
 
 @pytest.fixture(scope="module")
 def whisper():
+    from dubbing.engine_config import engine_config
     from dubbing.engines.registry import build_asr
 
-    return build_asr("local", threads=2)
+    return build_asr("local", engine_config(), threads=2)
 
 
 @pytest.fixture(scope="module")

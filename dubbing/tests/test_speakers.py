@@ -68,13 +68,15 @@ def test_more_speakers_than_voices_share_them_in_turn():
 @pytest.fixture(scope="module")
 def two_speaker_dub(tmp_path_factory, clips):
     """The two-voice dialogue dubbed into Spanish with the local engines."""
+    from dubbing.engine_config import build_engines
     from dubbing.pipeline.options import DubOptions
-    from dubbing.pipeline.run import run_pipeline
+    from dubbing.pipeline.publish import run_pipeline
 
     root = tmp_path_factory.mktemp("two-speaker-dub")
     wav, lines = clips["two"]
     options = DubOptions(target_language="es", source_language="auto", background="drop", engines="local")
-    return run_pipeline(wav, options, workspace=root / "ws", out_dir=root / "out"), lines
+    return run_pipeline(wav, options, workspace=root / "ws", out_dir=root / "out",
+                        engines=build_engines(options)), lines
 
 
 def test_a_two_speaker_clip_gets_two_voices(two_speaker_dub):

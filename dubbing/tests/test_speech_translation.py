@@ -19,7 +19,7 @@ JAPANESE = ["明日の朝は晴れて暖かくなるでしょう。", "午後は
 @pytest.fixture(scope="module")
 def japanese_video(tmp_path_factory):
     """Three Japanese lines (Kokoro) with pauses, over a picture, at 48 kHz stereo as uploads are."""
-    from dubbing.engines.registry import model_dir
+    from dubbing.engine_config import model_dir
     from dubbing.engines.tts.kokoro import KokoroTTS
 
     folder = tmp_path_factory.mktemp("ja")
@@ -41,7 +41,7 @@ def _words(text: str) -> str:
 
 
 def test_japanese_pairs_are_offered_as_speech_translation_and_other_sources_are_not():
-    from dubbing.engines.registry import build_engines
+    from dubbing.engine_config import build_engines
     from dubbing.pipeline.options import DubOptions
 
     translator = build_engines(DubOptions(target_language="und", engines="local")).translator
@@ -54,11 +54,13 @@ def test_japanese_pairs_are_offered_as_speech_translation_and_other_sources_are_
 
 
 def test_japanese_speech_is_dubbed_into_english_with_the_source_lines_kept(japanese_video, tmp_path):
+    from dubbing.engine_config import build_engines
     from dubbing.pipeline.options import DubOptions
-    from dubbing.pipeline.run import run_pipeline
+    from dubbing.pipeline.publish import run_pipeline
 
     options = DubOptions(target_language="en", source_language="auto", background="drop", engines="local")
-    report = run_pipeline(japanese_video, options, workspace=tmp_path / "ws", out_dir=tmp_path / "out")
+    report = run_pipeline(japanese_video, options, workspace=tmp_path / "ws", out_dir=tmp_path / "out",
+                          engines=build_engines(options))
 
     assert report["source_language"] == "ja"
     assert report["route"] == "speech_translation"
@@ -74,11 +76,13 @@ def test_japanese_speech_is_dubbed_into_english_with_the_source_lines_kept(japan
 
 
 def test_a_target_past_english_is_reached_through_the_text_translator(japanese_video, tmp_path):
+    from dubbing.engine_config import build_engines
     from dubbing.pipeline.options import DubOptions
-    from dubbing.pipeline.run import run_pipeline
+    from dubbing.pipeline.publish import run_pipeline
 
     options = DubOptions(target_language="es", source_language="ja", background="duck", engines="local")
-    report = run_pipeline(japanese_video, options, workspace=tmp_path / "ws", out_dir=tmp_path / "out")
+    report = run_pipeline(japanese_video, options, workspace=tmp_path / "ws", out_dir=tmp_path / "out",
+                          engines=build_engines(options))
 
     spanish = " ".join(line["text"] for line in report["segments"]).lower()
     assert "gracias" in spanish and "paraguas" in spanish
@@ -98,7 +102,7 @@ def test_dub_help_names_how_each_pair_is_made(capsys):
 
 def test_a_speech_translated_pair_without_the_audio_is_refused_by_name():
     from dubbing.engines.base import Segment, UnsupportedLanguage
-    from dubbing.engines.registry import build_engines
+    from dubbing.engine_config import build_engines
     from dubbing.pipeline.options import DubOptions
 
     translator = build_engines(DubOptions(target_language="und", engines="local")).translator

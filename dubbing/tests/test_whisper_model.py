@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from dubbing.engines.base import EngineUnavailable
-from dubbing.engines.models import PackagedModel, ensure_joined_model
+from dubbing.engines.model_files import PackagedModel, ensure_joined_model
 
 pytestmark = pytest.mark.media
 
@@ -77,8 +77,8 @@ def test_a_missing_part_package_is_engine_unavailable_naming_it(fake_packages, t
 
 def test_the_whisper_model_is_joined_and_verified_against_the_constant(tmp_path):
     from dubbing.engines.asr.whisper import WHISPER_BASE
-    from dubbing.engines.models import file_sha256
-    from dubbing.engines.registry import model_dir
+    from dubbing.engines.model_files import file_sha256
+    from dubbing.engine_config import model_dir
 
     folder = ensure_joined_model(WHISPER_BASE, model_dir())
     assert file_sha256(folder / "model.bin") == WHISPER_BASE.sha256

@@ -19,7 +19,7 @@ from django.conf import settings
 from dramatiq.middleware import TimeLimitExceeded
 
 from dubbing import selectors, services
-from dubbing.engines.registry import build_engines
+from dubbing.engine_config import build_engines
 from dubbing.models import DubbingJob
 from dubbing.pipeline.errors import ErrorCode, PipelineCancelled, PipelineError
 from dubbing.pipeline.runner import pipeline_error, run_dub

@@ -123,6 +123,29 @@ def run_ffprobe(path: str | Path, container: Container) -> dict:
         raise InvalidMedia("The file could not be read.") from None
 
 
+def _main_streams(streams: list[dict]) -> tuple[dict, dict]:
+    """(the first video stream, the first audio stream), each {} when absent; InvalidMedia for
+    too many streams, none at all, or a picture without a size or too large."""
+    if len(streams) > media_safety.MAX_STREAMS:
+        raise InvalidMedia(f"The file has {len(streams)} streams; at most {media_safety.MAX_STREAMS} are accepted.")
+    video = [
+        s for s in streams
+        if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
+    ]
+    audio = [s for s in streams if s.get("codec_type") == "audio"]
+    if not video and not audio:
+        raise InvalidMedia("The file has no audio or video stream.")
+    v = video[0] if video else {}
+    width, height = v.get("width"), v.get("height")
+    if video and (not width or not height):
+        raise InvalidMedia("The video stream has no picture size.")
+    if video and max(width, height) > media_safety.MAX_DIMENSION:
+        raise InvalidMedia(
+            f"The video is {width}x{height}; at most {media_safety.MAX_DIMENSION} pixels per side are accepted."
+        )
+    return v, audio[0] if audio else {}
+
+
 def probe_media(path: str | Path) -> MediaInfo:
     """Decide what the file at `path` is. Raises EmptyMedia, UnsupportedMedia or InvalidMedia."""
     container, size = media_safety.sniff_file(path)
@@ -135,26 +158,9 @@ def probe_media(path: str | Path) -> MediaInfo:
     data = run_ffprobe(path, container)
     fmt = data.get("format") or {}
     streams = data.get("streams") or []
-    if len(streams) > media_safety.MAX_STREAMS:
-        raise InvalidMedia(f"The file has {len(streams)} streams; at most {media_safety.MAX_STREAMS} are accepted.")
-
-    video = [
-        s for s in streams
-        if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
-    ]
-    audio = [s for s in streams if s.get("codec_type") == "audio"]
-    if not video and not audio:
-        raise InvalidMedia("The file has no audio or video stream.")
-
-    v = video[0] if video else {}
-    a = audio[0] if audio else {}
+    v, a = _main_streams(streams)
+    video, audio = bool(v), bool(a)
     width, height = v.get("width"), v.get("height")
-    if video and (not width or not height):
-        raise InvalidMedia("The video stream has no picture size.")
-    if video and max(width, height) > media_safety.MAX_DIMENSION:
-        raise InvalidMedia(
-            f"The video is {width}x{height}; at most {media_safety.MAX_DIMENSION} pixels per side are accepted."
-        )
     video_duration = _float(v.get("duration"))
     audio_duration = _float(a.get("duration"))
     duration = _float(fmt.get("duration")) or max(video_duration or 0, audio_duration or 0)
@@ -185,6 +191,11 @@ def probe_media(path: str | Path) -> MediaInfo:
         audio_duration=audio_duration,
         stream_count=len(streams),
     )
+
+
+def timeline_duration(info: MediaInfo) -> float:
+    """A dub's length: the video stream's for video (the container's may be longer)."""
+    return info.video_duration or info.duration
 
 
 def require_dubbable(info: MediaInfo, *, max_duration_seconds: float) -> None:

@@ -10,18 +10,24 @@ ELEVENLABS_API_KEY.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import httpx
 
+from dubbing.engines.asr.whisper import whisper_languages
 from dubbing.engines.base import (
     EngineError,
     EngineUnavailable,
+    ErrorCode,
     Segment,
     Transcript,
     Word,
+    http_error_code,
 )
 from dubbing.engines.languages import to_iso1
+from onevoice.retry import retry_delay, wait
+from videos.media.process import ProcessCancelled, cancelled
 
 MODEL = "scribe_v1"
 PAUSE_SECONDS = 0.8  # a longer gap between words, or a new speaker, starts a new segment
@@ -47,8 +53,6 @@ class ElevenLabsASR:
 
     def languages(self) -> set[str]:
         # Scribe's 99 languages are Whisper's set; the pipeline speaks ISO 639-1.
-        from dubbing.engines.asr.whisper import whisper_languages
-
         return whisper_languages()
 
     def transcribe(self, audio_path: Path, language: str) -> Transcript:
@@ -68,15 +72,16 @@ class ElevenLabsASR:
                 status = exc.status_code or 0
                 if (status == 429 or status >= 500) and attempt < self.max_retries:
                     attempt += 1
-                    _sleep(retry_delay(exc.headers or {}, attempt))
+                    # Stopped at once when the job is cancelled (the pipeline's cancel scope).
+                    wait(retry_delay(attempt, headers=exc.headers), cancelled=cancelled, on_cancel=ProcessCancelled)
                     continue
                 raise _engine_error(exc.status_code, exc.body) from exc
             except httpx.TimeoutException as exc:
                 raise EngineError(f"ElevenLabs speech-to-text did not answer in time: {exc}",
-                                  code="engine_timeout", retryable=True) from exc
+                                  code=ErrorCode.ENGINE_TIMEOUT, retryable=True) from exc
             except httpx.TransportError as exc:
                 raise EngineError(f"ElevenLabs speech-to-text could not be reached: {exc}",
-                                  code="engine_server_error", retryable=True) from exc
+                                  code=ErrorCode.ENGINE_SERVER_ERROR, retryable=True) from exc
             except (ValueError, TypeError) as exc:  # a 200 whose body is not Scribe's (pydantic, JSON)
                 raise EngineError(f"ElevenLabs speech-to-text answered something unreadable: {exc}",
                                   retryable=True) from exc
@@ -87,29 +92,6 @@ class ElevenLabsASR:
                               retryable=True) from exc
 
 
-def retry_delay(headers: dict, attempt: int) -> float:
-    """Retry-After when the server gives one (capped at 30 s), else 0.5, 1, 2... seconds."""
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            try:
-                return min(30.0, max(0.0, float(value)))
-            except ValueError:
-                break
-    return min(30.0, 0.5 * 2 ** (attempt - 1))
-
-
-def _sleep(seconds: float) -> None:
-    import time
-
-    from videos.media.process import ProcessCancelled, cancelled
-
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if cancelled():
-            raise ProcessCancelled()
-        time.sleep(min(0.1, max(0.0, end - time.monotonic())))
-
-
 def _engine_error(status: int | None, body) -> EngineError:
     detail = body.get("detail") if isinstance(body, dict) else body
     if isinstance(detail, dict):
@@ -118,9 +100,7 @@ def _engine_error(status: int | None, body) -> EngineError:
         return EngineUnavailable(f"ElevenLabs refused the key (401): check ELEVENLABS_API_KEY. {detail or ''}".strip())
     retryable = status is None or status in (408, 409, 429) or status >= 500
     return EngineError(f"ElevenLabs speech-to-text failed after retries (HTTP {status}): {detail}",
-                       code=("engine_rate_limited" if status == 429 else
-                             "engine_server_error" if (status or 0) >= 500 else "engine_failed"),
-                       retryable=retryable)
+                       code=http_error_code(status), retryable=retryable)
 
 
 def scribe_to_transcript(response, language: str) -> Transcript:
@@ -142,8 +122,6 @@ def scribe_to_transcript(response, language: str) -> Transcript:
     for w in words:
         if getattr(w, "type", "word") != "word" or not (w.text or "").strip():
             continue
-        import math
-
         logprob = getattr(w, "logprob", None)
         word = Word(text=w.text.strip(), start=float(w.start or 0.0), end=float(w.end or w.start or 0.0),
                     confidence=round(math.exp(logprob), 3) if logprob is not None else 1.0,

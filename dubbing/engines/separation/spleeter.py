@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import scipy.fft
 
-from dubbing.engines.base import EngineError
+from dubbing.engines.base import EngineError, ErrorCode
 from dubbing.engines.separation.unet import BINS, FRAME_MULTIPLE, build_model
 from dubbing.engines.separation.weights import load_weights
 from videos.media.ffmpeg import FFMPEG, FFmpegError, ffmpeg_stdin
@@ -175,7 +175,7 @@ class SpleeterSeparator:
                     done_samples += held_mix.shape[1]
                 source.finish()  # a decode that failed says why before the encoder's complaint
                 if done_samples == 0:
-                    raise EngineError("The audio track holds no samples to separate.", code="invalid_media")
+                    raise EngineError("The audio track holds no samples to separate.", code=ErrorCode.BAD_MEDIA)
         except BaseException:
             vocals_out.unlink(missing_ok=True)
             background_out.unlink(missing_ok=True)

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import httpx
 
-from dubbing.engines.asr.elevenlabs import _sleep, retry_delay
-from dubbing.engines.base import EngineError, EngineUnavailable
+from dubbing.engines.base import EngineError, EngineUnavailable, ErrorCode, http_error_code
+from onevoice.retry import retry_delay, wait
+from videos.media.process import ProcessCancelled, cancelled
 
 MODEL = "s1"
 
@@ -64,17 +65,16 @@ class FishAudioTTS:
                 retryable = exc.status == 429 or exc.status >= 500
                 if retryable and attempt < self.max_retries:
                     attempt += 1
-                    _sleep(retry_delay({}, attempt))
+                    # Stopped at once when the job is cancelled (the pipeline's cancel scope).
+                    wait(retry_delay(attempt), cancelled=cancelled, on_cancel=ProcessCancelled)
                     continue
                 raise EngineError(f"Fish Audio speech failed after retries (HTTP {exc.status}): {exc}",
-                                  code=("engine_rate_limited" if exc.status == 429 else
-                                        "engine_server_error" if exc.status >= 500 else "engine_failed"),
-                                  retryable=retryable) from exc
+                                  code=http_error_code(exc.status), retryable=retryable) from exc
             except httpx.TimeoutException as exc:
-                raise EngineError(f"Fish Audio speech did not answer in time: {exc}", code="engine_timeout",
+                raise EngineError(f"Fish Audio speech did not answer in time: {exc}", code=ErrorCode.ENGINE_TIMEOUT,
                                   retryable=True) from exc
             except (httpx.TransportError, FishAudioError) as exc:
-                raise EngineError(f"Fish Audio speech could not be reached: {exc}", code="engine_server_error",
+                raise EngineError(f"Fish Audio speech could not be reached: {exc}", code=ErrorCode.ENGINE_SERVER_ERROR,
                                   retryable=True) from exc
         return decode_to_wav(audio, out_path)
 

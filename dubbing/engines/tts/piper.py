@@ -22,7 +22,7 @@ import numpy as np
 import soundfile as sf
 
 from dubbing.engines.base import EngineError, EngineUnavailable, UnsupportedLanguage
-from dubbing.engines.models import package_folder
+from dubbing.engines.model_files import package_folder
 from videos.media.process import run_process
 
 TIMEOUT_SECONDS = 60

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from dubbing.engine_config import build_engines
 from dubbing.engines.base import EngineError
 from dubbing.pipeline.errors import PipelineError
 from dubbing.pipeline.options import (
     BACKGROUNDS,
+    DEFAULT_MAX_SPEED,
     ENGINE_SETS,
+    MAX_SPEED,
+    MIN_SPEED,
     SUBTITLE_MODES,
     DubOptions,
     OptionsError,
 )
-from dubbing.pipeline.run import STAGES, run_pipeline
+from dubbing.pipeline.publish import run_pipeline
+from dubbing.pipeline.runner import STAGES
+from dubbing.pipeline.subtitles import SubtitleError, decode_subtitle_bytes
 from dubbing.pipeline.workspace import input_fingerprint
 
 
@@ -29,8 +36,6 @@ def _read_text(path: str | None, what: str) -> str | None:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise CommandError(f"Cannot read the {what} file {path}: {exc.strerror}.") from None
-    from dubbing.pipeline.subtitles import SubtitleError, decode_subtitle_bytes
-
     try:
         return decode_subtitle_bytes(data)
     except SubtitleError as exc:
@@ -121,8 +126,9 @@ class Command(BaseCommand):
         parser.add_argument("--source-subtitles", help="SRT/VTT of the original speech (skips recognition)")
         parser.add_argument("--target-subtitles", help="SRT/VTT of the translation (skips translation)")
         parser.add_argument(
-            "--max-speed", type=float, default=1.3,
-            help="never speed a line up past this (1.0-1.5, default 1.3); longer lines are shortened or run over",
+            "--max-speed", type=float, default=DEFAULT_MAX_SPEED,
+            help=f"never speed a line up past this ({MIN_SPEED}-{MAX_SPEED}, default {DEFAULT_MAX_SPEED}); "
+                 "longer lines are shortened or run over",
         )
         parser.add_argument("--voice", help="voice name of the speech engine (default: the engine's voice for the language)")
         parser.add_argument("--glossary", help="JSON object or 'term = translation' lines")
@@ -159,10 +165,6 @@ class Command(BaseCommand):
         out_dir = Path(opts["out"] or Path("dubbed") / f"{input_path.stem}-{options.target_language}")
 
         # The command is the caller that knows the settings; the pipeline reads none itself.
-        import os
-
-        from dubbing.engines.registry import build_engines
-
         threads = os.cpu_count() or 1
         try:
             engines = build_engines(options, settings, threads=threads)
