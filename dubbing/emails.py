@@ -41,7 +41,7 @@ def _queue(*, template: str, job, context: dict) -> None:
 
 
 def job_succeeded_email_queue(*, job) -> None:
-    _queue(template="job_succeeded", job=job, context={"render": job.render_count if job.render_count else 0})
+    _queue(template="job_succeeded", job=job, context={"render": job.render_count})
 
 
 def job_failed_email_queue(*, job, render: bool = False) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from django import template
 
+from dubbing.forms import dub_form_context
+from dubbing.languages import language_name as _language_name
+
 register = template.Library()
 
 
 @register.inclusion_tag("dubbing/_dub_form.html", takes_context=True)
 def dub_this_video(context, video):
-    from dubbing.views import dub_form_context
-
     request = context["request"]
     return {
         **dub_form_context(user=request.user, video=video),
@@ -28,6 +29,4 @@ def dub_this_video(context, video):
 @register.filter
 def language_name(code: str) -> str:
     """ "es" -> "Spanish" (the code itself when unknown)."""
-    from dubbing.languages import language_name as name
-
-    return name(code or "")
+    return _language_name(code or "")

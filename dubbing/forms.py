@@ -1,0 +1,143 @@
+"""The "Dub this video" form: its fields, its glossary parsing, and what it shows around it
+(the choices the engines offer, the cost per language, the balance before confirming). The dub
+page (dubbing.views) and the video page's dubbing panel (dubbing_tags) both build it here."""
+
+from __future__ import annotations
+
+import math
+
+from django import forms
+from django.conf import settings
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from accounts.selectors import user_must_verify_email
+from billing.selectors import credits_balance
+from dubbing import selectors
+from dubbing.languages import language_name, language_support
+from dubbing.pipeline.options import DEFAULT_MAX_SPEED, MAX_SPEED, MIN_SPEED
+from dubbing.pricing import dubbing_job_cost
+from dubbing.services import MAX_TARGET_LANGUAGES
+from onevoice.errors import ServiceError
+from videos.models import Video, VideoStatus
+
+
+def parse_glossary(text: str) -> dict[str, str]:
+    """ "term = translation" lines -> {term: translation}; blank lines are ignored."""
+    glossary: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        term, sep, translation = line.partition("=")
+        if not sep or not term.strip() or not translation.strip():
+            raise forms.ValidationError(gettext('Line %(number)d is not "term = translation".') % {"number": number})
+        glossary[term.strip()] = translation.strip()
+    return glossary
+
+
+class DubForm(forms.Form):
+    target_language = forms.ChoiceField(label=_("Dub into"))
+    source_language = forms.ChoiceField(label=_("Spoken language"), initial="auto")
+    background = forms.ChoiceField(
+        label=_("Original sound"),
+        choices=[("duck", _("Keep it, quieter under the voice")), ("keep", _("Keep it as it is")), ("drop", _("Remove it"))],
+        initial="duck",
+    )
+    subtitles = forms.ChoiceField(
+        label=_("Subtitles in the video"),
+        choices=[("soft", _("A subtitle track viewers can switch on")), ("burned", _("Burned into the picture")),
+                 ("none", _("None"))],
+        initial="soft",
+    )
+    max_speed = forms.DecimalField(
+        label=_("Fastest speech"),
+        min_value=MIN_SPEED, max_value=MAX_SPEED, decimal_places=2, initial=f"{DEFAULT_MAX_SPEED:.2f}",
+        help_text=format_lazy(_("How much a line may be sped up to fit its time ({low:.1f}-{high:.1f}×)."),
+                              low=MIN_SPEED, high=MAX_SPEED),
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
+    )
+    more_languages = forms.MultipleChoiceField(
+        label=_("Also dub into"), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_("Optional. One dub per language, the video is transcribed once for all of them; "
+                    "each language costs the same as the first."),
+    )
+    glossary = forms.CharField(
+        label=_("Glossary"), required=False, max_length=20000,
+        help_text=_('Optional. One "term = translation" per line, e.g. "OneVoice = OneVoice".'),
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, support=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        support = support or language_support()
+        self.fields["target_language"].choices = [(code, language_name(code)) for code in support.targets]
+        self.fields["more_languages"].choices = self.fields["target_language"].choices
+        detectable = sorted(support.auto_detect, key=language_name)
+        heard = (
+            ", ".join(language_name(code) for code in detectable)
+            if len(detectable) <= 4
+            else _("%(count)d languages") % {"count": len(detectable)}
+        )
+        self.fields["source_language"].choices = [
+            ("auto", _("Detect it (%(heard)s)") % {"heard": heard} if heard else _("Detect it")),
+            *((code, language_name(code)) for code in support.sources),
+        ]
+        if "es" in dict(self.fields["target_language"].choices):
+            self.fields["target_language"].initial = "es"
+
+    def clean_glossary(self) -> dict[str, str]:
+        return parse_glossary(self.cleaned_data.get("glossary") or "")
+
+    def chosen_languages(self) -> list[str]:
+        """What the cost line counts: the languages asked for so far, valid or not yet checked
+        (a bound form shows what was sent; an unbound one its initial language)."""
+        offered = dict(self.fields["target_language"].choices)
+        if self.is_bound:
+            data = self.data
+            extras = data.getlist("more_languages") if hasattr(data, "getlist") else data.get("more_languages") or []
+            asked = [data.get("target_language", ""), *extras]
+        else:
+            asked = [self.fields["target_language"].initial or ""]
+        return [code for code in dict.fromkeys(asked) if code in offered] or list(offered)[:1]
+
+    def target_languages(self) -> list[str]:
+        """The first language, then the extra ones (duplicates dropped)."""
+        data = self.cleaned_data
+        return list(dict.fromkeys([data["target_language"], *data.get("more_languages", [])]))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("target_language") and len(self.target_languages()) > MAX_TARGET_LANGUAGES:
+            self.add_error("more_languages", gettext("At most %(count)d languages at once.") % {"count": MAX_TARGET_LANGUAGES})
+        return data
+
+
+def dub_form_context(*, user, video: Video, form: DubForm | None = None, error: ServiceError | None = None) -> dict:
+    """What the "Dub this video" form shows: the choices, the cost and the balance before confirming."""
+    support = language_support()
+    ready = video.status == VideoStatus.READY
+    cost = dubbing_job_cost(duration_seconds=video.duration or 0.0) if ready else 0
+    balance = credits_balance(user=user)
+    form = form or DubForm(support=support)
+    chosen = form.chosen_languages()
+    total = cost * len(chosen)
+    return {
+        "video": video,
+        "ready": ready,
+        "minutes": math.ceil((video.duration or 0.0) / 60) if ready else 0,
+        "credits_per_minute": settings.CREDITS_PER_MINUTE,
+        "form": form,
+        "cost": cost,  # per language
+        "chosen_names": ", ".join(language_name(code) for code in chosen),
+        "total": total,
+        "balance": balance,
+        "balance_after": balance - total,
+        "short_by": max(0, total - balance),
+        "can_dub": ready and bool(support.targets),
+        "unavailable": support.unavailable,
+        "error": error,
+        # The choices and the cost stay in view; the form waits for the confirmed address.
+        "verify_first": user_must_verify_email(user=user),
+        "recent_jobs": selectors.video_job_list(owner_id=user.pk, video_id=video.id, limit=5),
+    }
