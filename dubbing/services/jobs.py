@@ -209,7 +209,7 @@ def dubbing_jobs_delete(*, video=None, user=None) -> int:
     call it before deleting the video or erasing the account. A job still queued or running is
     refunded first (its worker finds its claim gone and stops). Returns how many were deleted."""
     if (video is None) == (user is None):
-        # A programming error: onevoice.deletion passes one of them, no request chooses.
+        # A programming error: portal.deletion passes one of them, no request chooses.
         raise TypeError("Give a video or a user.")
     jobs = DubbingJob.objects.filter(video_id=video.pk) if video is not None else DubbingJob.objects.filter(
         owner_id=user.pk)
