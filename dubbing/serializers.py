@@ -17,7 +17,15 @@ from rest_framework import serializers
 
 from dubbing.errors import job_error_detail
 from dubbing.models import JobStatus, Segment, StepStatus
-from dubbing.pipeline.options import BACKGROUNDS, DEFAULT_MAX_SPEED, MAX_SPEED, MIN_SPEED, SUBTITLE_MODES
+from dubbing.pipeline.options import (
+    BACKGROUNDS,
+    DEFAULT_MAX_SPEED,
+    GLOSSARY_MAX_CHARS,
+    GLOSSARY_MAX_TERMS,
+    MAX_SPEED,
+    MIN_SPEED,
+    SUBTITLE_MODES,
+)
 from dubbing.storage import artifact_url
 from onevoice.serializers import InputSerializer
 
@@ -174,6 +182,16 @@ class LanguagesOutputSerializer(serializers.Serializer):
 # --- Input ----------------------------------------------------------------------------------------
 
 
+class TextField(serializers.CharField):
+    """A CharField that takes JSON text only: DRF's turns 1 into "1", so `{"a": 1}` or a voice
+    of 7 passed as if the client had sent text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class JobCreateInputSerializer(InputSerializer):
     # A string, not a UUIDField: a malformed id is a video that does not exist (404), like any
     # other id that is not one of mine.
@@ -186,23 +204,25 @@ class JobCreateInputSerializer(InputSerializer):
     source_language = serializers.CharField(max_length=16, default="auto")
     background = serializers.ChoiceField(choices=BACKGROUNDS, default="duck")
     subtitles = serializers.ChoiceField(choices=SUBTITLE_MODES, default="soft")
-    voice = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+    voice = TextField(max_length=100, required=False, allow_null=True, allow_blank=True,
+                      help_text="One of the voices /languages lists for the target; absent for the default.")
     max_speed = serializers.FloatField(min_value=MIN_SPEED, max_value=MAX_SPEED, default=DEFAULT_MAX_SPEED)
     glossary = serializers.DictField(
-        child=serializers.CharField(max_length=200, allow_blank=False),
+        child=TextField(max_length=GLOSSARY_MAX_CHARS, allow_blank=False),
         required=False,
         allow_empty=True,
         help_text="{source term: target term}",
     )
-    source_subtitles = serializers.CharField(required=False, allow_blank=True, help_text="SRT or VTT text.")
-    target_subtitles = serializers.CharField(required=False, allow_blank=True, help_text="SRT or VTT text.")
+    source_subtitles = TextField(required=False, allow_blank=True, help_text="SRT or VTT text.")
+    target_subtitles = TextField(required=False, allow_blank=True, help_text="SRT or VTT text.")
 
     def validate_glossary(self, glossary: dict) -> dict:
-        if len(glossary) > 500:
-            raise serializers.ValidationError(gettext("At most %(count)d terms.") % {"count": 500})
+        if len(glossary) > GLOSSARY_MAX_TERMS:
+            raise serializers.ValidationError(gettext("At most %(count)d terms.") % {"count": GLOSSARY_MAX_TERMS})
         for term in glossary:
-            if not term.strip() or len(term) > 200:
-                raise serializers.ValidationError(_("Each term must be 1-200 characters."))
+            if not term.strip() or len(term) > GLOSSARY_MAX_CHARS:
+                raise serializers.ValidationError(
+                    gettext("Each term must be 1-%(count)d characters.") % {"count": GLOSSARY_MAX_CHARS})
         return {term.strip(): value.strip() for term, value in glossary.items()}
 
     def validate_voice(self, voice):

@@ -12,6 +12,8 @@ ENGINE_SETS = ("local", "openai")
 MIN_SPEED, MAX_SPEED = 1.0, 1.5
 DEFAULT_MAX_SPEED = 1.3  # how fast a line may be sped up to fit, unless the dub says otherwise
 DEFAULT_DUCK_DB = -18.0  # the original audio under the dub with background "duck" (DUCK_DB)
+GLOSSARY_MAX_TERMS = 500  # a glossary's terms, and each side's characters: bounded work per line
+GLOSSARY_MAX_CHARS = 200
 
 
 class OptionsError(ValueError):

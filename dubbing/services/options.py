@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.translation import gettext
 
-from dubbing.engines.base import EngineUnavailable
+from dubbing.engines.base import EngineError, EngineUnavailable
 from dubbing.engine_config import build_engines
 from dubbing.errors import InvalidOptions, UnsupportedPair
 from dubbing.languages import language_name
@@ -19,6 +19,8 @@ from dubbing.pipeline.options import (
     BACKGROUNDS,
     DEFAULT_MAX_SPEED,
     ENGINE_SETS,
+    GLOSSARY_MAX_CHARS,
+    GLOSSARY_MAX_TERMS,
     MAX_SPEED,
     MIN_SPEED,
     SUBTITLE_MODES,
@@ -52,9 +54,13 @@ def _input_errors(fields: dict) -> dict[str, list[str]]:
     if glossary is None:
         fields["glossary"] = {}
     elif not isinstance(glossary, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) and k.strip() for k, v in glossary.items()
+        isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip() for k, v in glossary.items()
     ):
         errors["glossary"] = [gettext("The glossary maps source terms to target terms (text to text).")]
+    elif len(glossary) > GLOSSARY_MAX_TERMS:
+        errors["glossary"] = [gettext("At most %(count)d terms.") % {"count": GLOSSARY_MAX_TERMS}]
+    elif any(len(k) > GLOSSARY_MAX_CHARS or len(v) > GLOSSARY_MAX_CHARS for k, v in glossary.items()):
+        errors["glossary"] = [gettext("Each term must be 1-%(count)d characters.") % {"count": GLOSSARY_MAX_CHARS}]
     for name in ("target_language", "source_language"):
         value = fields.get(name)
         if not isinstance(value, str) or not value.strip() or len(value) > 16:
@@ -124,7 +130,31 @@ def engines_check(options: DubOptions) -> dict[str, str]:
         if exc.code == ErrorCode.INVALID_OPTIONS:
             raise InvalidOptions(gettext("These options cannot be used: %(reason)s") % {"reason": exc.message}) from None
         raise UnsupportedPair(_pair_refusal(options, exc.message)) from None
+    if options.voice is not None:
+        _voice_check(engines.tts, options)
     return engines.names()
+
+
+def _voice_check(tts, options: DubOptions) -> None:
+    """400 invalid_options naming `voice` unless it is one of the voices the job's speech engine
+    lists for the target (what /languages shows): nothing else ever reaches an engine, whose
+    back-end may be a subprocess taking it as an argument."""
+    lister = getattr(tts, "voices", None)
+    try:
+        available = list(lister(options.target_language) or []) if callable(lister) else []
+    except EngineError:
+        available = []
+    if options.voice in available:
+        return
+    if not available:
+        message = gettext("This language's speech engine has one voice only.")
+        raise InvalidOptions(message, errors={"voice": [message]})
+    have = ", ".join(available)
+    raise InvalidOptions(
+        gettext("The voice '%(voice)s' is not one of this language's voices (%(voices)s).") % {
+            "voice": options.voice[:100], "voices": have},
+        errors={"voice": [gettext("Choose one of: %(choices)s.") % {"choices": have}]},
+    )
 
 
 def _pair_refusal(options: DubOptions, reason: str) -> str:

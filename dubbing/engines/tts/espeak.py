@@ -16,6 +16,9 @@ from videos.media.process import run_process
 TIMEOUT_SECONDS = 120
 # Variants that ship with espeak-ng (espeak-ng --voices=variant), alternating men and women.
 VARIANTS = ("m1", "f1", "m3", "f3", "m2", "f2", "m4", "f4", "m5", "f5")
+# What a voice name may look like on espeak-ng's command line: never an option ("--version"),
+# never a path ("../../etc/passwd"). The service admits only listed voices; this is the last guard.
+_VOICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]{0,39}")
 
 
 @lru_cache(maxsize=1)
@@ -62,6 +65,8 @@ class EspeakTTS:
         if language not in voices:
             raise UnsupportedLanguage(f"espeak-ng has no voice for '{language}'.")
         name = voices[language]
+        if voice and not _VOICE_NAME.fullmatch(voice):
+            raise EngineError(f"espeak-ng has no voice named {voice[:40]!r}.")
         if voice:
             # A variant ("f3", "m2") or a full espeak voice name for this language.
             name = f"{name}+{voice}" if "+" not in voice and "-" not in voice and len(voice) <= 3 else voice
