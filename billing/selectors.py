@@ -51,3 +51,9 @@ def subscription_current(*, user) -> Subscription | None:
     subscriptions = Subscription.objects.filter(user_id=user.pk).select_related("plan", "next_plan")
     return (subscriptions.filter(status__in=Subscription.LIVE_STATUSES).first()
             or subscriptions.order_by("-created_at").first())
+
+
+def credits_balances(*, user) -> tuple[int, int]:
+    """(balance, plan credits in it) in one query; (0, 0) before the account exists."""
+    row = CreditAccount.objects.filter(user_id=user.pk).values_list("balance", "plan_balance").first()
+    return row or (0, 0)

@@ -48,11 +48,12 @@ def _portone_sdk_csp(view):
 def credits_page(request):
     configured = portone.is_configured()
     verify_first = user_must_verify_email(user=request.user)
+    balance, plan_credits = selectors.credits_balances(user=request.user)
     return render(
         request,
         "billing/credits.html",
         {
-            "balance": selectors.credits_balance(user=request.user),
+            "balance": balance,
             "packs": list(selectors.credit_pack_list()),
             "payments_configured": configured,
             # The packs without their buy buttons until the address is confirmed (the API
@@ -62,7 +63,7 @@ def credits_page(request):
             "sdk_url": settings.PORTONE_BROWSER_SDK_URL if configured else "",
             "test_checkout": sandbox.is_running(),
             "recent_entries": list(selectors.ledger_entry_list(user=request.user)[:5]),
-            "plan_credits": selectors.plan_credits_left(user=request.user),
+            "plan_credits": plan_credits,
         },
     )
 
