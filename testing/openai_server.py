@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from testing.waiting import wait_until
+
 UPLOAD_LIMIT = 25 * 1024 * 1024
 ENDPOINTS = {
     "/v1/audio/transcriptions": "transcriptions",
@@ -116,6 +118,11 @@ class OpenAIServer:
         self.stop()
 
     # -- steering -----------------------------------------------------------------------------
+
+    def wait_until_idle(self, timeout: float = 30.0) -> None:
+        """Until every request the server took has been answered (or found its client gone)."""
+        wait_until(lambda: all(r.answered_at for r in self.log), timeout=timeout,
+                   what="the loopback server to answer every request it has in hand")
 
     def reset(self) -> None:
         with self._lock:

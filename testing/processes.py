@@ -5,6 +5,7 @@ Never the machine's shared services: a test that stops its dependency must stop 
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -31,6 +32,26 @@ def wait_for_port(port: int, *, timeout: float = 15.0) -> None:
             return False
 
     wait_until(listening, timeout=timeout, what=f"something to listen on 127.0.0.1:{port}")
+
+
+def running_children(pid: int | None = None) -> dict[int, str]:
+    """The live (not zombie) child processes of `pid` (this process by default): pid -> command line.
+    Read from /proc, so a test can say which processes a cancel left behind."""
+    parent = os.getpid() if pid is None else pid
+    children: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue  # it ended while we looked
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")".
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == parent and state != "Z":
+            children[int(entry.name)] = command
+    return children
 
 
 class PrivateRedis:

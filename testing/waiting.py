@@ -29,3 +29,19 @@ def wait_until(condition: Callable[[], T], *, timeout: float = 30.0, interval: f
             described = what() if callable(what) else what
             raise AssertionError(f"timed out after {timeout:g} s waiting for {described}; last answer: {value!r}")
         time.sleep(interval)
+
+
+def wait_for_row(row: T, predicate: Callable[[T], object], *, timeout: float = 240.0, interval: float = 0.1) -> T:
+    """Read `row` again from the database until `predicate(row)` holds (a job another process is
+    running, say); return it. On timeout the error shows the row's status, stage, progress and error."""
+
+    def reached() -> bool:
+        row.refresh_from_db()
+        return bool(predicate(row))
+
+    def state() -> str:
+        shown = ("status", "stage", "progress", "error_code", "error_message")
+        return f"{type(row).__name__} {row.pk} ({', '.join(f'{f}={getattr(row, f)!r}' for f in shown if hasattr(row, f))})"
+
+    wait_until(reached, timeout=timeout, interval=interval, what=state)
+    return row

@@ -8,8 +8,9 @@ snapshot (what the API and the pages read) is rebuilt after each, as the service
   those rows; `succeeded=True` finishes it.
 - `DubbedJobFactory`: a job as the community shows it: succeeded with its outputs stored, of a video
   whose source and thumbnail are stored. Given another `status`, it has no outputs.
-- `JobStepFactory`, `SegmentFactory`, `ArtifactFactory` (`content=b"..."` is stored where the row
-  says, the job's snapshot is rebuilt).
+- `JobStepFactory`, `SegmentFactory` (`add_segments(job, [(source, target), ...])` for a job that
+  exists), `ArtifactFactory` (`content=b"..."` is stored where the row says, the job's snapshot is
+  rebuilt).
 """
 
 from __future__ import annotations
@@ -116,10 +117,8 @@ class DubbingJobFactory(DjangoModelFactory):
 
     @factory.post_generation
     def segments(job, create: bool, texts: list[tuple[str, str]] | None, **kwargs) -> None:
-        if not create:
-            return
-        for index, (source, target) in enumerate(texts or ()):
-            SegmentFactory(job=job, index=index, source_text=source, target_text=target, **kwargs)
+        if create and texts:
+            add_segments(job, texts, **kwargs)
 
     @factory.post_generation
     def outputs(job, create: bool, wanted: bool | None, **kwargs) -> None:
@@ -145,6 +144,13 @@ class DubbedJobFactory(DubbingJobFactory):
     def outputs(job, create: bool, wanted: bool | None, **kwargs) -> None:
         if create and job.status == JobStatus.SUCCEEDED and wanted is not False:
             _store_outputs(job)
+
+
+def add_segments(job, texts: list[tuple[str, str]], **fields) -> list:
+    """Lines for an existing job, numbered from 0: `texts` = [(source, target), ...]; `fields` as
+    SegmentFactory's (e.g. speaker="S2")."""
+    return [SegmentFactory(job=job, index=index, source_text=source, target_text=target, **fields)
+            for index, (source, target) in enumerate(texts)]
 
 
 def _store_outputs(job) -> None:

@@ -10,10 +10,11 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.selectors import credits_balance
+from billing.tests.factories import give_credits
 from dubbing.models import DubbingJob
 from integrations.models import WebhookEndpoint
 from onevoice.parsers import MAX_JSON_DEPTH
-from testing.factories import VideoFactory, give_credits
+from videos.tests.factories import VideoFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,6 @@ import io
 import json
 import logging
 import re
-import time
 import uuid
 
 import pytest
@@ -17,6 +16,7 @@ from django.core import mail
 
 from onevoice.logs import logging_config
 from testing.media import FIXTURE_MEDIA
+from testing.waiting import wait_for_row, wait_until
 
 
 @pytest.fixture
@@ -56,11 +56,8 @@ def test_a_journey_s_logs_follow_the_job_by_its_request_id_and_hold_no_secret(
     registered = api_client.post("/api/v1/auth/register", {"email": "logs@example.com", "password": password,
                                                           "name": "Lou"})
     assert registered.status_code == 201, registered.content
-    body = ""
-    deadline = time.monotonic() + 30
-    while not body and time.monotonic() < deadline:
-        body = next((m.body for m in mail.outbox if "logs@example.com" in m.to), "")
-        time.sleep(0.1)
+    body = wait_until(lambda: next((m.body for m in mail.outbox if "logs@example.com" in m.to), ""), timeout=30,
+                      interval=0.1, what="the verification email")
     link = re.search(r"https?://\S+?(/\S*verify-email/(\S+))", body)
     assert link, body
     verification_token = link.group(2)
@@ -85,10 +82,7 @@ def test_a_journey_s_logs_follow_the_job_by_its_request_id_and_hold_no_secret(
         assert created.status_code in (201, 202), created.content
         request_id = created["X-Request-ID"]
         job = DubbingJob.objects.get(id=created.json()["id"])
-        deadline = time.monotonic() + 300
-        while job.status not in (JobStatus.SUCCEEDED, JobStatus.FAILED) and time.monotonic() < deadline:
-            time.sleep(0.3)
-            job.refresh_from_db()
+        wait_for_row(job, lambda j: j.status in (JobStatus.SUCCEEDED, JobStatus.FAILED), timeout=300, interval=0.3)
         assert job.status == JobStatus.SUCCEEDED, job.error_message
         receiver.wait_for(1, timeout=30)
     records = json_logs()

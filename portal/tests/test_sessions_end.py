@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.tasks import email_send
 from dubbing.services import job_snapshot_refresh
-from testing.factories import DubbingJobFactory
+from dubbing.tests.factories import DubbingJobFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -29,6 +29,7 @@ from moto.server import ThreadedMotoServer
 
 from onevoice.sqs import MAX_MESSAGE_BYTES, SQS_MIDDLEWARE, OneVoiceSQSBroker, SQSConfigError, sqs_config
 from testing.media import FIXTURE_MEDIA
+from testing.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -124,16 +125,6 @@ def sqs_worker(sqs_broker):
     running.start()
     yield running
     running.stop(timeout=10_000)
-
-
-def _wait(predicate, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # --- Start-up configuration --------------------------------------------------------------------------
@@ -276,7 +267,7 @@ def test_a_dub_job_runs_on_sqs_through_the_endpoint_going_away_and_coming_back(
     def running():
         job.refresh_from_db()
         return job.status == JobStatus.RUNNING and job.stage not in ("", "probe")
-    _wait(running, timeout=120, what="the job to start")
+    wait_until(running, timeout=120, what="the job to start")
     moto.stop()
     time.sleep(3)
     moto.start()
@@ -285,7 +276,7 @@ def test_a_dub_job_runs_on_sqs_through_the_endpoint_going_away_and_coming_back(
     def finished():
         job.refresh_from_db()
         return job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
-    _wait(finished, timeout=300, what="the job to finish")
+    wait_until(finished, timeout=300, what="the job to finish")
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     entries = LedgerEntry.objects.filter(account__user=owner, ref__startswith=f"job:{job.id}")
     assert [e.kind for e in entries] == ["job_debit"]
@@ -293,7 +284,7 @@ def test_a_dub_job_runs_on_sqs_through_the_endpoint_going_away_and_coming_back(
     # and the worker takes messages again: a redelivery of the same job finds nothing to run.
     before = len(sqs_broker.sent.deliveries)
     job_message_send(job_id=job.id, attempt=1, render=0, duration=video.duration)
-    _wait(lambda: len(sqs_broker.sent.deliveries) > before, timeout=60, what="the worker to take a message")
+    wait_until(lambda: len(sqs_broker.sent.deliveries) > before, timeout=60, what="the worker to take a message")
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED
     assert [e.kind for e in LedgerEntry.objects.filter(account__user=owner, ref__startswith=f"job:{job.id}")] == [
@@ -337,7 +328,7 @@ def test_a_worker_killed_mid_job_has_its_message_come_back_and_the_job_finishes_
     from billing.services import credits_grant
     from dubbing import services
     from dubbing.models import JobStatus
-    from testing.factories import UserFactory
+    from accounts.tests.factories import UserFactory
     from videos.services import video_create_from_upload
 
     settings.DUBBING_ENGINES = "local"
@@ -363,7 +354,7 @@ def test_a_worker_killed_mid_job_has_its_message_come_back_and_the_job_finishes_
             job.refresh_from_db()
             assert first.poll() is None, (tmp_path / "worker-1.log").read_text()[-3000:]
             return job.status == JobStatus.RUNNING and job.stage in ("transcribe", "segment", "translate", "synthesize")
-        _wait(deep_in, timeout=180, what="the job to get going")
+        wait_until(deep_in, timeout=180, what="the job to get going")
     finally:
         _kill(first)
     killed_at = time.monotonic()
@@ -376,7 +367,7 @@ def test_a_worker_killed_mid_job_has_its_message_come_back_and_the_job_finishes_
             job.refresh_from_db()
             assert second.poll() is None, (tmp_path / "worker-2.log").read_text()[-3000:]
             return job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
-        _wait(finished, timeout=300, what="the job to finish")
+        wait_until(finished, timeout=300, what="the job to finish")
     finally:
         _kill(second)
     log = (tmp_path / "worker-2.log").read_text()

@@ -1,12 +1,15 @@
-"""The back-office says OneVoice and its jobs list fits a 1280 px screen (issue 21 item 8)."""
+"""The back-office says OneVoice and its jobs list fits a 1280 px screen (issue 21 item 8). Here
+with the flows above the apps: the back-office shows every app's rows (jobs, videos, users)."""
 
 from __future__ import annotations
 
 import pytest
 from django.test import Client
 
+from accounts.tests.factories import UserFactory
+from dubbing.tests.factories import DubbingJobFactory
 from testing.browser import chromium
-from testing.factories import DubbingJobFactory, UserFactory, VideoFactory
+from videos.tests.factories import VideoFactory
 
 
 @pytest.mark.django_db

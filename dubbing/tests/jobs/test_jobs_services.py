@@ -3,7 +3,6 @@ what each state change does to the ledger, and the races that only row locks set
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import timedelta
 
@@ -15,6 +14,7 @@ from billing.errors import InsufficientCredits
 from billing.models import CreditAccount, LedgerEntry
 from billing.selectors import credits_balance
 from billing.services import credits_grant
+from billing.tests.factories import UserWithCreditsFactory, give_credits
 from dubbing import selectors, services
 from dubbing.errors import DubbingErrorCode
 from dubbing.models import Artifact, DubbingJob, JobStatus, Segment
@@ -27,17 +27,14 @@ from dubbing.storage import (
     artifact_url,
 )
 from onevoice.errors import ServiceError
-from testing.factories import UserFactory, VideoFactory, give_credits
-from videos.models import Video, VideoStatus
+from testing.races import race
+from videos.models import VideoStatus
+from videos.tests.factories import VideoFactory
 
 pytestmark = pytest.mark.django_db
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-def make_video(owner, *, duration: float = 150.0, status: str = VideoStatus.READY, has_audio: bool = True) -> Video:
-    return VideoFactory(owner=owner, duration=duration, status=status, has_audio=has_audio)
-
 
 def job_entries(job) -> list[tuple[str, int, str]]:
     return list(
@@ -75,7 +72,7 @@ def funded(owner):
 
 @pytest.fixture
 def video(funded):
-    return make_video(funded)
+    return VideoFactory(owner=funded)
 
 
 @pytest.fixture
@@ -113,7 +110,7 @@ def test_it_reserves_the_cost_in_the_same_transaction_and_sends_on_commit(funded
 
 
 def test_someone_elses_video_is_404_and_nothing_is_reserved(funded, other):
-    theirs = make_video(other)
+    theirs = VideoFactory(owner=other)
     with pytest.raises(ServiceError) as excinfo:
         services.dubbing_job_create(owner=funded, video_id=theirs.id, target_language="es")
     assert excinfo.value.status_code == 404 and _code(excinfo) == DubbingErrorCode.VIDEO_NOT_FOUND
@@ -125,7 +122,7 @@ def test_someone_elses_video_is_404_and_nothing_is_reserved(funded, other):
 
 @pytest.mark.parametrize("status", [VideoStatus.UPLOADING, VideoStatus.INVALID])
 def test_a_video_that_is_not_ready_is_409_and_nothing_is_reserved(funded, status):
-    video = make_video(funded, status=status)
+    video = VideoFactory(owner=funded, status=status)
     with pytest.raises(ServiceError) as excinfo:
         services.dubbing_job_create(owner=funded, video_id=video.id, target_language="es")
     assert excinfo.value.status_code == 409 and _code(excinfo) == DubbingErrorCode.VIDEO_NOT_READY
@@ -166,7 +163,7 @@ def test_invalid_options_are_400_per_field(funded, video, options, field):
 
 def test_too_few_credits_is_402_and_nothing_is_created(owner):
     give_credits(owner, 2)
-    video = make_video(owner, duration=181)  # four minutes
+    video = VideoFactory(owner=owner, duration=181)  # four minutes
     with pytest.raises(InsufficientCredits) as excinfo:
         services.dubbing_job_create(owner=owner, video_id=video.id, target_language="es")
     assert excinfo.value.status_code == 402 and excinfo.value.code == "insufficient_credits"
@@ -510,40 +507,16 @@ def test_the_snapshot_lists_the_current_runs_steps(succeeded):
 
 # --- PostgreSQL races -------------------------------------------------------------------------
 
-def _race(workers: list) -> list:
-    """Run the callables at the same moment in threads; return their results or exceptions."""
-    barrier = threading.Barrier(len(workers))
-    results: list = [None] * len(workers)
-
-    def run(index, work):
-        from django.db import connection as thread_connection
-
-        try:
-            barrier.wait()
-            results[index] = work()
-        except Exception as error:  # noqa: BLE001 - the test inspects what each thread got
-            results[index] = error
-        finally:
-            thread_connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_twenty_users_starting_jobs_at_once_keep_every_balance_equal_to_its_ledger():
-    users = UserFactory.create_batch(20, credits=5)
+    users = UserWithCreditsFactory.create_batch(20, credits=5)
     videos = [VideoFactory(owner=user, duration=100) for user in users]  # 2 credits a job
 
     # Each user starts three jobs at once: two fit in five credits, the third is refused.
     work = [lambda u=u, v=v: services.dubbing_job_create(owner=u, video_id=v.id, target_language="es")
             for u, v in zip(users, videos) for _ in range(3)]
-    results = _race(work)
+    results = race(work)
 
     assert sum(isinstance(r, DubbingJob) for r in results) == 40
     assert sum(isinstance(r, InsufficientCredits) for r in results) == 20
@@ -558,12 +531,12 @@ def test_twenty_users_starting_jobs_at_once_keep_every_balance_equal_to_its_ledg
 @pytest.mark.django_db(transaction=True)
 def test_cancel_racing_completion_ends_in_one_state_with_a_matching_ledger(owner):
     give_credits(owner, 50)
-    video = make_video(owner, duration=60)
+    video = VideoFactory(owner=owner, duration=60)
     outcomes = []
     for _ in range(8):
         job = services.dubbing_job_create(owner=owner, video_id=video.id, target_language="es")
         running = claim(job)
-        results = _race([lambda j=job: services.dubbing_job_cancel(job=DubbingJob.objects.get(pk=j.pk)),
+        results = race([lambda j=job: services.dubbing_job_cancel(job=DubbingJob.objects.get(pk=j.pk)),
                          lambda j=job, r=running: _publish(j, r)])
         job.refresh_from_db()
         outcomes.append(job.status)

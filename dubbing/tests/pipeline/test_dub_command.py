@@ -12,6 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from dubbing.tests.conftest import MEDIA, SPEECH_EN, SPEECH_KO
+from dubbing.tests.pipeline.engine_sets import local_engines
 
 pytestmark = pytest.mark.media
 
@@ -70,7 +71,7 @@ def test_silent_audio_stops_with_no_speech_found(tmp_path):
 def test_the_command_exits_non_zero_without_a_traceback(tmp_path):
     done = subprocess.run([".venv/bin/python", "manage.py", "dub", str(MEDIA / "not_a_video.mp4"), "--to", "es",
                            "--workspace", str(tmp_path / "w"), "--out", str(tmp_path / "o")],
-                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[3])
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     assert "Dubbing failed at probe: not_a_video.mp4: This is not a video or audio format" in done.stderr
@@ -88,16 +89,6 @@ class CountingASR:
         return self.inner.transcribe(*args, **kwargs)
 
 
-def _engines(**overrides):
-    from dubbing.engine_config import build_engines
-    from dubbing.pipeline.options import DubOptions
-
-    engines = build_engines(DubOptions(target_language="es", engines="local"))
-    for k, v in overrides.items():
-        setattr(engines, k, v)
-    return engines
-
-
 def test_supplied_source_subtitles_replace_recognition(english_dub, dub_root):
     from dubbing.pipeline.publish import run_pipeline
 
@@ -105,10 +96,10 @@ def test_supplied_source_subtitles_replace_recognition(english_dub, dub_root):
     shutil.copytree(english_dub["workspace"], workspace)
     srt = "1\n00:00:01,500 --> 00:00:03,800\nWelcome to our short demonstration.\n\n" \
           "2\n00:00:04,700 --> 00:00:07,900\nTomorrow the weather will be sunny.\n"
-    asr = CountingASR(_engines().asr)
+    asr = CountingASR(local_engines().asr)
     options = replace(english_dub["options"], source_subtitles=srt, source_language="en")
     report = run_pipeline(SPEECH_EN, options, workspace=workspace, out_dir=dub_root / "out-source-subs",
-                          engines=_engines(asr=asr))
+                          engines=local_engines(asr=asr))
     assert asr.calls == 0
     assert [(s["start"], s["source_text"]) for s in report["segments"]] == [
         (1.5, "Welcome to our short demonstration."), (4.7, "Tomorrow the weather will be sunny.")]
@@ -135,10 +126,10 @@ def test_supplied_target_subtitles_replace_translation_and_define_the_lines(engl
     workspace = dub_root / "ws-target-subs"
     shutil.copytree(english_dub["workspace"], workspace)
     srt = "1\n00:00:02,000 --> 00:00:04,000\nHola a todos.\n\n2\n00:00:09,000 --> 00:00:11,000\nLlueve mucho.\n"
-    translator = CountingTranslator(_engines().translator)
+    translator = CountingTranslator(local_engines().translator)
     options = replace(english_dub["options"], target_subtitles=srt)
     report = run_pipeline(SPEECH_EN, options, workspace=workspace, out_dir=dub_root / "out-target-subs",
-                          engines=_engines(translator=translator))
+                          engines=local_engines(translator=translator))
     assert translator.calls == 0
     assert [(s["start"], s["end"], s["text"]) for s in report["segments"]] == [
         (2.0, 4.0, "Hola a todos."), (9.0, 11.0, "Llueve mucho.")]
@@ -170,14 +161,14 @@ def test_an_interrupted_run_resumes_without_redoing_finished_lines(english_dub, 
 
     with pytest.raises(PipelineCancelled) as stopped:
         run_pipeline(SPEECH_EN, options, workspace=workspace, out_dir=dub_root / "out-resume",
-                     engines=_engines(tts=CountingTTS(concurrency=1)), should_cancel=cancel_after_two)
+                     engines=local_engines(tts=CountingTTS(concurrency=1)), should_cancel=cancel_after_two)
     assert stopped.value.stage == "synthesize" and stopped.value.segment_id
     finished = {p: p.stat().st_mtime_ns for p in set(synth_dir.glob("*.wav")) - before}
     assert len(finished) == 2
 
     CountingTTS.calls = 0
     report = run_pipeline(SPEECH_EN, options, workspace=workspace, out_dir=dub_root / "out-resume",
-                          engines=_engines(tts=CountingTTS(concurrency=1)))
+                          engines=local_engines(tts=CountingTTS(concurrency=1)))
     lines = len(report["segments"])
     assert CountingTTS.calls == lines - 2
     assert {p: p.stat().st_mtime_ns for p in finished} == finished

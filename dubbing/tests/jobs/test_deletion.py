@@ -9,12 +9,13 @@ import pytest
 
 from billing.models import LedgerEntry
 from billing.selectors import credits_balance
+from billing.tests.factories import give_credits
 from dubbing import services
 from dubbing.models import DubbingJob
 from dubbing.storage import JobWorkStore
-from testing.factories import VideoFactory, give_credits
 from videos.models import Video
 from videos.storage import media_storage
+from videos.tests.factories import VideoFactory
 
 pytestmark = pytest.mark.django_db
 

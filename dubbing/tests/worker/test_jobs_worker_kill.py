@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 
 from testing.openai_server import OpenAIServer
+from testing.waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CONCURRENCY = 2
 # Distinct sentences: a line is known by its text in the server's log.
 SENTENCES = [
@@ -70,15 +71,6 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
-def _wait_until_idle(server: OpenAIServer, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(r.answered_at for r in server.log):
-            return
-        time.sleep(0.05)
-    raise AssertionError("the loopback server still has requests in hand")
-
-
 @pytest.fixture
 def redis_broker(settings):
     if not settings.REDIS_URL:
@@ -96,7 +88,7 @@ def test_a_worker_killed_mid_synthesis_resumes_on_another_machine_without_paying
     from dubbing.models import JobStatus, Segment
     from dubbing.services import dubbing_job_create
     from dubbing.storage import work_prefix
-    from testing.factories import UserFactory
+    from accounts.tests.factories import UserFactory
     from videos.services import video_create_from_upload
     from videos.storage import media_storage
 
@@ -133,23 +125,19 @@ def test_a_worker_killed_mid_synthesis_resumes_on_another_machine_without_paying
             synth_dir = Path(media_storage().path(f"{work_prefix(job.id, 'es')}/synth"))
 
             # Given a worker killed while the job's lines are being synthesized
-            total, stored = None, set()
-            deadline = time.monotonic() + 240
-            while time.monotonic() < deadline:
-                if total is None:
-                    total = Segment.objects.filter(job=job).count() or None
-                stored = {p.name.split("-", 1)[0] for p in synth_dir.glob("s*.wav")} if synth_dir.exists() else set()
-                if total and 0 < len(stored) < total:
-                    _kill_group(first)
-                    break
+            def mid_synthesis() -> bool:
                 assert first.poll() is None, (tmp_path / "worker-1.log").read_text()[-3000:]
-                time.sleep(0.02)
-            else:
-                raise AssertionError("the job never reached synthesis")
+                total = Segment.objects.filter(job=job).count()
+                stored = {p.name.split("-", 1)[0] for p in synth_dir.glob("s*.wav")} if synth_dir.exists() else set()
+                return bool(total) and 0 < len(stored) < total
+
+            wait_until(mid_synthesis, timeout=240, interval=0.02, what="the job to reach synthesis")
+            _kill_group(first)
         finally:
             if first.poll() is None:
                 _kill_group(first)
-        _wait_until_idle(server)
+        server.wait_until_idle()
+        total = Segment.objects.filter(job=job).count()
         stored_at_kill = {p.name.split("-", 1)[0] for p in synth_dir.glob("s*.wav")}
         assert 0 < len(stored_at_kill) < total
         spoken_before = len(server.speech_texts)
@@ -165,13 +153,15 @@ def test_a_worker_killed_mid_synthesis_resumes_on_another_machine_without_paying
             settings.DUBBING_HEARTBEAT_STALE_SECONDS = 3.0
             time.sleep(3.5)
             call_command("reap_jobs")
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline:
+
+            def finished() -> bool:
                 job.refresh_from_db()
                 if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
-                    break
+                    return True
                 assert second.poll() is None, (tmp_path / "worker-2.log").read_text()[-3000:]
-                time.sleep(0.2)
+                return False
+
+            wait_until(finished, timeout=300, interval=0.2, what="the second worker to finish the job")
         finally:
             _kill_group(second)
 

@@ -14,6 +14,8 @@ from dubbing.engines.translate.apertium import ApertiumTranslator
 from dubbing.engines.translate.openai import OpenAITranslator
 from dubbing.pipeline.glossary import misses, protect, restore
 from dubbing.pipeline.translate import translate_segments
+from dubbing.tests.factories import DubbingJobFactory
+from videos.tests.factories import SpeechVideoFactory
 
 LINES = ["Welcome to our short demonstration.", "Tomorrow the weather will be sunny and warm in the morning.",
          "In the afternoon, please bring an umbrella.", "Thank you for watching, and see you next time."]
@@ -97,9 +99,8 @@ def test_the_line_editor_shows_a_missed_term_and_an_edit_updates_it(owner, staff
     from dubbing import services
     from dubbing.models import JobStatus
     from dubbing.models import Segment as Line
-    from dubbing.tests.test_jobs_api import make_job, make_video
 
-    job = make_job(owner, make_video(owner), status=JobStatus.SUCCEEDED)
+    job = DubbingJobFactory(owner=owner, video=SpeechVideoFactory(owner=owner), status=JobStatus.SUCCEEDED)
     job.options = {**job.options, "glossary": GLOSSARY}
     job.save(update_fields=["options"])
     Line.objects.create(job=job, index=0, segment_id="s0001", start=0, end=2, source_text=LINES[2],

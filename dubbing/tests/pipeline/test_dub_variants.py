@@ -17,9 +17,9 @@ import soundfile as sf
 from django.core.management import call_command
 
 from dubbing.tests.conftest import MEDIA, SPEECH_EN
-from dubbing.tests.test_dub_command import _engines
-from dubbing.tests.test_openai_pipeline import openai_settings
-from dubbing.tests.test_pipeline import container_duration, outputs, stream_duration, video_packet_hashes
+from dubbing.tests.pipeline.engine_sets import local_engines, openai_settings
+from dubbing.tests.pipeline.dubs import outputs
+from testing.measure import container_duration, stream_duration, video_packet_hashes
 
 pytestmark = pytest.mark.media
 
@@ -166,7 +166,7 @@ def test_a_line_too_long_at_max_speed_is_shortened_spoken_again_and_fits(english
 
     # When it is dubbed with a translator that can shorten
     report = run_pipeline(SPEECH_EN, options, workspace=workspace, out_dir=out,
-                          engines=_engines(asr=None, translator=translator), duck_db=-18.0)
+                          engines=local_engines(asr=None, translator=translator), duck_db=-18.0)
 
     # Then the translator was asked to shorten that line only (the translations were supplied)
     assert [t["task"] for t in openai_server.chat_tasks] == ["shorten"]

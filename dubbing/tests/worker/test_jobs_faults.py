@@ -5,7 +5,6 @@ failed at once, no retry), a cancel while the job runs, and a delivery past its 
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,14 @@ from django.db.models import Sum
 from dramatiq.middleware import TimeLimit
 
 from billing.models import CreditAccount, LedgerEntry
+from billing.tests.factories import give_credits
 from dubbing import services
-from dubbing.models import DubbingJob, JobStatus, JobStep, StepStatus
+from dubbing.models import JobStatus, JobStep, StepStatus
 from dubbing.queue import QUEUE, job_time_limit_ms
 from dubbing.worker.budget import CpuBudget
-from testing.factories import give_credits
 from testing.media import FIXTURE_MEDIA
 from testing.openai_server import OpenAIServer
+from testing.waiting import wait_for_row
 from videos.services import video_create_from_upload
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -48,16 +48,6 @@ def funded(owner):
 def upload(owner, path: Path):
     with open(path, "rb") as f:
         return video_create_from_upload(owner=owner, file=File(f, name=path.name))
-
-
-def wait_for(job, predicate, *, timeout: float = 240.0) -> DubbingJob:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if predicate(job):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job.id} stuck: {job.status} {job.stage} {job.progress}% {job.error_message}")
 
 
 def drain(broker, worker) -> None:
@@ -90,7 +80,7 @@ def test_an_engine_that_fails_every_time_fails_the_job_after_its_tries_and_refun
         server.rate_limit_next(10_000, retry_after=0.0)
         video = upload(funded, FIXTURE_MEDIA / "speech_en.mp4")
         job = services.dubbing_job_create(owner=funded, video_id=video.id, target_language="es")
-        job = wait_for(job, lambda j: j.status in FINAL)
+        job = wait_for_row(job, lambda j: j.status in FINAL)
         drain(broker, worker)
         transcriptions = server.counts["transcriptions"]
 
@@ -124,7 +114,7 @@ def test_a_non_retryable_failure_fails_at_once_without_retrying(funded, media_ro
     video = upload(funded, silent_clip)
     # The source language given: with "auto" the failure would be that no language was detected.
     job = services.dubbing_job_create(owner=funded, video_id=video.id, target_language="es", source_language="en")
-    job = wait_for(job, lambda j: j.status in FINAL)
+    job = wait_for_row(job, lambda j: j.status in FINAL)
     drain(broker, worker)
 
     assert job.status == JobStatus.FAILED and job.error_code == "no_speech", job.error_message
@@ -139,10 +129,10 @@ def test_cancelling_a_running_job_stops_its_worker_and_refunds_once(funded, medi
     settings.DUBBING_ENGINES = "local"
     video = upload(funded, FIXTURE_MEDIA / "speech_en.mp4")
     job = services.dubbing_job_create(owner=funded, video_id=video.id, target_language="es")
-    job = wait_for(job, lambda j: j.status != JobStatus.QUEUED, timeout=60)
-    wait_for(job, lambda j: j.stage not in ("", "probe") or j.status in FINAL, timeout=60)
+    job = wait_for_row(job, lambda j: j.status != JobStatus.QUEUED, timeout=60)
+    wait_for_row(job, lambda j: j.stage not in ("", "probe") or j.status in FINAL, timeout=60)
     services.dubbing_job_cancel(job=job)
-    job = wait_for(job, lambda j: j.status in FINAL, timeout=60)
+    job = wait_for_row(job, lambda j: j.status in FINAL, timeout=60)
     drain(broker, worker)
 
     if job.status == JobStatus.SUCCEEDED:  # pragma: no cover - the dub won the race outright
@@ -169,7 +159,7 @@ def test_a_delivery_past_its_time_limit_is_retried_then_failed(funded, media_roo
     video = upload(funded, FIXTURE_MEDIA / "speech_en.mp4")
     assert job_time_limit_ms(video.duration) == 1000
     job = services.dubbing_job_create(owner=funded, video_id=video.id, target_language="es")
-    job = wait_for(job, lambda j: j.status in FINAL, timeout=120)
+    job = wait_for_row(job, lambda j: j.status in FINAL, timeout=120)
     drain(broker, worker)
 
     assert job.status == JobStatus.FAILED and job.error_code == "time_limit", job.error_message

@@ -8,15 +8,13 @@ import pytest
 from django.urls import reverse
 
 from billing.selectors import credits_balance
+from billing.tests.factories import give_credits
 from dubbing.languages import language_support
 from dubbing.models import DubbingJob, JobStatus
-from dubbing.tests import test_jobs_api as jobs_api
-from dubbing.tests.test_jobs_api import give_credits, make_job
+from dubbing.tests.factories import DubbingJobFactory
 
 pytestmark = pytest.mark.django_db
 
-video = jobs_api.video
-finished_job = jobs_api.finished_job
 GATE = b'id="verify-email-gate"'
 RESEND = b"Resend the verification email"
 
@@ -29,13 +27,13 @@ def unverified(unverified_owner, settings):
 
 @pytest.fixture
 def failed_job(owner, staff, video):
-    give_credits(owner, staff, 5)
-    return make_job(owner, video, status=JobStatus.FAILED, error_code="engine_failed")
+    give_credits(owner, 5, staff=staff)
+    return DubbingJobFactory(owner=owner, video=video, status=JobStatus.FAILED, error_code="engine_failed")
 
 
 @pytest.fixture
 def edited_job(owner, staff, finished_job):
-    give_credits(owner, staff, 5)
+    give_credits(owner, 5, staff=staff)
     finished_job.segments.filter(index=1).update(target_text="¿Qué tal?")
     return finished_job
 
@@ -48,7 +46,7 @@ def _refused(response) -> bool:
 
 
 def test_an_unverified_user_cannot_create_a_job(unverified, staff, owner_client, video):
-    give_credits(unverified, staff, 5)
+    give_credits(unverified, 5, staff=staff)
 
     response = owner_client.post("/api/v1/jobs", {"video_id": str(video.id), "target_language": "es"}, format="json")
 

@@ -15,17 +15,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from dubbing.tests.conftest import MEDIA
 from testing.openai_server import OpenAIServer
+from testing.waiting import wait_until
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CONCURRENCY = 2
 
 
@@ -59,16 +59,6 @@ def _lines_asked(texts: list[str], translations: dict[str, str], skip: set[str] 
     return [queues[t].pop(0) for t in texts if queues.get(t)]
 
 
-def _wait_until_idle(server: OpenAIServer, timeout: float = 30.0) -> None:
-    """Until every request the server took has been answered (or found its client gone)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(r.answered_at for r in server.log):
-            return
-        time.sleep(0.05)
-    raise AssertionError("the loopback server still has requests in hand")
-
-
 def test_a_killed_dub_resumes_without_synthesizing_a_finished_line_again(tmp_path):
     workspace, out, synth_dir = tmp_path / "ws", tmp_path / "out", tmp_path / "ws" / "synth"
     # The English clip twice over (36 s, eight lines): at the kill some lines are finished,
@@ -82,23 +72,26 @@ def test_a_killed_dub_resumes_without_synthesizing_a_finished_line_again(tmp_pat
         # Given a dub killed while its lines are being synthesized
         first = subprocess.Popen(_dub_command(source, workspace, out), cwd=ROOT, env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        total = None
+        segments = workspace / "segments.json"
+
+        def killed_mid_synthesis() -> bool:
+            if first.poll() is not None:
+                return True  # it ended on its own: the return code below says so
+            total = len(json.loads(segments.read_text())["segments"]) if segments.exists() else 0
+            if total and 0 < len(_finished_clips(synth_dir) if synth_dir.exists() else ()) < total:
+                os.kill(first.pid, signal.SIGKILL)
+                return True
+            return False
+
         try:
-            deadline = time.monotonic() + 240
-            while first.poll() is None and time.monotonic() < deadline:
-                if total is None and (workspace / "segments.json").exists():
-                    total = len(json.loads((workspace / "segments.json").read_text())["segments"])
-                finished = _finished_clips(synth_dir) if synth_dir.exists() else set()
-                if total and 0 < len(finished) < total:
-                    os.kill(first.pid, signal.SIGKILL)
-                    break
-                time.sleep(0.01)
+            wait_until(killed_mid_synthesis, timeout=240, interval=0.01, what="the first run to reach synthesis")
         finally:
             if first.poll() is None:
                 first.kill()
             stderr = first.communicate()[1].decode(errors="replace")
         assert first.returncode == -signal.SIGKILL, f"the first run was not killed mid-synthesis:\n{stderr}"
-        _wait_until_idle(server)
+        server.wait_until_idle()
+        total = len(json.loads(segments.read_text())["segments"])
         finished_at_kill = _finished_clips(synth_dir)
         translations = json.loads((workspace / "translations.json").read_text())
         # The same sentences twice: a line is known by its text and its turn among equal texts.

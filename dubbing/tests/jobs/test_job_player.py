@@ -8,14 +8,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from django.core.files.base import ContentFile
-from django.core.files.storage import storages
 from django.test import Client
 
-from dubbing.models import Artifact, ArtifactKind
-from dubbing.storage import artifact_name
+from dubbing.models import ArtifactKind
+from dubbing.tests.factories import ArtifactFactory, DubbingJobFactory
 from testing.browser import chromium, wait_for
-from testing.factories import DubbingJobFactory, VideoFactory
+from videos.tests.factories import VideoFactory
 
 VTT_TARGET = "WEBVTT\n\n00:00:00.200 --> 00:00:02.000\nHola a todos\n\n00:00:02.500 --> 00:00:04.500\nGracias por ver\n"
 VTT_SOURCE = "WEBVTT\n\n00:00:00.200 --> 00:00:02.000\nHello everyone\n\n00:00:02.500 --> 00:00:04.500\nThanks for watching\n"
@@ -36,25 +34,18 @@ def _thumbnail(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _artifact(job, kind: str, content: bytes, *, filename: str, content_type: str) -> None:
-    name = artifact_name(job, kind, 0, filename)
-    storages["default"].save(name, ContentFile(content))
-    Artifact.objects.create(job=job, kind=kind, name=name, filename=filename, size=len(content),
-                            content_type=content_type)
-
-
 @pytest.fixture
 def portrait_job(owner, media_root, tmp_path):
     video = VideoFactory(owner=owner, title="Phone clip", width=360, height=640, duration=5.0,
                          source=_portrait_clip(tmp_path / "source.mp4", tone=440),
                          thumbnail=_thumbnail(tmp_path / "thumb.jpg"))
     job = DubbingJobFactory(owner=owner, video=video, succeeded=True, source_language="en")
-    _artifact(job, ArtifactKind.DUBBED_VIDEO, _portrait_clip(tmp_path / "dub.mp4", tone=660),
-              filename="phone.es.mp4", content_type="video/mp4")
-    _artifact(job, ArtifactKind.SUBTITLES_TARGET_VTT, VTT_TARGET.encode(), filename="phone.es.vtt",
-              content_type="text/vtt")
-    _artifact(job, ArtifactKind.SUBTITLES_SOURCE_VTT, VTT_SOURCE.encode(), filename="phone.en.vtt",
-              content_type="text/vtt")
+    ArtifactFactory(job=job, kind=ArtifactKind.DUBBED_VIDEO, content=_portrait_clip(tmp_path / "dub.mp4", tone=660),
+                    filename="phone.es.mp4", content_type="video/mp4")
+    ArtifactFactory(job=job, kind=ArtifactKind.SUBTITLES_TARGET_VTT, content=VTT_TARGET.encode(),
+                    filename="phone.es.vtt", content_type="text/vtt")
+    ArtifactFactory(job=job, kind=ArtifactKind.SUBTITLES_SOURCE_VTT, content=VTT_SOURCE.encode(),
+                    filename="phone.en.vtt", content_type="text/vtt")
     return job
 
 

@@ -6,13 +6,10 @@ import pytest
 from django.test import Client
 
 from billing.selectors import credits_balance
+from billing.tests.factories import give_credits
 from dubbing.models import DubbingJob
-from dubbing.tests import test_jobs_api as jobs_api
-from dubbing.tests.test_jobs_api import give_credits
 
 pytestmark = pytest.mark.django_db
-
-video = jobs_api.video
 
 
 @pytest.fixture
@@ -23,7 +20,7 @@ def browser(owner) -> Client:
 
 
 def test_the_form_offers_more_languages_and_starts_one_job_each(owner, staff, browser, video):
-    give_credits(owner, staff, 5)
+    give_credits(owner, 5, staff=staff)
     page = browser.get(f"/videos/{video.id}/dub")
     assert b"Also dub into" in page.content and b'name="more_languages" value="ca"' in page.content
 
@@ -38,7 +35,7 @@ def test_the_form_offers_more_languages_and_starts_one_job_each(owner, staff, br
 
 
 def test_more_than_five_languages_are_refused_on_the_form(owner, staff, browser, video):
-    give_credits(owner, staff, 10)
+    give_credits(owner, 10, staff=staff)
     response = browser.post(f"/videos/{video.id}/dub", {
         "target_language": "es", "more_languages": ["ca", "en", "pt", "fr", "it"], "source_language": "en",
         "background": "drop", "subtitles": "soft", "max_speed": "1.30"})
@@ -48,7 +45,7 @@ def test_more_than_five_languages_are_refused_on_the_form(owner, staff, browser,
 
 
 def test_the_cost_line_counts_every_language_sent_back_with_the_form(owner, staff, browser, video):
-    give_credits(owner, staff, 2)
+    give_credits(owner, 2, staff=staff)
 
     # Three languages at one credit each, two credits: refused, and the form says so in full.
     response = browser.post(f"/videos/{video.id}/dub", {

@@ -1,4 +1,6 @@
-"""The whole pipeline on real media with the real local engines (one shared run, see conftest)."""
+"""The whole pipeline on real media. The output checks run on each finished dub (`dub`: the real
+local engines' shared run and the OpenAI set's against the loopback server, see the conftests);
+the rest on the local one."""
 
 from __future__ import annotations
 
@@ -12,67 +14,41 @@ import pytest
 import soundfile as sf
 
 from dubbing.tests.conftest import MEDIA, SPEECH_EN
+from dubbing.tests.pipeline.dubs import outputs
+from testing.measure import (
+    container_duration,
+    decode_16k,
+    integrated_loudness,
+    stream_duration,
+    video_packet_hashes,
+)
 
 pytestmark = pytest.mark.media
 
 MAX_SPEED = 1.3
 
 
-def stream_duration(path: Path, selector: str) -> float:
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", selector, "-show_entries",
-                          "stream=duration", "-of", "csv=p=0", str(path)], capture_output=True, text=True).stdout
-    return float(out.strip().splitlines()[0])
-
-
-def container_duration(path: Path) -> float:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
-                         capture_output=True, text=True).stdout
-    return float(out.strip())
-
-
-def video_packet_hashes(path: Path) -> list[str]:
-    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy", "-f", "framemd5", "-"],
-                         capture_output=True, text=True, check=True).stdout
-    return [line.split(",")[-1].strip() for line in out.splitlines() if line and not line.startswith("#")]
-
-
-def integrated_loudness(path: Path) -> float:
-    err = subprocess.run(["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a", "-af", "ebur128",
-                          "-f", "null", "-"], capture_output=True, text=True).stderr
-    return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", err)[-1])
-
-
-def decode_16k(path: Path, out: Path) -> Path:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(path), "-map", "0:a", "-ac", "1", "-ar", "16000", str(out)],
-                   check=True)
-    return out
-
-
-def outputs(dub) -> dict[str, Path]:
-    return {k: Path(v) for k, v in dub["report"]["outputs"].items()}
-
-
-def test_the_dubbed_video_lasts_exactly_as_long_as_the_input_video_stream(english_dub):
-    video = outputs(english_dub)["video"]
+def test_the_dubbed_video_lasts_exactly_as_long_as_the_input_video_stream(dub):
+    video = outputs(dub)["video"]
     expected = stream_duration(SPEECH_EN, "v:0")
     assert abs(container_duration(video) - expected) <= 0.1
     assert abs(stream_duration(video, "a:0") - expected) <= 0.1
 
 
-def test_the_video_stream_is_copied_bit_for_bit(english_dub):
+def test_the_video_stream_is_copied_bit_for_bit(dub):
     original = video_packet_hashes(SPEECH_EN)
-    assert original and video_packet_hashes(outputs(english_dub)["video"]) == original
+    assert original and video_packet_hashes(outputs(dub)["video"]) == original
 
 
-def test_every_dubbed_line_starts_at_its_source_start_unless_the_line_before_still_runs(english_dub, tmp_path):
+def test_every_dubbed_line_starts_at_its_source_start_unless_the_line_before_still_runs(dub, tmp_path):
     """What is heard is checked against the source's own starts, not against the report's word:
     a line may begin late only when the previous line's placed clip (whose length is its file's)
     is still playing at that line's start, and then it begins right where that clip ends."""
     from dubbing.engines.vad import SileroVAD
 
-    wav = decode_16k(outputs(english_dub)["video"], tmp_path / "dub16k.wav")
+    wav = decode_16k(outputs(dub)["video"], tmp_path / "dub16k.wav")
     onsets = [a for a, _ in SileroVAD().speech_regions(wav)]
-    lines = english_dub["report"]["segments"]
+    lines = dub["report"]["segments"]
     assert lines
     previous_end = 0.0
     for line in lines:
@@ -85,8 +61,8 @@ def test_every_dubbed_line_starts_at_its_source_start_unless_the_line_before_sti
         previous_end = line["placed_start"] + line["placed_seconds"]
 
 
-def test_no_placed_clip_is_shorter_than_its_raw_clip_at_max_speed(english_dub):
-    for line in english_dub["report"]["segments"]:
+def test_no_placed_clip_is_shorter_than_its_raw_clip_at_max_speed(dub):
+    for line in dub["report"]["segments"]:
         raw = sf.info(line["clip"])
         placed = sf.info(line["fitted_clip"])
         raw_seconds = raw.frames / raw.samplerate
@@ -94,19 +70,19 @@ def test_no_placed_clip_is_shorter_than_its_raw_clip_at_max_speed(english_dub):
         assert placed_seconds >= raw_seconds / MAX_SPEED - 1 / placed.samplerate, line["id"]
 
 
-def test_loudness_is_normalised_to_minus_16_lufs(english_dub):
-    assert abs(integrated_loudness(outputs(english_dub)["video"]) + 16.0) <= 1.0
-    assert abs(integrated_loudness(outputs(english_dub)["audio"]) + 16.0) <= 1.0
+def test_loudness_is_normalised_to_minus_16_lufs(dub):
+    assert abs(integrated_loudness(outputs(dub)["video"]) + 16.0) <= 1.0
+    assert abs(integrated_loudness(outputs(dub)["audio"]) + 16.0) <= 1.0
 
 
-def test_the_subtitle_files_parse_and_their_times_increase(english_dub):
+def test_the_subtitle_files_parse_and_their_times_increase(dub):
     from dubbing.pipeline.subtitles import parse_subtitles
 
-    files = outputs(english_dub)
+    files = outputs(dub)
     for kind in ("source", "target", "bilingual"):
         for ext in ("srt", "vtt"):
             cues = parse_subtitles(files[f"{kind}_{ext}"])
-            assert len(cues) == len(english_dub["report"]["segments"]), (kind, ext)
+            assert len(cues) == len(dub["report"]["segments"]), (kind, ext)
             starts = [c.start for c in cues]
             assert starts == sorted(starts) and all(c.end > c.start for c in cues)
             assert all(a.end <= b.start + 1e-3 for a, b in zip(cues, cues[1:]))
@@ -114,11 +90,11 @@ def test_the_subtitle_files_parse_and_their_times_increase(english_dub):
                                         capture_output=True, text=True).stdout
 
 
-def test_the_english_transcript_is_close_to_what_was_said(english_dub):
+def test_the_english_transcript_is_close_to_what_was_said(dub):
     import jiwer
 
     reference = re.sub(r"[^a-z' ]", " ", (MEDIA / "speech_en.txt").read_text().lower())
-    hypothesis = re.sub(r"[^a-z' ]", " ", " ".join(line["source_text"] for line in english_dub["report"]["segments"]).lower())
+    hypothesis = re.sub(r"[^a-z' ]", " ", " ".join(line["source_text"] for line in dub["report"]["segments"]).lower())
     wer = jiwer.wer(" ".join(reference.split()), " ".join(hypothesis.split()))
     print(f"English WER {wer:.3f}")
     assert wer <= 0.10  # Whisper base: 0.03 measured

@@ -9,8 +9,9 @@ import pytest
 from django.test import Client
 
 from dubbing.models import Segment
+from dubbing.tests.factories import DubbingJobFactory
 from testing.browser import chromium
-from testing.factories import DubbingJobFactory, VideoFactory
+from videos.tests.factories import VideoFactory
 
 SHOTS = Path("test-artifacts") / "screenshots" / "phone-layout"
 

@@ -110,7 +110,6 @@ def test_dub_of_german_speech_to_spanish_names_the_missing_pair(tmp_path):
     assert "--target-subtitles" in refused.value.message and "--engines openai" in refused.value.message
 
 
-
 def test_recognition_runs_in_a_process_of_its_own_that_is_gone_afterwards(whisper, clips):
     """The model and CTranslate2's memory live in a spawned process that exits with the call:
     the calling worker never loads them, and a refusal raised there arrives here whole."""

@@ -7,7 +7,6 @@ between the assertions."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from dubbing import selectors, services
 from dubbing.models import (
     Artifact,
     ArtifactKind,
-    DubbingJob,
     JobStatus,
     JobStep,
     Segment,
@@ -30,6 +28,7 @@ from dubbing.models import (
 )
 from dubbing.queue import QUEUE, job_message_send
 from testing.media import FIXTURE_MEDIA
+from testing.waiting import wait_for_row
 from videos.services import video_create_from_upload
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -39,16 +38,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 def media_root(media_root, settings, tmp_path) -> Path:
     settings.DUBBING_WORKSPACE_DIR = tmp_path / "work"
     return media_root
-
-
-def wait_for(job, predicate, *, timeout: float = 300.0) -> DubbingJob:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if predicate(job):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job.id} stuck: {job.status} {job.stage} {job.progress}% {job.error_message}")
 
 
 def drain(broker, worker) -> None:
@@ -78,7 +67,8 @@ def test_a_job_runs_once_through_the_worker_and_a_re_render_synthesizes_only_the
     job = services.dubbing_job_create(owner=owner, video_id=video.id, target_language="es", background="drop")
     # The same message delivered a second time (a broker redelivery): one run, one charge.
     job_message_send(job_id=job.id, attempt=1, render=0, duration=video.duration)
-    job = wait_for(job, lambda j: j.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED))
+    job = wait_for_row(job, lambda j: j.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED),
+                       timeout=300, interval=0.2)
     drain(broker, worker)
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     assert job.progress == 100 and job.claim_token is None and job.detected_language == "en"
@@ -121,7 +111,8 @@ def test_a_job_runs_once_through_the_worker_and_a_re_render_synthesizes_only_the
     assert quote.changed_segments == [edited.index] and quote.cost_credits == 1
 
     services.dubbing_job_render(job=job)
-    job = wait_for(job, lambda j: not j.rendering and j.status in (JobStatus.SUCCEEDED, JobStatus.FAILED))
+    job = wait_for_row(job, lambda j: not j.rendering and j.status in (JobStatus.SUCCEEDED, JobStatus.FAILED),
+                       timeout=300, interval=0.2)
     drain(broker, worker)
     assert job.status == JobStatus.SUCCEEDED and not job.error_code, job.error_message
     assert job.render_count == 1

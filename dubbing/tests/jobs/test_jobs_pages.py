@@ -10,23 +10,14 @@ import pytest
 from django.test import Client
 
 from billing.selectors import credits_balance
+from billing.tests.factories import give_credits
 from dubbing.languages import language_support
 from dubbing.models import ArtifactKind, DubbingJob, JobStatus, Segment, StepStatus
-from dubbing.tests import test_jobs_api as jobs_api
-from dubbing.tests.test_jobs_api import (
-    add_artifact,
-    add_segments,
-    give_credits,
-    make_job,
-    make_video,
-)
+from dubbing.tests.factories import ArtifactFactory, DubbingJobFactory, add_segments
 from testing.browser import chromium, wait_for
+from videos.tests.factories import SpeechVideoFactory
 
 pytestmark = pytest.mark.django_db
-
-# The API tests' fixtures, shared (one set of rows and files for both modules).
-video = jobs_api.video
-finished_job = jobs_api.finished_job
 
 
 @pytest.fixture
@@ -53,7 +44,7 @@ def _needs_en_es():
 
 def test_the_video_page_shows_the_dub_form_with_its_cost_and_my_balance(owner, staff, browser, video):
     _needs_en_es()
-    give_credits(owner, staff, 5)
+    give_credits(owner, 5, staff=staff)
 
     html = browser.get(f"/videos/{video.id}").content.decode()
 
@@ -74,7 +65,7 @@ def test_the_video_page_shows_the_dub_form_with_its_cost_and_my_balance(owner, s
 
 def test_too_few_credits_says_so_beside_the_button_with_a_link_to_buy(owner, browser, media_root):
     _needs_en_es()
-    long_video = make_video(owner, duration=125.0)  # 3 started minutes
+    long_video = SpeechVideoFactory(owner=owner, duration=125.0)  # 3 started minutes
 
     html = browser.get(f"/videos/{long_video.id}").content.decode()
 
@@ -86,7 +77,7 @@ def test_too_few_credits_says_so_beside_the_button_with_a_link_to_buy(owner, bro
 
 def test_the_form_starts_a_job_and_goes_to_its_page(owner, staff, browser, video):
     _needs_en_es()
-    give_credits(owner, staff, 5)
+    give_credits(owner, 5, staff=staff)
 
     response = browser.post(
         f"/videos/{video.id}/dub",
@@ -106,7 +97,7 @@ def test_the_form_starts_a_job_and_goes_to_its_page(owner, staff, browser, video
 
 def test_a_bad_glossary_line_is_shown_on_the_form(owner, staff, browser, video):
     _needs_en_es()
-    give_credits(owner, staff, 5)
+    give_credits(owner, 5, staff=staff)
     response = browser.post(
         f"/videos/{video.id}/dub",
         {"target_language": "es", "source_language": "auto", "background": "duck", "subtitles": "soft",
@@ -119,7 +110,7 @@ def test_a_bad_glossary_line_is_shown_on_the_form(owner, staff, browser, video):
 
 def test_posting_with_too_few_credits_says_so_and_creates_nothing(owner, browser, media_root):
     _needs_en_es()
-    long_video = make_video(owner, duration=125.0)
+    long_video = SpeechVideoFactory(owner=owner, duration=125.0)
     response = browser.post(
         f"/videos/{long_video.id}/dub",
         {"target_language": "es", "source_language": "auto", "background": "duck", "subtitles": "soft", "max_speed": "1.3"},
@@ -140,10 +131,10 @@ def test_the_dub_page_is_404_for_someone_elses_video(stranger, video):
 
 
 def test_my_dubs_lists_my_jobs_with_status_filters(owner, other, browser, media_root, django_assert_num_queries):
-    mine = make_video(owner, title="Mine")
-    running = make_job(owner, mine, status=JobStatus.RUNNING, progress=42)
-    failed = make_job(owner, mine, status=JobStatus.FAILED, error_code="no_speech")
-    make_job(other, make_video(other, title="Theirs"))
+    mine = SpeechVideoFactory(owner=owner, title="Mine")
+    running = DubbingJobFactory(owner=owner, video=mine, status=JobStatus.RUNNING, progress=42)
+    failed = DubbingJobFactory(owner=owner, video=mine, status=JobStatus.FAILED, error_code="no_speech")
+    DubbingJobFactory(owner=other, video=SpeechVideoFactory(owner=other, title="Theirs"))
 
     # session, user, COUNT of my jobs, the page of jobs with their video joined
     with django_assert_num_queries(4):
@@ -183,10 +174,9 @@ def test_the_pages_need_a_login(client, finished_job):
 
 
 def test_a_running_job_page_has_the_progress_the_steps_and_the_polling_hooks(owner, browser, video):
-    job = make_job(
-        owner, video, status=JobStatus.RUNNING, stage="transcribe", progress=30,
-        steps=[("probe", StepStatus.DONE), ("extract", StepStatus.DONE), ("transcribe", StepStatus.RUNNING)],
-    )
+    job = DubbingJobFactory(owner=owner, video=video, status=JobStatus.RUNNING, stage="transcribe", progress=30,
+                            steps=[("probe", StepStatus.DONE), ("extract", StepStatus.DONE),
+                                   ("transcribe", StepStatus.RUNNING)])
 
     html = browser.get(f"/jobs/{job.id}").content.decode()
 
@@ -204,8 +194,8 @@ def test_a_running_job_page_has_the_progress_the_steps_and_the_polling_hooks(own
 
 
 def test_a_failed_job_page_shows_the_error_plainly_and_offers_a_retry(owner, browser, video):
-    job = make_job(owner, video, status=JobStatus.FAILED, error_code="no_speech",
-                   error_message="No speech was found in this video.")
+    job = DubbingJobFactory(owner=owner, video=video, status=JobStatus.FAILED, error_code="no_speech",
+                            error_message="No speech was found in this video.")
     html = browser.get(f"/jobs/{job.id}").content.decode()
     assert 'data-active="0"' in html
     assert '<div id="job-error" class="message message--error" role="alert">' in html
@@ -225,7 +215,7 @@ def test_a_finished_job_page_plays_both_versions_and_links_every_file(owner, bro
         ArtifactKind.SUBTITLES_BILINGUAL_VTT: ("speech.en-es.vtt", "text/vtt"),
     }
     for kind, (filename, content_type) in kinds.items():
-        add_artifact(finished_job, kind, b"data", filename=filename, content_type=content_type)
+        ArtifactFactory(job=finished_job, kind=kind, content=b"data", filename=filename, content_type=content_type)
 
     html = browser.get(f"/jobs/{finished_job.id}").content.decode()
 
@@ -253,7 +243,7 @@ def test_the_job_page_is_404_for_someone_else(stranger, finished_job):
 
 def test_cancel_from_the_page_refunds_and_comes_back(owner, staff, browser, video):
     _needs_en_es()
-    give_credits(owner, staff, 5)
+    give_credits(owner, 5, staff=staff)
     browser.post(f"/videos/{video.id}/dub", {"target_language": "es", "source_language": "auto",
                                              "background": "duck", "subtitles": "soft", "max_speed": "1.3"})
     job = DubbingJob.objects.get()
@@ -271,7 +261,7 @@ def test_cancel_from_the_page_refunds_and_comes_back(owner, staff, browser, vide
 
 
 def test_the_line_editor_escapes_html_and_scripts_in_the_lines(owner, browser, video):
-    job = make_job(owner, video, status=JobStatus.SUCCEEDED, progress=100)
+    job = DubbingJobFactory(owner=owner, video=video, status=JobStatus.SUCCEEDED, progress=100)
     add_segments(job, [("<script>alert('src')</script>", '<img src=x onerror="alert(1)">')])
 
     html = browser.get(f"/jobs/{job.id}/lines").content.decode()
@@ -282,7 +272,7 @@ def test_the_line_editor_escapes_html_and_scripts_in_the_lines(owner, browser, v
 
 
 def test_the_line_editor_shows_each_lines_text_speed_overrun_and_the_quote(owner, staff, browser, finished_job):
-    give_credits(owner, staff, 2)
+    give_credits(owner, 2, staff=staff)
     Segment.objects.filter(job=finished_job, index=1).update(target_text="¿Qué tal?", overrun=0.4, speed=1.3)
 
     html = browser.get(f"/jobs/{finished_job.id}/lines").content.decode()
@@ -296,7 +286,7 @@ def test_the_line_editor_shows_each_lines_text_speed_overrun_and_the_quote(owner
 
 
 def test_a_line_saved_without_javascript_and_rendered_from_the_page(owner, staff, browser, finished_job):
-    give_credits(owner, staff, 2)
+    give_credits(owner, 2, staff=staff)
     response = browser.post(f"/jobs/{finished_job.id}/lines", {"index": "0", "target_text": "  Buenas   tardes. "})
     assert response.status_code == 302 and response["Location"].endswith("#line-0")
     assert Segment.objects.get(job=finished_job, index=0).target_text == "Buenas tardes."
@@ -308,7 +298,7 @@ def test_a_line_saved_without_javascript_and_rendered_from_the_page(owner, staff
 
 
 def test_the_lines_of_a_running_job_are_read_only(owner, browser, video):
-    job = make_job(owner, video, status=JobStatus.RUNNING, stage="fit")
+    job = DubbingJobFactory(owner=owner, video=video, status=JobStatus.RUNNING, stage="fit")
     add_segments(job, [("Hi.", "Hola.")])
     html = browser.get(f"/jobs/{job.id}/lines").content.decode()
     assert "readonly" in html and "Lines can be edited once the dub has succeeded." in html
@@ -348,8 +338,8 @@ def test_the_job_page_follows_the_job_to_the_end_without_reloading(browser_page,
     from testing.media import FIXTURE_MEDIA
 
     page, errors = browser_page
-    job = make_job(owner, video, status=JobStatus.RUNNING, stage="extract", progress=10,
-                   steps=[("probe", StepStatus.DONE), ("extract", StepStatus.RUNNING)])
+    job = DubbingJobFactory(owner=owner, video=video, status=JobStatus.RUNNING, stage="extract", progress=10,
+                            steps=[("probe", StepStatus.DONE), ("extract", StepStatus.RUNNING)])
     page.goto(f"{live_server.url}/jobs/{job.id}")
     page.evaluate("window.sameDocument = true")
     assert page.locator("#job-progress").get_attribute("value") == "10"
@@ -369,10 +359,11 @@ def test_the_job_page_follows_the_job_to_the_end_without_reloading(browser_page,
     JobStep.objects.filter(job=job, name="transcribe").update(status=StepStatus.DONE)
     DubbingJob.objects.filter(id=job.id).update(status=JobStatus.SUCCEEDED, stage="publish", progress=100)
     job.refresh_from_db()
-    add_artifact(job, ArtifactKind.DUBBED_VIDEO, (FIXTURE_MEDIA / "speech_en.mp4").read_bytes(),
-                 filename="speech.es.mp4", content_type="video/mp4")
-    add_artifact(job, ArtifactKind.SUBTITLES_TARGET_SRT, b"1\n00:00:00,000 --> 00:00:01,000\nHola\n",
-                 filename="speech.es.srt", content_type="application/x-subrip")
+    ArtifactFactory(job=job, kind=ArtifactKind.DUBBED_VIDEO, content=(FIXTURE_MEDIA / "speech_en.mp4").read_bytes(),
+                    filename="speech.es.mp4", content_type="video/mp4")
+    ArtifactFactory(job=job, kind=ArtifactKind.SUBTITLES_TARGET_SRT,
+                    content=b"1\n00:00:00,000 --> 00:00:01,000\nHola\n", filename="speech.es.srt",
+                    content_type="application/x-subrip")
     wait_for(page, "document.querySelectorAll('#download-list li').length === 2", timeout=5000)
 
     assert page.evaluate("window.sameDocument") is True  # never reloaded
@@ -390,7 +381,7 @@ def test_the_job_page_follows_the_job_to_the_end_without_reloading(browser_page,
 @pytest.mark.django_db(transaction=True)
 def test_a_line_is_saved_with_the_keyboard_and_the_quote_follows(browser_page, live_server, owner, staff, finished_job):
     page, errors = browser_page
-    give_credits(owner, staff, 3)
+    give_credits(owner, 3, staff=staff)
     page.goto(f"{live_server.url}/jobs/{finished_job.id}/lines")
     page.evaluate("window.sameDocument = true")
     assert "No line has changed" in page.locator("#render-quote").text_content()

@@ -5,7 +5,6 @@ OpenAI server counts the recognizer's calls. Jobs run through a real Dramatiq wo
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -16,6 +15,7 @@ from billing.selectors import credits_balance
 from billing.services import credits_grant
 from dubbing.models import DubbingJob, JobStatus, Segment, SourceAnalysis
 from testing.media import FIXTURE_MEDIA
+from testing.waiting import wait_until
 from videos.services import video_create_from_upload
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -52,13 +52,14 @@ def _grant(user, amount):
 
 
 def _wait_final(ids, timeout=240.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    final = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+    def jobs_if_all_final():
         jobs = list(DubbingJob.objects.filter(id__in=ids))
-        if all(j.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED) for j in jobs):
-            return jobs
-        time.sleep(0.2)
-    raise AssertionError([(j.target_language, j.status, j.stage, j.error_message) for j in jobs])
+        return jobs if all(j.status in final for j in jobs) else None
+
+    return wait_until(jobs_if_all_final, timeout=timeout, interval=0.2, what=lambda: list(
+        DubbingJob.objects.filter(id__in=ids).values_list("target_language", "status", "stage", "error_message")))
 
 
 @pytest.mark.slow

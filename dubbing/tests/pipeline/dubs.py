@@ -1,0 +1,10 @@
+"""What a finished dub (a report and its folders, as the pipeline fixtures hold it) left on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def outputs(dub) -> dict[str, Path]:
+    """The dub's output files by kind (video, audio, source_srt, ...), as its report lists them."""
+    return {kind: Path(path) for kind, path in dub["report"]["outputs"].items()}
