@@ -25,6 +25,7 @@ from billing.errors import InsufficientCredits
 from dubbing import selectors, services
 from dubbing.errors import (
     InvalidOptions,
+    InvalidSubtitles,
     JobNotCancellable,
     JobNotFound,
     JobNotRetryable,
@@ -32,6 +33,9 @@ from dubbing.errors import (
     NothingToRender,
     SegmentNotFound,
     SpeakerNotFound,
+    SubtitleCueTooShort,
+    SubtitlesOutsideMedia,
+    TooManySubtitleCues,
     UnsupportedPair,
     VideoNotFound,
     VideoNotReady,
@@ -119,7 +123,8 @@ class JobListCreateApi(APIView):
         ),
     )
     @idempotent
-    @raises(VideoNotFound, VideoNotReady, UnsupportedPair, InvalidOptions, InsufficientCredits)
+    @raises(VideoNotFound, VideoNotReady, UnsupportedPair, InvalidOptions, InvalidSubtitles, TooManySubtitleCues,
+            SubtitleCueTooShort, SubtitlesOutsideMedia, InsufficientCredits)
     def post(self, request):
         serializer = JobCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -26,6 +26,10 @@ class DubbingErrorCode(StrEnum):
     SEGMENT_NOT_FOUND = "segment_not_found"
     SPEAKER_NOT_FOUND = "speaker_not_found"
     REFUND_NOT_ALLOWED = "refund_not_allowed"
+    INVALID_SUBTITLES = "invalid_subtitles"
+    TOO_MANY_SUBTITLE_CUES = "too_many_subtitle_cues"
+    SUBTITLE_CUE_TOO_SHORT = "subtitle_cue_too_short"
+    SUBTITLES_OUTSIDE_MEDIA = "subtitles_outside_media"
 
 
 class JobNotFound(NotFound):
@@ -53,6 +57,26 @@ class InvalidOptions(ServiceError):
     status_code = status.HTTP_400_BAD_REQUEST
     code = DubbingErrorCode.INVALID_OPTIONS.value
     default_detail = _("Some dubbing options are invalid.")
+
+
+class InvalidSubtitles(ServiceError):
+    """Supplied subtitles that cannot be read (binary, prose, broken or reversed timings)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = DubbingErrorCode.INVALID_SUBTITLES.value
+    default_detail = _("The subtitles cannot be read.")
+
+
+class TooManySubtitleCues(InvalidSubtitles):
+    code = DubbingErrorCode.TOO_MANY_SUBTITLE_CUES.value
+
+
+class SubtitleCueTooShort(InvalidSubtitles):
+    code = DubbingErrorCode.SUBTITLE_CUE_TOO_SHORT.value
+
+
+class SubtitlesOutsideMedia(InvalidSubtitles):
+    code = DubbingErrorCode.SUBTITLES_OUTSIDE_MEDIA.value
 
 
 class JobNotCancellable(Conflict):

@@ -9,6 +9,7 @@ line at fault, so the user can fix the file; nothing is silently dropped except 
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from pathlib import Path
@@ -29,6 +30,19 @@ _TAG = re.compile(r"<[^>]*>")
 _ASS_OVERRIDE = re.compile(r"\{\\[^}]*\}")  # "{\an8}" position codes some SRT files carry
 _VOICE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]+)>")
 _VTT_BLOCKS_WITHOUT_CUES = ("NOTE", "STYLE", "REGION")
+
+# Bounded work per job (issue 25): every cue becomes a line translated, spoken, fitted, mixed
+# and stored, so supplied subtitles are held to what speech can fill. Dense dialogue runs at
+# 20-30 cues a minute; a line shorter than a quarter second cannot hold a spoken word.
+MAX_CUES_PER_MINUTE = 40
+MIN_CUES_ALLOWED = 10  # a short clip may still carry a few quick lines
+MIN_CUE_SECONDS = 0.25
+MEDIA_END_TOLERANCE_SECONDS = 1.0  # editors round the last cue's end up past the media's
+
+
+def max_cues(media_seconds: float) -> int:
+    """How many cues supplied subtitles may have for media lasting `media_seconds`."""
+    return max(MIN_CUES_ALLOWED, math.ceil(MAX_CUES_PER_MINUTE * max(0.0, media_seconds) / 60))
 
 
 def parse_subtitles(data: bytes | str | Path) -> list[Segment]:

@@ -28,7 +28,7 @@ from dubbing.errors import (
 from dubbing.models import ACTIVE_STATUSES, DubbingJob, JobStatus, SourceAnalysis
 from dubbing.pipeline.options import DEFAULT_MAX_SPEED
 from dubbing.pricing import dubbing_job_cost
-from dubbing.services.options import dub_options_parse, engines_check, target_languages_check
+from dubbing.services.options import dub_options_parse, engines_check, subtitles_check, target_languages_check
 from dubbing.services.transitions import (
     claim_release,
     job_cancel_now,
@@ -90,6 +90,8 @@ def dubbing_jobs_create(
             target_subtitles=target_subtitles,
         )
         planned.append((options, engines_check(options)))
+    # The same subtitles go with every target: read them once.
+    subtitles_check(options=planned[0][0], media_seconds=video.duration)
     cost = dubbing_job_cost(duration_seconds=video.duration)
     jobs = []
     try:

@@ -12,7 +12,14 @@ from django.utils.translation import gettext
 
 from dubbing.engines.base import EngineError, EngineUnavailable
 from dubbing.engine_config import build_engines
-from dubbing.errors import InvalidOptions, UnsupportedPair
+from dubbing.errors import (
+    InvalidOptions,
+    InvalidSubtitles,
+    SubtitleCueTooShort,
+    SubtitlesOutsideMedia,
+    TooManySubtitleCues,
+    UnsupportedPair,
+)
 from dubbing.languages import language_name
 from dubbing.pipeline.errors import ErrorCode, PipelineError
 from dubbing.pipeline.options import (
@@ -28,6 +35,14 @@ from dubbing.pipeline.options import (
     OptionsError,
 )
 from dubbing.pipeline.runner import check_engines
+from dubbing.pipeline.subtitles import (
+    MAX_CUES_PER_MINUTE,
+    MEDIA_END_TOLERANCE_SECONDS,
+    MIN_CUE_SECONDS,
+    SubtitleError,
+    max_cues,
+    parse_subtitles,
+)
 
 MAX_TARGET_LANGUAGES = 5
 _OPTION_FIELDS = ("target_language", "source_language", "background", "subtitles", "voice", "max_speed",
@@ -163,3 +178,50 @@ def _pair_refusal(options: DubOptions, reason: str) -> str:
         return gettext("The configured engines cannot dub into %(target)s here: %(reason)s") % names
     return gettext("The configured engines cannot dub %(source)s into %(target)s here: %(reason)s") % {
         **names, "source": language_name(options.source_language)}
+
+
+def subtitles_check(*, options: DubOptions, media_seconds: float) -> None:
+    """Supplied subtitles read and held to the media before anything is charged: 400
+    invalid_subtitles (unreadable: binary, prose, broken, negative or reversed timings),
+    too_many_subtitle_cues (over MAX_CUES_PER_MINUTE of media), subtitle_cue_too_short (refused,
+    not merged: the user's lines stay theirs) or subtitles_outside_media, naming the field and
+    giving the numbers."""
+    for field in ("source_subtitles", "target_subtitles"):
+        text = getattr(options, field)
+        if text:
+            _subtitles_check(field, text, media_seconds)
+
+
+def _subtitles_check(field: str, text: str, media_seconds: float) -> None:
+    cap = max_cues(media_seconds)
+    numbers = {"field": field, "cap": cap, "rate": MAX_CUES_PER_MINUTE, "media": round(media_seconds, 1)}
+    # Counted before parsing: a body of thousands of timings is refused without reading it all.
+    timings = text.count("-->")
+    if timings > 2 * cap:
+        _too_many(field, timings, numbers)
+    try:
+        cues = parse_subtitles(text)
+    except SubtitleError as exc:
+        # The parser's reason (English, from the pipeline) names the line; the sentence around it
+        # is in the user's language.
+        message = gettext("The subtitles cannot be read: %(reason)s") % {"reason": exc}
+        raise InvalidSubtitles(f"{field}: {message}", errors={field: [message]}) from None
+    if len(cues) > cap:
+        _too_many(field, len(cues), numbers)
+    for number, cue in enumerate(cues, start=1):
+        seconds = cue.end - cue.start
+        if seconds < MIN_CUE_SECONDS:
+            message = gettext("Cue %(number)d (at %(start).2f s) lasts %(seconds).2f s; each cue must last at "
+                              "least %(min).2f s. Join it with its neighbour.") % {
+                "number": number, "start": cue.start, "seconds": seconds, "min": MIN_CUE_SECONDS}
+            raise SubtitleCueTooShort(f"{field}: {message}", errors={field: [message]})
+        if cue.end > media_seconds + MEDIA_END_TOLERANCE_SECONDS:
+            message = gettext("Cue %(number)d ends at %(end).2f s, after the end of the video (%(media).2f s).") % {
+                "number": number, "end": cue.end, "media": media_seconds}
+            raise SubtitlesOutsideMedia(f"{field}: {message}", errors={field: [message]})
+
+
+def _too_many(field: str, count: int, numbers: dict) -> None:
+    message = gettext("%(count)d cues for a video of %(media)s s: at most %(cap)d (%(rate)d a minute).") % {
+        **numbers, "count": count}
+    raise TooManySubtitleCues(f"{field}: {message}", errors={field: [message]})
