@@ -19,6 +19,7 @@ class DubbingErrorCode(StrEnum):
     VIDEO_NOT_READY = "video_not_ready"
     UNSUPPORTED_PAIR = "unsupported_pair"
     INVALID_OPTIONS = "invalid_options"
+    SEPARATION_UNAVAILABLE = "separation_unavailable"
     JOB_NOT_CANCELLABLE = "job_not_cancellable"
     JOB_NOT_RETRYABLE = "job_not_retryable"
     JOB_RUNNING = "job_running"
@@ -77,6 +78,11 @@ class SubtitleCueTooShort(InvalidSubtitles):
 
 class SubtitlesOutsideMedia(InvalidSubtitles):
     code = DubbingErrorCode.SUBTITLES_OUTSIDE_MEDIA.value
+
+class SeparationUnavailable(ServiceError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = DubbingErrorCode.SEPARATION_UNAVAILABLE.value
+    default_detail = _("This server cannot separate the voice from the music; choose another background.")
 
 
 class JobNotCancellable(Conflict):

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.selectors import user_must_verify_email
 from billing.selectors import credits_balance
 from dubbing import selectors
+from dubbing.backgrounds import background_modes
 from dubbing.languages import language_name, language_support
 from dubbing.pipeline.options import DEFAULT_MAX_SPEED, MAX_SPEED, MIN_SPEED
 from dubbing.pricing import dubbing_job_cost
@@ -41,8 +42,9 @@ class DubForm(forms.Form):
     source_language = forms.ChoiceField(label=_("Spoken language"), initial="auto")
     background = forms.ChoiceField(
         label=_("Original sound"),
-        choices=[("duck", _("Keep it, quieter under the voice")), ("keep", _("Keep it as it is")), ("drop", _("Remove it"))],
-        initial="duck",
+        choices=[("separate", _("Keep the music and effects, remove the original voice")),
+                 ("duck", _("Keep it all, quieter under the voice")), ("keep", _("Keep it as it is")),
+                 ("drop", _("Silence under the dub"))],
     )
     subtitles = forms.ChoiceField(
         label=_("Subtitles in the video"),
@@ -83,6 +85,9 @@ class DubForm(forms.Form):
             ("auto", _("Detect it (%(heard)s)") % {"heard": heard} if heard else _("Detect it")),
             *((code, language_name(code)) for code in support.sources),
         ]
+        offered = background_modes()
+        self.fields["background"].choices = [c for c in self.fields["background"].choices if c[0] in offered]
+        self.fields["background"].initial = offered[0]
         if "es" in dict(self.fields["target_language"].choices):
             self.fields["target_language"].initial = "es"
 

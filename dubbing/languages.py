@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 
 from dubbing.engines.base import EngineError
 from dubbing.engines.openai_languages import WHISPER_LANGUAGES
+from dubbing.backgrounds import background_modes
 from dubbing.engine_config import build_engines
 from dubbing.pipeline.options import DubOptions
 
@@ -34,6 +35,7 @@ class LanguageSupport:
     auto_detect: list[str] = field(default_factory=list)
     voices: dict[str, list[str]] = field(default_factory=dict)
     engines: dict[str, str] = field(default_factory=dict)
+    background_modes: list[str] = field(default_factory=list)  # what can go under a dub here, the default first
     unavailable: str = ""  # why nothing can be dubbed, when the engines cannot be built
 
     @property
@@ -57,6 +59,7 @@ class LanguageSupport:
             "voices": self.voices,
             "names": {code: language_name(code) for code in sorted(codes)},
             "engines": self.engines,
+            "background_modes": self.background_modes,
         }
 
 
@@ -117,6 +120,7 @@ def build_language_support() -> LanguageSupport:
         auto_detect=sorted(heard),
         voices=_voices(engines.tts, {t for _, t in pairs}),
         engines={kind: names[kind] for kind in ("asr", "translate", "tts")},
+        background_modes=background_modes(),
     )
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from dubbing.backgrounds import default_background
 from dubbing.errors import job_error_detail
 from dubbing.models import JobStatus, Segment, StepStatus
 from dubbing.pipeline.options import (
@@ -202,7 +203,11 @@ class JobCreateInputSerializer(InputSerializer):
         help_text="Instead of target_language: up to 5 languages, one job each.",
     )
     source_language = serializers.CharField(max_length=16, default="auto")
-    background = serializers.ChoiceField(choices=BACKGROUNDS, default="duck")
+    background = serializers.ChoiceField(
+        choices=BACKGROUNDS, default=default_background,
+        help_text="separate (the default where the server has the voice separator: the music and effects "
+                  "without the original voice), duck, keep, or drop (silence under the dub). "
+                  "GET /api/v1/languages lists this server's background_modes.")
     subtitles = serializers.ChoiceField(choices=SUBTITLE_MODES, default="soft")
     voice = TextField(max_length=100, required=False, allow_null=True, allow_blank=True,
                       help_text="One of the voices /languages lists for the target; absent for the default.")

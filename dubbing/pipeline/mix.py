@@ -44,6 +44,7 @@ from dubbing.pipeline.loudness import (
     limiter_context,
     limiter_gain,
 )
+from dubbing.pipeline.separate import ensure_stems
 from dubbing.pipeline.stage import Context, Stage
 from dubbing.pipeline.workspace import digest, temp_path_for
 from videos.media import MIX_RATE
@@ -121,7 +122,7 @@ class Timeline:
         self._starts = np.array([c.offset for c in self.clips], dtype=np.int64)
         self._ends = np.array([c.offset + c.samples for c in self.clips], dtype=np.int64)
         self.total = total_samples
-        self.duck = background == "duck"
+        self.duck = background in ("duck", "separate")
         self.duck_db = duck_db
         self.bg = sf.SoundFile(str(background_wav)) if background != "drop" and background_wav is not None else None
         self.channels = self.bg.channels if self.bg is not None else 1
@@ -296,19 +297,27 @@ class MixStage(Stage):
     version = 3
 
     def _speech(self, ctx: Context) -> list[tuple[float, float]]:
+        if ctx.options.background == "separate":
+            return []  # the stem holds no voice: lowered only under the dubbed lines (the Timeline adds them)
         return [tuple(r) for r in ctx.regions] + [(s.start, s.end) for s in ctx.transcript.segments]
+
+    def _duck_db(self, ctx: Context) -> float:
+        return ctx.separate_duck_db if ctx.options.background == "separate" else ctx.duck_db
 
     def key(self, ctx: Context) -> str:
         placed = sorted((line.fitted_file, line.offset, line.samples) for line in ctx.fitted.values())
         o = ctx.options
-        return digest(self.name, self.version, ctx.fingerprint, placed, o.background, ctx.duck_db,
+        return digest(self.name, self.version, ctx.fingerprint, placed, o.background, self._duck_db(ctx),
                       ctx.keep_stems, self._speech(ctx), round(ctx.timeline, 4), o.target_language)
 
     def run(self, ctx: Context) -> dict:
         ws = ctx.ws
         mix_dir = ws.root / "mix"
         mix_dir.mkdir(exist_ok=True)
-        _, mix_wav = ensure_audio(ws, ctx.input_path, ctx.info)
+        if ctx.options.background == "separate":
+            _, background_wav = ensure_stems(ctx)
+        else:
+            _, background_wav = ensure_audio(ws, ctx.input_path, ctx.info)
         placed = []
         for line in ctx.fitted.values():
             if not ws.ensure(line.fitted):
@@ -321,7 +330,7 @@ class MixStage(Stage):
             ctx.progress(fraction, message)
 
         result = mix_to_aac(
-            placed, background_wav=mix_wav, background=ctx.options.background, duck_db=ctx.duck_db,
+            placed, background_wav=background_wav, background=ctx.options.background, duck_db=self._duck_db(ctx),
             speech_intervals=self._speech(ctx), total_samples=round(ctx.timeline * MIX_RATE), out_m4a=out,
             language=ctx.options.target_language, stems_dir=(mix_dir / "stems") if ctx.keep_stems else None,
             progress=progress)

@@ -6,7 +6,9 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-BACKGROUNDS = ("duck", "keep", "drop")
+# "separate": the music-and-effects stem (the voice taken out), lowered a little under each line;
+# "duck": the original audio, voice included, lowered under speech; "keep"; "drop": silence.
+BACKGROUNDS = ("separate", "duck", "keep", "drop")
 SUBTITLE_MODES = ("soft", "burned", "none")
 ENGINE_SETS = ("local", "openai")
 MIN_SPEED, MAX_SPEED = 1.0, 1.5
@@ -14,6 +16,7 @@ DEFAULT_MAX_SPEED = 1.3  # how fast a line may be sped up to fit, unless the dub
 DEFAULT_DUCK_DB = -18.0  # the original audio under the dub with background "duck" (DUCK_DB)
 GLOSSARY_MAX_TERMS = 500  # a glossary's terms, and each side's characters: bounded work per line
 GLOSSARY_MAX_CHARS = 200
+DEFAULT_SEPARATE_DUCK_DB = -6.0  # the music-and-effects stem while a line plays, background "separate"
 
 
 class OptionsError(ValueError):

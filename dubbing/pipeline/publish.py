@@ -67,6 +67,7 @@ def run_pipeline(
     progress: Progress | None = None,
     should_cancel: Callable[[], bool] | None = None,
     duck_db: float | None = None,
+    separate_duck_db: float | None = None,
     keep_stems: bool = False,
     threads: int | None = None,
 ) -> dict:
@@ -81,7 +82,7 @@ def run_pipeline(
             progress(event.stage, 1.0, "done earlier" if event.cached else "")
 
     result = run_dub(input_path, options, workspace=workspace, engines=engines, on_event=on_event,
-                     should_cancel=should_cancel, duck_db=duck_db,
+                     should_cancel=should_cancel, duck_db=duck_db, separate_duck_db=separate_duck_db,
                      keep_stems=keep_stems, threads=threads or os.cpu_count() or 1)
     files, names = output_names(result, input_path, options.target_language)
     report = dict(result.report)

@@ -24,7 +24,7 @@ from dubbing.pipeline.fit import FitStage
 from dubbing.pipeline.glossary import misses as glossary_misses
 from dubbing.pipeline.mix import MixStage
 from dubbing.pipeline.mux import MuxStage
-from dubbing.pipeline.options import DEFAULT_DUCK_DB, DubOptions
+from dubbing.pipeline.options import DEFAULT_DUCK_DB, DEFAULT_SEPARATE_DUCK_DB, DubOptions
 from dubbing.pipeline.probe import ProbeStage
 from dubbing.pipeline.segment import SegmentStage
 from dubbing.pipeline.stage import Context, Event, Stage
@@ -244,6 +244,7 @@ def run_dub(
     on_event: Callable[[Event], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     duck_db: float | None = None,
+    separate_duck_db: float | None = None,
     threads: int = 1,
     target_overrides: dict[str, str] | None = None,
     max_duration: float | None = None,
@@ -266,7 +267,9 @@ def run_dub(
         # Absolute: the mux stage runs ffmpeg in its own folder (for the burned-subtitle filter).
         input_path=Path(input_path).absolute(), options=options, engines=engines,
         ws=Workspace(Path(workspace), store, source_store),
-        duck_db=DEFAULT_DUCK_DB if duck_db is None else duck_db, threads=max(1, threads),
+        duck_db=DEFAULT_DUCK_DB if duck_db is None else duck_db,
+        separate_duck_db=DEFAULT_SEPARATE_DUCK_DB if separate_duck_db is None else separate_duck_db,
+        threads=max(1, threads),
         keep_stems=keep_stems, max_duration=max_duration,
         target_overrides=dict(target_overrides or {}),
         detect_candidates=frozenset(detect_candidates) if detect_candidates is not None else None,

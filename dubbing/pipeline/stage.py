@@ -24,7 +24,7 @@ from pathlib import Path
 from dubbing.engines.base import Segment, Transcript
 from dubbing.engines.registry import Engines
 from dubbing.pipeline.errors import PipelineCancelled
-from dubbing.pipeline.options import DEFAULT_DUCK_DB, DubOptions
+from dubbing.pipeline.options import DEFAULT_DUCK_DB, DEFAULT_SEPARATE_DUCK_DB, DubOptions
 from dubbing.pipeline.workspace import Workspace
 from videos.media.probe import MediaInfo, timeline_duration
 
@@ -102,6 +102,7 @@ class Context:
     engines: Engines
     ws: Workspace
     duck_db: float = DEFAULT_DUCK_DB
+    separate_duck_db: float = DEFAULT_SEPARATE_DUCK_DB
     threads: int = 1
     keep_stems: bool = False
     max_duration: float | None = None

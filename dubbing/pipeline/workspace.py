@@ -70,7 +70,7 @@ def read_json(path: Path):
 # What the source side of a dub writes (probe, extract, transcribe, segment): with a source store
 # these live there, shared by every job on the same video, language and recognizer, so dubbing
 # one video into five languages transcribes it once (DESIGN.md "Durable job state").
-SOURCE_STAGES = ("probe", "extract", "transcribe", "segment")
+SOURCE_STAGES = ("probe", "extract", "separate", "transcribe", "segment")
 SOURCE_FILES = ("probe.json", "audio/", "regions.json", "transcript.json", "segments.json")
 SOURCE_MANIFEST = "source-manifest.json"
 

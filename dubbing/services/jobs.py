@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 from billing.errors import InsufficientCredits
 from billing.selectors import credits_balance
 from billing.services.ledger import credits_job_staff_refund, credits_reserve
+from dubbing.backgrounds import default_background
 from dubbing.errors import (
     InvalidOptions,
     JobNotCancellable,
@@ -64,7 +65,7 @@ def dubbing_jobs_create(
     video_id,
     target_languages: list[str],
     source_language: str = "auto",
-    background: str = "duck",
+    background: str | None = None,
     subtitles: str = "soft",
     voice: str | None = None,
     max_speed: float = DEFAULT_MAX_SPEED,
@@ -81,7 +82,7 @@ def dubbing_jobs_create(
         options = dub_options_parse(
             target_language=target,
             source_language=source_language,
-            background=background,
+            background=background or default_background(),
             subtitles=subtitles,
             voice=voice,
             max_speed=max_speed,
@@ -121,7 +122,7 @@ def dubbing_job_create(
     video_id,
     target_language: str,
     source_language: str = "auto",
-    background: str = "duck",
+    background: str | None = None,
     subtitles: str = "soft",
     voice: str | None = None,
     max_speed: float = DEFAULT_MAX_SPEED,

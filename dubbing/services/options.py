@@ -10,11 +10,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.translation import gettext
 
+from dubbing.backgrounds import background_modes
 from dubbing.engines.base import EngineError, EngineUnavailable
 from dubbing.engine_config import build_engines
 from dubbing.errors import (
     InvalidOptions,
     InvalidSubtitles,
+    SeparationUnavailable,
     SubtitleCueTooShort,
     SubtitlesOutsideMedia,
     TooManySubtitleCues,
@@ -133,7 +135,11 @@ def _options_error_message(field: str, message: str) -> str:
 
 
 def engines_check(options: DubOptions) -> dict[str, str]:
-    """The engine names a job with `options` would use; 400 when they cannot do the pair."""
+    """The engine names a job with `options` would use; 400 when they cannot do the pair, or
+    separation_unavailable when the background `separate` is asked where it is not installed."""
+    if options.background == "separate" and "separate" not in background_modes():
+        message = gettext("This server cannot separate the voice from the music; choose another background.")
+        raise SeparationUnavailable(message, errors={"background": [message]})
     try:
         engines = build_engines(options, settings)
         check_engines(engines, options)

@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 # Share of the whole job each stage stands for, for the overall progress bar (sums to 100).
 STAGE_WEIGHTS = {
-    "probe": 1, "extract": 4, "transcribe": 24, "segment": 2, "translate": 10, "synthesize": 30,
+    "probe": 1, "extract": 3, "separate": 6, "transcribe": 19, "segment": 2, "translate": 10, "synthesize": 30,
     "fit": 10, "mix": 8, "mux": 8, "publish": 3,
 }
 

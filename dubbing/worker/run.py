@@ -109,6 +109,7 @@ class JobRun:
                 on_event=self.recorder.on_event,
                 should_cancel=self.should_cancel,
                 duck_db=settings.DUCK_DB,
+                separate_duck_db=settings.SEPARATE_DUCK_DB,
                 threads=threads,
                 target_overrides=overrides,
                 max_duration=settings.MAX_VIDEO_MINUTES * 60,

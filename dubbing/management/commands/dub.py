@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from dubbing.backgrounds import default_background
 from dubbing.engine_config import build_engines
 from dubbing.engines.base import EngineError
 from dubbing.pipeline.errors import PipelineError
@@ -116,8 +117,10 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="target", required=True, help="target language (ISO 639-1, e.g. es)")
         parser.add_argument("--from", dest="source", default="auto", help="source language, or auto")
         parser.add_argument(
-            "--background", choices=BACKGROUNDS, default="duck",
-            help="the original sound: lowered under speech (duck), kept, or dropped (default: duck)",
+            "--background", choices=BACKGROUNDS, default=default_background(),
+            help="the original sound: its music and effects without the voice (separate: the default where "
+                 "the voice separator is installed), all of it lowered under speech (duck), kept, or silence "
+                 f"(drop) (default here: {default_background()})",
         )
         parser.add_argument(
             "--subtitles", choices=SUBTITLE_MODES, default="soft",
@@ -173,7 +176,8 @@ class Command(BaseCommand):
         bar = _StageBar()
         try:
             report = run_pipeline(input_path, options, workspace=workspace, out_dir=out_dir, progress=bar,
-                                  engines=engines, duck_db=settings.DUCK_DB, threads=threads)
+                                  engines=engines, duck_db=settings.DUCK_DB,
+                                  separate_duck_db=settings.SEPARATE_DUCK_DB, threads=threads)
         except PipelineError as exc:
             bar.close()
             raise CommandError(f"Dubbing failed at {exc}") from None

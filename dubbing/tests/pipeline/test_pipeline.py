@@ -102,8 +102,8 @@ def test_the_english_transcript_is_close_to_what_was_said(dub):
 
 def test_the_report_has_every_stage_and_the_engines(english_dub):
     report = english_dub["report"]
-    assert set(report["stages"]) == {"probe", "extract", "transcribe", "segment", "translate", "synthesize", "fit",
-                                     "mix", "mux", "publish"}
+    assert set(report["stages"]) == {"probe", "extract", "separate", "transcribe", "segment", "translate", "synthesize",
+                                     "fit", "mix", "mux", "publish"}
     assert report["engines"]["asr"] == "whisper"
     assert report["engines"]["translate"] == "apertium" and report["engines"]["tts"] == "espeak"
     assert json.loads(Path(report["outputs"]["report"]).read_text())["segments"] == report["segments"]
@@ -131,7 +131,7 @@ def test_with_duck_the_original_speech_is_at_least_15_db_under_the_dub(ducked_du
 
 def test_changing_only_the_background_reruns_mix_onward(english_dub, ducked_dub, tmp_path):
     stages = ducked_dub["report"]["stages"]
-    for name in ("probe", "extract", "transcribe", "segment", "translate", "synthesize", "fit"):
+    for name in ("probe", "extract", "separate", "transcribe", "segment", "translate", "synthesize", "fit"):
         assert stages[name]["cached"], name
     for name in ("mix", "mux"):
         assert not stages[name]["cached"], name

@@ -112,7 +112,8 @@ def test_a_worker_with_an_empty_disk_restores_from_the_store_and_calls_no_engine
     result = run_dub(SPEECH_EN, stored_dub["options"], workspace=root / "ws-empty", engines=engines,
                      store=stored_dub["store"], on_event=recorder, threads=2)
     cached = {e.stage for e in recorder.of("done") if e.cached}
-    assert cached == {"probe", "extract", "transcribe", "segment", "translate", "synthesize", "fit", "mix"}
+    assert cached == {"probe", "extract", "separate", "transcribe", "segment", "translate", "synthesize", "fit",
+                      "mix"}
     assert tts.texts == []
     assert [s.target_text for s in result.segments] == [s.target_text for s in stored_dub["result"].segments]
     assert result.files["dubbed_video"].stat().st_size > 0
@@ -275,8 +276,8 @@ def test_cancelling_during_extract_stops_ffmpeg_and_names_the_stage(tmp_path):
 def test_the_command_line_and_the_jobs_share_one_runner(english_dub):
     """run_pipeline (manage.py dub) is run_dub plus a folder of outputs named for people."""
     report = english_dub["report"]
-    assert set(report["stages"]) == {"probe", "extract", "transcribe", "segment", "translate", "synthesize",
-                                     "fit", "mix", "mux", "publish"}
+    assert set(report["stages"]) == {"probe", "extract", "separate", "transcribe", "segment", "translate",
+                                     "synthesize", "fit", "mix", "mux", "publish"}
     assert Path(report["outputs"]["video"]).name == "speech_en.es.mp4"
 
 
@@ -368,7 +369,7 @@ def test_jobs_sharing_a_source_analysis_transcribe_once(tmp_path):
             source_store=shared, source_lock=Lock, on_event=recorder, threads=2)
         results[target + "-cached"] = {e.stage for e in recorder.of("done") if e.cached}
     assert engines.asr.calls == 1
-    assert results["fr-cached"] == {"probe", "extract", "transcribe", "segment"}
+    assert results["fr-cached"] == {"probe", "extract", "separate", "transcribe", "segment"}
     assert [s.source_text for s in results["es"].segments] == [s.source_text for s in results["fr"].segments]
     assert all(s.target_text.startswith("fr ") for s in results["fr"].segments)
     assert locks == ["held", "released"] * 2

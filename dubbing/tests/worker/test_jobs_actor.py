@@ -76,8 +76,8 @@ def test_a_job_runs_once_through_the_worker_and_a_re_render_synthesizes_only_the
 
     # Steps: one row per stage of this run, all done (none skipped: nothing was cached).
     steps = list(JobStep.objects.filter(job=job, attempt=1, render=0).values_list("name", "status"))
-    assert [name for name, _ in steps] == ["probe", "extract", "transcribe", "segment", "translate", "synthesize",
-                                           "fit", "mix", "mux", "publish"]
+    assert [name for name, _ in steps] == ["probe", "extract", "separate", "transcribe", "segment", "translate",
+                                           "synthesize", "fit", "mix", "mux", "publish"]
     assert {status for _, status in steps} == {StepStatus.DONE}
 
     # Segments: the lines as rows, their target text what the outputs speak.
