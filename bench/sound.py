@@ -229,6 +229,8 @@ def voices_child(languages: list[str], threads: int) -> None:
             if language == "en":
                 candidates.insert(0, ("piper", PiperTTS(threads=threads), None))
             for engine_name, engine, voice in candidates:
+                # Warmed up first: loading a model is paid once per worker, not per line.
+                engine.synthesize(texts[language][0], language, voice, Path(tmp) / "warm.wav")
                 spent, audio, said = 0.0, 0.0, []
                 for i, sentence in enumerate(texts[language]):
                     out = Path(tmp) / f"{engine_name}-{language}-{voice}-{i}.wav"

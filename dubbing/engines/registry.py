@@ -20,7 +20,7 @@ from dubbing.engines.separation.spleeter import SpleeterSeparator
 from dubbing.engines.translate.apertium import ApertiumTranslator
 from dubbing.engines.translate.speech import SpeechTranslator
 from dubbing.engines.tts.espeak import EspeakTTS
-from dubbing.engines.tts.kokoro import KokoroTTS
+from dubbing.engines.tts.kokoro_ipa import KokoroMultilingualTTS
 from dubbing.engines.tts.local import LocalTTS
 from dubbing.engines.tts.piper import PiperTTS
 from dubbing.engines.vad import SileroVAD
@@ -134,13 +134,13 @@ def build_tts(kind: str, config: EngineConfig, *, threads: int | None = None, ta
     if kind == "local":
         # Every voice of the set is a pinned requirement: one missing is refused by name here.
         return LocalTTS({"espeak": EspeakTTS(concurrency=threads), "piper": PiperTTS(threads=threads),
-                         "kokoro": KokoroTTS(config.model_dir, threads=threads)}, target=target)
+                         "kokoro": KokoroMultilingualTTS(config.model_dir, threads=threads)}, target=target)
     if kind == "espeak":
         return EspeakTTS(concurrency=threads)
     if kind == "piper":
         return PiperTTS(threads=threads)
     if kind == "kokoro":
-        return KokoroTTS(config.model_dir, threads=threads)
+        return KokoroMultilingualTTS(config.model_dir, threads=threads)
     if kind == "openai":
         return _import("dubbing.engines.tts.openai", "OpenAITTS")(
             **_openai_kwargs(config, config.openai_tts_model), voice=config.openai_tts_voice)

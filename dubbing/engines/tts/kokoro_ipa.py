@@ -36,7 +36,8 @@ import soundfile as sf
 from dubbing.engines.base import EngineError, EngineUnavailable, UnsupportedLanguage
 from dubbing.engines.model_files import ensure_joined_model, package_folder
 from dubbing.engines.tts.espeak import installed_voices
-from dubbing.engines.tts.kokoro import KOKORO_JA, MAX_TOKENS, SAMPLE_RATE, VOICES as PACKS
+from dubbing.engines.tts.kokoro import KOKORO_JA, MAX_TOKENS, SAMPLE_RATE, KokoroTTS
+from dubbing.engines.tts.kokoro import VOICES as PACKS
 from videos.media.process import run_process
 
 # ISO 639-1 -> the espeak-ng voice whose reading Kokoro gets. Each is covered by a test of the
@@ -244,3 +245,28 @@ class KokoroIPATTS:
         audio = np.concatenate(pieces[:-1]) if pieces else np.zeros(int(0.1 * SAMPLE_RATE), np.float32)
         sf.write(str(out_path), np.clip(audio, -1.0, 1.0), SAMPLE_RATE, subtype="FLOAT", format="WAV")
         return Path(out_path)
+
+
+class KokoroMultilingualTTS:
+    """Kokoro as one engine: Japanese through misaki's reader (tts.kokoro), every other offered
+    language through espeak-ng's IPA (KokoroIPATTS). Each loads its model session when it first
+    speaks."""
+
+    name = "kokoro"
+
+    def __init__(self, data_dir: Path, threads: int | None = None) -> None:
+        self.japanese = KokoroTTS(data_dir, threads=threads)
+        self.others = KokoroIPATTS(data_dir, threads=threads)
+        self.concurrency = 1
+
+    def _engine(self, language: str):
+        return self.japanese if language == "ja" else self.others
+
+    def languages(self) -> set[str]:
+        return self.japanese.languages() | self.others.languages()
+
+    def voices(self, language: str) -> list[str]:
+        return self._engine(language).voices(language)
+
+    def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> Path:
+        return self._engine(language).synthesize(text, language, voice, out_path)

@@ -167,3 +167,15 @@ def test_a_blend_of_a_man_and_a_woman_speaks_between_them(kokoro, tmp_path):
     woman = _pitch(kokoro.synthesize(text, "es", "jf_alpha", tmp_path / "woman.wav"))
     blend = _pitch(kokoro.synthesize(text, "es", "kumo_alpha", tmp_path / "blend.wav"))
     assert man < blend < woman
+
+
+def test_the_local_set_speaks_korean_with_kokoro_and_offers_its_voices_everywhere():
+    from dubbing.engine_config import engine_config
+    from dubbing.engines.registry import build_tts
+
+    local = build_tts("local", engine_config(), threads=2)
+    assert local.engine_for("ko").name == "kokoro"  # measured the most intelligible for Korean
+    assert local.voices("ko")[:2] == ["jf_alpha", "jm_kumo"] and "kumo_alpha" in local.voices("ko")
+    assert local.engine_for("es").name == "espeak" and "jf_alpha" in local.voices("es")
+    assert local.engine_for("es", "jf_alpha").name == "kokoro"  # a speaker given a Kokoro voice
+    assert local.engine_for("ja").name == "kokoro" and local.voices("ja")[0] == "jf_alpha"
