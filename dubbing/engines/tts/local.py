@@ -12,10 +12,10 @@ from pathlib import Path
 from dubbing.engines.base import EngineUnavailable, UnsupportedLanguage
 
 # Language -> the engine whose default voice was measured the most intelligible (bench/engines.py;
-# Korean by bench/sound.py: Kokoro through espeak-ng's IPA at CER 0.48, espeak-ng itself 0.69-0.76).
+# Korean by bench/sound.py: Kokoro through espeak-ng's IPA at CER 0.18-0.53, espeak-ng itself 0.69-0.76).
 DEFAULT_ENGINE = {"en": "piper", "ja": "kokoro", "ko": "kokoro"}
 # Language -> the engine voice measured more intelligible than the engine's plain one.
-DEFAULT_VOICE = {"fr": "f3"}
+DEFAULT_VOICE = {"fr": "f3", "ko": "jm_kumo"}  # Korean: Kokoro jm_kumo CER 0.18, jf_alpha 0.53
 
 
 class LocalTTS:

@@ -175,7 +175,7 @@ def test_the_local_set_speaks_korean_with_kokoro_and_offers_its_voices_everywher
 
     local = build_tts("local", engine_config(), threads=2)
     assert local.engine_for("ko").name == "kokoro"  # measured the most intelligible for Korean
-    assert local.voices("ko")[:2] == ["jf_alpha", "jm_kumo"] and "kumo_alpha" in local.voices("ko")
+    assert local.voices("ko")[:2] == ["jm_kumo", "jf_alpha"] and "kumo_alpha" in local.voices("ko")
     assert local.engine_for("es").name == "espeak" and "jf_alpha" in local.voices("es")
     assert local.engine_for("es", "jf_alpha").name == "kokoro"  # a speaker given a Kokoro voice
     assert local.engine_for("ja").name == "kokoro" and local.voices("ja")[0] == "jf_alpha"
