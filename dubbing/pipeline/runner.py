@@ -27,6 +27,7 @@ from dubbing.pipeline.mux import MuxStage
 from dubbing.pipeline.options import DEFAULT_DUCK_DB, DEFAULT_SEPARATE_DUCK_DB, DubOptions
 from dubbing.pipeline.probe import ProbeStage
 from dubbing.pipeline.segment import SegmentStage
+from dubbing.pipeline.separate import SeparateStage
 from dubbing.pipeline.stage import Context, Event, Stage
 from dubbing.pipeline.store import ArtifactStore
 from dubbing.pipeline.synthesize import SynthesizeStage
@@ -36,7 +37,8 @@ from dubbing.pipeline.workspace import SOURCE_STAGES, Workspace, atomic_write_js
 from videos.media.process import cancel_scope
 
 PIPELINE: tuple[Stage, ...] = (
-    ProbeStage(), ExtractStage(), TranscribeStage(), SegmentStage(), TranslateStage(), SynthesizeStage(),
+    ProbeStage(), ExtractStage(), SeparateStage(), TranscribeStage(), SegmentStage(), TranslateStage(),
+    SynthesizeStage(),
     FitStage(), MixStage(), MuxStage(),
 )
 STAGES = tuple(s.name for s in PIPELINE) + ("publish",)
