@@ -19,9 +19,9 @@ from django.conf import settings
 from django.conf.locale import LANG_INFO
 from django.utils.translation import gettext
 
+from dubbing.backgrounds import background_modes
 from dubbing.engines.base import EngineError
 from dubbing.engines.openai_languages import WHISPER_LANGUAGES
-from dubbing.backgrounds import background_modes
 from dubbing.engine_config import build_engines
 from dubbing.pipeline.options import DubOptions
 
