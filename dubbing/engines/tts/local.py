@@ -12,10 +12,13 @@ from pathlib import Path
 from dubbing.engines.base import EngineUnavailable, UnsupportedLanguage
 
 # Language -> the engine whose default voice was measured the most intelligible (bench/engines.py;
-# Korean by bench/sound.py: Kokoro through espeak-ng's IPA at CER 0.18-0.53, espeak-ng itself 0.69-0.76).
-DEFAULT_ENGINE = {"en": "piper", "ja": "kokoro", "ko": "kokoro"}
+# Korean, French and German by bench/sound.py, docs/sound.md: Kokoro's jm_kumo through espeak-ng's
+# IPA at CER 0.18 / WER 0.55 / WER 0.13 against espeak-ng's 0.76 / 1.10 / 0.67). Spanish measured
+# Kokoro at WER 0.07 against espeak-ng's 0.27 but stays on espeak-ng until the suite's Spanish dubs
+# are moved to the fast voice (see docs/sound.md).
+DEFAULT_ENGINE = {"en": "piper", "ja": "kokoro", "ko": "kokoro", "fr": "kokoro", "de": "kokoro"}
 # Language -> the engine voice measured more intelligible than the engine's plain one.
-DEFAULT_VOICE = {"fr": "f3", "ko": "jm_kumo"}  # Korean: Kokoro jm_kumo CER 0.18, jf_alpha 0.53
+DEFAULT_VOICE = {"ko": "jm_kumo", "fr": "jm_kumo", "de": "jm_kumo"}
 
 
 class LocalTTS:

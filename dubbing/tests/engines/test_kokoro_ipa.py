@@ -174,7 +174,8 @@ def test_the_local_set_speaks_korean_with_kokoro_and_offers_its_voices_everywher
     from dubbing.engines.registry import build_tts
 
     local = build_tts("local", engine_config(), threads=2)
-    assert local.engine_for("ko").name == "kokoro"  # measured the most intelligible for Korean
+    for language in ("ko", "fr", "de"):  # measured the most intelligible there (docs/sound.md)
+        assert local.engine_for(language).name == "kokoro" and local.voices(language)[0] == "jm_kumo"
     assert local.voices("ko")[:2] == ["jm_kumo", "jf_alpha"] and "kumo_alpha" in local.voices("ko")
     assert local.engine_for("es").name == "espeak" and "jf_alpha" in local.voices("es")
     assert local.engine_for("es", "jf_alpha").name == "kokoro"  # a speaker given a Kokoro voice
