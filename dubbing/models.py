@@ -58,6 +58,9 @@ class DubbingJob(models.Model):
     claim_token = models.UUIDField(null=True, blank=True, verbose_name=_("claim token"))
     worker = models.CharField(max_length=200, blank=True, verbose_name=_("worker"))
     heartbeat_at = models.DateTimeField(null=True, blank=True, verbose_name=_("heartbeat at"))
+    # When a queued job's message is overdue: set when it is sent (after a retry's delay, plus
+    # DUBBING_QUEUED_LOST_SECONDS); the reaper re-sends a job still queued past it.
+    resend_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resend at"))
     # What a polling client needs, kept current by the services and the worker, so that the
     # job-detail endpoint is one indexed row read (bench/api.py).
     snapshot = models.JSONField(default=dict, blank=True, verbose_name=_("snapshot"))

@@ -409,6 +409,9 @@ DUBBING_JOB_RETRY_BACKOFF_MAX = env_float("DUBBING_JOB_RETRY_BACKOFF_MAX", 300.0
 DUBBING_HEARTBEAT_SECONDS = env_float("DUBBING_HEARTBEAT_SECONDS", 5.0)
 DUBBING_HEARTBEAT_STALE_SECONDS = env_float("DUBBING_HEARTBEAT_STALE_SECONDS", 60.0)
 DUBBING_QUEUED_RESEND_SECONDS = env_float("DUBBING_QUEUED_RESEND_SECONDS", 900.0)
+# A queued job still unclaimed this long after its message was due (sent, or its retry's delay
+# over) lost its message: the reaper sends it again once, then waits DUBBING_QUEUED_RESEND_SECONDS.
+DUBBING_QUEUED_LOST_SECONDS = env_float("DUBBING_QUEUED_LOST_SECONDS", 60.0)
 DUBBING_REAPER_INTERVAL = env_float("DUBBING_REAPER_INTERVAL", 15.0)
 # A job's time limit per delivery: base + factor x the media's duration.
 DUBBING_TIME_LIMIT_BASE = env_float("DUBBING_TIME_LIMIT_BASE", 900.0)

@@ -343,8 +343,10 @@ def dubbing_jobs_reap(*, now=None) -> dict[str, int]:
     - running with a heartbeat older than DUBBING_HEARTBEAT_STALE_SECONDS: the worker died
       (or was cut off). Cancelled if a cancel was requested, failed when it has used its tries,
       else queued again for another worker (which resumes from the stored workspace).
-    - queued for longer than DUBBING_QUEUED_RESEND_SECONDS with no claim: its message may have
-      been lost (a broker restart); sent again. A duplicate is harmless: the claim is conditional.
+    - queued and unclaimed past its `resend_at` (DUBBING_QUEUED_LOST_SECONDS after its message
+      was due; a retry's delay counts, so backoff is kept): its message was lost (a broker
+      restart); sent again once, then again every DUBBING_QUEUED_RESEND_SECONDS. A duplicate is
+      harmless: the claim is conditional.
     """
     now = now or timezone.now()
     stale_before = now - timedelta(seconds=settings.DUBBING_HEARTBEAT_STALE_SECONDS)
@@ -359,14 +361,18 @@ def dubbing_jobs_reap(*, now=None) -> dict[str, int]:
         if outcome is not None:
             counts[outcome] += 1
 
+    # Rows queued before resend_at existed fall back to the long interval since their last write.
     lost_before = now - timedelta(seconds=settings.DUBBING_QUEUED_RESEND_SECONDS)
-    for job in DubbingJob.objects.filter(status=JobStatus.QUEUED, updated_at__lt=lost_before).select_related("video"):
-        # Touch updated_at so the next pass waits another interval before sending it again.
-        touched = DubbingJob.objects.filter(id=job.id, status=JobStatus.QUEUED, updated_at=job.updated_at).update(
-            updated_at=now
-        )
+    overdue = DubbingJob.objects.filter(status=JobStatus.QUEUED).filter(
+        Q(resend_at__lt=now) | Q(resend_at__isnull=True, updated_at__lt=lost_before))
+    for job in overdue.select_related("video"):
+        # Moving resend_at is the claim on re-sending (a second reaper's update finds it moved),
+        # and the next re-send waits the long interval: lost once is re-sent soon, once.
+        again_at = now + timedelta(seconds=settings.DUBBING_QUEUED_RESEND_SECONDS)
+        touched = DubbingJob.objects.filter(id=job.id, status=JobStatus.QUEUED, resend_at=job.resend_at).update(
+            resend_at=again_at)
         if touched == 1:
             with transaction.atomic():
-                job_enqueue(job)
+                job_enqueue(job, resend_at=again_at)
             counts["resent"] += 1
     return counts

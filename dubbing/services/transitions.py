@@ -9,6 +9,9 @@ let go of.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -47,8 +50,14 @@ def job_snapshot_refresh(job: DubbingJob, *, save: bool = True, steps: list[JobS
     return job.snapshot
 
 
-def job_enqueue(job: DubbingJob, *, delay_seconds: float = 0.0) -> None:
-    """Send the job's current run to the workers once the surrounding transaction commits."""
+def job_enqueue(job: DubbingJob, *, delay_seconds: float = 0.0, resend_at=None) -> None:
+    """Send the job's current run to the workers once the surrounding transaction commits, and
+    note when the message is overdue (`resend_at`, by default when its delay is over plus
+    DUBBING_QUEUED_LOST_SECONDS): the reaper re-sends a job still queued then."""
+    if resend_at is None:
+        resend_at = timezone.now() + timedelta(seconds=max(0.0, delay_seconds) + settings.DUBBING_QUEUED_LOST_SECONDS)
+    job.resend_at = resend_at
+    DubbingJob.objects.filter(id=job.id).update(resend_at=resend_at)
     job_id, attempt, render, duration = job.id, job.attempt, job.current_render, job.video.duration
     transaction.on_commit(
         lambda: job_message_send(

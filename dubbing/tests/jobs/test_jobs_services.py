@@ -457,7 +457,7 @@ def test_the_reaper_fails_a_job_that_keeps_losing_its_worker(job, settings):
 
 def test_the_reaper_resends_a_job_whose_message_was_lost(job, settings, django_capture_on_commit_callbacks):
     DubbingJob.objects.filter(pk=job.pk).update(
-        updated_at=timezone.now() - timedelta(seconds=settings.DUBBING_QUEUED_RESEND_SECONDS + 1))
+        resend_at=timezone.now() - timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert services.dubbing_jobs_reap()["resent"] == 1
         assert services.dubbing_jobs_reap()["resent"] == 0  # not again until another interval passed
