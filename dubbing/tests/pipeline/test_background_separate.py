@@ -126,7 +126,7 @@ def test_the_dubbed_lines_play_where_the_report_places_them(separated_dub):
 
 @pytest.fixture
 def ready_video(owner, media_root):
-    from testing.factories import VideoFactory
+    from videos.tests.factories import VideoFactory
     from testing.media import FIXTURE_MEDIA
 
     return VideoFactory(owner=owner, title="Speech", original_filename="speech_en.mp4",
@@ -149,7 +149,7 @@ def test_separate_is_the_default_and_listed_where_the_separator_is_installed(own
     from billing.selectors import credits_balance
     from dubbing.languages import language_support_clear
     from dubbing.models import DubbingJob
-    from testing.factories import give_credits
+    from billing.tests.factories import give_credits
 
     language_support_clear()
     modes = owner_client.get("/api/v1/languages").json()["background_modes"]
@@ -167,7 +167,7 @@ def test_without_the_separator_separate_is_withdrawn_and_refused_before_any_char
         owner, staff, owner_client, ready_video, no_separator):
     from billing.selectors import credits_balance
     from dubbing.models import DubbingJob
-    from testing.factories import give_credits
+    from billing.tests.factories import give_credits
 
     assert owner_client.get("/api/v1/languages").json()["background_modes"] == ["duck", "keep", "drop"]
     give_credits(owner, 3, staff=staff)
