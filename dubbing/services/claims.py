@@ -142,6 +142,9 @@ def job_progress_save(*, job: DubbingJob, claim_token, stage: str, progress: int
     return True
 
 
+# Lines written per statement: a bulk update is one CASE WHEN branch per row and field, so an
+# unbatched write of thousands of lines was one statement PostgreSQL chewed on for minutes.
+SEGMENT_WRITE_BATCH = 100
 _SEGMENT_FIELDS = ["segment_id", "start", "end", "speaker", "source_text", "target_text", "rendered_text", "speed",
                    "displacement", "overrun", "shortened", "glossary_misses", "updated_at"]
 
@@ -189,9 +192,9 @@ def segments_upsert(*, job: DubbingJob, segments: list, stage: str = "", render:
         row.updated_at = now
     with transaction.atomic():
         if update:
-            Segment.objects.bulk_update(update, _SEGMENT_FIELDS)
+            Segment.objects.bulk_update(update, _SEGMENT_FIELDS, batch_size=SEGMENT_WRITE_BATCH)
         if create:
-            Segment.objects.bulk_create(create)
+            Segment.objects.bulk_create(create, batch_size=SEGMENT_WRITE_BATCH)
     return len(create) + len(update)
 
 
