@@ -31,6 +31,7 @@ from dubbing.errors import (
     JobNotRetryable,
     JobRunning,
     NothingToRender,
+    SameLanguage,
     SegmentNotFound,
     SpeakerNotFound,
     SubtitleCueTooShort,
@@ -123,8 +124,8 @@ class JobListCreateApi(APIView):
         ),
     )
     @idempotent
-    @raises(VideoNotFound, VideoNotReady, UnsupportedPair, InvalidOptions, InvalidSubtitles, TooManySubtitleCues,
-            SubtitleCueTooShort, SubtitlesOutsideMedia, InsufficientCredits)
+    @raises(VideoNotFound, VideoNotReady, UnsupportedPair, SameLanguage, InvalidOptions, InvalidSubtitles,
+            TooManySubtitleCues, SubtitleCueTooShort, SubtitlesOutsideMedia, InsufficientCredits)
     def post(self, request):
         serializer = JobCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -157,6 +158,9 @@ def _uuid_or_none(value) -> uuid.UUID | None:
 def _check_languages(source: str, target: str, *, subtitles: bool, field: str = "target_language") -> None:
     """A language the deployment cannot speak at all is named here, before the service is asked
     about the pair (which it decides with the engines it will really use)."""
+    if source == target:
+        message = gettext("The source and target languages are the same.")
+        raise SameLanguage(message, errors={field: [message]})
     support = language_support()
     if target not in support.targets:
         raise UnsupportedPair(

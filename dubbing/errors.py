@@ -20,6 +20,7 @@ class DubbingErrorCode(StrEnum):
     UNSUPPORTED_PAIR = "unsupported_pair"
     INVALID_OPTIONS = "invalid_options"
     SEPARATION_UNAVAILABLE = "separation_unavailable"
+    SAME_LANGUAGE = "same_language"
     JOB_NOT_CANCELLABLE = "job_not_cancellable"
     JOB_NOT_RETRYABLE = "job_not_retryable"
     JOB_RUNNING = "job_running"
@@ -79,10 +80,18 @@ class SubtitleCueTooShort(InvalidSubtitles):
 class SubtitlesOutsideMedia(InvalidSubtitles):
     code = DubbingErrorCode.SUBTITLES_OUTSIDE_MEDIA.value
 
+
 class SeparationUnavailable(ServiceError):
     status_code = status.HTTP_400_BAD_REQUEST
     code = DubbingErrorCode.SEPARATION_UNAVAILABLE.value
     default_detail = _("This server cannot separate the voice from the music; choose another background.")
+
+
+class SameLanguage(InvalidOptions):
+    """The source and target languages are the same: refused before anything is reserved."""
+
+    code = DubbingErrorCode.SAME_LANGUAGE.value
+    default_detail = _("The source and target languages are the same.")
 
 
 class JobNotCancellable(Conflict):

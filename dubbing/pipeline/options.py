@@ -20,7 +20,14 @@ DEFAULT_SEPARATE_DUCK_DB = -6.0  # the music-and-effects stem while a line plays
 
 
 class OptionsError(ValueError):
-    """An option is out of range; the message names it."""
+    """An option is out of range. `field` names the option at fault and `reason` says what is
+    wrong with it (`required`, `choice`, `range`, `same_language`), so callers never read the
+    English message to find them."""
+
+    def __init__(self, message: str, *, field: str, reason: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -40,17 +47,21 @@ class DubOptions:
 
     def __post_init__(self) -> None:
         if not self.target_language:
-            raise OptionsError("target_language is required.")
+            raise OptionsError("target_language is required.", field="target_language", reason="required")
         if self.background not in BACKGROUNDS:
-            raise OptionsError(f"background must be one of {', '.join(BACKGROUNDS)}.")
+            raise OptionsError(f"background must be one of {', '.join(BACKGROUNDS)}.", field="background",
+                               reason="choice")
         if self.subtitles not in SUBTITLE_MODES:
-            raise OptionsError(f"subtitles must be one of {', '.join(SUBTITLE_MODES)}.")
+            raise OptionsError(f"subtitles must be one of {', '.join(SUBTITLE_MODES)}.", field="subtitles",
+                               reason="choice")
         if not (MIN_SPEED <= float(self.max_speed) <= MAX_SPEED):
-            raise OptionsError(f"max_speed must be between {MIN_SPEED} and {MAX_SPEED}.")
+            raise OptionsError(f"max_speed must be between {MIN_SPEED} and {MAX_SPEED}.", field="max_speed",
+                               reason="range")
         if self.engines is not None and self.engines not in ENGINE_SETS:
-            raise OptionsError(f"engines must be one of {', '.join(ENGINE_SETS)}.")
+            raise OptionsError(f"engines must be one of {', '.join(ENGINE_SETS)}.", field="engines", reason="choice")
         if self.source_language == self.target_language:
-            raise OptionsError("The source and target languages are the same.")
+            raise OptionsError("The source and target languages are the same.", field="target_language",
+                               reason="same_language")
 
     def to_dict(self) -> dict:
         return asdict(self)

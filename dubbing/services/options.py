@@ -15,6 +15,7 @@ from dubbing.engines.base import EngineError, EngineUnavailable
 from dubbing.engine_config import build_engines
 from dubbing.errors import (
     InvalidOptions,
+    SameLanguage,
     InvalidSubtitles,
     SeparationUnavailable,
     SubtitleCueTooShort,
@@ -47,8 +48,6 @@ from dubbing.pipeline.subtitles import (
 )
 
 MAX_TARGET_LANGUAGES = 5
-_OPTION_FIELDS = ("target_language", "source_language", "background", "subtitles", "voice", "max_speed",
-                  "glossary", "engines", "source_subtitles", "target_subtitles")
 
 
 def target_languages_check(target_languages) -> None:
@@ -106,32 +105,25 @@ def dub_options_parse(**fields) -> DubOptions:
     try:
         return DubOptions(**fields)
     except OptionsError as exc:
-        field = _options_error_field(str(exc))
-        message = _options_error_message(field, str(exc))
-        raise InvalidOptions(message, errors={field: [message]}) from None
+        message = _options_error_message(exc)
+        refusal = SameLanguage if exc.reason == "same_language" else InvalidOptions
+        raise refusal(message, errors={exc.field: [message]}) from None
 
 
-def _options_error_field(message: str) -> str:
-    first = message.split(" ", 1)[0].strip(".:,")
-    if first in _OPTION_FIELDS:
-        return first
-    if "source and target" in message:
-        return "target_language"
-    return "non_field_errors"
-
-
-def _options_error_message(field: str, message: str) -> str:
-    """DubOptions' refusal (plain English from the pipeline) in the user's language."""
+def _options_error_message(exc: OptionsError) -> str:
+    """DubOptions' refusal (plain English from the pipeline) in the user's language, from the
+    field and the reason it names."""
+    field = exc.field
+    if exc.reason == "same_language":
+        return gettext("The source and target languages are the same.")
     if field == "target_language":
-        if "same" in message:
-            return gettext("The source and target languages are the same.")
         return gettext("Choose a target language.")
     choices = {"background": BACKGROUNDS, "subtitles": SUBTITLE_MODES, "engines": ENGINE_SETS}
     if field in choices:
         return gettext("%(field)s must be one of %(choices)s.") % {"field": field, "choices": ", ".join(choices[field])}
     if field == "max_speed":
         return gettext("max_speed is a number between %(low)s and %(high)s.") % {"low": MIN_SPEED, "high": MAX_SPEED}
-    return message
+    return str(exc)
 
 
 def engines_check(options: DubOptions) -> dict[str, str]:
