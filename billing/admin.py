@@ -1,4 +1,9 @@
-"""Staff tools: the ledger (read-only), credit grants, packs, payments and refunds, webhooks."""
+"""Staff tools: the ledger (read-only), credit grants, packs, plans, subscriptions, payments and
+refunds, webhooks.
+
+One module because Django discovers an app's admin in `admin.py`; it is long because each money
+screen carries its own guarded form (grant, refund, free period) next to the list it belongs to.
+"""
 
 from __future__ import annotations
 

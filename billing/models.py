@@ -2,6 +2,9 @@
 
 The ledger is the truth: `CreditAccount.balance` is a cached sum of the account's `LedgerEntry`
 amounts, kept in step by `billing.services.ledger_entry_append`, the only code that writes either.
+
+Over 400 lines because packs, plans, subscriptions, payments, refunds and webhook deliveries are
+one app's tables whose constraints refer to each other; Django keeps an app's models in one module.
 """
 
 from __future__ import annotations

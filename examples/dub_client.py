@@ -129,6 +129,53 @@ def _check(response: httpx.Response) -> dict:
     return response.json() if response.content else {}
 
 
+def _upload_once(api: httpx.Client, source: Path, digest: str, state: dict, state_path: Path) -> str:
+    """Upload once per file (kept in the state file: a rerun sends the same request again) and
+    wait until the server has probed it."""
+    video_id = state.get(digest)
+    if not video_id or api.get(f"/videos/{video_id}").status_code != 200:
+        with source.open("rb") as fh:
+            video_id = _check(api.post("/videos", files={"file": (source.name, fh)},
+                                       data={"title": source.stem}))["id"]
+        state[digest] = video_id
+        state_path.write_text(json.dumps(state))
+    while (video := _check(api.get(f"/videos/{video_id}")))["status"] not in ("ready", "failed"):
+        time.sleep(0.5)
+    if video["status"] != "ready":
+        raise SystemExit(f"The upload could not be processed: {video}")
+    return video_id
+
+
+def _start_jobs(api: httpx.Client, body: dict, key: str) -> tuple[list[dict], bool]:
+    """One request for every language; the key makes a retry (or a rerun) safe."""
+    for _attempt in range(30):
+        answer = api.post("/jobs", json=body, headers={"Idempotency-Key": key})
+        if answer.status_code != 409 or answer.json().get("code") != "idempotency_key_in_use":
+            break
+        time.sleep(1)  # the first request with this key is still running
+    return _check(answer)["results"], answer.headers.get("Idempotent-Replayed") == "true"
+
+
+def _download(api: httpx.Client, job: dict, out: Path, stem: str) -> list[str]:
+    """The job's outputs, through fresh links from the job."""
+    names = []
+    for kind in DOWNLOADS:
+        url = job["artifacts"].get(kind)
+        if not url:
+            continue
+        with api.stream("GET", url) as response:
+            response.raise_for_status()
+            # The server names the file (speech_en.es.mp4); else the kind and language.
+            served = response.headers.get("content-disposition", "").partition("filename=")[2].strip('"; ')
+            name = out / (Path(served).name or f"{stem}.{job['target_language']}.{kind}")
+            with name.open("wb") as fh:
+                for chunk in response.iter_bytes():
+                    fh.write(chunk)
+        names.append(str(name))
+        print(f"{job['target_language']}: {name}", file=sys.stderr)
+    return names
+
+
 def dub(args) -> dict:
     api = httpx.Client(base_url=args.api.rstrip("/"), timeout=120)
     token = _check(api.post("/auth/token", json={"email": args.email, "password": args.password}))["access"]
@@ -146,56 +193,21 @@ def dub(args) -> dict:
     hook = _check(api.post("/webhooks", json={"url": args.webhook_url or receiver.url, "events": JOB_EVENTS}))
     receiver.secret = hook["secret"]
     try:
-        # 1. Upload once per file (kept in the state file: a rerun sends the same request again).
-        video_id = state.get(digest)
-        if not video_id or api.get(f"/videos/{video_id}").status_code != 200:
-            with source.open("rb") as fh:
-                video_id = _check(api.post("/videos", files={"file": (source.name, fh)},
-                                           data={"title": source.stem}))["id"]
-            state[digest] = video_id
-            state_path.write_text(json.dumps(state))
-        while (video := _check(api.get(f"/videos/{video_id}")))["status"] not in ("ready", "failed"):
-            time.sleep(0.5)
-        if video["status"] != "ready":
-            raise SystemExit(f"The upload could not be processed: {video}")
-
-        # 2. One request for every language; the key makes a retry (or a rerun) safe.
+        video_id = _upload_once(api, source, digest, state, state_path)
         key = args.idempotency_key or f"dub-{digest}-{'-'.join(targets)}-{args.source}"
-        body = {"video_id": video_id, "target_languages": targets, "source_language": args.source,
-                "background": args.background}
-        for attempt in range(30):
-            answer = api.post("/jobs", json=body, headers={"Idempotency-Key": key})
-            if answer.status_code != 409 or answer.json().get("code") != "idempotency_key_in_use":
-                break
-            time.sleep(1)  # the first request with this key is still running
-        jobs = _check(answer)["results"]
-        replayed = answer.headers.get("Idempotent-Replayed") == "true"
+        jobs, replayed = _start_jobs(api, {"video_id": video_id, "target_languages": targets,
+                                           "source_language": args.source, "background": args.background}, key)
         print(f"{'Replayed' if replayed else 'Started'} {len(jobs)} dub(s) with key {key}", file=sys.stderr)
-
-        # 3. Wait for the webhooks of the jobs that have not finished yet.
+        # Wait for the webhooks of the jobs that have not finished yet, then download.
         current = {job["id"]: _check(api.get(f"/jobs/{job['id']}")) for job in jobs}
         waiting = {job_id for job_id, job in current.items() if job["status"] not in FINAL}
         events = receiver.wait(waiting, args.timeout) if waiting else {}
-
-        # 4. Download the outputs (fresh links from the job).
         files = {}
         for job_id in current:
-            job = _check(api.get(f"/jobs/{job_id}"))
-            current[job_id] = job
-            for kind in DOWNLOADS:
-                url = job["artifacts"].get(kind)
-                if not url:
-                    continue
-                with api.stream("GET", url) as response:
-                    response.raise_for_status()
-                    # The server names the file (speech_en.es.mp4); else the kind and language.
-                    served = response.headers.get("content-disposition", "").partition("filename=")[2].strip('"; ')
-                    name = out / (Path(served).name or f"{source.stem}.{job['target_language']}.{kind}")
-                    with name.open("wb") as fh:
-                        for chunk in response.iter_bytes():
-                            fh.write(chunk)
-                files.setdefault(job_id, []).append(str(name))
-                print(f"{job['target_language']}: {name}", file=sys.stderr)
+            current[job_id] = _check(api.get(f"/jobs/{job_id}"))
+            names = _download(api, current[job_id], out, source.stem)
+            if names:
+                files[job_id] = names
         balance_after = _check(api.get("/me"))["credits"]
     finally:
         api.delete(f"/webhooks/{hook['id']}")

@@ -3,6 +3,10 @@
 Every knob is an environment variable with a safe default (see .env.example and docs/deployment.md).
 With no variables at all the embedded set-up runs: SQLite and media under ONEVOICE_DATA_DIR,
 console email, an in-process Dramatiq broker, and the local offline engines.
+
+One module on purpose: every knob of every process is read here, once, at start-up, so a bad
+value fails before anything runs and the whole configuration is one file to read (it is long
+because the product has that many settings, each with its comment).
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Probing is synchronous and happens before anything is stored: a refused file lea
 row and no stored object. Storage and ffmpeg work run outside database transactions; the row is
 written last, in a short transaction that re-checks the quota with the owner's row locked (two
 uploads racing for the last megabytes cannot both win).
+
+One module (over 400 lines) because the two ways in, a server upload and a direct-to-S3 upload,
+end in the same probe, quota check and row write, which are easiest to check side by side.
 """
 
 from __future__ import annotations

@@ -175,6 +175,37 @@ def _apply_provider_cancellations(payment: Payment, snapshot: portone.ProviderPa
 
 
 @transaction.atomic
+def _apply_paid(payment: Payment, snapshot: portone.ProviderPayment, *, now) -> None:
+    """PortOne says paid: credit the pack (or the plan's period) once, unless the payment does
+    not match its order, which fails it instead."""
+    problem = _mismatch(payment, snapshot)
+    if problem:
+        if payment.credited_at is None:
+            payment.status = Status.FAILED
+            payment.failure_code = PaymentMismatch.code
+            payment.failure_detail = problem
+            logger.warning("Payment %s does not match its order: %s", payment.payment_id, problem)
+        return
+    if payment.credited_at is None:
+        if payment.subscription_id is not None:
+            payment.paid_at = snapshot.paid_at or now
+            plan_charge_credit(payment=payment, now=now)  # a plan's period: its credits, once
+        else:
+            ledger_entry_append(
+                user=payment.user,
+                kind=Kind.PURCHASE,
+                amount=payment.credits,
+                idempotency_key=f"purchase:{payment.payment_id}",
+                ref=f"payment:{payment.payment_id}",
+                payment=payment,
+            )
+        payment.credited_at = now
+    if payment.cancelled_amount == 0:  # a late PAID answer must not undo a refund we made
+        payment.status = Status.PAID
+    payment.paid_at = snapshot.paid_at or payment.paid_at or now
+    payment.failure_code = payment.failure_detail = ""
+
+
 def _payment_apply(*, payment_pk, snapshot: portone.ProviderPayment | None) -> Payment:
     """Bring our payment in line with what PortOne said; credit the pack at most once."""
     payment = Payment.objects.select_for_update().select_related("user").get(pk=payment_pk)
@@ -204,31 +235,7 @@ def _payment_apply(*, payment_pk, snapshot: portone.ProviderPayment | None) -> P
             payment.failure_code = "payment_failed"
             payment.failure_detail = snapshot.failure_reason or PAYMENT_FAILED_DETAIL
     elif snapshot.is_paid:
-        problem = _mismatch(payment, snapshot)
-        if problem and payment.credited_at is None:
-            payment.status = Status.FAILED
-            payment.failure_code = PaymentMismatch.code
-            payment.failure_detail = problem
-            logger.warning("Payment %s does not match its order: %s", payment.payment_id, problem)
-        elif not problem:
-            if payment.credited_at is None:
-                if payment.subscription_id is not None:
-                    payment.paid_at = snapshot.paid_at or now
-                    plan_charge_credit(payment=payment, now=now)  # a plan's period: its credits, once
-                else:
-                    ledger_entry_append(
-                        user=payment.user,
-                        kind=Kind.PURCHASE,
-                        amount=payment.credits,
-                        idempotency_key=f"purchase:{payment.payment_id}",
-                        ref=f"payment:{payment.payment_id}",
-                        payment=payment,
-                    )
-                payment.credited_at = now
-            if payment.cancelled_amount == 0:  # a late PAID answer must not undo a refund we made
-                payment.status = Status.PAID
-            payment.paid_at = snapshot.paid_at or payment.paid_at or now
-            payment.failure_code = payment.failure_detail = ""
+        _apply_paid(payment, snapshot, now=now)
     elif snapshot.status in portone.CANCELLED_STATUSES:
         if payment.credited_at is not None:
             _apply_provider_cancellations(payment, snapshot)

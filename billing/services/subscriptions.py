@@ -7,6 +7,9 @@ encrypted and charges the first period. Renewals are ours, not PortOne's schedul
 period under a payment id fixed per subscription, period and attempt, and a crash anywhere is
 reconciled from PortOne by the next run (a payment left pending is looked up before it is ever
 charged again). Credits move only in `plan_charge_credit` (plans.py), once per charge.
+
+It passes 400 lines because a subscription's whole state machine (subscribe, renew, retry, change,
+cancel, card) is read best in one place; the credit rules live apart in plans.py.
 """
 
 from __future__ import annotations

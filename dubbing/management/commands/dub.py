@@ -74,8 +74,6 @@ def pairs_epilog() -> str:
     /api/v1/languages says), for the end of `dub --help`."""
     import textwrap
 
-    from dubbing.languages import language_support
-
     support = language_support()
     if support.unavailable:
         return f"No language pair can be dubbed here: {support.unavailable}"
