@@ -12,6 +12,7 @@ because the product has that many settings, each with its comment).
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import re
 import secrets
@@ -587,3 +588,6 @@ configure_structlog()
 connect_signals()
 # Our RequestIDMiddleware has already kept a trusted proxy's X-Request-ID (or made one) in its place.
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+# A refused request is the client's business, logged once at INFO as the request finishes; the
+# code that refused it logs why (one warning line) where that helps an operator.
+DJANGO_STRUCTLOG_STATUS_4XX_LOG_LEVEL = logging.INFO
