@@ -174,7 +174,6 @@ def _apply_provider_cancellations(payment: Payment, snapshot: portone.ProviderPa
     _refund_debit(refund=refund, clamp_to_balance=True)
 
 
-@transaction.atomic
 def _apply_paid(payment: Payment, snapshot: portone.ProviderPayment, *, now) -> None:
     """PortOne says paid: credit the pack (or the plan's period) once, unless the payment does
     not match its order, which fails it instead."""
@@ -206,6 +205,7 @@ def _apply_paid(payment: Payment, snapshot: portone.ProviderPayment, *, now) -> 
     payment.failure_code = payment.failure_detail = ""
 
 
+@transaction.atomic
 def _payment_apply(*, payment_pk, snapshot: portone.ProviderPayment | None) -> Payment:
     """Bring our payment in line with what PortOne said; credit the pack at most once."""
     payment = Payment.objects.select_for_update().select_related("user").get(pk=payment_pk)
