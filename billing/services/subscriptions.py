@@ -408,8 +408,9 @@ def subscription_grant_free_period(*, subscription: Subscription, period: int, s
     the ledger (the key a paid renewal of that period uses) and the period moves on. False when
     that period has started already (the form submitted twice grants once)."""
     with transaction.atomic():
-        locked = Subscription.objects.select_for_update().select_related("user", "plan", "next_plan").get(
-            pk=subscription.pk)
+        # "of self": next_plan may be null, and PostgreSQL locks no row on an outer join's null side.
+        locked = Subscription.objects.select_for_update(of=("self",)).select_related(
+            "user", "plan", "next_plan").get(pk=subscription.pk)
         if period != locked.period_number + 1:
             return False
         if locked.status not in (Status.ACTIVE, Status.PAST_DUE):

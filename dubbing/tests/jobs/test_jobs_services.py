@@ -148,15 +148,18 @@ def test_an_unsupported_pair_is_400_naming_what_is_possible(funded, video, setti
 
 
 @pytest.mark.parametrize(
-    ("options", "field"),
-    [({"max_speed": 2.0}, "max_speed"), ({"background": "loud"}, "background"),
-     ({"subtitles": "maybe"}, "subtitles"), ({"glossary": ["not", "a", "map"]}, "glossary"),
-     ({"source_language": "es"}, "target_language")],
+    ("options", "field", "code"),
+    [({"max_speed": 2.0}, "max_speed", DubbingErrorCode.INVALID_OPTIONS),
+     ({"background": "loud"}, "background", DubbingErrorCode.INVALID_OPTIONS),
+     ({"subtitles": "maybe"}, "subtitles", DubbingErrorCode.INVALID_OPTIONS),
+     ({"glossary": ["not", "a", "map"]}, "glossary", DubbingErrorCode.INVALID_OPTIONS),
+     # API.md: the same source and target language has a code of its own
+     ({"source_language": "es"}, "target_language", DubbingErrorCode.SAME_LANGUAGE)],
 )
-def test_invalid_options_are_400_per_field(funded, video, options, field):
+def test_invalid_options_are_400_per_field(funded, video, options, field, code):
     with pytest.raises(ServiceError) as excinfo:
         services.dubbing_job_create(owner=funded, video_id=video.id, target_language="es", **options)
-    assert excinfo.value.status_code == 400 and _code(excinfo) == DubbingErrorCode.INVALID_OPTIONS
+    assert excinfo.value.status_code == 400 and _code(excinfo) == code
     assert field in excinfo.value.errors
     _nothing_reserved()
 
