@@ -62,7 +62,8 @@ def test_burned_subtitles_re_encode_the_video_with_the_korean_lines_drawn(korean
     report = korean_burned_dub["report"]
     video = outputs(korean_burned_dub)["video"]
     assert [s["text"] for s in report["segments"]] == ["안녕하세요 여러분, 반갑습니다.", "오늘은 비가 많이 옵니다."]
-    assert report["engines"]["tts"] == "espeak" and report["target_language"] == "ko"
+    # Korean is spoken by Kokoro since issue 19 measured it most intelligible (CER 0.18 against 0.69)
+    assert report["engines"]["tts"] == "kokoro" and report["target_language"] == "ko"
 
     streams = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",
                               str(video)], capture_output=True, text=True, check=True).stdout.split()
