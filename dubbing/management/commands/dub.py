@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from dubbing.backgrounds import default_background
 from dubbing.engine_config import build_engines
 from dubbing.engines.base import EngineError
+from dubbing.languages import language_support
 from dubbing.pipeline.errors import PipelineError
 from dubbing.pipeline.options import (
     BACKGROUNDS,
