@@ -26,6 +26,27 @@
     return input ? input.value : "";
   }
 
+  // "Pay" or "Register card": the site's loopback PortOne records it as the PG would; the answer
+  // (or what went wrong) finishes the dialog, and a failure lets the user try again.
+  function confirmOnClick(button, cancel, error, url, body, finish) {
+    button.addEventListener("click", function () {
+      button.disabled = cancel.disabled = true;
+      fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
+        body: JSON.stringify(body),
+      }).then(function (response) {
+        if (!response.ok) throw new Error(text.failed);
+        return response.json();
+      }).then(finish).catch(function (failure) {
+        error.hidden = false;
+        error.textContent = failure.message || text.failed;
+        button.disabled = cancel.disabled = false;
+      });
+    });
+  }
+
   function price(amount, currency) {
     try {
       return new Intl.NumberFormat(document.documentElement.lang || undefined, {
@@ -78,29 +99,14 @@
 
       dialog.addEventListener("cancel", function (event) { event.preventDefault(); cancelled(); });
       cancel.addEventListener("click", cancelled);
-      pay.addEventListener("click", function () {
-        pay.disabled = cancel.disabled = true;
-        fetch(payUrl, {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
-          body: JSON.stringify({
-            storeId: request.storeId,
-            channelKey: request.channelKey,
-            paymentId: request.paymentId,
-            orderName: request.orderName,
-            totalAmount: request.totalAmount,
-            currency: request.currency,
-          }),
-        }).then(function (response) {
-          if (!response.ok) throw new Error(text.failed);
-          return response.json();
-        }).then(finish).catch(function (failure) {
-          error.hidden = false;
-          error.textContent = failure.message || text.failed;
-          pay.disabled = cancel.disabled = false;
-        });
-      });
+      confirmOnClick(pay, cancel, error, payUrl, {
+        storeId: request.storeId,
+        channelKey: request.channelKey,
+        paymentId: request.paymentId,
+        orderName: request.orderName,
+        totalAmount: request.totalAmount,
+        currency: request.currency,
+      }, finish);
       dialog.showModal();
       pay.focus();
     });
@@ -138,28 +144,13 @@
 
       dialog.addEventListener("cancel", function (event) { event.preventDefault(); cancelled(); });
       cancel.addEventListener("click", cancelled);
-      register.addEventListener("click", function () {
-        register.disabled = cancel.disabled = true;
-        fetch(billingKeyUrl, {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
-          body: JSON.stringify({
-            storeId: request.storeId,
-            channelKey: request.channelKey,
-            issueId: request.issueId,
-            issueName: request.issueName,
-            customer: request.customer,
-          }),
-        }).then(function (response) {
-          if (!response.ok) throw new Error(text.failed);
-          return response.json();
-        }).then(finish).catch(function (failure) {
-          error.hidden = false;
-          error.textContent = failure.message || text.failed;
-          register.disabled = cancel.disabled = false;
-        });
-      });
+      confirmOnClick(register, cancel, error, billingKeyUrl, {
+        storeId: request.storeId,
+        channelKey: request.channelKey,
+        issueId: request.issueId,
+        issueName: request.issueName,
+        customer: request.customer,
+      }, finish);
       dialog.showModal();
       register.focus();
     });
