@@ -176,17 +176,29 @@ def test_the_process_refuses_to_start_with_a_bad_sqs_setting(env, named, tmp_pat
 # --- Queues, messages, delays, depth -----------------------------------------------------------------
 
 @pytest.mark.django_db(transaction=True)
-def test_a_queue_that_does_not_exist_is_created_on_first_use(sqs_broker, sqs_worker, webhook_ready):
+def test_a_queue_that_does_not_exist_is_created_on_first_use(sqs_broker, webhook_ready):
+    # No worker yet: a worker's consumers make every queue they listen on as they start, so the
+    # sender's first message is what must make the webhooks queue here.
     client = sqs_broker.sqs.meta.client
-    assert client.list_queues(QueueNamePrefix=sqs_broker.namespace).get("QueueUrls", []) == []
+
+    def queue_names():
+        return {url.rsplit("/", 1)[-1] for url in
+                client.list_queues(QueueNamePrefix=sqs_broker.namespace).get("QueueUrls", [])}
+
+    assert queue_names() == set()
     from integrations import services
 
     endpoint = services.webhook_endpoint_create(owner=webhook_ready["owner"], url=webhook_ready["receiver"].url,
                                                 events=["job.succeeded"])
     services.webhook_ping(endpoint=endpoint)
-    webhook_ready["receiver"].wait_for(1)
-    urls = client.list_queues(QueueNamePrefix=sqs_broker.namespace)["QueueUrls"]
-    assert f"{sqs_broker.namespace}_webhooks" in {url.rsplit("/", 1)[-1] for url in urls}
+    assert queue_names() == {f"{sqs_broker.namespace}_webhooks"}
+    running = Worker(sqs_broker, worker_timeout=1000, worker_threads=2)
+    running.start()
+    try:
+        webhook_ready["receiver"].wait_for(1)
+    finally:
+        running.stop(timeout=10_000)
+    assert f"{sqs_broker.namespace}_default" in queue_names()  # the worker's consumer made its own
 
 
 @pytest.fixture
