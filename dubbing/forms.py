@@ -17,7 +17,7 @@ from billing.selectors import credits_balance
 from dubbing import selectors
 from dubbing.backgrounds import background_modes
 from dubbing.languages import language_name, language_support
-from dubbing.pipeline.options import DEFAULT_MAX_SPEED, MAX_SPEED, MIN_SPEED
+from dubbing.pipeline.options import DEFAULT_MAX_SPEED, MAX_SPEAKERS, MAX_SPEED, MIN_SPEED
 from dubbing.pricing import dubbing_job_cost
 from dubbing.services import MAX_TARGET_LANGUAGES
 from onevoice.errors import ServiceError
@@ -58,6 +58,11 @@ class DubForm(forms.Form):
         help_text=format_lazy(_("How much a line may be sped up to fit its time ({low:.1f}-{high:.1f}×)."),
                               low=MIN_SPEED, high=MAX_SPEED),
         widget=forms.NumberInput(attrs={"step": "0.05"}),
+    )
+    num_speakers = forms.TypedChoiceField(
+        label=_("Number of speakers"), coerce=int, initial=0, required=False, empty_value=0,
+        choices=[(0, _("Detect them")), *((n, str(n)) for n in range(1, MAX_SPEAKERS + 1))],
+        help_text=_("How many people speak in the video. Each keeps a voice of their own."),
     )
     more_languages = forms.MultipleChoiceField(
         label=_("Also dub into"), required=False, widget=forms.CheckboxSelectMultiple,

@@ -23,6 +23,7 @@ from dubbing.pipeline.options import (
     DEFAULT_MAX_SPEED,
     GLOSSARY_MAX_CHARS,
     GLOSSARY_MAX_TERMS,
+    MAX_SPEAKERS,
     MAX_SPEED,
     MIN_SPEED,
     SUBTITLE_MODES,
@@ -220,6 +221,9 @@ class JobCreateInputSerializer(InputSerializer):
     )
     source_subtitles = TextField(required=False, allow_blank=True, help_text="SRT or VTT text.")
     target_subtitles = TextField(required=False, allow_blank=True, help_text="SRT or VTT text.")
+    num_speakers = serializers.IntegerField(
+        min_value=0, max_value=MAX_SPEAKERS, default=0,
+        help_text=f"How many people speak: 0 (the default) detects it from their voices, else 1-{MAX_SPEAKERS}.")
 
     def validate_glossary(self, glossary: dict) -> dict:
         if len(glossary) > GLOSSARY_MAX_TERMS:

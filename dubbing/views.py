@@ -117,6 +117,7 @@ def video_dub_page(request, video_id: uuid.UUID):
                 subtitles=data["subtitles"],
                 max_speed=float(data["max_speed"]),
                 glossary=data["glossary"] or None,
+                num_speakers=data["num_speakers"],
             )
         except ServiceError as exc:
             error = exc

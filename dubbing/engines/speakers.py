@@ -56,11 +56,20 @@ def line_features(wav_path: Path, spans: list[tuple[float, float]]) -> list[np.n
 
 
 def cluster(features: list[np.ndarray | None], spans: list[tuple[float, float]], *,
-            max_speakers: int = 6) -> list[int]:
-    """A speaker index per line (0 for the first line's speaker, then in order of appearance)."""
+            max_speakers: int = 6, num_speakers: int = 0) -> list[int]:
+    """A speaker index per line (0 for the first line's speaker, then in order of appearance).
+    `num_speakers` (> 0) forces the count, as far as there are measured lines to split."""
     measured = [i for i, f in enumerate(features) if f is not None]
     labels = [0] * len(features)
-    if len(measured) >= 3:
+    if num_speakers > 1 and len(measured) >= 2:
+        from sklearn.cluster import AgglomerativeClustering
+
+        x = np.stack([features[i] for i in measured])
+        x = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
+        found = AgglomerativeClustering(n_clusters=min(num_speakers, len(measured)), linkage="ward").fit_predict(x)
+        for i, label in zip(measured, found):
+            labels[i] = int(label) + 1
+    elif num_speakers == 0 and len(measured) >= 3:
         from sklearn.cluster import AgglomerativeClustering
         from sklearn.metrics import silhouette_score
 
@@ -84,18 +93,19 @@ def cluster(features: list[np.ndarray | None], spans: list[tuple[float, float]],
     return [order.setdefault(label, len(order)) for label in labels]
 
 
-def _labels(job: tuple[str, list[tuple[float, float]], int]) -> list[int]:
-    wav_path, spans, max_speakers = job
-    return cluster(line_features(Path(wav_path), spans), spans, max_speakers=max_speakers)
+def _labels(job: tuple[str, list[tuple[float, float]], int, int]) -> list[int]:
+    wav_path, spans, max_speakers, num_speakers = job
+    return cluster(line_features(Path(wav_path), spans), spans, max_speakers=max_speakers,
+                   num_speakers=num_speakers)
 
 
 def speaker_labels(wav_path: Path, spans: list[tuple[float, float]], *, max_speakers: int = 6,
-                   isolate: bool = True) -> list[str]:
+                   num_speakers: int = 0, isolate: bool = True) -> list[str]:
     """"speaker_1", "speaker_2"... per span, numbered in order of first appearance. Stopped (the
     process terminated) when the pipeline's cancel scope says so."""
     if not spans:
         return []
-    job = (str(wav_path), [(float(a), float(b)) for a, b in spans], max_speakers)
+    job = (str(wav_path), [(float(a), float(b)) for a, b in spans], max_speakers, num_speakers)
     if isolate:
         [labels] = process_map(_labels, [job], workers=1)
     else:

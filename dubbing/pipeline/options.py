@@ -17,6 +17,7 @@ DEFAULT_DUCK_DB = -18.0  # the original audio under the dub with background "duc
 GLOSSARY_MAX_TERMS = 500  # a glossary's terms, and each side's characters: bounded work per line
 GLOSSARY_MAX_CHARS = 200
 DEFAULT_SEPARATE_DUCK_DB = -6.0  # the music-and-effects stem while a line plays, background "separate"
+MAX_SPEAKERS = 10  # num_speakers: 0 detects the count, else 1 to MAX_SPEAKERS
 
 
 class OptionsError(ValueError):
@@ -44,6 +45,7 @@ class DubOptions:
     target_subtitles: str | None = None
     # speaker ("speaker_1"...) -> voice, the user's choice (API.md "Speakers"); others are assigned.
     speaker_voices: dict[str, str] = field(default_factory=dict)
+    num_speakers: int = 0  # how many people speak; 0: detected from their voices
 
     def __post_init__(self) -> None:
         if not self.target_language:
@@ -57,6 +59,10 @@ class DubOptions:
         if not (MIN_SPEED <= float(self.max_speed) <= MAX_SPEED):
             raise OptionsError(f"max_speed must be between {MIN_SPEED} and {MAX_SPEED}.", field="max_speed",
                                reason="range")
+        if (isinstance(self.num_speakers, bool) or not isinstance(self.num_speakers, int)
+                or not 0 <= self.num_speakers <= MAX_SPEAKERS):
+            raise OptionsError(f"num_speakers must be a whole number from 0 (detect) to {MAX_SPEAKERS}.",
+                               field="num_speakers", reason="range")
         if self.engines is not None and self.engines not in ENGINE_SETS:
             raise OptionsError(f"engines must be one of {', '.join(ENGINE_SETS)}.", field="engines", reason="choice")
         if self.source_language == self.target_language:

@@ -96,7 +96,8 @@ def assign_speakers(ctx: Context, segments: list[Segment]) -> str:
         number_speakers(segments)
         return "recognizer"
     asr_wav, _ = ensure_audio(ctx.ws, ctx.input_path, ctx.info)
-    for seg, label in zip(segments, speaker_labels(asr_wav, [(s.start, s.end) for s in segments]), strict=True):
+    labels = speaker_labels(asr_wav, [(s.start, s.end) for s in segments], num_speakers=ctx.options.num_speakers)
+    for seg, label in zip(segments, labels, strict=True):
         seg.speaker = label
     return "clustering"
 
@@ -112,7 +113,7 @@ class SegmentStage(Stage):
         o = ctx.options
         # The audio's fingerprint: speakers are clustered from it when the recognizer gave none.
         return digest(self.name, self.version, ctx.fingerprint, ctx.transcript.to_dict(),
-                      text_hash(o.target_subtitles), bool(o.source_subtitles))
+                      text_hash(o.target_subtitles), bool(o.source_subtitles), o.num_speakers)
 
     def run(self, ctx: Context) -> dict:
         options, transcript = ctx.options, ctx.transcript

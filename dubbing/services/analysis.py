@@ -24,9 +24,11 @@ def source_analysis_key(*, video_id, video_key: str, options: DubOptions, recogn
                         recognizer_options=None, candidates: list[str] | None = None) -> str:
     """What the source side depends on: the video (its stored file), the source language (and
     with "auto", the languages detection chooses from), supplied subtitles, the recognizer and
-    its options. Jobs with the same key share one analysis."""
+    its options, and the speaker count asked for (the segment stage clusters lines to it). Jobs
+    with the same key share one analysis."""
     parts = [str(video_id), video_key, options.source_language, text_hash(options.source_subtitles),
-             text_hash(options.target_subtitles), recognizer, recognizer_options, sorted(candidates or [])]
+             text_hash(options.target_subtitles), recognizer, recognizer_options, sorted(candidates or []),
+             options.num_speakers]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
 

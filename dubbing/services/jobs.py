@@ -72,6 +72,7 @@ def dubbing_jobs_create(
     glossary: dict | None = None,
     source_subtitles: str | None = None,
     target_subtitles: str | None = None,
+    num_speakers: int | str | None = 0,
 ) -> list[DubbingJob]:
     """One job per target language of one video, the sum reserved at once: 402 and nothing
     created when the balance cannot cover all of them. Each job's message is sent on commit."""
@@ -89,6 +90,7 @@ def dubbing_jobs_create(
             glossary=glossary,
             source_subtitles=source_subtitles,
             target_subtitles=target_subtitles,
+            num_speakers=num_speakers,
         )
         planned.append((options, engines_check(options)))
     # The same subtitles go with every target: read them once.
@@ -129,6 +131,7 @@ def dubbing_job_create(
     glossary: dict | None = None,
     source_subtitles: str | None = None,
     target_subtitles: str | None = None,
+    num_speakers: int | str | None = 0,
 ) -> DubbingJob:
     """A job dubbing the owner's ready video into one language, its cost reserved in the same
     transaction. 404 video_not_found, 409 video_not_ready, 400 invalid_options /
@@ -145,6 +148,7 @@ def dubbing_job_create(
         glossary=glossary,
         source_subtitles=source_subtitles,
         target_subtitles=target_subtitles,
+        num_speakers=num_speakers,
     )
     return job
 

@@ -31,6 +31,7 @@ from dubbing.pipeline.options import (
     ENGINE_SETS,
     GLOSSARY_MAX_CHARS,
     GLOSSARY_MAX_TERMS,
+    MAX_SPEAKERS,
     MAX_SPEED,
     MIN_SPEED,
     SUBTITLE_MODES,
@@ -88,6 +89,13 @@ def _input_errors(fields: dict) -> dict[str, list[str]]:
     except (TypeError, ValueError):
         errors["max_speed"] = [gettext("max_speed is a number between %(low)s and %(high)s.") % {
             "low": MIN_SPEED, "high": MAX_SPEED}]
+    num_speakers = fields.get("num_speakers", 0)
+    if num_speakers is None:
+        fields["num_speakers"] = 0
+    elif isinstance(num_speakers, bool) or not isinstance(num_speakers, (int, str)) or not _whole(num_speakers):
+        errors["num_speakers"] = [_num_speakers_message()]
+    else:
+        fields["num_speakers"] = int(num_speakers)
     for name in ("voice", "source_subtitles", "target_subtitles"):
         value = fields.get(name)
         if value is not None and not isinstance(value, str):
@@ -95,6 +103,14 @@ def _input_errors(fields: dict) -> dict[str, list[str]]:
         elif value is not None and not value.strip():
             fields[name] = None
     return errors
+
+
+def _whole(value: int | str) -> bool:
+    return isinstance(value, int) or value.strip().isdigit()
+
+
+def _num_speakers_message() -> str:
+    return gettext("num_speakers is a whole number from 0 (detect them) to %(high)d.") % {"high": MAX_SPEAKERS}
 
 
 def dub_options_parse(**fields) -> DubOptions:
@@ -121,6 +137,8 @@ def _options_error_message(exc: OptionsError) -> str:
     choices = {"background": BACKGROUNDS, "subtitles": SUBTITLE_MODES, "engines": ENGINE_SETS}
     if field in choices:
         return gettext("%(field)s must be one of %(choices)s.") % {"field": field, "choices": ", ".join(choices[field])}
+    if field == "num_speakers":
+        return _num_speakers_message()
     if field == "max_speed":
         return gettext("max_speed is a number between %(low)s and %(high)s.") % {"low": MIN_SPEED, "high": MAX_SPEED}
     return str(exc)

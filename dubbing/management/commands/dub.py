@@ -19,6 +19,7 @@ from dubbing.pipeline.options import (
     BACKGROUNDS,
     DEFAULT_MAX_SPEED,
     ENGINE_SETS,
+    MAX_SPEAKERS,
     MAX_SPEED,
     MIN_SPEED,
     SUBTITLE_MODES,
@@ -133,6 +134,10 @@ class Command(BaseCommand):
                  "longer lines are shortened or run over",
         )
         parser.add_argument("--voice", help="voice name of the speech engine (default: the engine's voice for the language)")
+        parser.add_argument(
+            "--num-speakers", type=int, default=0,
+            help=f"how many people speak (1-{MAX_SPEAKERS}); 0, the default, detects it from their voices",
+        )
         parser.add_argument("--glossary", help="JSON object or 'term = translation' lines")
         parser.add_argument(
             "--engines", choices=ENGINE_SETS, help="engine set (default: the DUBBING_ENGINES setting, local)"
@@ -152,6 +157,7 @@ class Command(BaseCommand):
                 subtitles=opts["subtitles"],
                 voice=opts["voice"],
                 max_speed=opts["max_speed"],
+                num_speakers=opts["num_speakers"],
                 glossary=_read_glossary(opts["glossary"]),
                 engines=opts["engines"],
                 source_subtitles=_read_text(opts["source_subtitles"], "source subtitles"),
