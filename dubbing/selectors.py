@@ -80,6 +80,12 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def job_cancel_requested(*, job_id) -> bool:
+    """Whether the job's cancel was asked for: the worker's read between heartbeats (one row by
+    its key, one column)."""
+    return bool(DubbingJob.objects.filter(id=job_id).values_list("cancel_requested", flat=True).first())
+
+
 def job_current_steps(job: DubbingJob) -> list[JobStep]:
     """Steps of the job's current run: its attempt and its latest render."""
     return list(

@@ -413,6 +413,9 @@ DUBBING_JOB_RETRY_BACKOFF_MAX = env_float("DUBBING_JOB_RETRY_BACKOFF_MAX", 300.0
 # older than the staleness, and re-sends a job queued this long without a claim.
 DUBBING_HEARTBEAT_SECONDS = env_float("DUBBING_HEARTBEAT_SECONDS", 5.0)
 DUBBING_HEARTBEAT_STALE_SECONDS = env_float("DUBBING_HEARTBEAT_STALE_SECONDS", 60.0)
+# Between heartbeats the worker reads its job's cancel flag this often (one indexed read), so a
+# cancel takes effect within about this long at any stage (issue 25).
+DUBBING_CANCEL_CHECK_SECONDS = env_float("DUBBING_CANCEL_CHECK_SECONDS", 1.0)
 DUBBING_QUEUED_RESEND_SECONDS = env_float("DUBBING_QUEUED_RESEND_SECONDS", 900.0)
 # A queued job still unclaimed this long after its message was due (sent, or its retry's delay
 # over) lost its message: the reaper sends it again once, then waits DUBBING_QUEUED_RESEND_SECONDS.
@@ -424,7 +427,7 @@ DUBBING_TIME_LIMIT_FACTOR = env_float("DUBBING_TIME_LIMIT_FACTOR", 20.0)
 # Stage progress is written to the database at most this often.
 DUBBING_PROGRESS_INTERVAL = env_float("DUBBING_PROGRESS_INTERVAL", 1.0)
 for _name in ("DUBBING_HEARTBEAT_SECONDS", "DUBBING_HEARTBEAT_STALE_SECONDS", "DUBBING_REAPER_INTERVAL",
-              "DUBBING_TIME_LIMIT_BASE"):
+              "DUBBING_TIME_LIMIT_BASE", "DUBBING_CANCEL_CHECK_SECONDS"):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number of seconds.")
 if SQS and SQS.visibility_timeout <= DUBBING_HEARTBEAT_STALE_SECONDS:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from dubbing import services
+from dubbing import selectors, services
 from dubbing.models import DubbingJob
 
 logger = logging.getLogger(__name__)
@@ -18,9 +18,10 @@ logger = logging.getLogger(__name__)
 
 class JobMonitor:
     """A thread that renews the job's claim every DUBBING_HEARTBEAT_SECONDS and reads its cancel
-    flag, so `should_cancel()` is a memory read for the pipeline. A lost claim (the reaper gave
-    the job to another worker) cancels the run and marks it `lost`: what it saw is no longer the
-    job's state. On every tick it also calls `on_tick` (the recorder's throttled progress write)."""
+    flag then and every DUBBING_CANCEL_CHECK_SECONDS between (so a cancel takes effect within
+    about a second at any stage), so `should_cancel()` is a memory read for the pipeline. A lost
+    claim (the reaper gave the job to another worker) cancels the run and marks it `lost`: what
+    it saw is no longer the job's state. On every tick it also calls `on_tick` (the recorder's throttled progress write)."""
 
     def __init__(self, job: DubbingJob):
         self.job_id = job.id
@@ -57,14 +58,20 @@ class JobMonitor:
             self.cancel.set()
 
     def _watch(self) -> None:
-        last_beat = time.monotonic()
-        tick = max(0.05, min(settings.DUBBING_PROGRESS_INTERVAL, settings.DUBBING_HEARTBEAT_SECONDS))
+        last_beat = last_check = time.monotonic()
+        tick = max(0.05, min(settings.DUBBING_PROGRESS_INTERVAL, settings.DUBBING_HEARTBEAT_SECONDS,
+                             settings.DUBBING_CANCEL_CHECK_SECONDS))
         try:
             while not self._stop.wait(tick):
                 try:
-                    if time.monotonic() - last_beat >= settings.DUBBING_HEARTBEAT_SECONDS:
-                        last_beat = time.monotonic()
+                    now = time.monotonic()
+                    if now - last_beat >= settings.DUBBING_HEARTBEAT_SECONDS:
+                        last_beat = last_check = now
                         self._beat()
+                    elif now - last_check >= settings.DUBBING_CANCEL_CHECK_SECONDS:
+                        last_check = now
+                        if selectors.job_cancel_requested(job_id=self.job_id):
+                            self.cancel.set()
                     if self._on_tick is not None:
                         self._on_tick()
                 except Exception:  # a database hiccup must not kill the heartbeat
