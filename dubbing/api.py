@@ -317,7 +317,7 @@ class SpeakerDetailApi(APIView):
         job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
         serializer = SpeakerUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.speaker_voice_update(job=job, speaker=speaker, voice=serializer.validated_data["voice"])
+        services.speaker_update(job=job, speaker=speaker, **serializer.validated_data)
         found = next(s for s in selectors.speaker_list(job=job) if s["speaker"] == speaker)
         return Response(SpeakerOutputSerializer(found).data)
 

@@ -64,6 +64,9 @@ class DubbingJob(models.Model):
     # What a polling client needs, kept current by the services and the worker, so that the
     # job-detail endpoint is one indexed row read (bench/api.py).
     snapshot = models.JSONField(default=dict, blank=True, verbose_name=_("snapshot"))
+    # Speaker label ("speaker_1") -> the name its owner gave it ("Minji"): shown in the line
+    # editor and written into the WebVTT voice labels; it changes no audio.
+    speaker_names = models.JSONField(default=dict, blank=True, verbose_name=_("speaker names"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))

@@ -17,7 +17,7 @@ from django.db.models.functions import Greatest
 
 from billing.selectors import credits_balance
 from dubbing.errors import JobNotFound
-from dubbing.models import ACTIVE_STATUSES, Artifact, DubbingJob, JobStatus, JobStep, Segment
+from dubbing.models import ACTIVE_STATUSES, Artifact, DubbingJob, JobStatus, JobStep, Segment, StepStatus
 from dubbing.pricing import dubbing_job_cost
 
 # "active" is what the pages' filter calls queued and running together.
@@ -189,12 +189,31 @@ def segment_list(*, job: DubbingJob) -> QuerySet[Segment]:
     return Segment.objects.filter(job_id=job.id).order_by("index")
 
 
-def speaker_list(*, job: DubbingJob) -> list[dict]:
-    """Each speaker of the job with its voice and how many lines (and source seconds) it has.
+def _cast(job: DubbingJob) -> dict:
+    """What the job's latest synthesis recorded about its speakers (the synthesize step's detail:
+    `voices`, speaker -> the voice that spoke it, and whatever casting adds beside it)."""
+    step = (
+        JobStep.objects.filter(job_id=job.id, name="synthesize", status__in=(StepStatus.DONE, StepStatus.SKIPPED))
+        .order_by("-attempt", "-render", "-id")
+        .only("detail")
+        .first()
+    )
+    return (step.detail or {}) if step is not None else {}
 
-    A line without a speaker label belongs to the speaker "" (a one-voice recognizer). The voice
-    is the speaker's own when one was chosen (`options["speaker_voices"]`), else the job's voice.
-    """
+
+def _per_speaker(detail: dict, key: str, speaker: str):
+    found = detail.get(key)
+    return found.get(speaker or "speaker_1") if isinstance(found, dict) else None
+
+
+def speaker_list(*, job: DubbingJob) -> list[dict]:
+    """Each speaker of the job: its name, voice, why it has that voice, whether the voice is a
+    clone of theirs, and how many lines (and source seconds) it has.
+
+    A line without a speaker label belongs to the speaker "" (a one-voice recognizer; the pipeline
+    calls it "speaker_1"). The voice is the speaker's own when one was chosen
+    (`options["speaker_voices"]`), else the one the last synthesis cast, else the job's voice.
+    Two queries: the lines grouped by speaker, the latest synthesize step."""
     rows = (
         Segment.objects.filter(job_id=job.id)
         .values("speaker")
@@ -203,16 +222,35 @@ def speaker_list(*, job: DubbingJob) -> list[dict]:
     )
     options = job.options or {}
     chosen = options.get("speaker_voices") or {}
+    names = job.speaker_names or {}
     default = options.get("voice")
+    cast = _cast(job)
     return [
         {
             "speaker": row["speaker"],
-            "voice": chosen.get(row["speaker"], default),
+            "name": names.get(row["speaker"], ""),
+            "voice": chosen.get(row["speaker"]) or _per_speaker(cast, "voices", row["speaker"]) or default,
+            "voice_reason": _per_speaker(cast, "voice_reasons", row["speaker"]) or "",
+            "cloned": bool(_per_speaker(cast, "cloned", row["speaker"])),
             "segments": row["segments"],
             "seconds": round(float(row["seconds"] or 0.0), 3),
         }
         for row in rows
     ]
+
+
+def speaker_label(*, job: DubbingJob, speaker: str) -> str:
+    """How a speaker is shown and labelled in subtitles: its name, else its label."""
+    return (job.speaker_names or {}).get(speaker) or speaker
+
+
+def cue_voices(*, job: DubbingJob) -> dict[str, str]:
+    """Segment id -> the voice label its subtitle cues carry (its speaker's name, else label)."""
+    names = job.speaker_names or {}
+    return {
+        segment_id: names.get(speaker) or speaker
+        for segment_id, speaker in Segment.objects.filter(job_id=job.id).values_list("segment_id", "speaker")
+    }
 
 
 # --- Re-rendering edited lines -------------------------------------------------------------------

@@ -152,9 +152,12 @@ class SegmentOutputSerializer(serializers.ModelSerializer):
 
 class SpeakerOutputSerializer(serializers.Serializer):
     speaker = serializers.CharField(help_text='The label ("" when the recognizer names no speakers).')
+    name = serializers.CharField(allow_blank=True, help_text='The name its owner gave it ("" when none).')
     voice = serializers.CharField(allow_null=True)
+    voice_reason = serializers.CharField(allow_blank=True, help_text="Why the speaker has that voice.")
+    seconds = serializers.FloatField(help_text="The source seconds of the speaker's lines.")
     segments = serializers.IntegerField(help_text="How many lines the speaker has.")
-    seconds = serializers.FloatField(help_text="The source seconds of those lines.")
+    cloned = serializers.BooleanField(help_text="Whether the voice is a clone of the speaker's own.")
 
 
 class RenderQuoteOutputSerializer(serializers.Serializer):
@@ -274,4 +277,14 @@ class SegmentUpdateInputSerializer(InputSerializer):
 
 
 class SpeakerUpdateInputSerializer(InputSerializer):
-    voice = serializers.CharField(max_length=100)
+    name = TextField(required=False, allow_blank=True, max_length=200, trim_whitespace=True,
+                     help_text='What to call the speaker (at most 50 characters; "" takes the name away). '
+                               "Changes no audio and costs nothing.")
+    voice = TextField(required=False, max_length=100,
+                      help_text="One of the voices /languages lists for the job's language; the speaker's "
+                                "lines then count as changed until the next render.")
+
+    def validate(self, data):
+        if not data:
+            raise serializers.ValidationError(_("Send name or voice."))
+        return data

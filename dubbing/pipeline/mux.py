@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dubbing.engines.languages import to_iso2b
 from dubbing.pipeline.stage import Context, Stage
-from dubbing.pipeline.subtitles import Cue, write_subtitle_pair
+from dubbing.pipeline.subtitles import Cue, CueLabel, write_subtitle_pair
 from dubbing.pipeline.workspace import digest, temp_path_for
 from videos.media.ffmpeg import run_ffmpeg
 from videos.media.safety import input_args
@@ -86,6 +86,13 @@ def subtitle_cues(ctx: Context) -> tuple[list[Cue], list[Cue], list[Cue]]:
     return source_cues, target_cues, bilingual
 
 
+def subtitle_labels(ctx: Context) -> list[CueLabel]:
+    """Each cue's WebVTT identifier and voice, in the order of `subtitle_cues`: the line's segment
+    id (stable across renders, so a speaker's new name can be written into the files later) and
+    its speaker's label."""
+    return [(seg.id, seg.speaker) for seg in ctx.segments if seg.id in ctx.fitted]
+
+
 SUBTITLE_KINDS = ("source", "target", "bilingual")
 
 
@@ -94,12 +101,12 @@ class MuxStage(Stage):
     local folder only: they are the job's outputs, published by the caller, and cheap to remake."""
 
     name = "mux"
-    version = 3
+    version = 4
 
     def key(self, ctx: Context) -> str:
         mix_key = ctx.ws.stage_key("mix")
         return digest(self.name, self.version, ctx.fingerprint, mix_key, ctx.options.subtitles,
-                      subtitle_cues(ctx), ctx.source_language, ctx.options.target_language)
+                      subtitle_cues(ctx), subtitle_labels(ctx), ctx.source_language, ctx.options.target_language)
 
     def _outputs(self, ctx: Context) -> dict[str, Path]:
         root = ctx.ws.root
@@ -117,8 +124,9 @@ class MuxStage(Stage):
         mux_dir, subs_dir = ctx.ws.root / "mux", ctx.ws.root / "subtitles"
         mux_dir.mkdir(exist_ok=True)
         subs_dir.mkdir(exist_ok=True)
+        labels = subtitle_labels(ctx)
         for kind, cues in zip(SUBTITLE_KINDS, subtitle_cues(ctx)):
-            write_subtitle_pair(cues, subs_dir / kind)
+            write_subtitle_pair(cues, subs_dir / kind, labels)
         if ctx.info.has_video:
             ctx.check_cancel()
             mux_video(ctx.input_path, files["dubbed_audio"], files["dubbed_video"], demuxer=ctx.info.format,

@@ -212,13 +212,16 @@ def _cue_text(text: str) -> str:
 
 
 Cue = tuple[float, float, str]  # start, end, text
+# A WebVTT cue's identifier (the line's segment id, "s0001") and its speaker's label, which the
+# format carries as a voice span (`<v Minji>`); SRT has no place for either.
+CueLabel = tuple[str, str | None]
 
 
-def write_subtitle_pair(cues: list[Cue], base: Path) -> dict[str, Path]:
-    """`base`.srt and `base`.vtt with the same cues."""
+def write_subtitle_pair(cues: list[Cue], base: Path, labels: list[CueLabel] | None = None) -> dict[str, Path]:
+    """`base`.srt and `base`.vtt with the same cues (the VTT with `labels`, one per cue)."""
     srt, vtt = base.with_suffix(".srt"), base.with_suffix(".vtt")
     write_srt(cues, srt)
-    write_vtt(cues, vtt)
+    write_vtt(cues, vtt, labels)
     return {"srt": srt, "vtt": vtt}
 
 
@@ -230,10 +233,40 @@ def write_srt(cues: list[Cue], path: Path) -> None:
     Path(path).write_text("\n".join(parts), encoding="utf-8")
 
 
-def write_vtt(cues: list[Cue], path: Path) -> None:
-    """UTF-8 WebVTT. "-->" inside text is escaped, because it would end the cue's text."""
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _voice_span(voice: str | None) -> str:
+    # A voice annotation ends at ">" and may not hold a line break; names are one line already.
+    voice = " ".join((voice or "").split())
+    return f"<v {_vtt_escape(voice)}>" if voice else ""
+
+
+def write_vtt(cues: list[Cue], path: Path, labels: list[CueLabel] | None = None) -> None:
+    """UTF-8 WebVTT. "-->" inside text is escaped, because it would end the cue's text. With
+    `labels`, each cue has its identifier and opens with its speaker's voice span."""
     parts = ["WEBVTT\n"]
-    for start, end, text in cues:
-        body = _cue_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        parts.append(f"{_fmt(start, '.')} --> {_fmt(end, '.')}\n{body}\n")
+    for n, (start, end, text) in enumerate(cues):
+        cue_id, voice = labels[n] if labels is not None else ("", None)
+        body = _vtt_escape(_cue_text(text))
+        head = f"{cue_id}\n" if cue_id else ""
+        parts.append(f"{head}{_fmt(start, '.')} --> {_fmt(end, '.')}\n{_voice_span(voice)}{body}\n")
     Path(path).write_text("\n".join(parts), encoding="utf-8")
+
+
+_LEADING_VOICE = re.compile(r"^<v(?:\.[^\s>]*)?(?:\s+[^>]*)?>")
+
+
+def vtt_voices_set(text: str, voices: dict[str, str | None]) -> str:
+    """WebVTT `text` with the voice span of each cue whose identifier is in `voices` set to that
+    voice (none when it is empty): how a speaker's new name reaches subtitles already made,
+    without making them again. Cues without an identifier, and everything else, stay as they are."""
+    blocks = text.split("\n\n")
+    for n, block in enumerate(blocks):
+        lines = block.split("\n")
+        if len(lines) < 3 or "-->" in lines[0] or "-->" not in lines[1] or lines[0].strip() not in voices:
+            continue
+        lines[2] = _voice_span(voices[lines[0].strip()]) + _LEADING_VOICE.sub("", lines[2], count=1)
+        blocks[n] = "\n".join(lines)
+    return "\n\n".join(blocks)

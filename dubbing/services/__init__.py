@@ -2,7 +2,8 @@
 
 - `options`: a dub's options from user input, and whether the engines can run them;
 - `jobs`: a user's jobs: create, cancel, retry; staff's refund; deleting jobs with their files;
-- `edits`: a line's text or speaker, a speaker's voice, the re-render of the changed lines;
+- `edits`: a line's text or speaker, a speaker's name or voice, the re-render of the changed lines;
+- `labels`: speaker names written into the outputs' WebVTT voice spans and report;
 - `claims`: the worker's claim, heartbeat, progress, steps and lines, the run's end, reaping;
 - `analysis`: the shared source analysis and its lock;
 - `transitions`: the state changes those share (releasing a claim, cancelling, failing,
@@ -40,7 +41,7 @@ from dubbing.services.claims import (
     segments_upsert,
     worker_name,
 )
-from dubbing.services.edits import dubbing_job_render, segment_update, speaker_voice_update
+from dubbing.services.edits import dubbing_job_render, segment_update, speaker_update
 from dubbing.services.jobs import (
     dubbing_job_cancel,
     dubbing_job_create,
@@ -49,6 +50,7 @@ from dubbing.services.jobs import (
     dubbing_jobs_create,
     dubbing_jobs_delete,
 )
+from dubbing.services.labels import job_outputs_relabel, outputs_label
 from dubbing.services.options import MAX_TARGET_LANGUAGES, dub_options_parse, engines_check
 from dubbing.services.transitions import job_snapshot_refresh
 
@@ -72,10 +74,12 @@ __all__ = [
     "dubbing_jobs_delete",
     "dubbing_jobs_reap",
     "engines_check",
+    "job_outputs_relabel",
     "job_progress_save",
     "job_snapshot_refresh",
     "job_step_finish",
     "job_step_start",
+    "outputs_label",
     "retry_delay_seconds",
     "segment_update",
     "segments_upsert",
@@ -83,6 +87,6 @@ __all__ = [
     "source_analysis_heartbeat",
     "source_analysis_key",
     "source_analysis_release",
-    "speaker_voice_update",
+    "speaker_update",
     "worker_name",
 ]

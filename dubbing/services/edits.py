@@ -3,6 +3,8 @@ lines that changed. Nothing here runs while the job (or a render of it) is queue
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.db import transaction
 from django.utils.translation import gettext
 
@@ -11,7 +13,8 @@ from dubbing.errors import InvalidOptions, JobRunning, NothingToRender, SegmentN
 from dubbing.languages import language_support
 from dubbing.models import ACTIVE_STATUSES, DubbingJob, JobStatus, Segment
 from dubbing.pipeline.glossary import misses as glossary_misses
-from dubbing.selectors import render_quote, segments_changed
+from dubbing.selectors import render_quote, segments_changed, speaker_list
+from dubbing.services.labels import job_outputs_relabel
 from dubbing.services.transitions import claim_release, job_enqueue, job_lock, job_snapshot_refresh, job_sync
 
 
@@ -62,31 +65,80 @@ def _voice_check(job: DubbingJob, voice: str) -> None:
     )
 
 
-def speaker_voice_update(*, job: DubbingJob, speaker: str, voice: str) -> dict:
-    """Give one speaker another voice of the job's speech engine (API.md "Speakers"). Its lines
-    count as changed until the next render speaks them in that voice. 409 job_running while the
-    job is active; 404 speaker_not_found; 400 invalid_options for a voice the engine lacks."""
-    voice = (voice or "").strip()
-    _voice_check(job, voice)
+SPEAKER_NAME_MAX = 50
+
+
+def _name_clean(job: DubbingJob, speaker: str, name: str) -> str:
+    """A speaker's name as stored: one line, spaces collapsed, at most SPEAKER_NAME_MAX characters,
+    not another speaker's name (subtitles label lines by it). "" takes the name away."""
+    cleaned = " ".join(str(name).split())
+    problem = None
+    if len(cleaned) > SPEAKER_NAME_MAX:
+        problem = gettext("A name has at most %(count)d characters.") % {"count": SPEAKER_NAME_MAX}
+    elif any(unicodedata.category(char) in ("Cc", "Cf") for char in cleaned):
+        problem = gettext("A name cannot contain control characters.")
+    else:
+        taken = {other: named for other, named in (job.speaker_names or {}).items() if other != speaker}
+        others = set(Segment.objects.filter(job_id=job.id).exclude(speaker=speaker).values_list("speaker", flat=True))
+        clash = {n.casefold() for n in taken.values()} | {o.casefold() for o in others if o not in taken}
+        if cleaned and cleaned.casefold() in clash:
+            problem = gettext("Another speaker of this dub is called “%(name)s”.") % {"name": cleaned}
+    if problem:
+        raise InvalidOptions(problem, errors={"name": [problem]})
+    return cleaned
+
+
+def speaker_update(*, job: DubbingJob, speaker: str, name: str | None = None, voice: str | None = None) -> dict:
+    """Name a speaker, or give them another voice of the job's speech engine (API.md "Speakers").
+
+    A new voice makes the speaker's lines count as changed until the next render speaks them in
+    it (the render quote prices them); a new name changes no audio and costs nothing: it is
+    written into the job's WebVTT voice labels and report at once. 409 job_running while the job
+    is active; 404 speaker_not_found; 400 invalid_options naming `name` or `voice`.
+    Returns what changed: {"name": bool, "voice": bool}."""
+    if voice is not None:
+        voice = voice.strip()
+        _voice_check(job, voice)
     with transaction.atomic():
         locked = job_lock(job)
-        _editable(locked, gettext("This job is running; change its voices when it has finished."))
+        _editable(locked, gettext("This job is running; change its speakers when it has finished."))
         lines = Segment.objects.select_for_update().filter(job_id=locked.id, speaker=speaker)
         if not lines.exists():
             raise SpeakerNotFound()
-        options = dict(locked.options or {})
-        chosen = dict(options.get("speaker_voices") or {})
-        if chosen.get(speaker) != voice:
-            chosen[speaker] = voice
-            options["speaker_voices"] = chosen
-            locked.options = options
-            locked.save(update_fields=["options", "updated_at"])
-            # `rendered_text` is what the current outputs say; clearing it marks these lines for
-            # the next render (which speaks them in the new voice and sets it back).
-            lines.update(rendered_text="")
+        changed = {"name": False, "voice": False}
+        fields = ["updated_at"]
+        if name is not None:
+            cleaned = _name_clean(locked, speaker, name)
+            names = dict(locked.speaker_names or {})
+            if names.get(speaker, "") != cleaned:
+                if cleaned:
+                    names[speaker] = cleaned
+                else:
+                    names.pop(speaker, None)
+                locked.speaker_names = names
+                fields.append("speaker_names")
+                changed["name"] = True
+        if voice is not None:
+            current = next(s["voice"] for s in speaker_list(job=locked) if s["speaker"] == speaker)
+            options = dict(locked.options or {})
+            chosen = dict(options.get("speaker_voices") or {})
+            if chosen.get(speaker) != voice:
+                chosen[speaker] = voice
+                options["speaker_voices"] = chosen
+                locked.options = options
+                fields.append("options")
+            if current != voice:
+                # `rendered_text` is what the current outputs say; clearing it marks these lines
+                # for the next render (which speaks them in the new voice and sets it back).
+                lines.update(rendered_text="")
+                changed["voice"] = True
+        if len(fields) > 1:
+            locked.save(update_fields=fields)
             job_snapshot_refresh(locked)
         job_sync(job, locked)
-    return {"speaker": speaker, "voice": voice, "segments": lines.count()}
+    if changed["name"]:
+        job_outputs_relabel(job=job)
+    return changed
 
 
 def dubbing_job_render(*, job: DubbingJob) -> DubbingJob:

@@ -122,6 +122,7 @@ class JobRun:
             return
         if self.should_cancel():
             raise PipelineCancelled("publish")
+        services.outputs_label(job=job, files=result.files)  # the speakers' names in the VTT voice spans
         published = self.publisher.upload(result.files)
         finished, unreferenced = services.dubbing_job_succeed(
             job_id=job.id,

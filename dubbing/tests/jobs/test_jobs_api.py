@@ -48,6 +48,7 @@ JOB_ENDPOINTS = [
     ("patch", "/api/v1/jobs/{id}/segments/0", {"target_text": "Mine now"}),
     ("get", "/api/v1/jobs/{id}/speakers", None),
     ("patch", "/api/v1/jobs/{id}/speakers/S1", {"voice": "f3"}),
+    ("patch", "/api/v1/jobs/{id}/speakers/S1", {"name": "Mine"}),
     ("get", "/api/v1/jobs/{id}/render", None),
     ("post", "/api/v1/jobs/{id}/render", None),
 ]
@@ -467,7 +468,8 @@ def test_nothing_changed_is_409_nothing_to_render(owner_client, finished_job):
 
 def test_speakers_list_their_voice_and_lines(owner_client, finished_job):
     body = owner_client.get(f"/api/v1/jobs/{finished_job.id}/speakers").json()
-    assert body["results"] == [{"speaker": "S1", "voice": None, "segments": 2, "seconds": 3.0}]
+    assert body["results"] == [{"speaker": "S1", "name": "", "voice": None, "voice_reason": "", "segments": 2,
+                                "seconds": 3.0, "cloned": False}]
     response = owner_client.patch(f"/api/v1/jobs/{finished_job.id}/speakers/S9", {"voice": "f3"}, format="json")
     assert response.status_code == 404 and response.json()["code"] == "speaker_not_found"
 
@@ -487,7 +489,8 @@ def test_changing_a_speakers_voice_marks_its_lines_for_the_next_render(owner_cli
     response = owner_client.patch(f"{url}/speakers/S1", {"voice": voices[1]}, format="json")
 
     assert response.status_code == 200
-    assert response.json() == {"speaker": "S1", "voice": voices[1], "segments": 2, "seconds": 3.0}
+    assert response.json() == {"speaker": "S1", "name": "", "voice": voices[1], "voice_reason": "", "segments": 2,
+                               "seconds": 3.0, "cloned": False}
     finished_job.refresh_from_db()
     assert finished_job.options["speaker_voices"] == {"S1": voices[1]}
     assert [s["changed"] for s in owner_client.get(f"{url}/segments").json()["results"]] == [True, True]

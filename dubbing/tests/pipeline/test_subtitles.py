@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dubbing.pipeline.subtitles import SubtitleError, parse_subtitles, write_srt, write_vtt
+from dubbing.pipeline.subtitles import SubtitleError, parse_subtitles, vtt_voices_set, write_srt, write_vtt
 
 KOREAN_SRT = (
     "1\n00:00:01,000 --> 00:00:03,500\n안녕하세요, 여러분.\n\n"
@@ -146,3 +146,18 @@ def test_written_srt_and_vtt_read_back_to_the_same_cues(tmp_path):
         assert [(s.start, s.end) for s in segments] == [(0.0, 1.234), (3661.5, 3663.0)]
         assert segments[0].text == "첫 번째 줄"
     assert parse_subtitles(tmp_path / "out.vtt")[1].text == "two lines -> with <tags> & arrows -->"
+
+
+def test_vtt_cues_carry_their_line_and_speaker_and_a_name_rewrites_only_the_voice(tmp_path):
+    cues = [(0.0, 1.0, "Hola."), (1.5, 2.5, "¿Qué tal?\nHow are you?"), (3.0, 4.0, "Adiós.")]
+    write_vtt(cues, tmp_path / "out.vtt", [("s0001", "speaker_1"), ("s0002", "speaker_2"), ("s0003", None)])
+    text = (tmp_path / "out.vtt").read_text(encoding="utf-8")
+    assert "s0002\n00:00:01.500 --> 00:00:02.500\n<v speaker_2>¿Qué tal?\nHow are you?\n" in text
+    assert [s.speaker for s in parse_subtitles(text)] == ["speaker_1", "speaker_2", None]
+
+    renamed = vtt_voices_set(text, {"s0002": "Tom & <Jerry>", "s0001": "speaker_1", "s0003": "Minji"})
+
+    assert "<v Tom &amp; &lt;Jerry&gt;>¿Qué tal?\nHow are you?" in renamed
+    assert [s.text for s in parse_subtitles(renamed)] == [s.text for s in parse_subtitles(text)]
+    assert [s.speaker for s in parse_subtitles(renamed)][::2] == ["speaker_1", "Minji"]
+    assert vtt_voices_set(renamed, {"s0002": ""}).count("<v ") == 2  # a name taken away: no voice span
