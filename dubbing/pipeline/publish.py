@@ -71,6 +71,7 @@ def run_pipeline(
     keep_stems: bool = False,
     threads: int | None = None,
 ) -> dict:
+    """The dub's report (as written to `out_dir`/report.json), with the outputs' full paths."""
     progress = progress or (lambda stage, fraction, message: None)
 
     def on_event(event: Event) -> None:
@@ -85,9 +86,10 @@ def run_pipeline(
                      should_cancel=should_cancel, duck_db=duck_db, separate_duck_db=separate_duck_db,
                      keep_stems=keep_stems, threads=threads or os.cpu_count() or 1)
     files, names = output_names(result, input_path, options.target_language)
-    report = dict(result.report)
-    report["outputs"] = publish_files(files, Path(out_dir), names)
+    published = publish_files(files, Path(out_dir), names)
+    # The file names the outputs relative to its own folder (it travels with them); the caller
+    # gets their full paths.
+    report = {**result.report, "outputs": {kind: Path(path).name for kind, path in published.items()}}
     report_path = Path(out_dir) / "report.json"
     atomic_write_json(report_path, report)
-    report["outputs"]["report"] = str(report_path)
-    return report
+    return {**report, "outputs": {**published, "report": str(report_path)}}

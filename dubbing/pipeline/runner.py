@@ -143,13 +143,17 @@ def _report_line(ctx: Context, seg) -> dict:
                 "clip": None, "fitted_clip": None}
     return {**line, "text": placed.text, "raw_seconds": placed.raw_seconds, "placed_start": placed.start,
             "placed_seconds": placed.length, "speed": placed.speed, "displacement": placed.displacement,
-            "overrun": placed.overrun, "shortened": placed.shortened, "clip": str(placed.clip),
-            "fitted_clip": str(placed.fitted)}
+            "overrun": placed.overrun, "shortened": placed.shortened,
+            # Relative to the work folder: a report is read on other machines (downloaded, attached
+            # to a bug) and names no server path.
+            "clip": placed.clip_file, "fitted_clip": placed.fitted_file}
 
 
 def _report(ctx: Context, timings: dict[str, dict]) -> dict:
+    """What the dub did, with no server path in it: the input by its file name, the work files
+    relative to the work folder, the outputs (added by whoever publishes them) relative to theirs."""
     return {
-        "input": str(ctx.input_path),
+        "input": ctx.input_path.name,
         "fingerprint": ctx.fingerprint,
         "options": ctx.options.to_dict(),
         "source_language": ctx.source_language,
@@ -163,7 +167,6 @@ def _report(ctx: Context, timings: dict[str, dict]) -> dict:
         "voices": {seg.speaker or "speaker_1": _voice(ctx, seg.id) for seg in ctx.segments},
         "segments": [_report_line(ctx, seg) for seg in ctx.segments],
         "stages": timings,
-        "workspace": str(ctx.ws.root),
         "glossary_misses": [
             {"id": r.id, "index": r.index, "source_text": r.source_text, "text": r.target_text,
              "misses": r.glossary_misses}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import mimetypes
 from pathlib import Path
@@ -10,6 +11,7 @@ from django.utils.text import slugify
 
 from dubbing.models import ArtifactKind, DubbingJob
 from dubbing.pipeline.errors import ErrorCode, PipelineError
+from dubbing.pipeline.workspace import atomic_write_json
 from dubbing.services import PublishedFile
 from dubbing.storage import artifact_name, storage_delete, storage_save
 
@@ -37,14 +39,27 @@ class ArtifactPublisher:
         # subtitles_target_srt -> <base>.<target>.target.srt
         return f"{base}.{target}.{kind.replace('subtitles_', '').replace('_', '.')}"
 
+    def with_outputs(self, report: Path, filenames: dict[str, str]) -> Path:
+        """A copy of the run's report that names the input as its owner uploaded it and the job's
+        other outputs by their download names: the report is downloaded beside them, so it points
+        at them and at nothing on the server."""
+        data = json.loads(Path(report).read_text())
+        data["input"] = self.job.video.original_filename or self.job.video.title  # not the worker's copy
+        data["outputs"] = {kind: name for kind, name in filenames.items() if kind != ArtifactKind.REPORT}
+        copy = Path(report).with_name("report.published.json")
+        atomic_write_json(copy, data)
+        return copy
+
     def upload(self, files: dict[str, Path]) -> list[PublishedFile]:
+        for kind in set(files) - set(ArtifactKind.values):
+            logger.warning("Dubbing job %s: the pipeline made an unknown output %r; not published", self.job.id, kind)
+        files = {kind: Path(path) for kind, path in files.items() if kind in ArtifactKind.values}
+        filenames = {kind: self.download_name(kind, path) for kind, path in files.items()}
+        if ArtifactKind.REPORT in files:
+            files[ArtifactKind.REPORT] = self.with_outputs(files[ArtifactKind.REPORT], filenames)
         published = []
         for kind, path in files.items():
-            if kind not in ArtifactKind.values:
-                logger.warning("Dubbing job %s: the pipeline made an unknown output %r; not published", self.job.id, kind)
-                continue
-            path = Path(path)
-            filename = self.download_name(kind, path)
+            filename = filenames[kind]
             name = artifact_name(self.job, kind, self.render, filename)
             content_type = _CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or (
                 "application/octet-stream")

@@ -281,6 +281,21 @@ def test_the_command_line_and_the_jobs_share_one_runner(english_dub):
     assert Path(report["outputs"]["video"]).name == "speech_en.es.mp4"
 
 
+def test_the_command_lines_report_names_its_outputs_relative_to_its_folder(english_dub):
+    """report.json travels with the outputs (to another machine, a bug report): it names them
+    relative to its folder, the input by its name and the work files relative to the work folder."""
+    import json
+
+    saved = json.loads((english_dub["out"] / "report.json").read_text())
+    assert saved["outputs"]["video"] == "speech_en.es.mp4"
+    assert all((english_dub["out"] / name).is_file() for name in saved["outputs"].values())
+    assert saved["input"] == "speech_en.mp4" and "workspace" not in saved
+    for line in saved["segments"]:
+        assert (english_dub["workspace"] / line["fitted_clip"]).is_file(), line
+    text = json.dumps(saved)
+    assert str(english_dub["out"].parent) not in text and str(SPEECH_EN.parent) not in text
+
+
 def test_changing_only_the_background_reruns_mix_onward(english_dub, tmp_path):
     from dubbing.pipeline.runner import run_dub
 

@@ -73,22 +73,20 @@ def two_speaker_dub(tmp_path_factory, clips):
     from dubbing.pipeline.publish import run_pipeline
 
     root = tmp_path_factory.mktemp("two-speaker-dub")
-    wav, lines = clips["two"]
+    wav, _ = clips["two"]
     options = DubOptions(target_language="es", source_language="auto", background="drop", engines="local")
-    return run_pipeline(wav, options, workspace=root / "ws", out_dir=root / "out",
-                        engines=build_engines(options)), lines
+    report = run_pipeline(wav, options, workspace=root / "ws", out_dir=root / "out", engines=build_engines(options))
+    return report, root / "ws"
 
 
 def test_a_two_speaker_clip_gets_two_voices(two_speaker_dub):
     import json
-    from pathlib import Path
 
-    report, _ = two_speaker_dub
+    report, workspace = two_speaker_dub
     assert report["source_language"] == "en"
     assert report["route"] == "direct"  # apertium en->es
     speakers = [s["speaker"] for s in report["segments"]]
     assert set(speakers) == {"speaker_1", "speaker_2"}
-    workspace = Path(report["workspace"])
     clips = json.loads((workspace / "synthesize.json").read_text())
     voices = {s["speaker"]: clips[s["id"]]["voice"] for s in report["segments"]}
     assert len(voices) == 2 and voices["speaker_1"] != voices["speaker_2"]

@@ -7,6 +7,7 @@ between the assertions."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -49,6 +50,14 @@ def drain(broker, worker) -> None:
 def job_entries(job) -> list[str]:
     return list(LedgerEntry.objects.filter(ref__startswith=f"job:{job.id}#").order_by("created_at")
                 .values_list("idempotency_key", flat=True))
+
+
+def strings_in(data) -> list[str]:
+    if isinstance(data, dict):
+        return [s for key, value in data.items() for s in [key, *strings_in(value)]]
+    if isinstance(data, list):
+        return [s for value in data for s in strings_in(value)]
+    return [data] if isinstance(data, str) else []
 
 
 def stored(root: Path, prefix: str) -> set[str]:
@@ -94,6 +103,13 @@ def test_a_job_runs_once_through_the_worker_and_a_re_render_synthesizes_only_the
         assert f"jobs/{job.id}/r0/" in artifact.name
     assert artifacts["dubbed_video"].content_type == "video/mp4"
     assert artifacts["subtitles_target_vtt"].content_type == "text/vtt"
+    # The report names the outputs by the names they download as, and no path on the server.
+    report = json.loads((media_root / artifacts["report"].name).read_text())
+    assert report["outputs"] == {kind: a.filename for kind, a in artifacts.items() if kind != "report"}
+    assert report["input"] == "speech_en.mp4"
+    server_paths = [s for s in strings_in(report) if s.startswith("/") or str(media_root) in s or "work/" in s]
+    assert not server_paths
+    assert all(line["fitted_clip"] and not Path(line["fitted_clip"]).is_absolute() for line in report["segments"])
     assert job.snapshot["status"] == "succeeded" and job.snapshot["progress"] == 100
     assert set(job.snapshot["artifacts"]) == set(ArtifactKind.values)
     assert [s["name"] for s in job.snapshot["steps"]][-1] == "publish"
