@@ -414,3 +414,49 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.plan.name} ({self.status})"
+
+
+class PaddleCatalogPrice(models.Model):
+    """A pack's or plan's price at Paddle, in one currency (`manage.py paddle_catalog` makes them).
+
+    Paddle sells by its own price ids; checkout names the active row for the item and currency.
+    A price changed by staff gets a new Paddle price: the old row stays (inactive, archived at
+    Paddle), so subscriptions still renewing on it can be told apart.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    pack = models.ForeignKey(
+        CreditPack, on_delete=models.PROTECT, null=True, blank=True, related_name="paddle_prices", verbose_name=_("pack")
+    )
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="paddle_prices", verbose_name=_("plan")
+    )
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    # In the currency's lowest denomination, as Paddle counts (won; cents).
+    amount = models.PositiveIntegerField(verbose_name=_("amount"))
+    paddle_product_id = models.CharField(max_length=50, verbose_name=_("Paddle product id"))
+    paddle_price_id = models.CharField(max_length=50, unique=True, verbose_name=_("Paddle price id"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("Paddle price")
+        verbose_name_plural = _("Paddle prices")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pack__isnull=False, plan__isnull=True) | Q(pack__isnull=True, plan__isnull=False),
+                name="billing_paddle_price_pack_or_plan",
+            ),
+            models.UniqueConstraint(
+                fields=["pack", "currency"], condition=Q(active=True, pack__isnull=False),
+                name="billing_paddle_price_one_active_per_pack_currency",
+            ),
+            models.UniqueConstraint(
+                fields=["plan", "currency"], condition=Q(active=True, plan__isnull=False),
+                name="billing_paddle_price_one_active_per_plan_currency",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.paddle_price_id} ({self.pack or self.plan}, {self.amount} {self.currency})"

@@ -344,6 +344,27 @@ REFUND_SYNC_AFTER_SECONDS = env_int("REFUND_SYNC_AFTER_SECONDS", 300, minimum=61
 BILLING_SYNC_INTERVAL = env_float("BILLING_SYNC_INTERVAL", 60.0)
 if BILLING_SYNC_INTERVAL <= 0:
     raise ImproperlyConfigured("BILLING_SYNC_INTERVAL must be positive.")
+# --- Payments (Paddle Billing: merchant of record abroad; billing/paddle.py) -------------------
+# Paddle is on when its API key and client-side token are set. PADDLE_ENVIRONMENT picks Paddle's
+# API host (sandbox-api.paddle.com or api.paddle.com) and Paddle.js's environment; PADDLE_API_BASE
+# overrides the host (tests point it at testing/paddle_server.py).
+PADDLE_API_KEY = env_str("PADDLE_API_KEY")
+PADDLE_CLIENT_TOKEN = env_str("PADDLE_CLIENT_TOKEN")
+# The notification destination's secret key(s) (pdl_ntfset_...): comma-separated while rotating.
+PADDLE_WEBHOOK_SECRET = env_list("PADDLE_WEBHOOK_SECRET")
+PADDLE_ENVIRONMENT = env_choice("PADDLE_ENVIRONMENT", "sandbox", ("sandbox", "production"))
+PADDLE_API_BASE = env_str(
+    "PADDLE_API_BASE",
+    "https://api.paddle.com" if PADDLE_ENVIRONMENT == "production" else "https://sandbox-api.paddle.com",
+).rstrip("/")
+PADDLE_JS_URL = env_str("PADDLE_JS_URL", "https://cdn.paddle.com/paddle/v2/paddle.js")
+# How long a call to Paddle may take before it counts as unanswered (502 provider_unavailable).
+PADDLE_TIMEOUT_SECONDS = env_float("PADDLE_TIMEOUT_SECONDS", 15.0)
+if PADDLE_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured("PADDLE_TIMEOUT_SECONDS must be positive.")
+# A signed webhook older (or newer) than this many seconds is refused: Paddle's own libraries
+# default to 5; a replayed delivery carries its old timestamp.
+PADDLE_WEBHOOK_TOLERANCE_SECONDS = env_int("PADDLE_WEBHOOK_TOLERANCE_SECONDS", 5, minimum=1)
 # --- Plans (billing/services/subscriptions.py) ----------------------------------------------
 # Fernet keys (url-safe base64 of 32 bytes) that encrypt PortOne billing keys at rest: the first
 # encrypts, every one decrypts (list a new key first to rotate). The default is a published

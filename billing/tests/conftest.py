@@ -180,3 +180,18 @@ def started_on():
         return subscription
 
     return move
+
+
+@pytest.fixture
+def paddle(settings):
+    """The loopback Paddle Billing API, with the Paddle settings pointing at it."""
+    from testing.paddle_server import FakePaddle
+
+    fake = FakePaddle()
+    settings.PADDLE_API_BASE = fake.start()
+    settings.PADDLE_API_KEY = fake.api_key
+    settings.PADDLE_CLIENT_TOKEN = "test_0123456789abcdef0123456789a"
+    settings.PADDLE_WEBHOOK_SECRET = [fake.webhook_secret]
+    settings.PADDLE_TIMEOUT_SECONDS = 5.0
+    yield fake
+    fake.stop()
