@@ -41,7 +41,7 @@ from dubbing.errors import (
     VideoNotFound,
     VideoNotReady,
 )
-from dubbing.languages import language_name, language_support
+from dubbing.languages import language_support
 from dubbing.models import DubbingJob, JobStatus
 from dubbing.serializers import (
     JobCreateInputSerializer,
@@ -134,13 +134,12 @@ class JobListCreateApi(APIView):
         if video_id is None:
             raise VideoNotFound()
         targets = data.pop("target_languages", None)
-        subtitles = bool(data.get("source_subtitles"))
         if targets is None:
-            _check_languages(data["source_language"], data["target_language"], subtitles=subtitles)
+            _check_languages(data["source_language"], data["target_language"])
             job = services.dubbing_job_create(owner=request.user, video_id=video_id, **data)
             return Response(job_representation(_snapshot_of(job), request=request), status=status.HTTP_201_CREATED)
         for target in targets:
-            _check_languages(data["source_language"], target, subtitles=subtitles, field="target_languages")
+            _check_languages(data["source_language"], target, field="target_languages")
         jobs = services.dubbing_jobs_create(owner=request.user, video_id=video_id, target_languages=targets, **data)
         return Response(
             {"results": [job_representation(_snapshot_of(job), request=request) for job in jobs]},
@@ -155,7 +154,7 @@ def _uuid_or_none(value) -> uuid.UUID | None:
         return None
 
 
-def _check_languages(source: str, target: str, *, subtitles: bool, field: str = "target_language") -> None:
+def _check_languages(source: str, target: str, *, field: str = "target_language") -> None:
     """A language the deployment cannot speak at all is named here, before the service is asked
     about the pair (which it decides with the engines it will really use)."""
     if source == target:
@@ -169,12 +168,6 @@ def _check_languages(source: str, target: str, *, subtitles: bool, field: str = 
                 gettext("'%(target)s' is not one of: %(choices)s.") % {"target": target, "choices": ", ".join(support.targets)}
                 if support.targets else gettext("No language can be dubbed into here.")
             ]},
-        )
-    if source != "auto" and not subtitles and not support.supports(source, target):
-        raise UnsupportedPair(
-            gettext("Cannot dub from %(source)s into %(target)s here.") % {
-                "source": language_name(source), "target": language_name(target)},
-            errors={"source_language": [gettext("Not a source for '%(target)s'.") % {"target": target}]},
         )
 
 

@@ -18,10 +18,14 @@ from dubbing import selectors
 from dubbing.backgrounds import background_modes
 from dubbing.languages import language_name, language_support
 from dubbing.pipeline.options import DEFAULT_MAX_SPEED, MAX_SPEAKERS, MAX_SPEED, MIN_SPEED
+from dubbing.pipeline.subtitles import SubtitleError, decode_subtitle_bytes
 from dubbing.pricing import dubbing_job_cost
 from dubbing.services import MAX_TARGET_LANGUAGES
 from onevoice.errors import ServiceError
 from videos.models import Video, VideoStatus
+
+
+MAX_SUBTITLE_BYTES = 2 * 1024 * 1024  # a few thousand cues; the API's body limit is the same order
 
 
 def parse_glossary(text: str) -> dict[str, str]:
@@ -69,6 +73,17 @@ class DubForm(forms.Form):
         help_text=_("Optional. One dub per language, the video is transcribed once for all of them; "
                     "each language costs the same as the first."),
     )
+    target_subtitles = forms.FileField(
+        label=_("Your subtitles in the language to dub into"), required=False,
+        help_text=_("Optional. An SRT or VTT file: its lines are spoken as they are, at their times, "
+                    "instead of a translation."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".srt,.vtt,text/vtt,application/x-subrip"}),
+    )
+    source_subtitles = forms.FileField(
+        label=_("Your subtitles of what is said"), required=False,
+        help_text=_("Optional. An SRT or VTT file of the spoken words, used instead of recognising them."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".srt,.vtt,text/vtt,application/x-subrip"}),
+    )
     glossary = forms.CharField(
         label=_("Glossary"), required=False, max_length=20000,
         help_text=_('Optional. One "term = translation" per line, e.g. "OneVoice = OneVoice".'),
@@ -99,6 +114,26 @@ class DubForm(forms.Form):
     def clean_glossary(self) -> dict[str, str]:
         return parse_glossary(self.cleaned_data.get("glossary") or "")
 
+    def _subtitle_text(self, name: str) -> str | None:
+        upload = self.cleaned_data.get(name)
+        if not upload:
+            return None
+        if upload.size > MAX_SUBTITLE_BYTES:
+            raise forms.ValidationError(gettext("A subtitle file can be at most %(size)d KB.") % {
+                "size": MAX_SUBTITLE_BYTES // 1024})
+        try:
+            # UTF-8 with or without a BOM, UTF-16, CP949 or EUC-KR, as users' editors save them.
+            return decode_subtitle_bytes(upload.read())
+        except SubtitleError:
+            raise forms.ValidationError(gettext("This is not a subtitle file we can read; save it as SRT or VTT "
+                                                "in UTF-8.")) from None
+
+    def clean_target_subtitles(self) -> str | None:
+        return self._subtitle_text("target_subtitles")
+
+    def clean_source_subtitles(self) -> str | None:
+        return self._subtitle_text("source_subtitles")
+
     def chosen_languages(self) -> list[str]:
         """What the cost line counts: the languages asked for so far, valid or not yet checked
         (a bound form shows what was sent; an unbound one its initial language)."""
@@ -120,6 +155,9 @@ class DubForm(forms.Form):
         data = super().clean()
         if data.get("target_language") and len(self.target_languages()) > MAX_TARGET_LANGUAGES:
             self.add_error("more_languages", gettext("At most %(count)d languages at once.") % {"count": MAX_TARGET_LANGUAGES})
+        if data.get("target_subtitles") and len(self.target_languages()) > 1:
+            # One file of subtitles is in one language.
+            self.add_error("more_languages", gettext("Your subtitles are in one language: dub into that one only."))
         return data
 
 
@@ -145,6 +183,9 @@ def dub_form_context(*, user, video: Video, form: DubForm | None = None, error: 
         "balance_after": balance - total,
         "short_by": max(0, total - balance),
         "can_dub": ready and bool(support.targets),
+        # What each language needs here when a video alone is not enough, in plain sentences.
+        "language_needs": [sentence for code in dict.fromkeys(support.targets + support.sources)
+                           if (sentence := support.needs_sentence(code))],
         "unavailable": support.unavailable,
         "error": error,
         # The choices and the cost stay in view; the form waits for the confirmed address.

@@ -170,7 +170,10 @@ class RenderQuoteOutputSerializer(serializers.Serializer):
 class LanguagePairSerializer(serializers.Serializer):
     source = serializers.CharField()
     target = serializers.CharField()
-    via = serializers.ChoiceField(choices=["direct", "pivot", "speech_translation"])
+    via = serializers.ChoiceField(
+        choices=["direct", "pivot", "speech_translation", "subtitles"],
+        help_text='"subtitles": possible only with the user\'s own target subtitles.',
+    )
 
 
 class LanguagesOutputSerializer(serializers.Serializer):
@@ -180,7 +183,11 @@ class LanguagesOutputSerializer(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Voices per target language, where the speech engine names them.",
     )
-    names = serializers.DictField(child=serializers.CharField(), help_text="English name of each code.")
+    names = serializers.DictField(child=serializers.CharField(), help_text="Name of each code, in the reader's language.")
+    needs = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Per language that needs more than a video here, a plain sentence of what it needs.",
+    )
     engines = serializers.DictField(child=serializers.CharField())
 
 

@@ -102,7 +102,7 @@ def video_dub_page(request, video_id: uuid.UUID):
         video = video_selectors.video_get(owner=request.user, video_id=video_id)
     except VideoNotFound:
         raise Http404("Video not found.") from None
-    form = DubForm(request.POST or None)
+    form = DubForm(request.POST or None, request.FILES or None)
     error = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -118,6 +118,8 @@ def video_dub_page(request, video_id: uuid.UUID):
                 max_speed=float(data["max_speed"]),
                 glossary=data["glossary"] or None,
                 num_speakers=data["num_speakers"],
+                source_subtitles=data.get("source_subtitles"),
+                target_subtitles=data.get("target_subtitles"),
             )
         except ServiceError as exc:
             error = exc

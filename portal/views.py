@@ -56,7 +56,8 @@ def home_greetings(targets: list[str]) -> list[tuple[str, str]]:
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     context = sample_context()
-    context["greetings"] = home_greetings(language_support().targets)
+    # The languages a visitor's video can be dubbed into as it is (translated here, no subtitles).
+    context["greetings"] = home_greetings(language_support().translated_targets)
     return render(request, "home.html", context)
 
 

@@ -162,6 +162,8 @@ def _report(ctx: Context, timings: dict[str, dict]) -> dict:
         "engines": ctx.engines.names(),
         "route": _route(ctx),
         "detection": ctx.transcribe_detail.get("detection", {}),
+        # With the user's target subtitles: their cues against the recognised lines, by time.
+        "subtitles_match": ctx.ws.stage_detail("segment").get("subtitles_match"),
         "loudness": ctx.mix_detail,
         # One voice per speaker for the whole video ("default": the engine's voice for the language).
         "voices": {seg.speaker or "speaker_1": _voice(ctx, seg.id) for seg in ctx.segments},

@@ -75,6 +75,24 @@ def source_text_for(cue: Segment, transcript: Transcript | None) -> str:
     return " ".join(w.text for w in transcript.words if w.start < cue.end and w.end > cue.start)
 
 
+def subtitles_match(cues: list[Segment], recognised: list[Segment]) -> dict:
+    """How the user's target cues met the recognised lines, matched by time (each cue takes the
+    words spoken inside its time): how many of each, the cues under which nothing was heard, and
+    the recognised lines no cue covers (spoken, but not dubbed). For the report."""
+    def overlaps(a: Segment, b: Segment) -> bool:
+        return a.start < b.end and b.start < a.end
+
+    return {
+        "cues": len(cues),
+        "recognised_lines": len(recognised),
+        "cues_without_speech": [{"id": c.id, "start": c.start, "end": c.end} for c in cues
+                                if not any(overlaps(c, line) for line in recognised)],
+        "lines_without_cue": [{"start": line.start, "end": line.end, "text": line.text} for line in recognised
+                              if not any(overlaps(line, c) for c in cues)],
+        "matched_by": "time",
+    }
+
+
 SEGMENTS = "segments.json"
 
 
@@ -107,7 +125,7 @@ class SegmentStage(Stage):
     target subtitles, the supplied translation of each."""
 
     name = "segment"
-    version = 3
+    version = 4
 
     def key(self, ctx: Context) -> str:
         o = ctx.options
@@ -118,8 +136,11 @@ class SegmentStage(Stage):
     def run(self, ctx: Context) -> dict:
         options, transcript = ctx.options, ctx.transcript
         supplied_targets: dict[str, str] = {}
+        match = None
         if options.target_subtitles:
             cues = segments_from_cues(parse_subtitles(options.target_subtitles))
+            recognised = transcript.segments if options.source_subtitles else segment_transcript(transcript)
+            match = subtitles_match(cues, recognised)
             segments = [Segment(id=c.id, start=c.start, end=c.end,
                                 text=source_text_for(c, transcript) if not options.source_subtitles else
                                 " ".join(s.text for s in transcript.segments if s.start < c.end and s.end > c.start))
@@ -141,7 +162,7 @@ class SegmentStage(Stage):
         ctx.ws.write_json(ctx.ws.path(SEGMENTS), {"segments": [s.to_dict() for s in segments],
                                                   "targets": supplied_targets})
         return {"segments": len(segments), "speakers": len({s.speaker for s in segments if s.speaker}),
-                "speakers_from": speakers_from}
+                "speakers_from": speakers_from, **({"subtitles_match": match} if match is not None else {})}
 
     def load(self, ctx: Context) -> bool:
         try:

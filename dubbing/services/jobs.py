@@ -29,7 +29,13 @@ from dubbing.errors import (
 from dubbing.models import ACTIVE_STATUSES, DubbingJob, JobStatus, SourceAnalysis
 from dubbing.pipeline.options import DEFAULT_MAX_SPEED
 from dubbing.pricing import dubbing_job_cost
-from dubbing.services.options import dub_options_parse, engines_check, subtitles_check, target_languages_check
+from dubbing.services.options import (
+    dub_options_parse,
+    engines_check,
+    pair_check,
+    subtitles_check,
+    target_languages_check,
+)
 from dubbing.services.transitions import (
     claim_release,
     job_cancel_now,
@@ -92,6 +98,7 @@ def dubbing_jobs_create(
             target_subtitles=target_subtitles,
             num_speakers=num_speakers,
         )
+        pair_check(options, field="target_language" if len(target_languages) == 1 else "target_languages")
         planned.append((options, engines_check(options)))
     # The same subtitles go with every target: read them once.
     subtitles_check(options=planned[0][0], media_seconds=video.duration)

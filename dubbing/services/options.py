@@ -23,7 +23,7 @@ from dubbing.errors import (
     TooManySubtitleCues,
     UnsupportedPair,
 )
-from dubbing.languages import language_name
+from dubbing.languages import VIA_SUBTITLES, language_name, language_support
 from dubbing.pipeline.errors import ErrorCode, PipelineError
 from dubbing.pipeline.options import (
     BACKGROUNDS,
@@ -142,6 +142,27 @@ def _options_error_message(exc: OptionsError) -> str:
     if field == "max_speed":
         return gettext("max_speed is a number between %(low)s and %(high)s.") % {"low": MIN_SPEED, "high": MAX_SPEED}
     return str(exc)
+
+
+def pair_check(options: DubOptions, *, field: str = "target_language") -> None:
+    """400 unsupported_pair, in a plain sentence saying what the pair needs on this server, when
+    no translator here makes it and the user gave no target subtitles: asked before the engines
+    are built (`engines_check`), whose refusal names engines."""
+    support = language_support()
+    if support.unavailable or options.target_subtitles:
+        return  # engines_check says why nothing runs; with the user's subtitles the engines decide
+    source, target = options.source_language, options.target_language
+    via = support.via(source, target)
+    if via is not None and via != VIA_SUBTITLES:
+        return
+    if via == VIA_SUBTITLES or (target in support.targets and source in support.auto_detect):
+        message = support.pair_sentence(source, target)
+    elif source == "auto" or source in support.auto_detect:
+        message = gettext("This server cannot dub into %(target)s.") % {"target": language_name(target)}
+    else:
+        message = gettext("This server cannot recognise speech in %(source)s.") % {"source": language_name(source)}
+        raise UnsupportedPair(message, errors={"source_language": [message]})
+    raise UnsupportedPair(message, errors={field: [message]})
 
 
 def engines_check(options: DubOptions) -> dict[str, str]:

@@ -80,7 +80,8 @@ def pairs_epilog() -> str:
     if support.unavailable:
         return f"No language pair can be dubbed here: {support.unavailable}"
     ways = {"direct": "direct", "pivot": "through a pivot language",
-            "speech_translation": "Whisper's speech translation into English"}
+            "speech_translation": "Whisper's speech translation into English",
+            "subtitles": "only with your own target subtitles (--target-subtitles)"}
     lines = ["language pairs the configured engines can dub, by how each is made:"]
     order = list(ways)
     for via in sorted({p["via"] for p in support.pairs}, key=lambda v: order.index(v) if v in order else len(order)):

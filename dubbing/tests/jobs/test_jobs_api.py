@@ -106,16 +106,20 @@ def test_languages_are_what_the_configured_engines_can_really_do(api_client, set
     expected = {
         (s, t) for s, t in engines.translator.supported_pairs() if s in heard and t in spoken and s != t
     }
-    assert {(p["source"], p["target"]) for p in body["pairs"]} == expected
+    translated = [p for p in body["pairs"] if p["via"] != "subtitles"]
+    assert {(p["source"], p["target"]) for p in translated} == expected
     routes = engines.translator.routes()
-    assert all(p["via"] == routes[(p["source"], p["target"])] for p in body["pairs"])
+    assert all(p["via"] == routes[(p["source"], p["target"])] for p in translated)
+    # The rest need the user's target subtitles: heard and spoken here, translated by nothing.
+    assert all(p["source"] in heard and p["target"] in spoken and (p["source"], p["target"]) not in expected
+               for p in body["pairs"] if p["via"] == "subtitles")
     if ("en", "pt") in expected:  # apertium has no eng-por mode: en->es->pt
         assert {"source": "en", "target": "pt", "via": "pivot"} in body["pairs"]
     if ("en", "es") in expected:  # Whisper's speech translation ja->en, then apertium en->es
         assert {"source": "ja", "target": "en", "via": "speech_translation"} in body["pairs"]
         assert {"source": "ja", "target": "es", "via": "speech_translation"} in body["pairs"]
-        # Measured unusable for the espeak-ng voices (bench/engines.py): not offered.
-        assert not any(p["source"] in ("ko", "de") for p in body["pairs"])
+        # Measured unusable for the espeak-ng voices (bench/engines.py): not translated.
+        assert not any(p["source"] in ("ko", "de") for p in translated)
     assert set(body["auto_detect"]) == heard
     assert body["engines"]["translate"] == engines.names()["translate"]
     if ("en", "es") in expected:  # the CI image installs apertium-eng-spa and the English recognizer

@@ -97,7 +97,9 @@ def test_dub_help_names_how_each_pair_is_made(capsys):
     assert re.search(r"direct: .*en->es", out)
     assert re.search(r"through a pivot language: .*en->pt", out)
     assert re.search(r"speech translation into English: .*ja->en", out, re.DOTALL)
-    assert "ko->" not in out
+    translated, _, subtitles_only = out.partition("only with your own target subtitles")
+    assert "ko->" not in translated  # Korean is translated by nothing offline...
+    assert re.search(r"ko->en", subtitles_only) and "en->ko" in subtitles_only  # ...but dubbed with subtitles
 
 
 def test_a_speech_translated_pair_without_the_audio_is_refused_by_name():
