@@ -15,7 +15,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from dubbing import services
-from dubbing.models import Artifact, DubbingJob, JobStep, Segment, SourceAnalysis
+from dubbing.models import Artifact, DubbingJob, JobStep, Segment, SourceAnalysis, VoiceCloningConsent
 from onevoice.errors import ServiceError
 
 
@@ -187,3 +187,28 @@ class SourceAnalysisAdmin(admin.ModelAdmin):
     search_fields = ["key", "video__id", "video__title"]
     readonly_fields = ["key", "video", "source_language", "recognizer", "uses", "claim_token", "heartbeat_at",
                        "created_at", "updated_at"]
+
+
+@admin.register(VoiceCloningConsent)
+class VoiceCloningConsentAdmin(admin.ModelAdmin):
+    """Who agreed to have the voices of a job's speakers cloned: a record, read-only for staff
+    (nobody adds, edits or deletes one here)."""
+
+    list_display = ("created_at", "user", "job_ref", "ip_address", "language", "speakers")
+    list_filter = ("created_at", "language")
+    search_fields = ("user__email", "job_ref", "ip_address")
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"
+    fields = ("created_at", "user", "job", "job_ref", "ip_address", "language", "text", "speakers")
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -23,7 +23,9 @@ from rest_framework.views import APIView
 from accounts.permissions import EmailVerifiedForPaidWork
 from billing.errors import InsufficientCredits
 from dubbing import selectors, services
+from dubbing.cloning import consent_address, consent_text
 from dubbing.errors import (
+    ConsentRequired,
     InvalidOptions,
     InvalidSubtitles,
     JobNotCancellable,
@@ -40,6 +42,7 @@ from dubbing.errors import (
     UnsupportedPair,
     VideoNotFound,
     VideoNotReady,
+    VoiceCloningUnavailable,
 )
 from dubbing.languages import language_support
 from dubbing.models import DubbingJob, JobStatus
@@ -77,7 +80,7 @@ class LanguagesApi(APIView):
 
     @extend_schema(responses=LanguagesOutputSerializer, auth=[])
     def get(self, request):
-        return Response(language_support().as_dict())
+        return Response({**language_support().as_dict(), "voice_cloning_consent_text": consent_text()})
 
 
 # Starting paid work (a job, its retry, a re-render) waits for a confirmed email address when
@@ -125,11 +128,13 @@ class JobListCreateApi(APIView):
     )
     @idempotent
     @raises(VideoNotFound, VideoNotReady, UnsupportedPair, SameLanguage, InvalidOptions, InvalidSubtitles,
-            TooManySubtitleCues, SubtitleCueTooShort, SubtitlesOutsideMedia, InsufficientCredits)
+            TooManySubtitleCues, SubtitleCueTooShort, SubtitlesOutsideMedia, ConsentRequired,
+            VoiceCloningUnavailable, InsufficientCredits)
     def post(self, request):
         serializer = JobCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        data["consent_address"] = consent_address(request)
         video_id = _uuid_or_none(data.pop("video_id"))
         if video_id is None:
             raise VideoNotFound()

@@ -32,6 +32,8 @@ class DubbingErrorCode(StrEnum):
     TOO_MANY_SUBTITLE_CUES = "too_many_subtitle_cues"
     SUBTITLE_CUE_TOO_SHORT = "subtitle_cue_too_short"
     SUBTITLES_OUTSIDE_MEDIA = "subtitles_outside_media"
+    CONSENT_REQUIRED = "consent_required"
+    VOICE_CLONING_UNAVAILABLE = "voice_cloning_unavailable"
 
 
 class JobNotFound(NotFound):
@@ -85,6 +87,22 @@ class SeparationUnavailable(ServiceError):
     status_code = status.HTTP_400_BAD_REQUEST
     code = DubbingErrorCode.SEPARATION_UNAVAILABLE.value
     default_detail = _("This server cannot separate the voice from the music; choose another background.")
+
+
+class ConsentRequired(ServiceError):
+    """`voice_cloning` without `voice_cloning_consent`: refused before anything is reserved."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = DubbingErrorCode.CONSENT_REQUIRED.value
+    default_detail = _("Cloning the speakers' voices needs your consent (voice_cloning_consent).")
+
+
+class VoiceCloningUnavailable(ServiceError):
+    """`voice_cloning` with a speech engine that cannot clone voices."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = DubbingErrorCode.VOICE_CLONING_UNAVAILABLE.value
+    default_detail = _("This server's speech engine cannot clone voices.")
 
 
 class SameLanguage(InvalidOptions):

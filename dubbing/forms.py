@@ -16,6 +16,7 @@ from accounts.selectors import user_must_verify_email
 from billing.selectors import credits_balance
 from dubbing import selectors
 from dubbing.backgrounds import background_modes
+from dubbing.cloning import CONSENT_TEXT
 from dubbing.languages import language_name, language_support
 from dubbing.pipeline.options import DEFAULT_MAX_SPEED, MAX_SPEAKERS, MAX_SPEED, MIN_SPEED
 from dubbing.pipeline.subtitles import SubtitleError, decode_subtitle_bytes
@@ -89,6 +90,13 @@ class DubForm(forms.Form):
         help_text=_('Optional. One "term = translation" per line, e.g. "OneVoice = OneVoice".'),
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
     )
+    # Offered only where the speech engine can clone (removed in __init__ otherwise).
+    voice_cloning = forms.BooleanField(
+        label=_("Clone each speaker's voice"), required=False,
+        help_text=_("Each speaker speaks the new language in a copy of their own voice, made from their "
+                    "clearest 10-30 seconds. A speaker with too little speech keeps a chosen voice."),
+    )
+    voice_cloning_consent = forms.BooleanField(label=CONSENT_TEXT, required=False)
 
     def __init__(self, *args, support=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -110,6 +118,8 @@ class DubForm(forms.Form):
         self.fields["background"].initial = offered[0]
         if "es" in dict(self.fields["target_language"].choices):
             self.fields["target_language"].initial = "es"
+        if not support.voice_cloning:
+            del self.fields["voice_cloning"], self.fields["voice_cloning_consent"]
 
     def clean_glossary(self) -> dict[str, str]:
         return parse_glossary(self.cleaned_data.get("glossary") or "")

@@ -24,7 +24,7 @@ from django.conf.locale import LANG_INFO
 from django.utils.translation import gettext
 
 from dubbing.backgrounds import background_modes
-from dubbing.engines.base import EngineError
+from dubbing.engines.base import EngineError, can_clone
 from dubbing.engines.openai_languages import WHISPER_LANGUAGES
 from dubbing.engine_config import build_engines
 from dubbing.pipeline.options import DubOptions
@@ -43,6 +43,7 @@ class LanguageSupport:
     voices: dict[str, list[str]] = field(default_factory=dict)
     engines: dict[str, str] = field(default_factory=dict)
     background_modes: list[str] = field(default_factory=list)  # what can go under a dub here, the default first
+    voice_cloning: bool = False  # the speech engine can clone the speakers' voices (with consent)
     unavailable: str = ""  # why nothing can be dubbed, when the engines cannot be built
     # Whether an administrator could still add a translator (none of the configured ones is a
     # cloud translator, which translates every pair the recognizer and the voices share).
@@ -138,6 +139,7 @@ class LanguageSupport:
             "needs": {code: sentence for code in sorted(offered) if (sentence := self.needs_sentence(code))},
             "engines": self.engines,
             "background_modes": self.background_modes,
+            "voice_cloning": self.voice_cloning,
         }
 
 
@@ -158,6 +160,8 @@ def _config_key() -> tuple:
         settings.DUBBING_TTS_ENGINE,
         bool(settings.OPENAI_API_KEY),
         settings.OPENAI_BASE_URL,
+        bool(settings.FISH_AUDIO_API_KEY),
+        bool(settings.ELEVENLABS_API_KEY),
     )
 
 
@@ -208,6 +212,7 @@ def build_language_support() -> LanguageSupport:
         engines={kind: names[kind] for kind in ("asr", "translate", "tts")},
         background_modes=background_modes(),
         translator_can_be_added=names["translate"] not in CLOUD_TRANSLATORS,
+        voice_cloning=can_clone(engines.tts),
     )
 
 

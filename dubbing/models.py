@@ -246,3 +246,31 @@ class SourceAnalysis(models.Model):
 
     def __str__(self) -> str:
         return f"{self.video_id} {self.source_language} {self.recognizer}"
+
+
+
+class VoiceCloningConsent(models.Model):
+    """One user's consent to clone the voices of one job's speakers: who, when, from which
+    address, the exact text they agreed to (in the language it was shown in) and, once the job
+    has cloned them, which speakers. Written by the job services and the worker; staff read it in
+    the admin. It outlives the job (deleting a video keeps the record of what was agreed)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="voice_cloning_consents",
+                             verbose_name=_("user"))
+    job = models.ForeignKey(DubbingJob, on_delete=models.SET_NULL, null=True, blank=True,
+                            related_name="voice_cloning_consents", verbose_name=_("job"))
+    job_ref = models.UUIDField(verbose_name=_("job ID"), help_text=_("Kept after the job is deleted."))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("agreed at"))
+    ip_address = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("IP address"))
+    text = models.TextField(verbose_name=_("text agreed to"))
+    language = models.CharField(max_length=16, verbose_name=_("language of the text"))
+    speakers = models.JSONField(default=list, blank=True, verbose_name=_("speakers cloned"))
+
+    class Meta:
+        verbose_name = _("voice cloning consent")
+        verbose_name_plural = _("voice cloning consents")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["job_ref"], name="dub_consent_job_ref")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} for {self.job_ref} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -189,6 +189,10 @@ class LanguagesOutputSerializer(serializers.Serializer):
         help_text="Per language that needs more than a video here, a plain sentence of what it needs.",
     )
     engines = serializers.DictField(child=serializers.CharField())
+    background_modes = serializers.ListField(child=serializers.CharField())
+    voice_cloning = serializers.BooleanField(help_text="Whether this server's speech engine can clone voices.")
+    voice_cloning_consent_text = serializers.CharField(
+        help_text="What voice_cloning_consent: true agrees to, in the request's language.")
 
 
 # --- Input ----------------------------------------------------------------------------------------
@@ -202,6 +206,16 @@ class TextField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only: DRF's BooleanField also takes "yes", "on" or 1, and a consent
+    must not be given by accident."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
 
 
 class JobCreateInputSerializer(InputSerializer):
@@ -234,6 +248,14 @@ class JobCreateInputSerializer(InputSerializer):
     num_speakers = serializers.IntegerField(
         min_value=0, max_value=MAX_SPEAKERS, default=0,
         help_text=f"How many people speak: 0 (the default) detects it from their voices, else 1-{MAX_SPEAKERS}.")
+    voice_cloning = StrictBooleanField(
+        default=False,
+        help_text="Speak each speaker in a clone of their own voice (GET /api/v1/languages says whether this "
+                  "server can: `voice_cloning`). Needs voice_cloning_consent.")
+    voice_cloning_consent = StrictBooleanField(
+        default=False,
+        help_text="True: the user agrees to `voice_cloning_consent_text` of GET /api/v1/languages (stored with "
+                  "the time and their IP address). Required with voice_cloning; ignored without it.")
 
     def validate_glossary(self, glossary: dict) -> dict:
         if len(glossary) > GLOSSARY_MAX_TERMS:

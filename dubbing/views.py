@@ -29,6 +29,7 @@ from django.views.decorators.http import (
 from accounts.selectors import user_must_verify_email
 from accounts.services import user_require_verified
 from dubbing import selectors, services
+from dubbing.cloning import consent_address
 from dubbing.errors import JobNotFound
 from dubbing.forms import DubForm, dub_form_context
 from dubbing.languages import language_name, language_support
@@ -120,6 +121,9 @@ def video_dub_page(request, video_id: uuid.UUID):
                 num_speakers=data["num_speakers"],
                 source_subtitles=data.get("source_subtitles"),
                 target_subtitles=data.get("target_subtitles"),
+                voice_cloning=bool(data.get("voice_cloning")),
+                voice_cloning_consent=bool(data.get("voice_cloning_consent")),
+                consent_address=consent_address(request),
             )
         except ServiceError as exc:
             error = exc

@@ -198,3 +198,40 @@ class TTSEngine(Protocol):
     def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> Path:
         """Writes speech for `text` to `out_path` (WAV) and returns it."""
         ...
+
+
+@dataclass(frozen=True)
+class VoiceReference:
+    """What a clone of one speaker's voice is made from: their cleanest 10-30 s (that speaker
+    alone, voice-active) as an audio file, and what is said in it."""
+
+    speaker: str
+    audio_path: Path
+    text: str
+    language: str  # of `text`: the source language
+    seconds: float
+
+
+@runtime_checkable
+class VoiceCloningEngine(Protocol):
+    """A speech engine that can speak in a clone of a voice it hears in a reference.
+
+    `clone_voice` returns a voice name its `synthesize` takes; `delete_voice` forgets it.
+    `clones_persist` says whether the clone lives at the provider (ElevenLabs' instant voice
+    cloning: it must be deleted, and a crash can leave it behind) or only in this process (Fish
+    Audio's zero-shot references, sent with each request)."""
+
+    clones_persist: bool
+
+    def clone_voice(self, reference: VoiceReference, *, name: str) -> str: ...
+
+    def delete_voice(self, voice: str) -> None: ...
+
+
+class CloneRefused(EngineError):
+    """The provider would not clone this voice (the sample refused, a protected voice, the
+    account's voice slots full): the dub goes on with a cast voice for that speaker."""
+
+
+def can_clone(tts) -> bool:
+    return isinstance(tts, VoiceCloningEngine)

@@ -46,6 +46,10 @@ class DubOptions:
     # speaker ("speaker_1"...) -> voice, the user's choice (API.md "Speakers"); others are assigned.
     speaker_voices: dict[str, str] = field(default_factory=dict)
     num_speakers: int = 0  # how many people speak; 0: detected from their voices
+    # Speak each speaker in a clone of their own voice (engines that can clone; docs/api.md
+    # "Voice cloning"). Only with the user's consent; a consent without cloning is not kept.
+    voice_cloning: bool = False
+    voice_cloning_consent: bool = False
 
     def __post_init__(self) -> None:
         if not self.target_language:
@@ -68,6 +72,14 @@ class DubOptions:
         if self.source_language == self.target_language:
             raise OptionsError("The source and target languages are the same.", field="target_language",
                                reason="same_language")
+        for name in ("voice_cloning", "voice_cloning_consent"):
+            if not isinstance(getattr(self, name), bool):
+                raise OptionsError(f"{name} must be true or false.", field=name, reason="choice")
+        if self.voice_cloning and not self.voice_cloning_consent:
+            raise OptionsError("Cloning voices needs the consent of whoever asks (voice_cloning_consent).",
+                               field="voice_cloning_consent", reason="consent_required")
+        if self.voice_cloning_consent and not self.voice_cloning:
+            object.__setattr__(self, "voice_cloning_consent", False)  # a consent to nothing: not kept
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -11,12 +11,14 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils import translation
 from django.utils.translation import gettext
 
 from billing.errors import InsufficientCredits
 from billing.selectors import credits_balance
 from billing.services.ledger import credits_job_staff_refund, credits_reserve
 from dubbing.backgrounds import default_background
+from dubbing.cloning import consent_text
 from dubbing.errors import (
     InvalidOptions,
     JobNotCancellable,
@@ -26,7 +28,7 @@ from dubbing.errors import (
     VideoNotFound,
     VideoNotReady,
 )
-from dubbing.models import ACTIVE_STATUSES, DubbingJob, JobStatus, SourceAnalysis
+from dubbing.models import ACTIVE_STATUSES, DubbingJob, JobStatus, SourceAnalysis, VoiceCloningConsent
 from dubbing.pipeline.options import DEFAULT_MAX_SPEED
 from dubbing.pricing import dubbing_job_cost
 from dubbing.services.options import (
@@ -79,9 +81,18 @@ def dubbing_jobs_create(
     source_subtitles: str | None = None,
     target_subtitles: str | None = None,
     num_speakers: int | str | None = 0,
+    voice_cloning: bool = False,
+    voice_cloning_consent: bool = False,
+    consent_address: str | None = None,
 ) -> list[DubbingJob]:
     """One job per target language of one video, the sum reserved at once: 402 and nothing
-    created when the balance cannot cover all of them. Each job's message is sent on commit."""
+    created when the balance cannot cover all of them. Each job's message is sent on commit.
+
+    With `voice_cloning`, `voice_cloning_consent` must be true (400 consent_required) and the
+    speech engine able to clone (400 voice_cloning_unavailable), both before anything is
+    reserved; each job then gets a VoiceCloningConsent row (the text in the active language,
+    `consent_address` the caller's IP address). A consent on a job that does not clone is
+    dropped."""
     video = _video_for_owner(owner=owner, video_id=video_id)
     target_languages_check(target_languages)
     planned = []
@@ -97,6 +108,8 @@ def dubbing_jobs_create(
             source_subtitles=source_subtitles,
             target_subtitles=target_subtitles,
             num_speakers=num_speakers,
+            voice_cloning=voice_cloning,
+            voice_cloning_consent=voice_cloning_consent,
         )
         pair_check(options, field="target_language" if len(target_languages) == 1 else "target_languages")
         planned.append((options, engines_check(options)))
@@ -117,12 +130,20 @@ def dubbing_jobs_create(
                     cost_credits=cost,
                 )
                 credits_reserve(user=owner, job_id=job.id, attempt=job.attempt, amount=cost)
+                if options.voice_cloning:
+                    _consent_record(owner=owner, job=job, address=consent_address)
                 job_snapshot_refresh(job, steps=[], artifacts=[])
                 job_enqueue(job)
                 jobs.append(job)
     except InsufficientCredits:
         raise InsufficientCredits(needed=cost * len(planned), balance=credits_balance(user=owner)) from None
     return jobs
+
+
+def _consent_record(*, owner, job: DubbingJob, address: str | None) -> VoiceCloningConsent:
+    return VoiceCloningConsent.objects.create(
+        user=owner, job=job, job_ref=job.id, ip_address=address or None, text=consent_text(),
+        language=translation.get_language() or settings.LANGUAGE_CODE)
 
 
 def dubbing_job_create(
@@ -139,6 +160,9 @@ def dubbing_job_create(
     source_subtitles: str | None = None,
     target_subtitles: str | None = None,
     num_speakers: int | str | None = 0,
+    voice_cloning: bool = False,
+    voice_cloning_consent: bool = False,
+    consent_address: str | None = None,
 ) -> DubbingJob:
     """A job dubbing the owner's ready video into one language, its cost reserved in the same
     transaction. 404 video_not_found, 409 video_not_ready, 400 invalid_options /
@@ -156,6 +180,9 @@ def dubbing_job_create(
         source_subtitles=source_subtitles,
         target_subtitles=target_subtitles,
         num_speakers=num_speakers,
+        voice_cloning=voice_cloning,
+        voice_cloning_consent=voice_cloning_consent,
+        consent_address=consent_address,
     )
     return job
 

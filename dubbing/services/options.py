@@ -11,9 +11,10 @@ from django.conf import settings
 from django.utils.translation import gettext
 
 from dubbing.backgrounds import background_modes
-from dubbing.engines.base import EngineError, EngineUnavailable
+from dubbing.engines.base import EngineError, EngineUnavailable, can_clone
 from dubbing.engine_config import build_engines
 from dubbing.errors import (
+    ConsentRequired,
     InvalidOptions,
     SameLanguage,
     InvalidSubtitles,
@@ -22,6 +23,7 @@ from dubbing.errors import (
     SubtitlesOutsideMedia,
     TooManySubtitleCues,
     UnsupportedPair,
+    VoiceCloningUnavailable,
 )
 from dubbing.languages import VIA_SUBTITLES, language_name, language_support
 from dubbing.pipeline.errors import ErrorCode, PipelineError
@@ -102,6 +104,9 @@ def _input_errors(fields: dict) -> dict[str, list[str]]:
             errors[name] = [gettext("Must be text.")]
         elif value is not None and not value.strip():
             fields[name] = None
+    for name in ("voice_cloning", "voice_cloning_consent"):
+        if not isinstance(fields.get(name, False), bool):
+            errors[name] = [gettext("Must be true or false.")]
     return errors
 
 
@@ -122,7 +127,7 @@ def dub_options_parse(**fields) -> DubOptions:
         return DubOptions(**fields)
     except OptionsError as exc:
         message = _options_error_message(exc)
-        refusal = SameLanguage if exc.reason == "same_language" else InvalidOptions
+        refusal = {"same_language": SameLanguage, "consent_required": ConsentRequired}.get(exc.reason, InvalidOptions)
         raise refusal(message, errors={exc.field: [message]}) from None
 
 
@@ -132,6 +137,8 @@ def _options_error_message(exc: OptionsError) -> str:
     field = exc.field
     if exc.reason == "same_language":
         return gettext("The source and target languages are the same.")
+    if exc.reason == "consent_required":
+        return gettext("Cloning the speakers' voices needs your consent (voice_cloning_consent).")
     if field == "target_language":
         return gettext("Choose a target language.")
     choices = {"background": BACKGROUNDS, "subtitles": SUBTITLE_MODES, "engines": ENGINE_SETS}
@@ -182,6 +189,10 @@ def engines_check(options: DubOptions) -> dict[str, str]:
         if exc.code == ErrorCode.INVALID_OPTIONS:
             raise InvalidOptions(gettext("These options cannot be used: %(reason)s") % {"reason": exc.message}) from None
         raise UnsupportedPair(_pair_refusal(options, exc.message)) from None
+    if options.voice_cloning and not can_clone(engines.tts):
+        message = gettext("This server's speech engine (%(engine)s) cannot clone voices.") % {
+            "engine": engines.names()["tts"]}
+        raise VoiceCloningUnavailable(message, errors={"voice_cloning": [message]})
     if options.voice is not None:
         _voice_check(engines.tts, options)
     return engines.names()

@@ -2,6 +2,11 @@
 /v1/tts` with a msgpack body naming the reference voice (`reference_id`); MP3 back, decoded with
 pydub (ffmpeg) into the WAV the pipeline expects.
 
+Cloning is zero-shot: a cloned voice is the speaker's reference audio and its transcript, sent
+with every request (`references: [{audio, text}]`) instead of a `reference_id`. Nothing is
+created at Fish, so nothing is left there to delete; a request whose reference Fish refuses (a
+4xx other than 401 and 429) is `CloneRefused`, and the dub speaks that speaker in a cast voice.
+
 The SDK does not retry: 429 and 5xx are retried here with backoff (honouring Retry-After). A 401
 means the key is wrong: EngineUnavailable naming FISH_AUDIO_API_KEY. What still fails after the
 retries, or answers something that is not audio, is an EngineError naming the engine.
@@ -14,7 +19,14 @@ from pathlib import Path
 
 import httpx
 
-from dubbing.engines.base import EngineError, EngineUnavailable, ErrorCode, http_error_code
+from dubbing.engines.base import (
+    CloneRefused,
+    EngineError,
+    EngineUnavailable,
+    ErrorCode,
+    VoiceReference,
+    http_error_code,
+)
 from onevoice.retry import retry_delay, wait
 from videos.media.process import ProcessCancelled, cancelled
 
@@ -23,6 +35,7 @@ MODEL = "s1"
 
 class FishAudioTTS:
     name = "fish"
+    clones_persist = False  # zero-shot: the reference travels with each request
 
     def __init__(self, api_key: str, *, base_url: str | None = None, voices: dict[str, str] | None = None,
                  model: str = MODEL, max_retries: int = 4, concurrency: int = 4, timeout: float = 120.0) -> None:
@@ -41,6 +54,17 @@ class FishAudioTTS:
         self.model = model
         self.max_retries = max_retries
         self.concurrency = concurrency
+        self._clones: dict[str, object] = {}  # voice name -> the SDK's ReferenceAudio
+
+    def clone_voice(self, reference: VoiceReference, *, name: str) -> str:
+        from fishaudio.types import ReferenceAudio
+
+        voice = f"clone-{name}"
+        self._clones[voice] = ReferenceAudio(audio=Path(reference.audio_path).read_bytes(), text=reference.text)
+        return voice
+
+    def delete_voice(self, voice: str) -> None:
+        self._clones.pop(voice, None)
 
     def languages(self) -> set[str]:
         # Fish's models speak many languages from any reference voice; the ones it documents.
@@ -52,16 +76,22 @@ class FishAudioTTS:
     def synthesize(self, text: str, language: str, voice: str | None, out_path: Path) -> Path:
         from fishaudio.exceptions import APIError, FishAudioError
 
-        reference = self.reference_voices.get(voice or "", voice) if voice else next(
+        clone = self._clones.get(voice or "")
+        reference = None if clone is not None else self.reference_voices.get(voice or "", voice) if voice else next(
             iter(self.reference_voices.values()), None)
         attempt = 0
         while True:
             try:
-                audio = self.client.tts.convert(text=text, reference_id=reference, format="mp3", model=self.model)
+                audio = self.client.tts.convert(text=text, reference_id=reference,
+                                                references=[clone] if clone is not None else None,
+                                                format="mp3", model=self.model)
                 break
             except APIError as exc:
                 if exc.status == 401:
                     raise EngineUnavailable("Fish Audio refused the key (401): check FISH_AUDIO_API_KEY.") from exc
+                if clone is not None and 400 <= exc.status < 500 and exc.status != 429:
+                    raise CloneRefused(f"Fish Audio refused the cloned voice's reference (HTTP {exc.status}): "
+                                       f"{exc}") from exc
                 retryable = exc.status == 429 or exc.status >= 500
                 if retryable and attempt < self.max_retries:
                     attempt += 1
