@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dubbing', '0004_job_resend_at'),
+        ('dubbing', '0005_job_speaker_names'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
