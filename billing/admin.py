@@ -26,6 +26,7 @@ from billing.models import (
     CreditAccount,
     CreditPack,
     LedgerEntry,
+    PaddleCatalogPrice,
     Payment,
     PaymentRefund,
     Plan,
@@ -495,3 +496,12 @@ class SubscriptionAdmin(_ReadOnlyAdmin):
                 "change_url": change_url,
             },
         )
+
+
+@admin.register(PaddleCatalogPrice)
+class PaddleCatalogPriceAdmin(_ReadOnlyAdmin):
+    """Paddle's ids for our packs and plans, as `manage.py paddle_catalog` stored them."""
+
+    list_display = ("paddle_price_id", "pack", "plan", "amount", "currency", "active", "created_at")
+    list_filter = ("active", "currency")
+    search_fields = ("paddle_price_id", "paddle_product_id", "pack__name", "plan__name")

@@ -31,6 +31,7 @@ from paddle_billing.Entities.Shared import (
     Duration,
     Interval,
     Money,
+    PriceQuantity,
     TaxCategory,
 )
 from paddle_billing.Entities.Subscriptions import SubscriptionEffectiveFrom
@@ -41,7 +42,7 @@ from paddle_billing.Resources.Adjustments.Operations import CreateAdjustment, Cr
 from paddle_billing.Resources.Prices.Operations import CreatePrice
 from paddle_billing.Resources.Products.Operations import CreateProduct
 from paddle_billing.Resources.Subscriptions.Operations import CancelSubscription
-from paddle_billing.Resources.Transactions.Operations import CreateTransaction
+from paddle_billing.Resources.Transactions.Operations import CreateTransaction, TransactionIncludes
 from paddle_billing.Resources.Transactions.Operations.Create import TransactionCreateItem
 
 from billing.errors import PaymentProviderUnavailable
@@ -219,6 +220,8 @@ def price_create(
         product_id=product_id,
         unit_price=Money(str(amount), CurrencyCode(currency)),
         custom_data=CustomData(custom_data),
+        # One unit per checkout: the buyer cannot turn one pack into five in Paddle's overlay.
+        quantity=PriceQuantity(minimum=1, maximum=1),
         **({"billing_cycle": Duration(Interval.Month, 1)} if monthly else {}),
     )
     _call("create price", lambda: client.prices.create(operation))
@@ -238,6 +241,7 @@ class PaddleLineItem:
     id: str  # txnitm_...: what a partial refund names
     price_id: str
     quantity: int
+    subtotal: int  # before tax
     total: int  # with tax, as the buyer paid it
 
 
@@ -257,6 +261,7 @@ class PaddleTransaction:
     billing_period_end: datetime | None
     billed_at: datetime | None
     updated_at: datetime | None
+    adjustments: tuple[PaddleAdjustment, ...] = ()  # when asked for (transaction_fetch does)
     raw: dict = field(default_factory=dict)
 
     @property
@@ -281,13 +286,14 @@ def transaction_from_payload(raw: dict) -> PaddleTransaction:
         subscription_id=str(raw.get("subscription_id") or ""),
         items=tuple(
             PaddleLineItem(str(li.get("id") or ""), str(li.get("price_id") or ""), _int(li.get("quantity")),
-                           _int((li.get("totals") or {}).get("total")))
+                           _int((li.get("totals") or {}).get("subtotal")), _int((li.get("totals") or {}).get("total")))
             for li in details.get("line_items") or []
         ),
         billing_period_start=_time(period.get("starts_at")),
         billing_period_end=_time(period.get("ends_at")),
         billed_at=_time(raw.get("billed_at")),
         updated_at=_time(raw.get("updated_at")),
+        adjustments=tuple(adjustment_from_payload(a) for a in raw.get("adjustments") or [] if isinstance(a, dict)),
         raw=raw,
     )
 
@@ -303,10 +309,11 @@ def transaction_create(*, price_id: str, custom_data: dict) -> PaddleTransaction
 
 
 def transaction_fetch(*, transaction_id: str) -> PaddleTransaction | None:
-    """Paddle's view of a transaction; None when Paddle has no transaction with this id."""
+    """Paddle's view of a transaction, with its adjustments (refunds); None when Paddle has no
+    transaction with this id."""
     client = _client()
     try:
-        _call("get transaction", lambda: client.transactions.get(transaction_id))
+        _call("get transaction", lambda: client.transactions.get(transaction_id, [TransactionIncludes.Adjustment]))
     except PaddleRefused as refusal:
         if refusal.status == 404:
             return None
@@ -384,7 +391,8 @@ class PaddleAdjustment:
     id: str
     status: str  # pending_approval, approved, rejected, reversed
     transaction_id: str
-    total: int
+    subtotal: int  # before tax: what our prices count in
+    total: int  # with tax, as the buyer gets it back
     currency: str
     reason: str
     updated_at: datetime | None
@@ -397,6 +405,7 @@ def adjustment_from_payload(raw: dict) -> PaddleAdjustment:
         id=str(raw.get("id") or ""),
         status=str(raw.get("status") or ""),
         transaction_id=str(raw.get("transaction_id") or ""),
+        subtotal=_int(totals.get("subtotal")),
         total=_int(totals.get("total")),
         currency=str(raw.get("currency_code") or totals.get("currency_code") or ""),
         reason=str(raw.get("reason") or ""),

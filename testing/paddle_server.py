@@ -193,7 +193,7 @@ class FakePaddle:
             "tax_mode": body.get("tax_mode") or "account_setting",
             "unit_price": {"amount": str(unit["amount"]), "currency_code": unit["currency_code"]},
             "unit_price_overrides": body.get("unit_price_overrides") or [],
-            "quantity": body.get("quantity") or {"minimum": 1, "maximum": 100},
+            "quantity": body.get("quantity") or {"minimum": 1, "maximum": 100},  # Paddle's default
             "custom_data": body.get("custom_data"), "status": "active", "import_meta": None,
             "created_at": now, "updated_at": now,
         }
@@ -572,7 +572,10 @@ class FakePaddle:
         if record is None:
             raise _Refusal(404, "not_found", f"{resource[:-1]} {rest[0]!r} not found", "request_error")
         if method == "GET" and len(rest) == 1:
-            return 200, self._envelope(record)
+            included = dict(record)
+            if resource == "transactions" and "adjustment" in (query.get("include") or [""])[0].split(","):
+                included["adjustments"] = [a for a in self.adjustments.values() if a["transaction_id"] == record["id"]]
+            return 200, self._envelope(included)
         if method == "PATCH" and len(rest) == 1 and resource in ("prices", "products"):
             for key in ("status", "description", "name", "custom_data"):
                 if key in body:

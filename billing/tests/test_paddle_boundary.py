@@ -139,7 +139,7 @@ class TestApi:
         assert fetched.completed and fetched.customer_id.startswith("ctm_")
         assert fetched.billed_at is not None and fetched.updated_at > created.updated_at
         method, path, _ = paddle.requests[-1]
-        assert (method, path) == ("GET", f"/transactions/{created.id}")
+        assert (method, path) == ("GET", f"/transactions/{created.id}?include=adjustment")
 
     def test_the_tax_paddle_adds_shows_in_the_grand_total_not_the_subtotal(self, paddle):
         paddle.tax_rate = "0.2"
@@ -191,6 +191,13 @@ class TestApi:
         _, _, body = paddle.requests[-1]
         assert body == {"action": "refund", "type": "partial", "reason": "test refund", "transaction_id": created.id,
                         "items": [{"item_id": created.items[0].id, "type": "partial", "amount": "500"}]}
+        paddle.approve_adjustment(adjustment.id)
+        fetched = paddle_api.transaction_fetch(transaction_id=created.id)
+        assert [(a.id, a.status, a.subtotal) for a in fetched.adjustments] == [(adjustment.id, "approved", 500)]
+
+    def test_prices_are_one_unit_per_checkout(self, paddle):
+        price = make_price()
+        assert paddle.prices[price.id]["quantity"] == {"minimum": 1, "maximum": 1}
 
     def test_a_full_refund_names_no_items(self, paddle):
         created = make_transaction(make_price().id)
