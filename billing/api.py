@@ -24,6 +24,7 @@ from billing.errors import (
     PlanUnavailable,
     SubscriptionNotActive,
 )
+from billing.models import Provider
 from billing.serializers import (
     BillingKeyIssueOutputSerializer,
     CreditPackOutputSerializer,
@@ -156,25 +157,33 @@ class SubscriptionCardApi(APIView):
         return Response(BillingKeyIssueOutputSerializer(subscription).data, status=status.HTTP_201_CREATED)
 
 
-class PortOneWebhookApi(APIView):
-    # PortOne signs the body; there is no user, no session and no CSRF token. Anyone can call,
-    # so each client address has its own rate (generous: PortOne delivers from a few addresses).
+class ProviderWebhookApi(APIView):
+    """A payment provider's webhook (`provider` set by each subclass, billing/providers/)."""
+
+    # The provider signs the body; there is no user, no session and no CSRF token. Anyone can
+    # call, so each client address has its own rate (generous: providers deliver from a few).
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "portone_webhook"
     error_responses = (InvalidWebhook, PaymentsNotConfigured, PaymentProviderUnavailable)
+    provider = Provider.PORTONE
 
-    # The body is PortOne's signed JSON, read raw (any object here; the signature decides).
+    # The body is the provider's signed JSON, read raw (any object here; the signature decides).
     @extend_schema(request={"application/json": OpenApiTypes.OBJECT},
                    responses={200: OpenApiResponse(description="Accepted")})
     def post(self, request):
-        delivery = services.webhook_delivery_receive(body=_webhook_body(request), headers=request.headers)
+        delivery = services.webhook_delivery_receive(
+            body=_webhook_body(request), headers=request.headers, provider=self.provider)
         return Response({"detail": "ok", "processed": delivery.processed})
 
     def throttled(self, request, wait):
         services.webhook_rejection_count(reason=services.WebhookRejection.THROTTLED)
         super().throttled(request, wait)
+
+
+class PortOneWebhookApi(ProviderWebhookApi):
+    provider = Provider.PORTONE
 
 
 def _webhook_body(request) -> bytes:

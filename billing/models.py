@@ -45,6 +45,15 @@ def plan_charge_title(*, plan_name: str, credits: int, period: int | None) -> st
     ) % {"plan": plan_name, "period": period or 1, "credits": credits}
 
 
+class Provider(models.TextChoices):
+    """The payment providers (billing/providers/): who took a payment, runs a subscription,
+    sent a webhook."""
+
+    PORTONE = "portone", "PortOne"
+    PADDLE = "paddle", "Paddle"
+    STRIPE = "stripe", "Stripe"
+
+
 class CreditAccount(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
     user = models.OneToOneField(
@@ -185,6 +194,22 @@ class Payment(models.Model):
         max_length=64, unique=True, help_text=_("Our id, sent to PortOne as paymentId."), verbose_name=_("payment id")
     )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments", verbose_name=_("user"))
+    provider = models.CharField(
+        max_length=10, choices=Provider.choices, default=Provider.PORTONE, db_index=True, verbose_name=_("provider")
+    )
+    # The provider's own ids: its payment (PortOne's transactionId, Stripe's pi_..., Paddle's
+    # txn_...), the checkout the buyer was sent to (Stripe's cs_...), the customer it made.
+    provider_payment_id = models.CharField(
+        max_length=100, blank=True, db_index=True, verbose_name=_("provider payment id")
+    )
+    provider_checkout_id = models.CharField(
+        max_length=100, blank=True, db_index=True, verbose_name=_("provider checkout id")
+    )
+    provider_customer_id = models.CharField(max_length=100, blank=True, verbose_name=_("provider customer id"))
+    # What the browser was given to pay (billing/providers/base.py Checkout.client): shown again
+    # to a buyer who comes back to a pending payment.
+    checkout = models.JSONField(null=True, blank=True, editable=False, verbose_name=_("checkout"))
+    receipt_url = models.URLField(max_length=500, blank=True, verbose_name=_("receipt"))
     pack = models.ForeignKey(
         CreditPack, on_delete=models.PROTECT, null=True, blank=True, related_name="payments", verbose_name=_("pack")
     )
@@ -295,9 +320,13 @@ class PaymentRefund(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """A PortOne webhook request exactly as it arrived, kept before anything else is done with it."""
+    """A provider's webhook request exactly as it arrived, kept once its signature checked out."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    provider = models.CharField(
+        max_length=10, choices=Provider.choices, default=Provider.PORTONE, db_index=True, verbose_name=_("provider")
+    )
+    # The provider's id of the event (PortOne's webhook-id, Stripe's evt_..., Paddle's evt_...).
     webhook_id = models.CharField(max_length=200, blank=True, db_index=True, verbose_name=_("webhook id"))
     event_type = models.CharField(max_length=100, blank=True, verbose_name=_("event type"))
     payment_id = models.CharField(max_length=64, blank=True, db_index=True, verbose_name=_("payment id"))
@@ -375,6 +404,14 @@ class Subscription(models.Model):
     status = models.CharField(
         max_length=12, choices=Status.choices, default=Status.INCOMPLETE, db_index=True, verbose_name=_("status")
     )
+    provider = models.CharField(
+        max_length=10, choices=Provider.choices, default=Provider.PORTONE, verbose_name=_("provider")
+    )
+    # A provider-run subscription (Stripe, Paddle renew by themselves): its id and customer there.
+    provider_subscription_id = models.CharField(
+        max_length=100, blank=True, db_index=True, verbose_name=_("provider subscription id")
+    )
+    provider_customer_id = models.CharField(max_length=100, blank=True, verbose_name=_("provider customer id"))
     # Fernet token (billing/billing_keys.py); never returned, never shown.
     billing_key_encrypted = models.TextField(blank=True, editable=False, verbose_name=_("billing key (encrypted)"))
     card_label = models.CharField(max_length=100, blank=True, verbose_name=_("card"))

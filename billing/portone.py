@@ -1,16 +1,18 @@
 """The PortOne V2 boundary: every call to PortOne goes through here.
 
 It builds `portone_server_sdk.PaymentClient` from settings (PORTONE_API_BASE_URL lets tests point
-it at the loopback server in testing/portone_server.py), turns the SDK's payment classes into one
-plain `ProviderPayment`, and turns transport failures, 5xx answers and unreadable bodies into
-`PaymentProviderUnavailable` (HTTP 502, safe to retry). Nothing here touches the database.
+it at the loopback server in testing/portone_server.py), turns the SDK's payment classes into the
+payments interface's plain `ProviderPayment` (billing/providers/base.py), and turns transport
+failures, 5xx answers and unreadable bodies into `PaymentProviderUnavailable` (HTTP 502, safe to
+retry). Nothing here touches the database. billing/providers/portone.py is PortOne's provider
+for the interface; the billing keys below serve PortOne's plans.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
@@ -45,6 +47,7 @@ from portone_server_sdk.payment import (
 
 from billing.errors import PaymentProviderUnavailable
 from billing.models import Payment
+from billing.providers.base import ProviderCancellation, ProviderPayment, RefundRefused, RefundResult
 
 logger = logging.getLogger(__name__)
 
@@ -79,47 +82,9 @@ _CANCELLATION_STATUS_BY_CLASS = {
 }
 
 
-@dataclass(frozen=True)
-class ProviderCancellation:
-    id: str
-    status: str  # SUCCEEDED, REQUESTED or FAILED
-    amount: int
-    reason: str
-    requested_at: str = ""  # as PortOne wrote it (the record is stored as JSON)
-
-
-@dataclass(frozen=True)
-class ProviderPayment:
-    """What PortOne said about one payment, with the raw JSON it said it in."""
-
-    payment_id: str
-    status: str
-    is_paid: bool  # a PaidPayment: the only state that buys credits
-    amount_total: int
-    amount_cancelled: int
-    currency: str
-    store_id: str
-    channel_type: str
-    paid_at: datetime | None
-    updated_at: datetime | None
-    failure_reason: str
-    cancellations: tuple[ProviderCancellation, ...] = field(default=())
-    raw: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CancelResult:
-    cancellation_id: str
-    amount: int
-    raw: dict
-
-
-class CancelFailed(Exception):
-    """PortOne answered the cancel request with an error: nothing was cancelled."""
-
-    def __init__(self, message: str, raw: dict | None = None):
-        super().__init__(message)
-        self.raw = raw or {}
+# PortOne's names for the interface's refund answers (billing/providers/base.py).
+CancelResult = RefundResult
+CancelFailed = RefundRefused
 
 
 def is_configured() -> bool:
@@ -157,9 +122,11 @@ def _snapshot(payment) -> ProviderPayment:
     if isinstance(payment, dict):  # a status this SDK version does not know
         raw = payment
         amount = raw.get("amount") or {}
+        status = str(raw.get("status", "UNKNOWN"))
         return ProviderPayment(
             payment_id=str(raw.get("id", "")),
-            status=str(raw.get("status", "UNKNOWN")),
+            status=status,
+            local_status=LOCAL_STATUS.get(status, ""),
             is_paid=False,
             amount_total=int(amount.get("total") or 0),
             amount_cancelled=int(amount.get("cancelled") or 0),
@@ -170,6 +137,7 @@ def _snapshot(payment) -> ProviderPayment:
             updated_at=_parse_time(raw.get("updatedAt")),
             failure_reason="",
             raw=raw,
+            provider_payment_id=str(raw.get("transactionId", "")),
         )
     channel = getattr(payment, "channel", None)
     cancellations = tuple(
@@ -184,9 +152,11 @@ def _snapshot(payment) -> ProviderPayment:
         if not isinstance(c, dict)
     )
     failure = getattr(payment, "failure", None)
+    status = _STATUS_BY_CLASS.get(type(payment), "UNKNOWN")
     return ProviderPayment(
         payment_id=payment.id,
-        status=_STATUS_BY_CLASS.get(type(payment), "UNKNOWN"),
+        status=status,
+        local_status=LOCAL_STATUS.get(status, ""),
         is_paid=isinstance(payment, PaidPayment),
         amount_total=payment.amount.total,
         amount_cancelled=payment.amount.cancelled,
@@ -199,6 +169,8 @@ def _snapshot(payment) -> ProviderPayment:
         cancellations=cancellations,
         # The SDK keeps no raw body; its serializer writes back PortOne's own field names.
         raw=_serialize_payment(payment),
+        provider_payment_id=getattr(payment, "transaction_id", None) or "",
+        receipt_url=getattr(payment, "receipt_url", None) or "",
     )
 
 

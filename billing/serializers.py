@@ -8,7 +8,6 @@ from rest_framework import serializers
 
 from billing.models import CreditPack, LedgerEntry, Payment, Plan, Subscription
 from billing.selectors import plan_credits_left
-from billing.services import payment_redirect_url
 from onevoice.serializers import InputSerializer
 
 
@@ -47,6 +46,8 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
             "error",
             "paid_at",
             "created_at",
+            "provider",
+            "receipt_url",
         ]
 
 
@@ -55,8 +56,12 @@ class PaymentPrepareInputSerializer(InputSerializer):
 
 
 class PaymentPrepareOutputSerializer(PaymentOutputSerializer):
-    """Everything `PortOne.requestPayment` needs; the amount comes from our order, never the client."""
+    """What the browser needs to pay, from the provider that serves this order (`checkout`);
+    for PortOne also at the top level, as `PortOne.requestPayment` takes it. The amount comes
+    from our order, never the client."""
 
+    checkout = serializers.JSONField(read_only=True, help_text="The provider's checkout: PortOne's "
+                                     "requestPayment fields, Stripe's `url`, Paddle's `transaction_id`.")
     store_id = serializers.SerializerMethodField()
     channel_key = serializers.SerializerMethodField()
     pay_method = serializers.SerializerMethodField()
@@ -66,6 +71,7 @@ class PaymentPrepareOutputSerializer(PaymentOutputSerializer):
     class Meta(PaymentOutputSerializer.Meta):
         fields = [
             *PaymentOutputSerializer.Meta.fields,
+            "checkout",
             "store_id",
             "channel_key",
             "pay_method",
@@ -74,20 +80,19 @@ class PaymentPrepareOutputSerializer(PaymentOutputSerializer):
         ]
 
     def get_store_id(self, payment) -> str:
-        return settings.PORTONE_STORE_ID
+        return (payment.checkout or {}).get("store_id", "")
 
     def get_channel_key(self, payment) -> str:
-        return settings.PORTONE_CHANNEL_KEY
+        return (payment.checkout or {}).get("channel_key", "")
 
     def get_pay_method(self, payment) -> str:
-        return settings.PORTONE_PAY_METHOD
+        return (payment.checkout or {}).get("pay_method", "")
 
     def get_redirect_url(self, payment) -> str:
-        return payment_redirect_url(payment=payment)
+        return (payment.checkout or {}).get("redirect_url", "")
 
     def get_customer(self, payment) -> dict:
-        user = payment.user
-        return {"customer_id": str(user.pk), "email": user.email, "full_name": user.name or user.email}
+        return (payment.checkout or {}).get("customer", {})
 
 
 class PlanOutputSerializer(serializers.ModelSerializer):

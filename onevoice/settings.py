@@ -316,6 +316,12 @@ MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 2048, minimum=1)
 MAX_VIDEO_MINUTES = env_int("MAX_VIDEO_MINUTES", 180, minimum=1)
 USER_STORAGE_QUOTA_MB = env_int("USER_STORAGE_QUOTA_MB", 10240, minimum=1)
 
+# --- Payments: which provider serves a checkout (billing/providers/, docs/payments.md) ----------
+# KRW or a buyer in Korea: PortOne. Any other: the first of these whose credentials are set.
+PAYMENTS_INTERNATIONAL_PROVIDERS = env_list("PAYMENTS_INTERNATIONAL_PROVIDERS", ["paddle", "stripe"])
+if set(PAYMENTS_INTERNATIONAL_PROVIDERS) - {"paddle", "stripe"}:
+    raise ImproperlyConfigured("PAYMENTS_INTERNATIONAL_PROVIDERS lists providers among: paddle, stripe.")
+
 # --- Payments (PortOne V2) ------------------------------------------------------------------
 PORTONE_STORE_ID = env_str("PORTONE_STORE_ID")
 PORTONE_CHANNEL_KEY = env_str("PORTONE_CHANNEL_KEY")

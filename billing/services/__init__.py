@@ -11,9 +11,9 @@ from billing.services.ledger import (
     ledger_entry_append,
 )
 from billing.services.payments import (
+    payment_checkout_start,
     payment_complete,
     payment_prepare,
-    payment_redirect_url,
     payment_sync,
     payments_sync_pending,
 )
@@ -66,7 +66,7 @@ __all__ = [
     "ledger_entry_append",
     "payment_complete",
     "payment_prepare",
-    "payment_redirect_url",
+    "payment_checkout_start",
     "payment_refund",
     "payment_refund_quote",
     "payment_sync",

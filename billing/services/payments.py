@@ -1,8 +1,10 @@
-"""Payments through PortOne V2: prepare an order, sync it with PortOne, credit it once.
+"""Payments through any provider: prepare an order, sync it with its provider, credit it once.
 
-`complete`, the webhook, the phone return page and `manage.py sync_payments` all end in
-`_payment_apply`, which works under the payment row lock, so any number of them in any order add
-the credits once (the ledger's idempotency key `purchase:<payment_id>` backs that up).
+The provider (billing/providers/) is chosen when the order is made and kept on it; every later
+step asks that provider. `complete`, the webhooks, the phone return page and `manage.py
+sync_payments` all end in `_payment_apply`, which works under the payment row lock, so any number
+of them in any order, from any provider, add the credits once (the ledger's idempotency key
+`purchase:<payment_id>` backs that up).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from billing import portone
 from billing.errors import (
     PackUnavailable,
     PaymentFailed,
@@ -37,6 +38,8 @@ from billing.models import (
     PaymentRefund,
     order_title,
 )
+from billing.providers import provider_choose, provider_get, providers_configured
+from billing.providers.base import ProviderPayment
 from billing.services.ledger import PACKS_FIRST, PLAN_FIRST, _account_lock, ledger_entry_append
 from billing.services.plans import plan_charge_credit
 from onevoice import metrics
@@ -48,22 +51,44 @@ Status = Payment.Status
 _ACCOUNTED_REFUNDS = (PaymentRefund.Status.PENDING, PaymentRefund.Status.SUCCEEDED)
 
 
-def payment_prepare(*, user, pack_id) -> Payment:
-    """Store a pending order for a pack. The server alone sets the id and the price."""
-    if not portone.is_configured():
+def payment_prepare(*, user, pack_id, country: str = "") -> Payment:
+    """Store a pending order for a pack and begin its checkout with the provider that serves it.
+    The server alone sets the id and the price. `payment.checkout` is what the browser needs."""
+    if not providers_configured():
         raise PaymentsNotConfigured()
     pack = CreditPack.objects.filter(pk=pack_id, active=True).first()
     if pack is None:
         raise PackUnavailable(errors={"pack_id": [gettext("No active credit pack has this id.")]})
-    return Payment.objects.create(
+    provider = provider_choose(currency=pack.currency, country=country)
+    payment = Payment.objects.create(
         payment_id=f"ov-{uuid.uuid4().hex}",
         user_id=user.pk,
+        provider=provider.name,
         pack=pack,
         order_name=_order_name(pack),
         credits=pack.credits,
         amount=pack.price,
         currency=pack.currency,
     )
+    return payment_checkout_start(payment=payment)
+
+
+def payment_checkout_start(*, payment: Payment) -> Payment:
+    """Ask the payment's provider for its checkout (outside any transaction: it may call the
+    provider) and keep what the browser needs, with the ids the provider gave it."""
+    provider = provider_get(payment.provider)
+    checkout = provider.checkout_start(
+        payment=payment,
+        success_url=settings.SITE_URL + reverse("payment_result", args=[payment.payment_id]),
+        cancel_url=settings.SITE_URL + reverse("credits"),
+    )
+    payment.checkout = checkout.client
+    payment.provider_checkout_id = checkout.provider_checkout_id or payment.provider_checkout_id
+    payment.provider_customer_id = checkout.provider_customer_id or payment.provider_customer_id
+    Payment.objects.filter(pk=payment.pk).update(
+        checkout=payment.checkout, provider_checkout_id=payment.provider_checkout_id,
+        provider_customer_id=payment.provider_customer_id, updated_at=timezone.now())
+    return payment
 
 
 def _order_name(pack: CreditPack) -> str:
@@ -72,25 +97,17 @@ def _order_name(pack: CreditPack) -> str:
         return order_title(pack_name=pack.name, credits=pack.credits)
 
 
-def payment_redirect_url(*, payment: Payment) -> str:
-    """Where the browser SDK sends phones after paying (it appends paymentId, code, message)."""
-    return settings.SITE_URL + reverse("payment_return")
-
-
-def _mismatch(payment: Payment, snapshot: portone.ProviderPayment) -> str:
+def _mismatch(payment: Payment, snapshot: ProviderPayment) -> str:
+    """Why a paid answer does not pay this order, or '': the same checks for every provider,
+    then the provider's own (PortOne's store and channel)."""
+    provider = provider_get(payment.provider)
     if snapshot.payment_id != payment.payment_id:
-        return f"PortOne returned payment {snapshot.payment_id!r} for {payment.payment_id!r}."
-    if snapshot.store_id != settings.PORTONE_STORE_ID:
-        return f"The payment belongs to store {snapshot.store_id!r}, not ours."
-    if snapshot.currency != payment.currency:
+        return f"{provider.label} returned payment {snapshot.payment_id!r} for {payment.payment_id!r}."
+    if snapshot.currency.upper() != payment.currency.upper():
         return f"Paid in {snapshot.currency}, the order is in {payment.currency}."
     if snapshot.amount_total != payment.amount:
         return f"Paid {snapshot.amount_total} {snapshot.currency}, the order costs {payment.amount}."
-    if snapshot.channel_type != "LIVE" and not settings.PORTONE_ALLOW_TEST_CHANNEL:
-        return (
-            f"Paid through a {snapshot.channel_type or 'unknown'} channel; only LIVE channels are accepted."
-        )
-    return ""
+    return provider.order_problem(payment=payment, snapshot=snapshot)
 
 
 def _refund_debit(*, refund: PaymentRefund, staff=None, clamp_to_balance: bool = False) -> None:
@@ -146,8 +163,8 @@ def known_cancellation_ids(payment: Payment) -> set[str]:
     }
 
 
-def _apply_provider_cancellations(payment: Payment, snapshot: portone.ProviderPayment) -> None:
-    """Take back credits for cancellations made outside our admin (PortOne's console).
+def _apply_provider_cancellations(payment: Payment, snapshot: ProviderPayment) -> None:
+    """Take back credits for cancellations made outside our admin (the provider's console).
 
     Our own refunds are counted while pending, so the webhook for a cancellation we asked for
     finds nothing new. What PortOne cancelled beyond that is recorded as a provider refund.
@@ -174,8 +191,8 @@ def _apply_provider_cancellations(payment: Payment, snapshot: portone.ProviderPa
     _refund_debit(refund=refund, clamp_to_balance=True)
 
 
-def _apply_paid(payment: Payment, snapshot: portone.ProviderPayment, *, now) -> None:
-    """PortOne says paid: credit the pack (or the plan's period) once, unless the payment does
+def _apply_paid(payment: Payment, snapshot: ProviderPayment, *, now) -> None:
+    """The provider says paid: credit the pack (or the plan's period) once, unless the payment does
     not match its order, which fails it instead."""
     problem = _mismatch(payment, snapshot)
     if problem:
@@ -206,8 +223,8 @@ def _apply_paid(payment: Payment, snapshot: portone.ProviderPayment, *, now) -> 
 
 
 @transaction.atomic
-def _payment_apply(*, payment_pk, snapshot: portone.ProviderPayment | None) -> Payment:
-    """Bring our payment in line with what PortOne said; credit the pack at most once."""
+def _payment_apply(*, payment_pk, snapshot: ProviderPayment | None) -> Payment:
+    """Bring our payment in line with what its provider said; credit the pack at most once."""
     payment = Payment.objects.select_for_update().select_related("user").get(pk=payment_pk)
     now = timezone.now()
     payment.synced_at = now
@@ -225,38 +242,41 @@ def _payment_apply(*, payment_pk, snapshot: portone.ProviderPayment | None) -> P
     payment.provider_channel_type = snapshot.channel_type
     payment.provider_response = snapshot.raw
     payment.provider_updated_at = snapshot.updated_at or payment.provider_updated_at
+    payment.provider_payment_id = snapshot.provider_payment_id or payment.provider_payment_id
+    payment.provider_customer_id = snapshot.provider_customer_id or payment.provider_customer_id
+    payment.receipt_url = snapshot.receipt_url or payment.receipt_url
 
-    if snapshot.status in portone.PENDING_STATUSES:
+    if snapshot.local_status == Status.PENDING:
         if payment.credited_at is None:
             payment.status = Status.PENDING
-    elif portone.LOCAL_STATUS.get(snapshot.status) == Status.FAILED:
+    elif snapshot.local_status == Status.FAILED:
         if payment.credited_at is None:
             payment.status = Status.FAILED
             payment.failure_code = "payment_failed"
             payment.failure_detail = snapshot.failure_reason or PAYMENT_FAILED_DETAIL
     elif snapshot.is_paid:
         _apply_paid(payment, snapshot, now=now)
-    elif snapshot.status in portone.CANCELLED_STATUSES:
+    elif snapshot.local_status in (Status.CANCELLED, Status.PARTIALLY_CANCELLED):
         if payment.credited_at is not None:
             _apply_provider_cancellations(payment, snapshot)
         _set_cancelled_amount(payment, snapshot.amount_cancelled)
-        payment.status = portone.LOCAL_STATUS[snapshot.status]
+        payment.status = snapshot.local_status
     payment.save()
     return payment
 
 
 def payment_sync(*, payment: Payment) -> Payment:
-    """Fetch the payment from PortOne (outside any transaction) and apply what it says."""
-    snapshot = portone.payment_fetch(payment_id=payment.payment_id)
+    """Fetch the payment from its provider (outside any transaction) and apply what it says."""
+    snapshot = provider_get(payment.provider).payment_fetch(payment=payment)
     return _payment_apply(payment_pk=payment.pk, snapshot=snapshot)
 
 
 def payment_complete(*, user, payment_id: str) -> Payment:
-    """The client says it paid: check with PortOne, credit once, or say precisely what is wrong."""
+    """The client says it paid: check with the provider, credit once, or say precisely what is wrong."""
     payment = Payment.objects.filter(user_id=user.pk, payment_id=payment_id).first()
     if payment is None:
         raise NotFound(gettext("No payment with this id."))
-    if not portone.is_configured():
+    if not provider_get(payment.provider).is_configured():
         raise PaymentsNotConfigured()
     payment = payment_sync(payment=payment)
     if payment.credited_at is None:
@@ -268,9 +288,9 @@ def payment_complete(*, user, payment_id: str) -> Payment:
 
 
 def payments_sync_pending(*, older_than_seconds: int = 0, abandon_after_hours: int = 24) -> dict[str, int]:
-    """Re-check pending payments with PortOne (manage.py sync_payments and its actor).
+    """Re-check pending payments with their providers (manage.py sync_payments and its actor).
 
-    A payment PortOne still does not know after `abandon_after_hours` was never paid: it is
+    A payment its provider still does not know after `abandon_after_hours` was never paid: it is
     marked failed so it stops being checked.
     """
     now = timezone.now()
@@ -281,7 +301,7 @@ def payments_sync_pending(*, older_than_seconds: int = 0, abandon_after_hours: i
     for payment in pending.iterator():
         counts["checked"] += 1
         try:
-            snapshot = portone.payment_fetch(payment_id=payment.payment_id)
+            snapshot = provider_get(payment.provider).payment_fetch(payment=payment)
         except PaymentProviderUnavailable:
             metrics.payment_sync_failed.inc()
             counts["errors"] += 1

@@ -1,8 +1,9 @@
-"""Refunds from the admin, in DESIGN.md's order: ledger first, PortOne after, reversal on failure.
+"""Refunds from the admin, in DESIGN.md's order: ledger first, the provider after, reversal on failure.
 
-A refund whose process died between the two (its credits removed, PortOne's answer never
-recorded) stays pending; `refunds_sync_pending` (manage.py sync_refunds and its actor) asks
-PortOne what became of it and completes it or puts the credits back, once.
+The refund goes to the provider that took the payment (billing/providers/). A refund whose
+process died between the two (its credits removed, the provider's answer never recorded) stays
+pending; `refunds_sync_pending` (manage.py sync_refunds and its actor) asks the provider what
+became of it and completes it or puts the credits back, once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from billing import portone
 from billing.errors import PaymentProviderUnavailable, RefundNotAllowed
 from billing.models import (
     REFUND_REVERSAL_KEY_PREFIX,
@@ -26,6 +26,8 @@ from billing.models import (
     Payment,
     PaymentRefund,
 )
+from billing.providers import provider_get
+from billing.providers.base import ProviderPayment, RefundRefused, RefundResult
 from billing.services.ledger import _account_lock, ledger_entry_append
 from billing.services.payments import (
     _ACCOUNTED_REFUNDS,
@@ -100,13 +102,14 @@ def payment_refund(*, payment: Payment, amount: int | None, reason: str, staff) 
     # Should this process die here, the refund stays pending with its credits removed, and
     # sync_refunds asks PortOne later what became of it.
     try:
-        result = portone.payment_cancel(
-            payment_id=payment.payment_id,
+        result = provider_get(payment.provider).refund(
+            payment=payment,
             amount=refund.amount,
             reason=refund.reason,
-            current_cancellable_amount=cancellable,
+            cancellable=cancellable,
+            idempotency_key=f"refund:{refund.id}",
         )
-    except portone.CancelFailed as error:
+    except RefundRefused as error:
         return _payment_refund_fail(refund_pk=refund.pk, error=str(error), raw=error.raw)
     return _payment_refund_succeed(refund_pk=refund.pk, result=result)
 
@@ -161,7 +164,13 @@ def _payment_refund_fail(*, refund_pk, error: str, raw: dict) -> PaymentRefund:
     return _refund_fail(refund_pk=refund_pk, error=error, raw=raw) or PaymentRefund.objects.get(pk=refund_pk)
 
 
-def _payment_refund_succeed(*, refund_pk, result: portone.CancelResult) -> PaymentRefund:
+def _payment_refund_succeed(*, refund_pk, result: RefundResult) -> PaymentRefund:
+    if result.status != "SUCCEEDED":
+        # The provider decides later (Paddle approves adjustments): pending, with its id, until
+        # the provider's answer settles it (sync_refunds).
+        PaymentRefund.objects.filter(pk=refund_pk, status=PaymentRefund.Status.PENDING).update(
+            provider_cancellation_id=result.cancellation_id[:100], provider_response=result.raw)
+        return PaymentRefund.objects.get(pk=refund_pk)
     settled = _refund_succeed(refund_pk=refund_pk, result=result)
     if settled is None:
         # Settled by sync_refunds while PortOne was answering (it waits far longer than the
@@ -195,14 +204,14 @@ def _refund_fail(*, refund_pk, error: str, raw: dict) -> PaymentRefund | None:
             ref=f"refund:{refund.id}",
             payment=refund.payment,
             staff=refund.requested_by,
-            reason=f"PortOne did not cancel the payment, credits restored: {error}",
+            reason=f"{provider_get(refund.payment.provider).label} did not cancel the payment, credits restored: {error}",
         )
     return refund
 
 
 @transaction.atomic
-def _refund_succeed(*, refund_pk, result: portone.CancelResult) -> PaymentRefund | None:
-    """Record PortOne's cancellation on a pending refund; None when it was no longer pending."""
+def _refund_succeed(*, refund_pk, result: RefundResult) -> PaymentRefund | None:
+    """Record the provider's cancellation on a pending refund; None when it was no longer pending."""
     refund = _pending_refund_lock(refund_pk)
     if refund is None:
         return None
@@ -221,9 +230,14 @@ def _refund_succeed(*, refund_pk, result: portone.CancelResult) -> PaymentRefund
     return refund
 
 
-def _cancellation_for(refund: PaymentRefund, snapshot: portone.ProviderPayment, *, taken: set[str]):
-    """PortOne's cancellation that stands for this refund: the same amount, not already some
-    other refund's; the one with our reason first (PortOne keeps no request id of ours)."""
+def _cancellation_for(refund: PaymentRefund, snapshot: ProviderPayment, *, taken: set[str]):
+    """The provider's cancellation that stands for this refund: the one with the id the provider
+    answered (when it answered), else the same amount, not already some other refund's; the one
+    with our reason first (PortOne keeps no request id of ours)."""
+    if refund.provider_cancellation_id:
+        for cancellation in snapshot.cancellations:
+            if cancellation.id == refund.provider_cancellation_id:
+                return cancellation
     candidates = [c for c in snapshot.cancellations if c.id not in taken and c.amount == refund.amount]
     candidates.sort(key=lambda c: (c.status != "SUCCEEDED", c.reason != refund.reason))
     return candidates[0] if candidates else None
@@ -253,7 +267,7 @@ def refunds_sync_pending(*, older_than_seconds: float | None = None) -> dict[str
         payment = refunds[0].payment
         counts["checked"] += len(refunds)
         try:
-            snapshot = portone.payment_fetch(payment_id=payment.payment_id)  # outside any transaction
+            snapshot = provider_get(payment.provider).payment_fetch(payment=payment)  # outside any transaction
         except PaymentProviderUnavailable:
             snapshot = None
         if snapshot is None:
@@ -276,14 +290,15 @@ def refunds_sync_pending(*, older_than_seconds: float | None = None) -> dict[str
     return counts
 
 
-def _refund_settle(*, refund: PaymentRefund, snapshot: portone.ProviderPayment, taken: set[str]) -> str:
+def _refund_settle(*, refund: PaymentRefund, snapshot: ProviderPayment, taken: set[str]) -> str:
     """Settle one pending refund by what PortOne said; "" when another run settled it first."""
     cancellation = _cancellation_for(refund, snapshot, taken=taken)
     if cancellation is not None and cancellation.status == "REQUESTED":
         return "still_pending"
     if cancellation is not None and cancellation.status == "SUCCEEDED":
         taken.add(cancellation.id)
-        result = portone.CancelResult(cancellation.id, cancellation.amount, {**cancellation.__dict__})
+        result = RefundResult(cancellation.id, cancellation.amount, {**cancellation.__dict__})
         return "succeeded" if _refund_succeed(refund_pk=refund.pk, result=result) else ""
-    error = "PortOne has no cancellation for this refund: its request never arrived or was refused."
+    label = provider_get(refund.payment.provider).label
+    error = f"{label} has no cancellation for this refund: its request never arrived or was refused."
     return "reversed" if _refund_fail(refund_pk=refund.pk, error=error, raw={"payment": snapshot.raw}) else ""

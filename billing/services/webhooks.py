@@ -1,101 +1,72 @@
-"""PortOne webhook deliveries: verified, stored raw, then the same sync as `complete`."""
+"""Provider webhook deliveries: verified by their provider, stored raw, then the same sync as
+`complete`. One path for every provider (billing/providers/): the provider checks the signature
+and reads the event; what happens to our payments is decided here, once."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
-from enum import StrEnum
 
-from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
-from portone_server_sdk import webhook as portone_webhook
 
-from billing.errors import (
-    InvalidWebhook,
-    PaymentProviderUnavailable,
-    PaymentsNotConfigured,
-)
-from billing.models import Payment, WebhookDelivery
+from billing.errors import PaymentProviderUnavailable
+from billing.models import Payment, Provider, WebhookDelivery
+from billing.providers import provider_get
+from billing.providers.base import EventKind, WebhookEvent
+from billing.providers.signatures import WEBHOOK_MAX_BYTES, WebhookRejection, webhook_rejection_count
 from billing.services.payments import payment_sync
 from onevoice import metrics
 from onevoice.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 _UNSTORED_HEADERS = {"cookie", "authorization"}
-# PortOne's events are a few hundred bytes; the view refuses a longer body before reading it.
-WEBHOOK_MAX_BYTES = 64 * 1024
+
+__all__ = ["WEBHOOK_MAX_BYTES", "WebhookRejection", "webhook_delivery_receive", "webhook_rejection_count"]
 
 
-class WebhookRejection(StrEnum):
-    """The `reason` label of onevoice_portone_webhook_rejected_total."""
-
-    TOO_LARGE = "too_large"
-    THROTTLED = "throttled"
-    BAD_SIGNATURE = "bad_signature"
-    MALFORMED = "malformed"
-    NOT_CONFIGURED = "not_configured"
-
-
-def webhook_rejection_count(*, reason: WebhookRejection) -> None:
-    metrics.webhook_rejected.labels(reason=reason.value).inc()
-
-
-def webhook_delivery_receive(*, body: bytes, headers: Mapping[str, str]) -> WebhookDelivery:
-    """Verify a PortOne webhook, store it as it arrived, then run the same sync as `complete`.
+def webhook_delivery_receive(
+    *, body: bytes, headers: Mapping[str, str], provider: str = Provider.PORTONE
+) -> WebhookDelivery:
+    """Verify a provider's webhook, store it as it arrived, then act on it.
 
     Nothing is stored before the signature checks out: an anonymous caller cannot fill the table.
     A refusal is counted and logged in one line (by the error handler, from `log_detail`).
     Raises InvalidWebhook (400) for a bad or missing signature, a stale timestamp or a signed
     body that is not JSON; PaymentsNotConfigured (503) without a usable secret; and
-    PaymentProviderUnavailable (502, PortOne retries) when PortOne cannot be asked.
+    PaymentProviderUnavailable (502, the provider retries) when the provider cannot be asked.
     """
-    secret = settings.PORTONE_WEBHOOK_SECRET
-    if not secret:
-        webhook_rejection_count(reason=WebhookRejection.NOT_CONFIGURED)
-        logger.error("PortOne webhook refused: PORTONE_WEBHOOK_SECRET is not set.")
-        raise PaymentsNotConfigured("Webhooks are not configured on this server.")
-    try:
-        text = body.decode("utf-8")
-        event = portone_webhook.verify(secret, text, headers)
-    except UnicodeDecodeError as error:
-        webhook_rejection_count(reason=WebhookRejection.MALFORMED)
-        raise InvalidWebhook("The webhook body is not UTF-8 text.",
-                             log_detail=f"webhook body is not UTF-8: {error}") from error
-    except portone_webhook.WebhookVerificationError as error:
-        webhook_rejection_count(reason=WebhookRejection.BAD_SIGNATURE)
-        raise InvalidWebhook(f"Webhook rejected: {error.reason}.",
-                             log_detail=f"webhook not verified, {error.reason}: {error.message}") from error
-    except portone_webhook.InvalidInputError as error:
-        webhook_rejection_count(reason=WebhookRejection.NOT_CONFIGURED)
-        logger.error("PortOne webhook refused: PORTONE_WEBHOOK_SECRET is not a valid secret: %s", error.message)
-        raise PaymentsNotConfigured("The webhook secret is misconfigured.") from error
-    except ValueError as error:  # signed, but not JSON
-        webhook_rejection_count(reason=WebhookRejection.MALFORMED)
-        raise InvalidWebhook("The webhook body is not JSON.",
-                             log_detail=f"signed webhook body is not JSON: {error}") from error
-
+    event = provider_get(provider).webhook_parse(body=body, headers=headers)
     delivery = WebhookDelivery.objects.create(
-        webhook_id=(headers.get("webhook-id") or "")[:200],
+        provider=provider,
+        webhook_id=event.event_id[:200],
         headers={k: v for k, v in headers.items() if k.lower() not in _UNSTORED_HEADERS},
-        body=text,
+        body=body.decode("utf-8"),
         verified=True,
+        event_type=event.event_type[:100],
     )
-    raw = json.loads(text) if text else {}
-    delivery.event_type = str(raw.get("type", ""))[:100] if isinstance(raw, dict) else ""
-    data = getattr(event, "data", None)
-    payment_id = getattr(data, "payment_id", None)
-    if not isinstance(payment_id, str) or not delivery.event_type.startswith("Transaction."):
-        return _delivery_done(delivery, error="Ignored: not a payment event this server handles.")
-    delivery.payment_id = payment_id[:64]
-    payment = Payment.objects.filter(payment_id=payment_id).first()
+    if event.kind == EventKind.PAYMENT:
+        return _payment_event(delivery, event, provider=provider)
+    return _delivery_done(delivery, error="Ignored: not a payment event this server handles.")
+
+
+def _payment_event(delivery: WebhookDelivery, event: WebhookEvent, *, provider: str) -> WebhookDelivery:
+    delivery.payment_id = (event.payment_id or event.provider_ref)[:64]
+    payments = Payment.objects.filter(provider=provider)
+    if event.payment_id:
+        payment = payments.filter(payment_id=event.payment_id).first()
+    else:
+        payment = payments.filter(
+            Q(provider_checkout_id=event.provider_ref) | Q(provider_payment_id=event.provider_ref)
+        ).first() if event.provider_ref else None
     if payment is None:
         return _delivery_done(delivery, error="Ignored: no payment with this id.")
+    delivery.payment_id = payment.payment_id
     try:
         payment_sync(payment=payment)
     except PaymentProviderUnavailable as error:
         metrics.webhook_failed.inc()
-        _delivery_error(delivery, f"PortOne could not be asked: {error.detail}")
+        _delivery_error(delivery, f"{provider_get(provider).label} could not be asked: {error.detail}")
         raise
     except ServiceError as error:
         metrics.webhook_failed.inc()
