@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0006_default_plans'),
+        ('billing', '0007_paddle_catalog_price'),
     ]
 
     operations = [
