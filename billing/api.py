@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.http import UnreadablePostError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -52,10 +54,24 @@ class CreditPackListApi(generics.ListAPIView):
 
 
 class LedgerEntryListApi(generics.ListAPIView):
+    """Served by portal's subclass, which names the videos (billing cannot read dubbing's jobs)."""
+
     serializer_class = LedgerEntryOutputSerializer
 
     def get_queryset(self):
         return selectors.ledger_entry_list(user=self.request.user)
+
+    def videos_of(self, entries: list) -> Mapping | None:
+        """job id -> the video it dubbed (with id and title), for the entries' jobs; None: unknown here."""
+        return None
+
+    def get_serializer(self, *args, **kwargs):
+        if kwargs.get("many") and args:
+            entries = list(args[0])
+            context = kwargs.setdefault("context", self.get_serializer_context())
+            context["videos"] = self.videos_of(entries)
+            args = (entries, *args[1:])
+        return super().get_serializer(*args, **kwargs)
 
 
 class PaymentListCreateApi(generics.ListAPIView):

@@ -21,7 +21,9 @@ def credit_pack_list(*, active_only: bool = True) -> QuerySet[CreditPack]:
 
 
 def ledger_entry_list(*, user) -> QuerySet[LedgerEntry]:
-    return LedgerEntry.objects.filter(account__user_id=user.pk).order_by("-created_at", "-id")
+    """Newest first, with the order a purchase or a refund was for (its title names the pack or plan)."""
+    return (LedgerEntry.objects.filter(account__user_id=user.pk)
+            .select_related("payment__pack", "payment__plan").order_by("-created_at", "-id"))
 
 
 def payment_list(*, user) -> QuerySet[Payment]:

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from billing.ledger_rows import entry_category, entry_description, entry_job_id
 from billing.models import CreditPack, LedgerEntry, Payment, Plan, Subscription
 from billing.selectors import plan_credits_left
 from onevoice.serializers import InputSerializer
@@ -17,10 +18,44 @@ class CreditPackOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "credits", "price", "currency"]
 
 
+class LedgerVideoSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+
+
 class LedgerEntryOutputSerializer(serializers.ModelSerializer):
+    """An entry, with what it was (`category`: dub, rerender, refund, purchase, grant, expiry,
+    adjustment), the sentence the history shows (`description`, in the reader's language) and the
+    video a dub's entry was for. The videos come in the context (`videos`: job id -> a video with
+    id and title, looked up by the layer that can read jobs); a job's entry whose video is gone, or
+    any entry without a job, has `video` null."""
+
+    category = serializers.SerializerMethodField()
+    description = serializers.SerializerMethodField()
+    reason = serializers.CharField(source="reason_shown", read_only=True)
+    video = serializers.SerializerMethodField()
+
     class Meta:
         model = LedgerEntry
-        fields = ["id", "kind", "amount", "plan_amount", "balance_after", "created_at", "ref"]
+        fields = ["id", "kind", "category", "description", "reason", "video", "amount", "plan_amount",
+                  "balance_after", "created_at", "ref"]
+
+    def _videos(self) -> dict | None:
+        return self.context.get("videos")
+
+    def get_category(self, entry) -> str:
+        return entry_category(entry)
+
+    def get_description(self, entry) -> str:
+        videos = self._videos()
+        if videos is not None and not hasattr(self, "_titles"):
+            self._titles = {job_id: video.title for job_id, video in videos.items()}
+        return entry_description(entry, videos=None if videos is None else self._titles)
+
+    @extend_schema_field(LedgerVideoSerializer(allow_null=True))
+    def get_video(self, entry) -> dict | None:
+        video = (self._videos() or {}).get(entry_job_id(entry) or "")
+        return None if video is None else {"id": video.id, "title": video.title}
 
 
 class PaymentOutputSerializer(serializers.ModelSerializer):

@@ -4,10 +4,10 @@ from django.urls import path
 
 from billing import api, views
 
-# Paths under /api/v1/ (no trailing slashes, API.md).
+# Paths under /api/v1/ (no trailing slashes, API.md). The ledger (API and page) is served by
+# portal.urls: its rows name the videos the dubs were for, which billing cannot read.
 api_urlpatterns: list = [
     path("billing/packs", api.CreditPackListApi.as_view(), name="api_billing_packs"),
-    path("billing/ledger", api.LedgerEntryListApi.as_view(), name="api_billing_ledger"),
     path("billing/payments", api.PaymentListCreateApi.as_view(), name="api_billing_payments"),
     path(
         "billing/payments/<str:payment_id>/complete",
@@ -25,7 +25,6 @@ api_urlpatterns: list = [
 # Server-rendered pages.
 urlpatterns: list = [
     path("credits", views.credits_page, name="credits"),
-    path("credits/history", views.credit_history_page, name="credit_history"),
     path("plans", views.plans_page, name="plans"),
     path("credits/test-checkout/billing-key", views.test_checkout_billing_key, name="test_checkout_billing_key"),
     path("credits/test-checkout/renew", views.test_checkout_renew, name="test_checkout_renew"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from functools import wraps
 
 from csp.decorators import csp_update
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import user_must_verify_email
 from billing import portone, sandbox, selectors, services
+from billing.ledger_rows import ledger_job_ids, ledger_rows
 from onevoice.csp import source_of
 from onevoice.errors import ServiceError
 
@@ -62,7 +64,7 @@ def credits_page(request):
             "can_buy": configured and not verify_first,
             "sdk_url": settings.PORTONE_BROWSER_SDK_URL if configured else "",
             "test_checkout": sandbox.is_running(),
-            "recent_entries": list(selectors.ledger_entry_list(user=request.user)[:5]),
+            "recent_rows": ledger_rows(selectors.ledger_entry_list(user=request.user)[:5]),
             "plan_credits": plan_credits,
         },
     )
@@ -104,15 +106,15 @@ def plans_page(request):
     )
 
 
-@require_GET
-@login_required
-def credit_history_page(request):
+def credit_history_context(request, *, video_titles: Callable[[set[str]], Mapping[str, str]]) -> dict:
+    """The credit history page's context: a page of entries as rows that say what each was.
+    `video_titles(job ids)` names the videos the entries' jobs dubbed: served by portal (billing
+    cannot read dubbing's jobs), one query."""
     page = Paginator(selectors.ledger_entry_list(user=request.user), 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "billing/history.html",
-        {"balance": selectors.credits_balance(user=request.user), "page": page},
-    )
+    entries = list(page.object_list)
+    titles = video_titles(ledger_job_ids(entries)) if ledger_job_ids(entries) else {}
+    return {"balance": selectors.credits_balance(user=request.user), "page": page,
+            "rows": ledger_rows(entries, videos=titles)}
 
 
 @require_GET

@@ -74,6 +74,24 @@ def job_get_with_video(*, owner_id, job_id) -> DubbingJob:
     return job
 
 
+@dataclass(frozen=True)
+class JobVideo:
+    """The video a job dubbed, as the credit history names it."""
+
+    id: uuid.UUID
+    title: str
+
+
+def job_videos(*, owner_id, job_ids: Iterable[str]) -> dict[str, JobVideo]:
+    """job id -> its video, for the owner's jobs among `job_ids`, in one query. A job that is
+    not there was deleted (with its video)."""
+    ids = [job_uuid for job_id in job_ids if (job_uuid := _as_uuid(job_id)) is not None]
+    if not ids:
+        return {}
+    rows = DubbingJob.objects.filter(owner_id=owner_id, id__in=ids).values_list("id", "video_id", "video__title")
+    return {str(job_id): JobVideo(id=video_id, title=title) for job_id, video_id, title in rows}
+
+
 # --- The polling snapshot (what GET /jobs/{id} answers, kept on the job row) ----------------------
 
 def _iso(value: datetime | None) -> str | None:

@@ -19,6 +19,9 @@ from accounts import services
 from accounts.api import AnonymousApi, valid_data
 from accounts.errors import TokenExpired, WeakPassword, WrongPassword
 from accounts.errors import InvalidToken as InvalidLinkToken
+from billing import api as billing_api
+from billing.ledger_rows import ledger_job_ids
+from dubbing.selectors import job_videos
 from onevoice.errors import ServiceError
 from onevoice.schema import ErrorResponsesAutoSchema, raises
 from portal.account import account_credits, account_register, account_registered_credits
@@ -112,6 +115,13 @@ class MeApi(APIView):
 
 def user_body(user) -> dict:
     return s.UserOutputSerializer(user, context={"credits": account_credits(user=user)}).data
+
+
+# billing's ledger, its entries naming the videos their jobs dubbed (billing cannot read jobs).
+class LedgerEntryListApi(billing_api.LedgerEntryListApi):
+
+    def videos_of(self, entries: list) -> dict:
+        return job_videos(owner_id=self.request.user.pk, job_ids=ledger_job_ids(entries))
 
 
 # videos' GET and PATCH of one video, and DELETE, which removes its dubs first. (A comment, not a

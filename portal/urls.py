@@ -22,12 +22,14 @@ from portal import api, views
 from portal.metrics import metrics_view
 from videos import urls as videos_urls
 
-# Under /api/v1/: register, verify-email and /me (accounts), a video's detail with its DELETE (videos).
+# Under /api/v1/: register, verify-email and /me (accounts), a video's detail with its DELETE (videos),
+# the ledger naming the dubs' videos (billing).
 portal_api_urlpatterns = [
     path("auth/register", api.RegisterApi.as_view(), name="api-register"),
     path("auth/verify-email", api.VerifyEmailApi.as_view(), name="api-verify-email"),
     path("me", api.MeApi.as_view(), name="api-me"),
     path("videos/<uuid:video_id>", api.VideoDetailApi.as_view(), name="api-video-detail"),
+    path("billing/ledger", api.LedgerEntryListApi.as_view(), name="api_billing_ledger"),
 ]
 
 api_v1 = [
@@ -53,10 +55,12 @@ urlpatterns = [
     # Swagger UI's stylesheet draws its icons as data: images.
     path("api/docs/", csp_update({"img-src": ["data:"]})(SpectacularSwaggerView.as_view(url_name="schema")),
          name="swagger-ui"),
-    # Pages: sign up and delete the account (accounts), a video's page with its dubbing panel (videos).
+    # Pages: sign up and delete the account (accounts), a video's page with its dubbing panel (videos),
+    # the credit history naming the dubs' videos (billing).
     path("signup", views.signup, name="signup"),
     path("account/delete", views.account_delete, name="account_delete"),
     path("videos/<uuid:video_id>", views.video_detail_page, name="video_detail"),
+    path("credits/history", views.credit_history_page, name="credit_history"),
     *accounts_urls.urlpatterns,
     *billing_urls.urlpatterns,
     *videos_urls.urlpatterns,

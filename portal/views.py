@@ -1,5 +1,6 @@
 """Pages whose work crosses apps: the landing page with the sample dub, sign-up with its bonus,
-deleting the account with its dubs and videos, and a video's page with dubbing's panel in it.
+deleting the account with its dubs and videos, a video's page with dubbing's panel in it, and the
+credit history naming the videos the dubs were for.
 
 Each is served at the same path under the same name as before (portal.urls); the forms,
 templates and helpers stay with the app whose page it is (accounts.views, videos.views).
@@ -20,7 +21,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts import forms
 from accounts.throttles import page_throttled
 from accounts.views import THROTTLED, account_page, next_url, page_locale
+from billing.views import credit_history_context
 from dubbing.languages import language_support
+from dubbing.selectors import job_videos
 from onevoice.errors import ServiceError
 from onevoice.korean import particles
 from portal import deletion
@@ -108,6 +111,16 @@ def account_delete(request: HttpRequest) -> HttpResponse:
             messages.success(request, gettext("Your account is deleted. Thank you for trying OneVoice."))
             return redirect("home")
     return account_page(request, delete=form, status=400)
+
+
+@require_safe
+@login_required
+def credit_history_page(request: HttpRequest) -> HttpResponse:
+    """billing's credit history, its rows naming the videos the dubs were for."""
+    def video_titles(job_ids: set[str]) -> dict[str, str]:
+        return {job_id: video.title for job_id, video in job_videos(owner_id=request.user.pk, job_ids=job_ids).items()}
+
+    return render(request, "billing/history.html", credit_history_context(request, video_titles=video_titles))
 
 
 @login_required

@@ -193,7 +193,9 @@ def test_it_lists_my_payments_and_ledger(owner, owner_client, prepare, portone):
     ledger = owner_client.get("/api/v1/billing/ledger").json()
     assert [e["kind"] for e in ledger["results"]] == ["purchase", "signup_bonus"]
     assert ledger["results"][0]["balance_after"] == 110
-    assert set(ledger["results"][0]) == {"id", "kind", "amount", "plan_amount", "balance_after", "created_at", "ref"}
+    assert set(ledger["results"][0]) == {"id", "kind", "category", "description", "reason", "video", "amount",
+                                         "plan_amount", "balance_after", "created_at", "ref"}
+    assert ledger["results"][0]["category"] == "purchase" and ledger["results"][0]["video"] is None
 
 
 def test_it_pins_the_query_count_of_the_ledger_list(owner, owner_client, django_assert_num_queries):
