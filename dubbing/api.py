@@ -11,13 +11,14 @@ import uuid
 from typing import ClassVar
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.permissions import EmailVerifiedForPaidWork
@@ -32,7 +33,9 @@ from dubbing.errors import (
     JobNotFound,
     JobNotRetryable,
     JobRunning,
+    LineAudioNotFound,
     NothingToRender,
+    PreviewUnavailable,
     SameLanguage,
     SegmentNotFound,
     SpeakerNotFound,
@@ -43,9 +46,11 @@ from dubbing.errors import (
     VideoNotFound,
     VideoNotReady,
     VoiceCloningUnavailable,
+    VoiceNotFound,
 )
 from dubbing.languages import language_support
-from dubbing.models import DubbingJob, JobStatus
+from dubbing.models import DubbingJob, JobStatus, Segment
+from dubbing.voices import line_audio, voice_preview
 from dubbing.serializers import (
     JobCreateInputSerializer,
     JobOutputSerializer,
@@ -64,6 +69,7 @@ from onevoice.idempotency import IDEMPOTENCY_KEY, idempotent
 from onevoice.locale import token_user_locale_activate
 from onevoice.pagination import PageNumberPagination
 from onevoice.schema import raises
+from onevoice.throttling import UserRateThrottle
 
 JOB_ID = OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 
@@ -289,6 +295,58 @@ class SegmentDetailApi(APIView):
         serializer.is_valid(raise_exception=True)
         segment = services.segment_update(job=job, index=index, **serializer.validated_data)
         return Response(SegmentOutputSerializer(segment).data)
+
+
+class SegmentAudioApi(APIView):
+    error_responses = (JobNotFound, SegmentNotFound, LineAudioNotFound)
+
+    @extend_schema(parameters=[JOB_ID, OpenApiParameter("index", int, OpenApiParameter.PATH)],
+                   responses={(200, "audio/wav"): OpenApiTypes.BINARY},
+                   description="The line's dubbed clip as the last render placed it (16-bit PCM WAV).")
+    def get(self, request, job_id, index: int):
+        job = selectors.job_get(owner_id=request.user.pk, job_id=job_id)
+        segment = Segment.objects.filter(job_id=job.id, index=index).first()
+        if segment is None:
+            raise SegmentNotFound()
+        response = HttpResponse(line_audio(job=job, segment=segment), content_type="audio/wav")
+        response["Cache-Control"] = "private, no-cache"  # a render replaces it
+        return response
+
+
+class VoicePreviewThrottle(UserRateThrottle):
+    """How often one user may ask for previews (THROTTLE_VOICE_PREVIEW): a new voice-and-line
+    pair costs a synthesis on the web process."""
+
+    scope = "voice_preview"
+
+    def get_rate(self) -> str:
+        # Read at each request, not when the class is made, so a changed setting applies.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope) or "30/min"
+
+
+class VoicePreviewApi(APIView):
+    """A short sample of a voice, rendered by this server's speech engine and kept on disk."""
+
+    throttle_classes: ClassVar[list] = [UserRateThrottle, VoicePreviewThrottle]
+    error_responses = (VoiceNotFound, JobNotFound, InvalidOptions, PreviewUnavailable)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("language", str, OpenApiParameter.PATH),
+            OpenApiParameter("voice", str, OpenApiParameter.PATH),
+            OpenApiParameter("job", OpenApiTypes.UUID, description="Say a line of this dub (mine, in this language)."),
+        ],
+        responses={(200, "audio/wav"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, language: str, voice: str):
+        job = None
+        if request.query_params.get("job"):
+            job = selectors.job_get(owner_id=request.user.pk, job_id=request.query_params["job"])
+        preview = voice_preview(language=language, voice=voice, job=job)
+        response = FileResponse(open(preview.path, "rb"), content_type="audio/wav")
+        response["Cache-Control"] = "private, max-age=3600"
+        response["X-Preview-Cached"] = "1" if preview.cached else "0"
+        return response
 
 
 class SpeakerListApi(APIView):

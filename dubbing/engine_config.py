@@ -11,7 +11,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from dubbing.engines.registry import EngineChoice, EngineConfig, Engines
+from dubbing.engines.base import TTSEngine
+from dubbing.engines.registry import EngineChoice, EngineConfig, Engines, build_tts
 from dubbing.engines.registry import build_engines as build_engines_from_config
 
 
@@ -57,3 +58,10 @@ def model_dir(settings_obj=None) -> Path:
 def build_engines(options: EngineChoice, settings_obj=None, *, threads: int | None = None) -> Engines:
     """The engines a dub with `options` uses on this deployment (see dubbing.engines.registry)."""
     return build_engines_from_config(options, engine_config(settings_obj), threads=threads)
+
+
+def build_speech_engine(language: str, *, threads: int | None = 1) -> TTSEngine:
+    """The deployment's speech engine for `language` alone, as a dub into it would use (voice
+    previews: no recognizer or translator is built)."""
+    config = engine_config()
+    return build_tts(config.tts_engine or config.engines or "local", config, threads=threads, target=language)

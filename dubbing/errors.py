@@ -27,6 +27,9 @@ class DubbingErrorCode(StrEnum):
     NOTHING_TO_RENDER = "nothing_to_render"
     SEGMENT_NOT_FOUND = "segment_not_found"
     SPEAKER_NOT_FOUND = "speaker_not_found"
+    VOICE_NOT_FOUND = "voice_not_found"
+    LINE_AUDIO_NOT_FOUND = "line_audio_not_found"
+    PREVIEW_UNAVAILABLE = "preview_unavailable"
     REFUND_NOT_ALLOWED = "refund_not_allowed"
     INVALID_SUBTITLES = "invalid_subtitles"
     TOO_MANY_SUBTITLE_CUES = "too_many_subtitle_cues"
@@ -140,6 +143,22 @@ class SegmentNotFound(NotFound):
 class SpeakerNotFound(NotFound):
     code = DubbingErrorCode.SPEAKER_NOT_FOUND.value
     default_detail = _("Speaker not found.")
+
+
+class VoiceNotFound(NotFound):
+    code = DubbingErrorCode.VOICE_NOT_FOUND.value
+    default_detail = _("This language has no such voice here.")
+
+
+class LineAudioNotFound(NotFound):
+    code = DubbingErrorCode.LINE_AUDIO_NOT_FOUND.value
+    default_detail = _("This line has no dubbed audio yet.")
+
+
+class PreviewUnavailable(ServiceError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = DubbingErrorCode.PREVIEW_UNAVAILABLE.value
+    default_detail = _("The voice could not be previewed just now; try again in a moment.")
 
 
 class RefundNotAllowed(Conflict):

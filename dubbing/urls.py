@@ -13,8 +13,10 @@ api_urlpatterns: list = [
     path("jobs/<uuid:job_id>/retry", api.JobRetryApi.as_view(), name="api-job-retry"),
     path("jobs/<uuid:job_id>/segments", api.SegmentListApi.as_view(), name="api-job-segments"),
     path("jobs/<uuid:job_id>/segments/<int:index>", api.SegmentDetailApi.as_view(), name="api-job-segment"),
+    path("jobs/<uuid:job_id>/segments/<int:index>/audio", api.SegmentAudioApi.as_view(), name="api-job-segment-audio"),
     path("jobs/<uuid:job_id>/speakers", api.SpeakerListApi.as_view(), name="api-job-speakers"),
     path("jobs/<uuid:job_id>/speakers/<str:speaker>", api.SpeakerDetailApi.as_view(), name="api-job-speaker"),
+    path("voices/<str:language>/<str:voice>/preview", api.VoicePreviewApi.as_view(), name="api-voice-preview"),
     path("jobs/<uuid:job_id>/render", api.JobRenderApi.as_view(), name="api-job-render"),
 ]
 

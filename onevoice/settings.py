@@ -533,6 +533,7 @@ REST_FRAMEWORK = {
         "verify_resend": env_str("THROTTLE_VERIFY_RESEND", "5/hour"),
         "comment": env_str("THROTTLE_COMMENT", "5/min"),
         "portone_webhook": env_str("THROTTLE_PORTONE_WEBHOOK", "120/min"),
+        "voice_preview": env_str("THROTTLE_VOICE_PREVIEW", "30/min"),
     },
     "NUM_PROXIES": NUM_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

@@ -46,6 +46,7 @@ JOB_ENDPOINTS = [
     ("post", "/api/v1/jobs/{id}/retry", None),
     ("get", "/api/v1/jobs/{id}/segments", None),
     ("patch", "/api/v1/jobs/{id}/segments/0", {"target_text": "Mine now"}),
+    ("get", "/api/v1/jobs/{id}/segments/0/audio", None),
     ("get", "/api/v1/jobs/{id}/speakers", None),
     ("patch", "/api/v1/jobs/{id}/speakers/S1", {"voice": "f3"}),
     ("patch", "/api/v1/jobs/{id}/speakers/S1", {"name": "Mine"}),
