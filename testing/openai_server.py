@@ -5,7 +5,11 @@ It does the work for real, with the local tools, so tests check real output and 
   by the project's offline Whisper recognizer (English); answers `verbose_json` with words and segments like whisper-1.
   Uploads over 25 MB are refused with 413 and OpenAI's error JSON, as the real API does.
 - `POST /v1/chat/completions`: answers OneVoice's JSON-keyed requests (`task` translate or
-  shorten); translations come from `apertium -u` (eng-spa, spa-eng), shortening drops words.
+  shorten); translations come from `apertium -u` (eng-spa, spa-eng), English<->Korean from the
+  phrasebook of the sentences the Korean tests speak (testing/phrasebook.py: nothing offline
+  translates Korean), shortening drops words. `wrap_next_chat(n, style)` answers the way local
+  models served through OpenAI-compatible servers often do: the JSON in a Markdown fence
+  ("fence") or after a reasoning block ("think").
 - `POST /v1/audio/speech`: espeak-ng speaks the input; WAV (or PCM) back.
 
 Tests steer it: `latency` (the least time to answer a request, work included),
@@ -39,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from testing import phrasebook
 from testing.waiting import wait_until
 
 UPLOAD_LIMIT = 25 * 1024 * 1024
@@ -128,6 +133,7 @@ class OpenAIServer:
         with self._lock:
             self._faults = []
             self._omit_ids = 0
+            self._wraps: list[str] = []
             self.counts: Counter[str] = Counter()
             self.served: Counter[str] = Counter()
             self.log: list[RequestRecord] = []
@@ -154,6 +160,12 @@ class OpenAIServer:
         """The next `n` chat answers leave out the last id they were asked for."""
         with self._lock:
             self._omit_ids += n
+
+    def wrap_next_chat(self, n: int = 1, style: str = "fence") -> None:
+        """The next `n` chat answers put their JSON in a Markdown fence ("fence") or after a
+        reasoning block ("think"), as local models often answer."""
+        with self._lock:
+            self._wraps += [style] * n
 
     def records(self, endpoint: str) -> list[RequestRecord]:
         with self._lock:
@@ -314,7 +326,14 @@ class OpenAIServer:
                             swaps[token] = wanted
                 masked.append(text)
                 placeholders.append(swaps)
-            results = _apertium(masked, task.get("source_language", "en"), task.get("target_language", "es"))
+            source, target = task.get("source_language", "en"), task.get("target_language", "es")
+            if "ko" in (source, target):
+                try:
+                    results = phrasebook.translate(masked, source, target)
+                except ValueError as exc:
+                    raise _BadRequest(str(exc)) from exc
+            else:
+                results = _apertium(masked, source, target)
             for i, swaps in enumerate(placeholders):
                 for token, wanted in swaps.items():
                     results[i] = re.sub(token, wanted, results[i], flags=re.IGNORECASE)
@@ -330,6 +349,12 @@ class OpenAIServer:
         if omit:
             answer.pop(ids[-1])
         content = json.dumps(answer, ensure_ascii=False)
+        with self._lock:
+            wrap = self._wraps.pop(0) if self._wraps else None
+        if wrap == "fence":
+            content = f"Here are the lines:\n```json\n{content}\n```"
+        elif wrap == "think":
+            content = f"<think>The user wants JSON keyed by id {{like this}}.</think>\n{content}"
         self._json(request, record, 200, {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
             "object": "chat.completion",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 from dubbing.engines.base import EngineError, Segment, UnsupportedLanguage
@@ -199,6 +200,24 @@ def _relevant_glossary(glossary: dict[str, str], chunk: list[Segment]) -> dict[s
     return {term: wanted for term, wanted in glossary.items() if term.lower() in text}
 
 
+_THINKING = re.compile(r"<think>.*?</think>", re.DOTALL)
+_FENCE = re.compile(r"```(?:json)?\s*(\{.*\})\s*```", re.DOTALL)
+
+
+def _json_text(content: str) -> str:
+    """The JSON object of an answer, as local models served through OpenAI-compatible servers
+    often wrap it: after a reasoning block (<think>...</think>), inside a Markdown fence, or
+    between a sentence before and after. An answer that is plain JSON is returned as it is."""
+    text = _THINKING.sub("", content).strip()
+    if text.startswith("{"):
+        return text
+    fenced = _FENCE.search(text)
+    if fenced:
+        return fenced.group(1)
+    start, end = text.find("{"), text.rfind("}")
+    return text[start:end + 1] if 0 <= start < end else text
+
+
 def validate_answer(answer: dict, ids: list[str]) -> dict[str, str]:
     """The chat completion's JSON content, keyed by exactly `ids`, every value a non-empty
     string. Raises BadAnswer saying what is wrong."""
@@ -210,7 +229,7 @@ def validate_answer(answer: dict, ids: list[str]) -> dict[str, str]:
     if choice.get("finish_reason") == "length":
         raise BadAnswer("the answer was cut off (too long)")
     try:
-        data = json.loads(content or "")
+        data = json.loads(_json_text(content or ""))
     except (TypeError, ValueError) as exc:
         raise BadAnswer(f"the answer is not JSON: {str(content)[:80]!r}") from exc
     if not isinstance(data, dict):

@@ -130,3 +130,25 @@ def test_a_cut_off_answer_is_rejected_and_a_once_wrapped_answer_is_accepted():
     with pytest.raises(BadAnswer, match="cut off"):
         validate_answer(cut, ["s1"])
     assert validate_answer(wrapped, ["s1"]) == {"s1": "uno dos"}
+
+
+@pytest.mark.parametrize("style", ["fence", "think"])
+def test_answers_wrapped_as_local_models_wrap_them_are_read_without_asking_again(openai_server, style):
+    """An OpenAI-compatible server running a local model (OPENAI_BASE_URL) often puts the JSON in
+    a Markdown fence or after a reasoning block: read as the same answer, not a failed one."""
+    openai_server.wrap_next_chat(1, style)
+
+    result = _translator(openai_server).translate(_segments()[:2], "en", "es", {})
+
+    assert result == {"s0001": "Hola, mi amigo.", "s0002": "El tiempo es bueno hoy."}
+    assert openai_server.counts["chat"] == 1
+
+
+def test_english_and_korean_are_translated_both_ways(openai_server):
+    english = [Segment(id="s0001", start=0.0, end=2.0, text="Welcome to our short demonstration.")]
+    korean = [Segment(id="s0001", start=0.0, end=2.0, text="우산을 꼭 챙기세요.")]
+
+    assert _translator(openai_server).translate(english, "en", "ko", {}) == {"s0001": "짧은 시연에 오신 것을 환영합니다."}
+    assert _translator(openai_server).translate(korean, "ko", "en", {}) == {"s0001": "Be sure to bring an umbrella."}
+    task = openai_server.chat_tasks[0]
+    assert task["target_language_name"] == "Korean" and task["lines"][0]["max_characters"] == 16  # 2 s of Korean
