@@ -56,14 +56,13 @@ def _timestamp(seconds: float) -> str:
     return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
 
 
-def dense_srt(media_seconds: float, language: str, *, per_minute: int, count: int | None = None) -> str:
-    """SRT with `per_minute` cues a minute spread evenly over `media_seconds` (or the first
-    `count` of them), each filling its slot but for a 0.1 s gap."""
-    slot = 60.0 / per_minute
-    total = int(media_seconds // slot) if count is None else count
-    lines = sentences(total, language)
-    blocks = [f"{i}\n{_timestamp((i - 1) * slot)} --> {_timestamp(i * slot - 0.1)}\n{text}\n"
-              for i, text in enumerate(lines, start=1)]
+def dense_srt(media_seconds: float, language: str, *, count: int, cue_seconds: float | None = None) -> str:
+    """SRT with `count` cues spread evenly over `media_seconds`, each lasting `cue_seconds` (by
+    default its whole slot but for a 0.1 s gap)."""
+    slot = media_seconds / count
+    length = slot - 0.1 if cue_seconds is None else cue_seconds
+    blocks = [f"{i}\n{_timestamp((i - 1) * slot)} --> {_timestamp((i - 1) * slot + length)}\n{text}\n"
+              for i, text in enumerate(sentences(count, language), start=1)]
     return "\n".join(blocks)
 
 

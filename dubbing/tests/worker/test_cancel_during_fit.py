@@ -16,7 +16,7 @@ from billing.models import LedgerEntry
 from billing.tests.factories import give_credits
 from dubbing import services
 from dubbing.models import JobStatus, JobStep, StepStatus
-from dubbing.pipeline.subtitles import MAX_CUES_PER_MINUTE
+from dubbing.pipeline.subtitles import max_cues
 from testing.dense_subtitles import dense_srt, music_video
 from testing.waiting import wait_for_row
 from videos.services import video_create_from_upload
@@ -42,8 +42,8 @@ def test_a_cancel_during_fit_stops_the_job_within_seconds(owner, workspace, brok
     clip = music_video(tmp_path / "three_minutes.mp4", SECONDS)
     with open(clip, "rb") as f:
         video = video_create_from_upload(owner=owner, file=File(f, name=clip.name))
-    english = dense_srt(SECONDS, "en", per_minute=MAX_CUES_PER_MINUTE)
-    spanish = dense_srt(SECONDS, "es", per_minute=MAX_CUES_PER_MINUTE)
+    english = dense_srt(SECONDS, "en", count=max_cues(SECONDS))
+    spanish = dense_srt(SECONDS, "es", count=max_cues(SECONDS))
     job = services.dubbing_job_create(owner=owner, video_id=video.id, target_language="es", source_language="en",
                                       background="duck", voice=FAST_VOICE, source_subtitles=english,
                                       target_subtitles=spanish)
