@@ -105,6 +105,17 @@ class PaymentCompleteApi(APIView):
         return Response(PaymentOutputSerializer(payment).data)
 
 
+class PaymentCloseApi(APIView):
+    # The checkout was closed unpaid: the provider is asked first (502 when it does not answer).
+    error_responses = (PaymentsNotConfigured, PaymentProviderUnavailable)
+
+    @extend_schema(request=None, responses=PaymentOutputSerializer,
+                   summary="The user closed the checkout: cancelled, unless the provider says it was paid")
+    def post(self, request, payment_id: str):
+        payment = services.payment_checkout_close(user=request.user, payment_id=payment_id)
+        return Response(PaymentOutputSerializer(payment).data)
+
+
 class PlanListApi(generics.ListAPIView):
     serializer_class = PlanOutputSerializer
 

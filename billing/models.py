@@ -27,6 +27,12 @@ REFUND_REVERSAL_KEY_PREFIX = "payment_refund_reversal:"  # credits put back afte
 PAYMENT_FAILED_DETAIL = "The payment failed."  # PortOne said FAILED and gave no reason
 PAYMENT_ABANDONED_CODE = "abandoned"  # a pending payment PortOne never heard of
 PAYMENT_ABANDONED_DETAIL = "PortOne never received this payment."
+# A checkout that ended unpaid: the user closed it (status cancelled), or it was left open past
+# CHECKOUT_EXPIRE_MINUTES (status expired). Either is credited once if the provider later says paid.
+CHECKOUT_CLOSED_CODE = "checkout_closed"
+CHECKOUT_CLOSED_DETAIL = "The checkout was closed before paying."
+CHECKOUT_EXPIRED_CODE = "checkout_expired"
+CHECKOUT_EXPIRED_DETAIL = "The checkout was not completed in time."
 
 
 def order_title(*, pack_name: str, credits: int) -> str:
@@ -188,6 +194,8 @@ class Payment(models.Model):
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
         PARTIALLY_CANCELLED = "partially_cancelled", _("Partially cancelled")
+        # A checkout never completed within CHECKOUT_EXPIRE_MINUTES (its provider asked first).
+        EXPIRED = "expired", _("Expired")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
     payment_id = models.CharField(
@@ -265,6 +273,10 @@ class Payment(models.Model):
             return self.failure_detail
         if self.failure_code == PAYMENT_ABANDONED_CODE:
             return gettext("PortOne never received this payment.")
+        if self.failure_code == CHECKOUT_CLOSED_CODE:
+            return gettext("The checkout was closed before paying.")
+        if self.failure_code == CHECKOUT_EXPIRED_CODE:
+            return gettext("The checkout was not completed in time.")
         if self.failure_code == BillingErrorCode.PAYMENT_MISMATCH:
             return gettext("The payment does not match the order.")
         if self.failure_detail == PAYMENT_FAILED_DETAIL:

@@ -14,6 +14,11 @@ api_urlpatterns: list = [
         api.PaymentCompleteApi.as_view(),
         name="api_billing_payment_complete",
     ),
+    path(
+        "billing/payments/<str:payment_id>/close",
+        api.PaymentCloseApi.as_view(),
+        name="api_billing_payment_close",
+    ),
     path("billing/plans", api.PlanListApi.as_view(), name="api_billing_plans"),
     path("billing/subscription", api.SubscriptionApi.as_view(), name="api_billing_subscription"),
     path("billing/subscription/complete", api.SubscriptionCompleteApi.as_view(),

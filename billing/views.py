@@ -139,11 +139,17 @@ def payment_return_page(request):
     if payment is None:
         raise Http404
     error = ""
-    if request.GET.get("code"):
-        # The SDK reports a payment the user closed or the PG refused; PortOne still has the final word.
+    closed = bool(request.GET.get("code"))
+    if closed:
+        # The SDK reports a payment the user closed or the PG refused; PortOne still has the final
+        # word: asked first, the checkout ends cancelled unless it was paid after all.
         error = request.GET.get("message") or gettext("The payment was not completed.")
     try:
-        payment = services.payment_complete(user=request.user, payment_id=payment_id)
+        if closed:
+            payment = services.payment_checkout_close(user=request.user, payment_id=payment_id)
+            error = "" if payment.credited_at else error
+        else:
+            payment = services.payment_complete(user=request.user, payment_id=payment_id)
     except ServiceError as failure:  # mismatch, failed, provider unavailable: say so on the page
         error = failure.detail
     payment.refresh_from_db()

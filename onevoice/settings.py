@@ -350,6 +350,9 @@ REFUND_SYNC_AFTER_SECONDS = env_int("REFUND_SYNC_AFTER_SECONDS", 300, minimum=61
 BILLING_SYNC_INTERVAL = env_float("BILLING_SYNC_INTERVAL", 60.0)
 if BILLING_SYNC_INTERVAL <= 0:
     raise ImproperlyConfigured("BILLING_SYNC_INTERVAL must be positive.")
+# Minutes after which a checkout never paid is expired by those re-checks (its provider asked
+# first; a bank transfer on its way is left alone).
+CHECKOUT_EXPIRE_MINUTES = env_int("CHECKOUT_EXPIRE_MINUTES", 60, minimum=1)
 # --- Payments (Paddle Billing: merchant of record abroad; billing/paddle.py) -------------------
 # Paddle is on when its API key and client-side token are set. PADDLE_ENVIRONMENT picks Paddle's
 # API host (sandbox-api.paddle.com or api.paddle.com) and Paddle.js's environment; PADDLE_API_BASE

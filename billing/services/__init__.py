@@ -12,6 +12,7 @@ from billing.services.ledger import (
 )
 from billing.services.payments import (
     payment_checkout_start,
+    payment_checkout_close,
     payment_complete,
     payment_prepare,
     payment_sync,
@@ -64,6 +65,7 @@ __all__ = [
     "credits_reserve",
     "credits_signup_bonus",
     "ledger_entry_append",
+    "payment_checkout_close",
     "payment_complete",
     "payment_prepare",
     "payment_checkout_start",

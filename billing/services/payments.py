@@ -28,6 +28,10 @@ from billing.errors import (
     PaymentsNotConfigured,
 )
 from billing.models import (
+    CHECKOUT_CLOSED_CODE,
+    CHECKOUT_CLOSED_DETAIL,
+    CHECKOUT_EXPIRED_CODE,
+    CHECKOUT_EXPIRED_DETAIL,
     PAYMENT_ABANDONED_CODE,
     PAYMENT_ABANDONED_DETAIL,
     PAYMENT_FAILED_DETAIL,
@@ -48,6 +52,10 @@ from onevoice.errors import NotFound
 logger = logging.getLogger(__name__)
 Kind = LedgerEntry.Kind
 Status = Payment.Status
+# What a provider says while the customer's money is on its way (PortOne: a virtual account
+# issued, a payment the PG is still processing): such a checkout is never expired or closed.
+_STILL_PAYING = frozenset({"VIRTUAL_ACCOUNT_ISSUED", "PAY_PENDING"})
+_CHECKOUT_ENDED_CODES = frozenset({CHECKOUT_CLOSED_CODE, CHECKOUT_EXPIRED_CODE, PAYMENT_ABANDONED_CODE})
 _ACCOUNTED_REFUNDS = (PaymentRefund.Status.PENDING, PaymentRefund.Status.SUCCEEDED)
 
 
@@ -247,7 +255,7 @@ def _payment_apply(*, payment_pk, snapshot: ProviderPayment | None) -> Payment:
     payment.receipt_url = snapshot.receipt_url or payment.receipt_url
 
     if snapshot.local_status == Status.PENDING:
-        if payment.credited_at is None:
+        if payment.credited_at is None and not _checkout_ended(payment):
             payment.status = Status.PENDING
     elif snapshot.local_status == Status.FAILED:
         if payment.credited_at is None:
@@ -287,14 +295,53 @@ def payment_complete(*, user, payment_id: str) -> Payment:
     return payment
 
 
-def payments_sync_pending(*, older_than_seconds: int = 0, abandon_after_hours: int = 24) -> dict[str, int]:
+def _checkout_ended(payment: Payment) -> bool:
+    """The checkout ended unpaid (closed, expired): its provider saying "still waiting for the
+    customer" does not reopen it; only "paid" changes it (credited once) or "failed"."""
+    return payment.credited_at is None and payment.failure_code in _CHECKOUT_ENDED_CODES
+
+
+@transaction.atomic
+def _checkout_end(*, payment_pk, status: str, code: str, detail: str) -> Payment:
+    """End a checkout left pending, under its row lock: never one that was credited or found
+    paid, failed or cancelled meanwhile, nor one whose money is on its way (a bank transfer)."""
+    payment = Payment.objects.select_for_update().get(pk=payment_pk)
+    if (payment.status == Status.PENDING and payment.credited_at is None
+            and payment.provider_status not in _STILL_PAYING):
+        payment.status, payment.failure_code, payment.failure_detail = status, code, detail
+        payment.save(update_fields=["status", "failure_code", "failure_detail", "updated_at"])
+    return payment
+
+
+def payment_checkout_close(*, user, payment_id: str) -> Payment:
+    """The user closed the checkout (the browser SDK said so). The provider is asked first: a
+    payment it holds as paid is credited, one it failed is failed, anything else is a cancelled
+    checkout. One the provider reports paid later still gets its credits, once (`_payment_apply`).
+    The provider unreachable: PaymentProviderUnavailable, and the checkout stays pending (it
+    expires after CHECKOUT_EXPIRE_MINUTES, the provider asked again then)."""
+    payment = Payment.objects.filter(user_id=user.pk, payment_id=payment_id).first()
+    if payment is None:
+        raise NotFound(gettext("No payment with this id."))
+    if not provider_get(payment.provider).is_configured():
+        raise PaymentsNotConfigured()
+    payment = payment_sync(payment=payment)
+    return _checkout_end(payment_pk=payment.pk, status=Status.CANCELLED, code=CHECKOUT_CLOSED_CODE,
+                         detail=CHECKOUT_CLOSED_DETAIL)
+
+
+def payments_sync_pending(*, older_than_seconds: int = 0, expire_after_minutes: int | None = None) -> dict[str, int]:
     """Re-check pending payments with their providers (manage.py sync_payments and its actor).
 
-    A payment its provider still does not know after `abandon_after_hours` was never paid: it is
-    marked failed so it stops being checked.
+    A checkout still not paid `expire_after_minutes` (CHECKOUT_EXPIRE_MINUTES) after it began is
+    expired, once its provider has been asked: one the provider does not know, or holds as still
+    waiting for the customer. A bank transfer on its way is left pending; a provider that does
+    not answer leaves every payment as it is.
     """
     now = timezone.now()
-    counts = {"checked": 0, "paid": 0, "still_pending": 0, "failed": 0, "abandoned": 0, "errors": 0}
+    if expire_after_minutes is None:
+        expire_after_minutes = settings.CHECKOUT_EXPIRE_MINUTES
+    expire_before = now - timedelta(minutes=expire_after_minutes)
+    counts = {"checked": 0, "paid": 0, "still_pending": 0, "failed": 0, "expired": 0, "errors": 0}
     pending = Payment.objects.filter(
         status=Status.PENDING, created_at__lte=now - timedelta(seconds=older_than_seconds)
     ).order_by("created_at")
@@ -306,21 +353,17 @@ def payments_sync_pending(*, older_than_seconds: int = 0, abandon_after_hours: i
             metrics.payment_sync_failed.inc()
             counts["errors"] += 1
             continue
-        if snapshot is None and payment.created_at <= now - timedelta(hours=abandon_after_hours):
-            Payment.objects.filter(pk=payment.pk, status=Status.PENDING).update(
-                status=Status.FAILED,
-                failure_code=PAYMENT_ABANDONED_CODE,
-                failure_detail=PAYMENT_ABANDONED_DETAIL,
-                synced_at=now,
-                updated_at=now,
-            )
-            counts["abandoned"] += 1
-            continue
         payment = _payment_apply(payment_pk=payment.pk, snapshot=snapshot)
         if payment.credited_at is not None:
             counts["paid"] += 1
         elif payment.status == Status.FAILED:
             counts["failed"] += 1
+        elif payment.created_at <= expire_before and _checkout_end(
+            payment_pk=payment.pk, status=Status.EXPIRED,
+            code=CHECKOUT_EXPIRED_CODE if snapshot is not None else PAYMENT_ABANDONED_CODE,
+            detail=CHECKOUT_EXPIRED_DETAIL if snapshot is not None else PAYMENT_ABANDONED_DETAIL,
+        ).status == Status.EXPIRED:
+            counts["expired"] += 1
         else:
             counts["still_pending"] += 1
     return counts

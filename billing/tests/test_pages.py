@@ -83,11 +83,14 @@ def test_the_phone_return_page_completes_the_payment(owner, browser, prepare, po
 
 def test_the_phone_return_page_shows_the_sdk_error_and_credits_nothing(owner, browser, prepare, portone):
     order = prepare()
+    portone.set_ready(order["payment_id"], amount=15000)
     response = browser.get(
         f"/credits/payments/return?paymentId={order['payment_id']}&code=FAILURE_TYPE_PG&message=User+closed+the+window"
     )
     assert response.status_code == 200
-    assert b"User closed the window" in response.content and b'data-status="pending"' in response.content
+    # PortOne was asked (still waiting for the customer): the checkout is cancelled, and says so
+    assert b"User closed the window" in response.content and b'data-status="cancelled"' in response.content
+    assert b"The checkout was closed before paying." in response.content
     assert credits_balance(user=owner) == 0
 
 

@@ -24,14 +24,14 @@ def test_sync_payments_credits_payments_left_pending_once(owner, prepare, porton
 
     out = StringIO()
     call_command("sync_payments", stdout=out)
-    assert "checked=3 paid=1 still_pending=1 failed=0 abandoned=1 errors=0" in out.getvalue()
+    assert "checked=3 paid=1 still_pending=1 failed=0 expired=1 errors=0" in out.getvalue()
     call_command("sync_payments", stdout=StringIO())
     assert credits_balance(user=owner) == 100
     statuses = dict(Payment.objects.values_list("payment_id", "status"))
     assert statuses == {
         paid["payment_id"]: "paid",
         waiting["payment_id"]: "pending",
-        never["payment_id"]: "failed",
+        never["payment_id"]: "expired",
     }
 
 

@@ -19,13 +19,14 @@ class Command(BaseCommand):
             help="Only payments created at least this long ago (default 0: all).",
         )
         parser.add_argument(
-            "--abandon-after-hours",
+            "--expire-after-minutes",
             type=int,
-            default=24,
-            metavar="HOURS",
-            help="Mark payments PortOne still does not know after this long as failed (default 24).",
+            default=None,
+            metavar="MINUTES",
+            help="Expire checkouts still unpaid after this long, PortOne asked first "
+                 "(default: CHECKOUT_EXPIRE_MINUTES).",
         )
 
-    def handle(self, *args, older_than: int, abandon_after_hours: int, **options):
-        counts = payments_sync_pending(older_than_seconds=older_than, abandon_after_hours=abandon_after_hours)
+    def handle(self, *args, older_than: int, expire_after_minutes: int | None, **options):
+        counts = payments_sync_pending(older_than_seconds=older_than, expire_after_minutes=expire_after_minutes)
         self.stdout.write(" ".join(f"{key}={value}" for key, value in counts.items()))

@@ -55,7 +55,13 @@
           },
         }).then(function (response) {
           if (response && response.code !== undefined && response.code !== null) {
-            throw new Error(response.message || gettext("The payment was not completed."));
+            // Closed or refused: the server asks PortOne first, then ends the checkout (cancelled)
+            // unless it was paid after all. Said either way; a failed report changes nothing.
+            var message = response.message || gettext("The payment was not completed.");
+            return post(paymentsUrl + "/" + encodeURIComponent(order.payment_id) + "/close").then(function (closed) {
+              if (closed.ok && closed.data.status === "paid") return closed;  // paid after all: its result page
+              throw new Error(message);
+            });
           }
           say(gettext("Checking the payment..."));
           return post(paymentsUrl + "/" + encodeURIComponent(order.payment_id) + "/complete");
