@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from dubbing import api, views
+from dubbing import api, speaker_pages, views
 
 # Paths under /api/v1/ (no trailing slashes, API.md).
 api_urlpatterns: list = [
@@ -25,6 +25,7 @@ urlpatterns: list = [
     path("jobs", views.job_list_page, name="jobs"),
     path("jobs/<uuid:job_id>", views.job_detail_page, name="job_detail"),
     path("jobs/<uuid:job_id>/lines", views.job_lines_page, name="job_lines"),
+    path("jobs/<uuid:job_id>/speakers/<str:speaker>", speaker_pages.job_speaker, name="job_speaker"),
     path("jobs/<uuid:job_id>/cancel", views.job_cancel, name="job_cancel"),
     path("jobs/<uuid:job_id>/retry", views.job_retry, name="job_retry"),
     path("jobs/<uuid:job_id>/render", views.job_render, name="job_render"),

@@ -42,6 +42,7 @@ from dubbing.models import (
 )
 from dubbing.pipeline.runner import STAGES
 from dubbing.serializers import job_representation
+from dubbing.speaker_pages import speaker_panel
 from dubbing.storage import artifact_token_valid, artifact_url
 from onevoice.errors import ServiceError
 from videos import selectors as video_selectors
@@ -347,13 +348,15 @@ def job_lines_page(request, job_id: uuid.UUID):
         return HttpResponseRedirect(reverse("job_lines", kwargs={"job_id": job.id}) + f"#line-{index}")
     editable = job.status == JobStatus.SUCCEEDED and not job.rendering
     quote = selectors.render_quote(job=job) if editable else None
+    segments = list(selectors.segment_list(job=job))
     return render(
         request,
         "dubbing/job_lines.html",
         {
             "job": job,
             "video": job.video,
-            "segments": list(selectors.segment_list(job=job)),
+            "segments": segments,
+            "speakers": speaker_panel(job=job, segments=segments),
             "editable": editable,
             "quote": quote,
             "target_name": language_name(job.target_language),

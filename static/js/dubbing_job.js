@@ -33,6 +33,7 @@
   var cancelForm = document.getElementById("job-cancel");
   var retryForm = document.getElementById("job-retry");
   var linesLink = document.getElementById("job-lines-link");
+  var speakersLink = document.getElementById("job-speakers-link");
   var player = document.getElementById("dubbed-player");
   var waiting = document.getElementById("dubbed-waiting");
   var downloadsBox = document.getElementById("job-downloads");
@@ -146,6 +147,7 @@
     cancelForm.hidden = !(job.status === "queued" || job.status === "running");
     retryForm.hidden = !(job.status === "failed" || job.status === "cancelled");
     linesLink.hidden = !(job.status === "succeeded" && !job.rendering);
+    if (speakersLink) speakersLink.hidden = linesLink.hidden;
     if (publishBox) publishBox.hidden = job.status !== "succeeded";
     if (job.detected_language && sourceLanguage) {
       sourceLanguage.textContent = languageNames[job.detected_language] || job.detected_language;

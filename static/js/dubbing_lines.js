@@ -48,6 +48,9 @@
       .catch(function () { /* the quote shown stays; the server checks again on render */ });
   }
 
+  // The speakers panel (dubbing_speakers.js) changed a voice: its lines count as changed now.
+  document.addEventListener("onevoice:lines-changed", refreshQuote);
+
   function save(form) {
     var index = form.dataset.index;
     var text = form.querySelector("textarea");
