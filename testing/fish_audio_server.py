@@ -3,14 +3,19 @@
 `POST /v1/tts` with `Authorization: Bearer <key>`, a `model` header and a msgpack body (`text`,
 `reference_id`, `format`, ...) is answered with the audio bytes in the asked format (mp3 by
 default), spoken for real: espeak-ng reads the text, in a variant chosen by the reference id (so
-two reference voices sound different), and ffmpeg encodes it.
+two reference voices sound different), and ffmpeg encodes it. Zero-shot cloning as Fish takes
+it: `references: [{audio: <bytes>, text: <transcript>}]` instead of a `reference_id`; the variant
+is then chosen by the reference's audio, and a reference whose audio is not audio (ffprobe cannot
+read it) or whose text is empty is refused with 400, as Fish refuses an unusable sample.
 
 Tests steer it: `fail_next(n, status)`, `rate_limit_next(n)`, `malformed_next(n)` (a 200 whose
-body is not audio); and read `requests` (headers and the decoded msgpack body) and `counts`.
+body is not audio), `refuse_references_with(text)` (400 for any reference whose transcript
+contains `text`); and read `requests` (headers and the decoded msgpack body) and `counts`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import tempfile
@@ -28,6 +33,7 @@ class FishAudioServer:
         self._lock = threading.Lock()
         self.requests: list[dict] = []
         self.counts = 0
+        self.refused_texts: list[str] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.owner = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -55,6 +61,22 @@ class FishAudioServer:
         with self._lock:
             self._faults += ["malformed"] * n
 
+    def refuse_references_with(self, text: str) -> None:
+        with self._lock:
+            self.refused_texts.append(text)
+
+    def _reference_fault(self, references) -> str | None:
+        if not isinstance(references, list):
+            return "references must be a list"
+        for ref in references:
+            if not isinstance(ref, dict) or not isinstance(ref.get("audio"), bytes) or not ref.get("text"):
+                return "each reference needs audio bytes and its text"
+            if any(t in ref["text"] for t in self.refused_texts):
+                return "the reference audio was rejected"
+            if _seconds(ref["audio"]) <= 0:
+                return "the reference audio cannot be decoded"
+        return None
+
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         import ormsgpack
 
@@ -78,8 +100,16 @@ class FishAudioServer:
                          "application/json")
         if not isinstance(payload, dict) or not payload.get("text"):
             return _send(request, 422, b'{"status": 422, "message": "text is required"}', "application/json")
+        references = payload.get("references")
+        voice = payload.get("reference_id")
+        if references:
+            problem = self._reference_fault(references)
+            if problem:
+                return _send(request, 400, json.dumps({"status": 400, "message": problem}).encode(),
+                             "application/json")
+            voice = hashlib.sha256(references[0]["audio"]).hexdigest()
         fmt = payload.get("format", "mp3")
-        _send(request, 200, _speak(payload["text"], payload.get("reference_id"), fmt), f"audio/{fmt}")
+        _send(request, 200, _speak(payload["text"], voice, fmt), f"audio/{fmt}")
 
 
 def _speak(text: str, reference_id: str | None, fmt: str) -> bytes:
@@ -92,6 +122,19 @@ def _speak(text: str, reference_id: str | None, fmt: str) -> bytes:
         out = Path(tmp) / f"a.{fmt}"
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), str(out)], check=True)
         return out.read_bytes()
+
+
+def _seconds(audio: bytes) -> float:
+    """How long `audio` plays, as ffprobe reads it (0 when it cannot)."""
+    with tempfile.NamedTemporaryFile(prefix="fish-ref-") as f:
+        f.write(audio)
+        f.flush()
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                                f.name], capture_output=True, text=True)
+    try:
+        return float(probe.stdout.strip())
+    except ValueError:
+        return 0.0
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -101,3 +101,39 @@ def dialogue(out: Path, voices: tuple[str, ...] = ("en+m3", "en+f4"), sentences:
         t += len(samples) / 16000 + pause
     sf.write(str(out), np.concatenate(pieces), 16000, subtype="PCM_16")
     return out, lines
+
+
+def conversation(out: Path, turns: list[tuple[str, str]], pause: float = 0.6, rate: int = 48000
+                 ) -> list[tuple[float, float, str, str]]:
+    """`turns` of (espeak-ng voice, sentence) spoken in order with `pause` seconds after each, as
+    a 48 kHz stereo WAV (users' audio, not the recognizer's); returns each line's (start, end,
+    voice, sentence)."""
+    import numpy as np
+    import soundfile as sf
+
+    pieces, lines, t = [], [], 0.0
+    for i, (voice, sentence) in enumerate(turns):
+        raw = out.with_name(f"{out.stem}.{i}.wav")
+        subprocess.run(["espeak-ng", "-v", voice, "-w", str(raw), sentence], check=True)
+        resampled = raw.with_suffix(".r.wav")
+        _ffmpeg("-i", str(raw), "-ac", "1", "-ar", str(rate), "-c:a", "pcm_s16le", str(resampled))
+        samples, _ = sf.read(str(resampled), dtype="float32")
+        raw.unlink()
+        resampled.unlink()
+        lines.append((round(t, 3), round(t + len(samples) / rate, 3), voice, sentence))
+        pieces += [samples, np.zeros(int(pause * rate), dtype=np.float32)]
+        t += len(samples) / rate + pause
+    mono = np.concatenate(pieces)
+    sf.write(str(out), np.stack([mono, mono * 0.9], axis=1), rate, subtype="PCM_16")
+    return lines
+
+
+def webvtt(lines: list[tuple[float, float, str, str]], names: dict[str, str]) -> str:
+    """WebVTT of `lines` (as `conversation` returns them), each cue's speaker a voice span named
+    by `names[voice]`."""
+    def stamp(seconds: float) -> str:
+        whole = int(seconds)
+        return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}.{int(round((seconds - whole) * 1000)):03d}"
+
+    cues = [f"{stamp(a)} --> {stamp(b)}\n<v {names[voice]}>{text}" for a, b, voice, text in lines]
+    return "WEBVTT\n\n" + "\n\n".join(cues) + "\n"

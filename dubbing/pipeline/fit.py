@@ -159,7 +159,7 @@ def _speak_again(ctx: Context, line: Line, text: str) -> None:
                      ctx.engines.names()["tts"])
     if not ctx.ws.ensure(path):
         try:
-            synthesize_one(ctx.engines.tts, text, ctx.options.target_language, line.voice, path)
+            synthesize_one(ctx.engines.tts, text, ctx.options.target_language, ctx.engine_voice(line.voice), path)
         except Exception as exc:
             raise pipeline_error("fit", line.segment.id, exc, prefix="re-synthesis failed: ") from exc
         ctx.ws.save(path)

@@ -17,7 +17,9 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from dubbing.engines.base import can_clone
 from dubbing.engines.registry import Engines
+from dubbing.pipeline.clones import CloneLedger, VoiceClones, is_clone
 from dubbing.pipeline.errors import ErrorCode, PipelineCancelled, PipelineError, pipeline_error
 from dubbing.pipeline.extract import ExtractStage
 from dubbing.pipeline.fit import FitStage
@@ -81,6 +83,9 @@ class DubResult:
 def check_engines(engines: Engines, options: DubOptions) -> None:
     """Refuses, before any work, a dub the configured engines cannot do."""
     target, source = options.target_language, options.source_language
+    if options.voice_cloning and not can_clone(engines.tts):
+        raise PipelineError("check", None, f"The {engines.tts.name} voice engine cannot clone voices.",
+                            code=ErrorCode.INVALID_OPTIONS)
     tts_languages = engines.tts.languages()
     if target not in tts_languages:
         raise PipelineError("check", None, f"The {engines.tts.name} voice engine cannot speak '{target}' "
@@ -130,7 +135,8 @@ def _route(ctx: Context) -> str | None:
 
 def _voice(ctx: Context, segment_id: str) -> str:
     clip = ctx.clips.get(segment_id)
-    return (clip.voice if clip is not None else None) or "default"
+    voice = clip.voice if clip is not None else None
+    return "clone" if is_clone(voice) else voice or "default"
 
 
 def _report_line(ctx: Context, seg) -> dict:
@@ -167,6 +173,8 @@ def _report(ctx: Context, timings: dict[str, dict]) -> dict:
         "loudness": ctx.mix_detail,
         # One voice per speaker for the whole video ("default": the engine's voice for the language).
         "voices": {seg.speaker or "speaker_1": _voice(ctx, seg.id) for seg in ctx.segments},
+        # With voice_cloning: per speaker, cloned (from how many seconds of their speech) or why not.
+        "cloning": ctx.cloning,
         "segments": [_report_line(ctx, seg) for seg in ctx.segments],
         "stages": timings,
         "glossary_misses": [
@@ -257,6 +265,7 @@ def run_dub(
     max_duration: float | None = None,
     keep_stems: bool = False,
     detect_candidates: set[str] | None = None,
+    clone_ledger: CloneLedger | None = None,
 ) -> DubResult:
     """Dub `input_path` as `options` say with `engines` (built by the caller: the pipeline reads
     no settings), in `workspace` (a cache of `store` when one is given).
@@ -267,7 +276,9 @@ def run_dub(
     recognizer) and may pass `source_lock`, a context manager factory held around those stages so
     that jobs started together wait for one analysis instead of each doing it. With
     source_language "auto", `detect_candidates` fixes the languages detection chooses from, so
-    that jobs into different languages make the same analysis.
+    that jobs into different languages make the same analysis. With `voice_cloning`, the
+    speakers' clones are made as lines need them and deleted when the run ends, however it ends;
+    `clone_ledger` is told of each before the provider is asked (see pipeline/clones.py).
     Raises PipelineError (PipelineCancelled when `should_cancel()` turned true)."""
     check_engines(engines, options)
     ctx = Context(
@@ -281,7 +292,13 @@ def run_dub(
         target_overrides=dict(target_overrides or {}),
         detect_candidates=frozenset(detect_candidates) if detect_candidates is not None else None,
         should_cancel=should_cancel or (lambda: False), emit=on_event or (lambda event: None),
+        clones=VoiceClones(engines.tts, ledger=clone_ledger)
+        if options.voice_cloning else None,
     )
     timings: dict[str, dict] = {}
-    _run_stages(ctx, timings, shared_source=source_store is not None, source_lock=source_lock)
-    return _publish(ctx, timings)
+    try:
+        _run_stages(ctx, timings, shared_source=source_store is not None, source_lock=source_lock)
+        return _publish(ctx, timings)
+    finally:
+        if ctx.clones is not None:
+            ctx.clones.close()

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from dubbing.engines.base import Segment, Transcript
 from dubbing.engines.registry import Engines
+from dubbing.pipeline.clones import VoiceClones
 from dubbing.pipeline.errors import PipelineCancelled
 from dubbing.pipeline.options import DEFAULT_DUCK_DB, DEFAULT_SEPARATE_DUCK_DB, DubOptions
 from dubbing.pipeline.workspace import Workspace
@@ -113,6 +114,7 @@ class Context:
     should_cancel: Callable[[], bool] = lambda: False
     emit: Callable[[Event], None] = lambda event: None
     stage: str = ""  # the stage running now (for progress events)
+    clones: VoiceClones | None = None  # the run's cloned voices, with voice_cloning (the runner closes it)
 
     fingerprint: str = ""  # probe: the input's content fingerprint
     info: MediaInfo | None = None  # probe
@@ -124,6 +126,7 @@ class Context:
     translations: dict[str, str] = field(default_factory=dict)  # translate: the engine's (or supplied) lines
     texts: dict[str, str] = field(default_factory=dict)  # translate: what is spoken, with the edits
     clips: dict[str, Clip] = field(default_factory=dict)  # synthesize: segment id -> its clip
+    cloning: dict[str, dict] = field(default_factory=dict)  # synthesize: speaker -> cloned or why not
     fitted: dict[str, FittedLine] = field(default_factory=dict)  # fit: segment id -> its placement
     mix_detail: dict = field(default_factory=dict)  # mix: the loudness figures
     files: dict[str, Path] = field(default_factory=dict)  # mux: artifact kind -> file
@@ -139,6 +142,11 @@ class Context:
 
     def progress(self, fraction: float, message: str = "") -> None:
         self.emit(Event("progress", self.stage, fraction=max(0.0, min(1.0, fraction)), message=message))
+
+    def engine_voice(self, voice: str | None) -> str | None:
+        """The voice to hand the speech engine for a clip keyed by `voice`: a speaker's clone
+        (made on first use) for a clone's handle, else `voice` itself."""
+        return self.clones.engine_voice(voice) if self.clones is not None else voice
 
     def check_cancel(self, segment_id: str | None = None) -> None:
         if self.should_cancel():

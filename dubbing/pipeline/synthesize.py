@@ -14,8 +14,19 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from dubbing.engines.base import Segment, TTSEngine
+from dubbing.engines.base import CloneRefused, Segment, TTSEngine
+from dubbing.pipeline.audio import ensure_audio
+from dubbing.pipeline.clones import (
+    CHOSEN_VOICE,
+    REFUSED,
+    TOO_LITTLE_SPEECH,
+    MIN_SECONDS,
+    ReferencePlan,
+    is_clone,
+    reference_plans,
+)
 from dubbing.pipeline.concurrency import run_each
+from dubbing.pipeline.separate import VOCALS_WAV
 from dubbing.pipeline.errors import PipelineCancelled, PipelineError, pipeline_error
 from dubbing.pipeline.stage import Clip, Context, Stage
 from dubbing.pipeline.workspace import Workspace, digest, temp_path_for
@@ -23,6 +34,15 @@ from dubbing.pipeline.workspace import Workspace, digest, temp_path_for
 SILENCE_DB = -45.0
 KEEP_SECONDS = 0.02
 SYNTHESIZED = "synthesize.json"
+CLONING = "cloning.json"
+
+
+class VoiceRefused(Exception):
+    """The provider refused the cloned voice `voice` (a clone's handle) while speaking a line."""
+
+    def __init__(self, voice: str, message: str) -> None:
+        super().__init__(message)
+        self.voice = voice
 
 
 def clip_path(folder: Path, seg_id: str, text: str, language: str, voice: str | None, engine: str) -> Path:
@@ -104,8 +124,12 @@ def synthesize_segments(
     should_cancel: Callable[[], bool] = lambda: False,
     progress: Callable[[float, str], None] = lambda f, m: None,
     voices: dict[str, str | None] | None = None,
+    resolve: Callable[[str | None], str | None] = lambda voice: voice,
 ) -> dict[str, Path]:
-    """`voices` (segment id -> voice) overrides `voice` line by line (one voice per speaker)."""
+    """`voices` (segment id -> voice) overrides `voice` line by line (one voice per speaker).
+    Clips are keyed by those voices; `resolve` gives the engine's voice for one (a cloned
+    voice's handle -> the clone, made on first use). VoiceRefused when the provider refuses a
+    clone."""
     ws = ws or Workspace(folder.parent)
     folder.mkdir(parents=True, exist_ok=True)
     engine = getattr(tts, "name", "?")
@@ -119,7 +143,9 @@ def synthesize_segments(
         if should_cancel():
             raise PipelineCancelled("synthesize", seg.id)
         try:
-            synthesize_one(tts, texts[seg.id], language, voices[seg.id], paths[seg.id])
+            synthesize_one(tts, texts[seg.id], language, resolve(voices[seg.id]), paths[seg.id])
+        except CloneRefused as exc:
+            raise VoiceRefused(voices[seg.id], str(exc)) from exc
         except PipelineError:
             raise
         except Exception as exc:
@@ -140,31 +166,105 @@ def clip_seconds(path: Path) -> float:
     return info.frames / info.samplerate
 
 
+def clone_plans(ctx: Context) -> dict[str, ReferencePlan]:
+    """Each speaker's reference when the dub clones voices (none otherwise), handed to the run's
+    clones so that a clone can be made whenever a line needs it (here, or in fit)."""
+    if ctx.clones is None:
+        return {}
+    plans = reference_plans(ctx.segments, ctx.regions)
+    ctx.clones.prepare(plans.values(), ws=ctx.ws, source=lambda: _reference_source(ctx),
+                       language=ctx.source_language)
+    return plans
+
+
+def _reference_source(ctx: Context) -> Path:
+    """The separated voice stem when the dub has one, else the extracted audio."""
+    vocals = ctx.ws.path(*VOCALS_WAV)
+    if ctx.options.background == "separate" and ctx.ws.ensure(vocals):
+        return vocals
+    return ensure_audio(ctx.ws, ctx.input_path, ctx.info)[1]
+
+
+def cloned_voices(ctx: Context, plans: dict[str, ReferencePlan], refused: dict[str, str]
+                  ) -> tuple[dict[str, str | None], dict[str, dict]]:
+    """Segment id -> the voice its clip is keyed by (a speaker's clone where there is one, else
+    the cast voice), and per speaker whether they are cloned and why not."""
+    cast = segment_voices(ctx)
+    if not plans:
+        return cast, {}
+    chosen = ctx.options.speaker_voices or {}
+    outcome: dict[str, dict] = {}
+    for speaker, plan in plans.items():
+        if speaker in chosen:
+            outcome[speaker] = {"cloned": False, "reason": CHOSEN_VOICE, "reference_seconds": plan.seconds,
+                                "detail": f"not cloned: the voice {chosen[speaker]} was chosen for this speaker"}
+        elif not plan.enough:
+            outcome[speaker] = {"cloned": False, "reason": TOO_LITTLE_SPEECH, "reference_seconds": plan.seconds,
+                                "detail": f"not cloned: only {plan.seconds:.1f} s of clear speech alone "
+                                          f"(at least {MIN_SECONDS:.0f} s needed); a cast voice speaks"}
+        elif speaker in refused:
+            outcome[speaker] = {"cloned": False, "reason": REFUSED, "reference_seconds": plan.seconds,
+                                "detail": f"not cloned: the provider refused the voice ({refused[speaker]}); "
+                                          "a cast voice speaks"}
+        else:
+            outcome[speaker] = {"cloned": True, "reason": "", "reference_seconds": plan.seconds,
+                                "reference_lines": plan.lines,
+                                "detail": f"a clone of their own voice, from {plan.seconds:.1f} s of their speech"}
+    voices = {}
+    for seg in ctx.segments:
+        speaker = seg.speaker or "speaker_1"
+        voices[seg.id] = plans[speaker].handle if outcome[speaker]["cloned"] else cast[seg.id]
+    return voices, outcome
+
+
 class SynthesizeStage(Stage):
     """Writes synth/<segment>-<hash>.wav per line (each saved to the store as it is finished) and
-    synthesize.json: segment id -> the clip's file (relative to the workspace) and seconds."""
+    synthesize.json: segment id -> the clip's file (relative to the workspace) and seconds; with
+    voice_cloning, cloning.json: per speaker, cloned or why not."""
 
     name = "synthesize"
     version = 3
 
     def key(self, ctx: Context) -> str:
-        return digest(self.name, self.version, ctx.texts, ctx.options.target_language, segment_voices(ctx),
+        voices, _ = cloned_voices(ctx, clone_plans(ctx), {})
+        return digest(self.name, self.version, ctx.texts, ctx.options.target_language, voices,
                       ctx.engines.names()["tts"])
 
     def run(self, ctx: Context) -> dict:
-        voices = segment_voices(ctx)
-        paths = synthesize_segments(ctx.engines.tts, ctx.segments, ctx.texts, language=ctx.options.target_language,
-                                    voice=ctx.options.voice, folder=ctx.ws.root / "synth", ws=ctx.ws,
-                                    should_cancel=ctx.should_cancel, progress=ctx.progress, voices=voices)
+        plans = clone_plans(ctx)
+        refused: dict[str, str] = {}
+        while True:
+            voices, outcome = cloned_voices(ctx, plans, refused)
+            try:
+                paths = synthesize_segments(
+                    ctx.engines.tts, ctx.segments, ctx.texts, language=ctx.options.target_language,
+                    voice=ctx.options.voice, folder=ctx.ws.root / "synth", ws=ctx.ws,
+                    should_cancel=ctx.should_cancel, progress=ctx.progress, voices=voices,
+                    resolve=ctx.engine_voice)
+                break
+            except VoiceRefused as exc:
+                # That speaker goes on in their cast voice; the lines already spoken stay.
+                speaker = next(s for s, plan in plans.items() if plan.handle == exc.voice)
+                refused[speaker] = str(exc)
+                ctx.clones.refuse(exc.voice, str(exc))
         ctx.clips = {sid: Clip(path=p, file=ctx.ws.rel(p), seconds=clip_seconds(p), voice=voices[sid])
                      for sid, p in paths.items()}
+        ctx.cloning = outcome
         ctx.ws.write_json(ctx.ws.path(SYNTHESIZED), {sid: clip.to_dict() for sid, clip in ctx.clips.items()})
-        by_speaker = {seg.speaker or "speaker_1": voices[seg.id] for seg in ctx.segments}
-        return {"clips": len(paths), "voices": by_speaker}
+        if outcome:
+            ctx.ws.write_json(ctx.ws.path(CLONING), outcome)
+        by_speaker = {seg.speaker or "speaker_1": "clone" if is_clone(voices[seg.id]) else voices[seg.id]
+                      for seg in ctx.segments}
+        detail = {"clips": len(paths), "voices": by_speaker}
+        if outcome:
+            detail["cloned"] = {speaker: o["cloned"] for speaker, o in outcome.items()}
+            detail["voice_reasons"] = {speaker: o["detail"] for speaker, o in outcome.items()}
+        return detail
 
     def load(self, ctx: Context) -> bool:
         try:
             clips = ctx.ws.read_json(ctx.ws.path(SYNTHESIZED))
+            ctx.cloning = ctx.ws.read_json(ctx.ws.path(CLONING)) if ctx.clones is not None else {}
         except FileNotFoundError:
             return False
         # Clips are fetched here only if fit has to run again; fitted clips are what mix reads.

@@ -6,6 +6,7 @@
 - `labels`: speaker names written into the outputs' WebVTT voice spans and report;
 - `claims`: the worker's claim, heartbeat, progress, steps and lines, the run's end, reaping;
 - `analysis`: the shared source analysis and its lock;
+- `cloning`: what a job's cloned voices leave behind (the speakers a consent covers);
 - `transitions`: the state changes those share (releasing a claim, cancelling, failing,
   queuing again), each on a row its caller has locked.
 
@@ -41,6 +42,7 @@ from dubbing.services.claims import (
     segments_upsert,
     worker_name,
 )
+from dubbing.services.cloning import voice_cloning_consent_speakers_record
 from dubbing.services.edits import dubbing_job_render, segment_update, speaker_update
 from dubbing.services.jobs import (
     dubbing_job_cancel,
@@ -88,5 +90,6 @@ __all__ = [
     "source_analysis_key",
     "source_analysis_release",
     "speaker_update",
+    "voice_cloning_consent_speakers_record",
     "worker_name",
 ]

@@ -101,6 +101,10 @@ class StepRecorder:
             metrics.pipeline_stage_seconds.labels(stage=event.stage).observe(float(event.seconds))
         if event.segments is not None and not self.render:
             services.segments_upsert(job=self.job, segments=event.segments, stage=event.stage)
+        cloned = (event.detail or {}).get("cloned") if event.stage == "synthesize" else None
+        if cloned:
+            services.voice_cloning_consent_speakers_record(
+                job_id=self.job.id, speakers=[speaker for speaker, yes in cloned.items() if yes])
         with self._lock:
             if event.stage not in self._finished:
                 self._finished.add(event.stage)

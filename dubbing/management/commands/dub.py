@@ -143,6 +143,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--engines", choices=ENGINE_SETS, help="engine set (default: the DUBBING_ENGINES setting, local)"
         )
+        parser.add_argument(
+            "--voice-cloning", action="store_true",
+            help="speak each speaker in a clone of their own voice (an engine that can clone: fish, elevenlabs); "
+                 "needs --voice-cloning-consent")
+        parser.add_argument(
+            "--voice-cloning-consent", action="store_true",
+            help="you have the right to clone these voices and their owners agreed (see docs/api.md)")
         parser.add_argument("--workspace", help="work folder (default: DUBBING_WORKSPACE_DIR/<input fingerprint>)")
         parser.add_argument("--out", help="output folder (default: ./dubbed/<input name>-<lang>)")
 
@@ -163,6 +170,8 @@ class Command(BaseCommand):
                 engines=opts["engines"],
                 source_subtitles=_read_text(opts["source_subtitles"], "source subtitles"),
                 target_subtitles=_read_text(opts["target_subtitles"], "target subtitles"),
+                voice_cloning=opts["voice_cloning"],
+                voice_cloning_consent=opts["voice_cloning_consent"],
             )
         except OptionsError as exc:
             raise CommandError(str(exc)) from None
