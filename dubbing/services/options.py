@@ -180,6 +180,7 @@ def engines_check(options: DubOptions) -> dict[str, str]:
         raise SeparationUnavailable(message, errors={"background": [message]})
     try:
         engines = build_engines(options, settings)
+        _cloning_check(engines, options)
         check_engines(engines, options)
     except EngineUnavailable as exc:
         raise UnsupportedPair(gettext("The configured engines cannot run: %(reason)s") % {"reason": exc}) from None
@@ -189,13 +190,16 @@ def engines_check(options: DubOptions) -> dict[str, str]:
         if exc.code == ErrorCode.INVALID_OPTIONS:
             raise InvalidOptions(gettext("These options cannot be used: %(reason)s") % {"reason": exc.message}) from None
         raise UnsupportedPair(_pair_refusal(options, exc.message)) from None
+    if options.voice is not None:
+        _voice_check(engines.tts, options)
+    return engines.names()
+
+
+def _cloning_check(engines, options: DubOptions) -> None:
     if options.voice_cloning and not can_clone(engines.tts):
         message = gettext("This server's speech engine (%(engine)s) cannot clone voices.") % {
             "engine": engines.names()["tts"]}
         raise VoiceCloningUnavailable(message, errors={"voice_cloning": [message]})
-    if options.voice is not None:
-        _voice_check(engines.tts, options)
-    return engines.names()
 
 
 def _voice_check(tts, options: DubOptions) -> None:
