@@ -26,6 +26,7 @@ from billing.errors import (
     PlanUnavailable,
     SubscriptionNotActive,
 )
+from billing.buyers import buyer_country
 from billing.models import Provider
 from billing.serializers import (
     BillingKeyIssueOutputSerializer,
@@ -87,11 +88,13 @@ class PaymentListCreateApi(generics.ListAPIView):
     @extend_schema(parameters=[IDEMPOTENCY_KEY], request=PaymentPrepareInputSerializer,
                    responses={201: PaymentPrepareOutputSerializer})
     @idempotent
-    @raises(PaymentsNotConfigured, PackUnavailable)
+    @raises(PaymentsNotConfigured, PackUnavailable, PaymentProviderUnavailable)
     def post(self, request):
         serializer = PaymentPrepareInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        payment = services.payment_prepare(user=request.user, pack_id=serializer.validated_data["pack_id"])
+        payment = services.payment_prepare(
+            user=request.user, pack_id=serializer.validated_data["pack_id"],
+            country=buyer_country(request), request_key=request.headers.get("Idempotency-Key", ""))
         return Response(PaymentPrepareOutputSerializer(payment).data, status=status.HTTP_201_CREATED)
 
 
@@ -202,7 +205,10 @@ class ProviderWebhookApi(APIView):
     def post(self, request):
         delivery = services.webhook_delivery_receive(
             body=_webhook_body(request), headers=request.headers, provider=self.provider)
-        return Response({"detail": "ok", "processed": delivery.processed})
+        answer = {"detail": "ok", "processed": delivery.processed}
+        if delivery.ignored:
+            answer["ignored"] = delivery.ignored  # verified and stored, and nothing to do: a code why
+        return Response(answer)
 
     def throttled(self, request, wait):
         services.webhook_rejection_count(reason=services.WebhookRejection.THROTTLED)
@@ -211,6 +217,11 @@ class ProviderWebhookApi(APIView):
 
 class PortOneWebhookApi(ProviderWebhookApi):
     provider = Provider.PORTONE
+
+
+class StripeWebhookApi(ProviderWebhookApi):
+    provider = Provider.STRIPE
+    throttle_scope = "stripe_webhook"
 
 
 def _webhook_body(request) -> bytes:

@@ -347,6 +347,9 @@ class WebhookDelivery(models.Model):
     verified = models.BooleanField(default=False, verbose_name=_("verified"))
     processed = models.BooleanField(default=False, verbose_name=_("processed"))
     error = models.TextField(blank=True, verbose_name=_("error"))
+    # Why a verified delivery changed nothing, as a code (the webhook's answer carries it):
+    # unknown_payment, unhandled_event; '' when it was acted on.
+    ignored = models.CharField(max_length=30, blank=True, verbose_name=_("ignored"))
     received_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("received at"))
     processed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("processed at"))
 

@@ -25,6 +25,7 @@ api_urlpatterns: list = [
          name="api_billing_subscription_complete"),
     path("billing/subscription/card", api.SubscriptionCardApi.as_view(), name="api_billing_subscription_card"),
     path("billing/webhooks/portone", api.PortOneWebhookApi.as_view(), name="api_billing_webhook_portone"),
+    path("billing/webhooks/stripe", api.StripeWebhookApi.as_view(), name="api_billing_webhook_stripe"),
 ]
 
 # Server-rendered pages.

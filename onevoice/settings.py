@@ -374,6 +374,24 @@ if PADDLE_TIMEOUT_SECONDS <= 0:
 # A signed webhook older (or newer) than this many seconds is refused: Paddle's own libraries
 # default to 5; a replayed delivery carries its old timestamp.
 PADDLE_WEBHOOK_TOLERANCE_SECONDS = env_int("PADDLE_WEBHOOK_TOLERANCE_SECONDS", 5, minimum=1)
+# --- Payments (Stripe: billing/providers/stripe.py) --------------------------------------------
+# Stripe is on when its secret key is set (sk_live_... or sk_test_...). STRIPE_API_BASE overrides
+# Stripe's API host (tests and the test checkout point it at testing/stripe_server.py).
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+# The webhook endpoint's signing secret (whsec_...), from the dashboard or `stripe listen`.
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+# How long a call to Stripe may take before it counts as unanswered (502 provider_unavailable),
+# and how often the SDK retries one itself (with its idempotency key, so never twice in effect).
+STRIPE_TIMEOUT_SECONDS = env_float("STRIPE_TIMEOUT_SECONDS", 20.0)
+if STRIPE_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured("STRIPE_TIMEOUT_SECONDS must be positive.")
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2, minimum=0)
+# A signed webhook whose timestamp is older than this is refused (Stripe's libraries use 300 s).
+STRIPE_WEBHOOK_TOLERANCE = env_int("STRIPE_WEBHOOK_TOLERANCE", 300, minimum=1)
+# The currencies checkouts are sent to Stripe in.
+STRIPE_CURRENCIES = [c.upper() for c in env_list("STRIPE_CURRENCIES", ["USD", "EUR", "KRW"])]
+
 # --- Plans (billing/services/subscriptions.py) ----------------------------------------------
 # Fernet keys (url-safe base64 of 32 bytes) that encrypt PortOne billing keys at rest: the first
 # encrypts, every one decrypts (list a new key first to rotate). The default is a published
@@ -537,6 +555,7 @@ REST_FRAMEWORK = {
         "comment": env_str("THROTTLE_COMMENT", "5/min"),
         "portone_webhook": env_str("THROTTLE_PORTONE_WEBHOOK", "120/min"),
         "voice_preview": env_str("THROTTLE_VOICE_PREVIEW", "30/min"),
+        "stripe_webhook": env_str("THROTTLE_STRIPE_WEBHOOK", "120/min"),
     },
     "NUM_PROXIES": NUM_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

@@ -14,9 +14,11 @@ from billing.errors import PaymentsNotConfigured
 from billing.models import Provider
 from billing.providers.base import PaymentProvider
 from billing.providers.portone import PortOneProvider
+from billing.providers.stripe import StripeProvider
 
 _PROVIDERS: dict[str, PaymentProvider] = {
     Provider.PORTONE: PortOneProvider(),
+    Provider.STRIPE: StripeProvider(),
 }
 KOREA = "KR"
 

@@ -22,6 +22,7 @@ from billing.services.refunds import (
     RefundQuote,
     payment_refund,
     payment_refund_quote,
+    refunds_settle_answered,
     refunds_sync_pending,
 )
 from billing.services.subscriptions import (
@@ -73,6 +74,7 @@ __all__ = [
     "payment_refund_quote",
     "payment_sync",
     "payments_sync_pending",
+    "refunds_settle_answered",
     "refunds_sync_pending",
     "webhook_delivery_receive",
     "webhook_rejection_count",

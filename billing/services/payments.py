@@ -9,12 +9,13 @@ of them in any order, from any provider, add the credits once (the ledger's idem
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -59,25 +60,36 @@ _CHECKOUT_ENDED_CODES = frozenset({CHECKOUT_CLOSED_CODE, CHECKOUT_EXPIRED_CODE, 
 _ACCOUNTED_REFUNDS = (PaymentRefund.Status.PENDING, PaymentRefund.Status.SUCCEEDED)
 
 
-def payment_prepare(*, user, pack_id, country: str = "") -> Payment:
+def payment_prepare(*, user, pack_id, country: str = "", request_key: str = "") -> Payment:
     """Store a pending order for a pack and begin its checkout with the provider that serves it.
-    The server alone sets the id and the price. `payment.checkout` is what the browser needs."""
+    The server alone sets the id and the price. `payment.checkout` is what the browser needs.
+
+    With the request's idempotency key the order's id is fixed by it (and the pack): a retry after
+    the provider timed out (502) finds the same order and asks the provider again under the same
+    key of its own, so a checkout the provider made the first time is the one it answers."""
     if not providers_configured():
         raise PaymentsNotConfigured()
     pack = CreditPack.objects.filter(pk=pack_id, active=True).first()
     if pack is None:
         raise PackUnavailable(errors={"pack_id": [gettext("No active credit pack has this id.")]})
     provider = provider_choose(currency=pack.currency, country=country)
-    payment = Payment.objects.create(
-        payment_id=f"ov-{uuid.uuid4().hex}",
-        user_id=user.pk,
-        provider=provider.name,
-        pack=pack,
-        order_name=_order_name(pack),
-        credits=pack.credits,
-        amount=pack.price,
-        currency=pack.currency,
-    )
+    if request_key:
+        digest = hashlib.sha256(f"{user.pk}:{request_key}:{pack.pk}".encode()).hexdigest()[:32]
+        payment_id = f"ov-{digest}"
+    else:
+        payment_id = f"ov-{uuid.uuid4().hex}"
+    try:
+        payment, created = Payment.objects.get_or_create(
+            payment_id=payment_id,
+            defaults={"user_id": user.pk, "provider": provider.name, "pack": pack, "order_name": _order_name(pack),
+                      "credits": pack.credits, "amount": pack.price, "currency": pack.currency},
+        )
+    except IntegrityError:  # the same retry, twice at once: the other one made it
+        payment, created = Payment.objects.get(payment_id=payment_id), False
+    if not created and (payment.user_id != user.pk or payment.checkout):
+        if payment.user_id != user.pk:  # a 128-bit digest of the user's id: cannot happen
+            raise PaymentsNotConfigured()
+        return payment
     return payment_checkout_start(payment=payment)
 
 
@@ -87,7 +99,7 @@ def payment_checkout_start(*, payment: Payment) -> Payment:
     provider = provider_get(payment.provider)
     checkout = provider.checkout_start(
         payment=payment,
-        success_url=settings.SITE_URL + reverse("payment_result", args=[payment.payment_id]),
+        success_url=settings.SITE_URL + reverse("payment_return") + f"?paymentId={payment.payment_id}",
         cancel_url=settings.SITE_URL + reverse("credits"),
     )
     payment.checkout = checkout.client
@@ -262,6 +274,11 @@ def _payment_apply(*, payment_pk, snapshot: ProviderPayment | None) -> Payment:
             payment.status = Status.FAILED
             payment.failure_code = "payment_failed"
             payment.failure_detail = snapshot.failure_reason or PAYMENT_FAILED_DETAIL
+    elif snapshot.local_status == Status.EXPIRED:
+        # The provider ended the checkout unpaid itself (Stripe's session expired).
+        if payment.credited_at is None:
+            payment.status = Status.EXPIRED
+            payment.failure_code, payment.failure_detail = CHECKOUT_EXPIRED_CODE, CHECKOUT_EXPIRED_DETAIL
     elif snapshot.is_paid:
         _apply_paid(payment, snapshot, now=now)
     elif snapshot.local_status in (Status.CANCELLED, Status.PARTIALLY_CANCELLED):
@@ -358,6 +375,8 @@ def payments_sync_pending(*, older_than_seconds: int = 0, expire_after_minutes: 
             counts["paid"] += 1
         elif payment.status == Status.FAILED:
             counts["failed"] += 1
+        elif payment.status == Status.EXPIRED:  # the provider ended it itself (Stripe's session)
+            counts["expired"] += 1
         elif payment.created_at <= expire_before and _checkout_end(
             payment_pk=payment.pk, status=Status.EXPIRED,
             code=CHECKOUT_EXPIRED_CODE if snapshot is not None else PAYMENT_ABANDONED_CODE,

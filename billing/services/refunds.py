@@ -290,6 +290,27 @@ def refunds_sync_pending(*, older_than_seconds: float | None = None) -> dict[str
     return counts
 
 
+def refunds_settle_answered(*, payment: Payment, snapshot: ProviderPayment) -> int:
+    """Settle the payment's pending refunds the provider has decided, found by the id it answered
+    the request with (a provider that approves refunds later, Paddle's adjustments): called with
+    each fresh answer (the webhook), so they do not wait for sync_refunds. Returns how many."""
+    settled = 0
+    decided = {c.id: c for c in snapshot.cancellations if c.status in ("SUCCEEDED", "FAILED")}
+    pending = payment.refunds.filter(status=PaymentRefund.Status.PENDING).exclude(provider_cancellation_id="")
+    for refund in pending:
+        cancellation = decided.get(refund.provider_cancellation_id)
+        if cancellation is None:
+            continue
+        if cancellation.status == "SUCCEEDED":
+            result = RefundResult(cancellation.id, cancellation.amount, {**cancellation.__dict__})
+            settled += _refund_succeed(refund_pk=refund.pk, result=result) is not None
+        else:
+            label = provider_get(payment.provider).label
+            settled += _refund_fail(refund_pk=refund.pk, error=f"{label} refused the refund.",
+                                    raw={**cancellation.__dict__}) is not None
+    return settled
+
+
 def _refund_settle(*, refund: PaymentRefund, snapshot: ProviderPayment, taken: set[str]) -> str:
     """Settle one pending refund by what PortOne said; "" when another run settled it first."""
     cancellation = _cancellation_for(refund, snapshot, taken=taken)

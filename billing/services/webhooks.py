@@ -15,12 +15,16 @@ from billing.models import Payment, Provider, WebhookDelivery
 from billing.providers import provider_get
 from billing.providers.base import EventKind, WebhookEvent
 from billing.providers.signatures import WEBHOOK_MAX_BYTES, WebhookRejection, webhook_rejection_count
-from billing.services.payments import payment_sync
+from billing.services.payments import _payment_apply
+from billing.services.refunds import refunds_settle_answered
 from onevoice import metrics
 from onevoice.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 _UNSTORED_HEADERS = {"cookie", "authorization"}
+# A verified delivery that changed nothing says why (WebhookDelivery.ignored, the answer's code).
+IGNORED_UNKNOWN_PAYMENT = "unknown_payment"
+IGNORED_UNHANDLED_EVENT = "unhandled_event"
 
 __all__ = ["WEBHOOK_MAX_BYTES", "WebhookRejection", "webhook_delivery_receive", "webhook_rejection_count"]
 
@@ -47,7 +51,8 @@ def webhook_delivery_receive(
     )
     if event.kind == EventKind.PAYMENT:
         return _payment_event(delivery, event, provider=provider)
-    return _delivery_done(delivery, error="Ignored: not a payment event this server handles.")
+    return _delivery_done(delivery, error="Ignored: not a payment event this server handles.",
+                          ignored=IGNORED_UNHANDLED_EVENT)
 
 
 def _payment_event(delivery: WebhookDelivery, event: WebhookEvent, *, provider: str) -> WebhookDelivery:
@@ -60,10 +65,14 @@ def _payment_event(delivery: WebhookDelivery, event: WebhookEvent, *, provider: 
             Q(provider_checkout_id=event.provider_ref) | Q(provider_payment_id=event.provider_ref)
         ).first() if event.provider_ref else None
     if payment is None:
-        return _delivery_done(delivery, error="Ignored: no payment with this id.")
+        return _delivery_done(delivery, error="Ignored: no payment with this id.", ignored=IGNORED_UNKNOWN_PAYMENT)
     delivery.payment_id = payment.payment_id
     try:
-        payment_sync(payment=payment)
+        # payment_sync, and then the refunds the provider has decided since (Paddle approves them).
+        snapshot = provider_get(provider).payment_fetch(payment=payment)
+        _payment_apply(payment_pk=payment.pk, snapshot=snapshot)
+        if snapshot is not None:
+            refunds_settle_answered(payment=payment, snapshot=snapshot)
     except PaymentProviderUnavailable as error:
         metrics.webhook_failed.inc()
         _delivery_error(delivery, f"{provider_get(provider).label} could not be asked: {error.detail}")
@@ -79,8 +88,9 @@ def _delivery_error(delivery: WebhookDelivery, error: str) -> None:
     delivery.save()
 
 
-def _delivery_done(delivery: WebhookDelivery, *, error: str = "") -> WebhookDelivery:
+def _delivery_done(delivery: WebhookDelivery, *, error: str = "", ignored: str = "") -> WebhookDelivery:
     delivery.processed = True
+    delivery.ignored = ignored
     delivery.processed_at = timezone.now()
     delivery.error = error
     delivery.save()

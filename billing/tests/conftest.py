@@ -195,3 +195,37 @@ def paddle(settings):
     settings.PADDLE_TIMEOUT_SECONDS = 5.0
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def stripe_api(settings):
+    """The loopback Stripe API, with the Stripe settings pointing at it (PortOne stays off)."""
+    from testing.stripe_server import FakeStripe
+
+    fake = FakeStripe(api_key="sk_test_onevoice_tests")
+    settings.STRIPE_API_BASE = fake.start()
+    settings.STRIPE_SECRET_KEY = fake.api_key
+    settings.STRIPE_WEBHOOK_SECRET = fake.webhook_secret
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    settings.STRIPE_TIMEOUT_SECONDS = 5.0
+    settings.PAYMENTS_INTERNATIONAL_PROVIDERS = ["stripe"]
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def usd_pack(db):
+    return CreditPackFactory(name="Standard USD", credits=100, price=999, currency="USD", sort_order=-1)
+
+
+@pytest.fixture
+def send_stripe(api_client):
+    """Deliver a webhook body to our Stripe endpoint, signed as Stripe signs it (or with `signature`)."""
+    from testing.stripe_server import sign
+
+    def send(stripe_api, body: str, *, signature: str | None = None, timestamp: int | None = None):
+        header = signature if signature is not None else sign(stripe_api.webhook_secret, body, timestamp=timestamp)
+        extra = {"HTTP_STRIPE_SIGNATURE": header} if header else {}
+        return api_client.generic("POST", "/api/v1/billing/webhooks/stripe", body, "application/json", **extra)
+
+    return send
