@@ -21,6 +21,7 @@ urlpatterns = [
     path("language", views.language_set, name="language_set"),
     path("login", views.LoginView.as_view(), name="login"),
     path("logout", views.LogoutView.as_view(), name="logout"),
+    path("signup/sent", views.signup_sent, name="signup_sent"),
     path("verify-email/resend", views.verify_email_resend, name="verify_email_resend"),
     path("verify-email/<str:token>", views.verify_email, name="verify_email"),
     path("password-reset", views.password_reset, name="password_reset"),

@@ -95,6 +95,12 @@ def password_reset(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+def signup_sent(request: HttpRequest) -> HttpResponse:
+    """Where every sign-up lands, whether or not its address already had an account."""
+    return render(request, "accounts/signup_sent.html", {"next": next_url(request, "")})
+
+
+@require_safe
 def password_reset_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/password_reset_sent.html")
 

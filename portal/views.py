@@ -11,10 +11,12 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -30,8 +32,6 @@ from portal import deletion
 from portal.account import account_register
 from portal.sample import sample_context
 from videos.views import video_page_context
-
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 # The hero's greeting in each language, each in its own language whatever the page's: shown for
@@ -81,18 +81,13 @@ def signup(request: HttpRequest) -> HttpResponse:
             except ServiceError as exc:
                 forms.form_add_service_error(form, exc)
             else:
-                user = registration.user
-                if not registration.created:
-                    # The address has an account, whose owner was emailed: the same words as a
-                    # new sign-up, then the login page.
-                    messages.success(request, particles(
-                        gettext("Welcome to OneVoice! We sent a confirmation link to %(email)s.") % {"email": user.email}))
-                    return redirect("login")
-                login(request, user, backend=MODEL_BACKEND)
-                messages.success(
-                    request, particles(gettext("Welcome to OneVoice! We sent a confirmation link to %(email)s.") % {"email": user.email})
-                )
-                return redirect(next_url(request, "home"))
+                # Whether the address already had an account is not told: the same redirect and
+                # words either way, and nobody is logged in (the new account confirms its address
+                # by the emailed link, then logs in; the owner of a taken address was emailed).
+                messages.success(request, particles(gettext("We sent an email to %(email)s.") % {
+                    "email": registration.user.email}))
+                target = next_url(request, "")
+                return redirect(reverse("signup_sent") + (f"?{urlencode({'next': target})}" if target else ""))
     return render(request, "accounts/signup.html", {"form": form}, status=status)
 
 

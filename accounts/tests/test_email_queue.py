@@ -110,3 +110,22 @@ def test_resend_through_the_queue(api_client, unverified, broker, worker, django
     assert [m.to for m in mail.outbox] == [[unverified.email]]
     token = _link(mail.outbox[0], "/verify-email/").rsplit("/", 1)[1]
     assert api_client.post("/api/v1/auth/verify-email", {"token": token}).json()["email_verified"] is True
+
+
+def test_a_page_sign_up_emails_a_new_address_its_link_and_a_taken_one_a_warning(
+    owner, broker, worker, strong_password, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post("/signup", {"email": "gil@example.com", "password": strong_password})
+        Client().post("/signup", {"email": owner.email.upper(), "password": strong_password})
+    _drain(broker, worker)
+
+    sent = {message.to[0]: message for message in mail.outbox}
+    assert set(sent) == {"gil@example.com", owner.email} and len(mail.outbox) == 2
+    confirmation, warning = sent["gil@example.com"], sent[owner.email]
+    assert "/verify-email/" in confirmation.body
+    assert "Someone tried to sign up" in warning.subject
+    assert re.search(r"https?://\S+/login\s", warning.body) and re.search(r"https?://\S+/password-reset\s", warning.body)
+    assert "/verify-email/" not in warning.body

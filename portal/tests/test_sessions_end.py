@@ -116,6 +116,7 @@ def test_signing_up_with_a_taken_address_answers_like_a_new_one(owner, password)
     taken = _register(owner.email.upper(), STRONG_PASSWORD)
 
     assert new.status_code == taken.status_code == 201
+    assert sorted(new.headers) == sorted(taken.headers) and sorted(new.cookies) == sorted(taken.cookies)
     new_body, taken_body = new.json(), taken.json()
     assert set(new_body) == set(taken_body)
     for field in ("name", "locale", "email_verified", "credits"):
