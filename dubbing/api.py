@@ -328,13 +328,14 @@ class VoicePreviewApi(APIView):
     """A short sample of a voice, rendered by this server's speech engine and kept on disk."""
 
     throttle_classes: ClassVar[list] = [UserRateThrottle, VoicePreviewThrottle]
-    error_responses = (VoiceNotFound, JobNotFound, InvalidOptions, PreviewUnavailable)
+    error_responses = (VoiceNotFound, JobNotFound, SpeakerNotFound, InvalidOptions, PreviewUnavailable)
 
     @extend_schema(
         parameters=[
             OpenApiParameter("language", str, OpenApiParameter.PATH),
             OpenApiParameter("voice", str, OpenApiParameter.PATH),
             OpenApiParameter("job", OpenApiTypes.UUID, description="Say a line of this dub (mine, in this language)."),
+            OpenApiParameter("speaker", str, description="With `job`: say a line of this speaker's."),
         ],
         responses={(200, "audio/wav"): OpenApiTypes.BINARY},
     )
@@ -342,7 +343,8 @@ class VoicePreviewApi(APIView):
         job = None
         if request.query_params.get("job"):
             job = selectors.job_get(owner_id=request.user.pk, job_id=request.query_params["job"])
-        preview = voice_preview(language=language, voice=voice, job=job)
+        preview = voice_preview(language=language, voice=voice, job=job,
+                                speaker=request.query_params.get("speaker") if job is not None else None)
         response = FileResponse(open(preview.path, "rb"), content_type="audio/wav")
         response["Cache-Control"] = "private, max-age=3600"
         response["X-Preview-Cached"] = "1" if preview.cached else "0"

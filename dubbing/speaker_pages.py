@@ -70,6 +70,9 @@ def job_speaker(request, job_id: uuid.UUID, speaker: str):
         raise Http404("Job not found.") from None
     name = request.POST.get("name")
     voice = request.POST.get("voice") or None
+    current = next((s["voice"] for s in selectors.speaker_list(job=job) if s["speaker"] == speaker), None)
+    if voice == current:
+        voice = None  # the form sends the voice the speaker has (a clone's too): not a change
     try:
         changed = services.speaker_update(job=job, speaker=speaker, name=name, voice=voice)
     except ServiceError as exc:

@@ -357,6 +357,7 @@ def job_lines_page(request, job_id: uuid.UUID):
             "video": job.video,
             "segments": segments,
             "speakers": speaker_panel(job=job, segments=segments),
+            "language_voices": language_support().voices.get(job.target_language, []),
             "editable": editable,
             "quote": quote,
             "target_name": language_name(job.target_language),

@@ -28,7 +28,7 @@ from django.utils.translation import gettext
 
 from dubbing.engine_config import build_speech_engine
 from dubbing.engines.base import EngineError, TTSEngine
-from dubbing.errors import InvalidOptions, LineAudioNotFound, PreviewUnavailable, VoiceNotFound
+from dubbing.errors import InvalidOptions, LineAudioNotFound, PreviewUnavailable, SpeakerNotFound, VoiceNotFound
 from dubbing.languages import language_support
 from dubbing.models import DubbingJob, Segment
 from dubbing.pipeline.fit import FITTED
@@ -82,12 +82,15 @@ def _short(text: str) -> str:
     return kept or text[:PREVIEW_MAX_CHARS].rsplit(" ", 1)[0]
 
 
-def preview_text(*, language: str, job: DubbingJob | None = None) -> str:
-    """What a preview says: with `job`, its first line long enough to judge a voice by (else its
-    longest), as translated or edited; otherwise the language's sample sentence."""
+def preview_text(*, language: str, job: DubbingJob | None = None, speaker: str | None = None) -> str:
+    """What a preview says: with `job`, its first line (of `speaker`'s, when named) long enough to
+    judge a voice by (else the longest), as translated or edited; otherwise the language's sample
+    sentence."""
     if job is not None:
-        texts = [t for t in Segment.objects.filter(job_id=job.id).order_by("index").values_list("target_text", flat=True)
-                 if t.strip()]
+        lines = Segment.objects.filter(job_id=job.id)
+        if speaker is not None:
+            lines = lines.filter(speaker=speaker)
+        texts = [t for t in lines.order_by("index").values_list("target_text", flat=True) if t.strip()]
         chosen = next((t for t in texts if len(t.strip()) >= PREVIEW_MIN_CHARS), max(texts, key=len, default=""))
         if chosen:
             return _short(chosen)
@@ -109,16 +112,19 @@ def preview_folder() -> Path:
     return Path(settings.DUBBING_WORKSPACE_DIR) / "previews"
 
 
-def voice_preview(*, language: str, voice: str, job: DubbingJob | None = None) -> Preview:
-    """`voice` of `language` saying a line of `job` (or a sample sentence), from the disk cache
-    when heard before. 404 voice_not_found for a voice the language lacks here; 400 naming `job`
-    for a job in another language; 503 preview_unavailable when the engine fails."""
+def voice_preview(*, language: str, voice: str, job: DubbingJob | None = None, speaker: str | None = None) -> Preview:
+    """`voice` of `language` saying a line of `job` (of `speaker`'s, when named), or a sample
+    sentence, from the disk cache when heard before. 404 voice_not_found for a voice the language
+    lacks here, speaker_not_found for a speaker the job lacks; 400 naming `job` for a job in
+    another language; 503 preview_unavailable when the engine fails."""
     if voice not in language_support().voices.get(language, []):
         raise VoiceNotFound()
     if job is not None and job.target_language != language:
         message = gettext("That dub is not in this language.")
         raise InvalidOptions(message, errors={"job": [message]})
-    text = preview_text(language=language, job=job)
+    if job is not None and speaker is not None and not Segment.objects.filter(job_id=job.id, speaker=speaker).exists():
+        raise SpeakerNotFound()
+    text = preview_text(language=language, job=job, speaker=speaker if job is not None else None)
     try:
         tts = _engine(language)
     except EngineError as exc:

@@ -65,7 +65,7 @@ def test_the_editor_lists_each_speaker_with_a_name_field_their_voices_and_a_play
     # every voice of the language, the speaker's own checked, each with its preview
     assert html.count('name="voice"') == 2 * len(voices)
     assert re.search(r'value="f3" checked', html)
-    assert f'/api/v1/voices/es/m1/preview?job={dialogue_job.id}' in html
+    assert f'/api/v1/voices/es/m1/preview?job={dialogue_job.id}&amp;speaker=speaker_2' in html
     assert "Hear the voice m1" in html
     # each line names its speaker as the panel does and can be played
     speakers = re.findall(r'class="line__speaker" data-speaker="([^"]+)">([^<]+)<', html)
@@ -177,3 +177,24 @@ def test_rename_hear_and_revoice_a_speaker_in_the_browser(live_server, owner, st
         walk.check("a voice changed")
         assert [s.changed for s in Segment.objects.filter(job=dialogue_job).order_by("index")] == [True, False, True]
         assert walk.violations == [] and walk.errors == []
+
+
+def test_a_cloned_speaker_says_so_with_the_reason_and_their_clone_has_no_preview(browser, dialogue_job, voices):
+    # Given a render that cloned speaker_2 and says why speaker_1 was not
+    JobStepFactory(job=dialogue_job, name="synthesize", position=6, render=1, detail={
+        "voices": {"speaker_1": "m1", "speaker_2": "clone"}, "cloned": {"speaker_1": False, "speaker_2": True},
+        "voice_reasons": {"speaker_1": "not cloned: only 2.1 s of clear speech alone", "speaker_2": ""}})
+
+    html = browser.get(f"/jobs/{dialogue_job.id}/lines").content.decode()
+
+    assert html.count("Their own voice, cloned") == 1
+    assert "not cloned: only 2.1 s of clear speech alone" in html
+    assert 'value="clone" checked' in html and "Hear the voice clone" not in html
+    assert html.count('name="voice"') == 2 * len(voices) + 1
+
+    # Renaming them from the form (which sends the voice they have, a clone) is a rename only
+    response = browser.post(f"/jobs/{dialogue_job.id}/speakers/speaker_2", {"name": "Minji", "voice": "clone"})
+    assert response.status_code == 302
+    dialogue_job.refresh_from_db()
+    assert dialogue_job.speaker_names == {"speaker_2": "Minji"} and not dialogue_job.options.get("speaker_voices")
+    assert not any(s.changed for s in Segment.objects.filter(job=dialogue_job))

@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from dubbing.languages import language_support
-from dubbing.tests.factories import DubbingJobFactory
+from dubbing.tests.factories import DubbingJobFactory, SegmentFactory, add_segments
 from dubbing.voices import PREVIEW_SENTENCES, preview_folder, preview_text
 
 pytestmark = pytest.mark.django_db
@@ -77,6 +77,20 @@ def test_two_voices_sound_different_and_a_preview_without_a_job_says_the_sample_
     assert 1.5 < len(one) / rate < 10 and 1.5 < len(other) / rate < 10
     assert not (len(one) == len(other) and np.allclose(one, other))
     assert preview_text(language="es") == PREVIEW_SENTENCES["es"]
+
+
+def test_a_preview_for_a_speaker_says_one_of_their_lines(owner, owner_client, video):
+    job = DubbingJobFactory(owner=owner, video=video, succeeded=True)
+    add_segments(job, [("Hello.", "Hola a todos, bienvenidos.")], speaker="speaker_1")
+    SegmentFactory(job=job, index=1, target_text="Gracias por invitarme hoy.", speaker="speaker_2")
+
+    assert preview_text(language="es", job=job, speaker="speaker_2") == "Gracias por invitarme hoy."
+    first, rate = _audio(owner_client.get(f"/api/v1/voices/es/m1/preview?job={job.id}&speaker=speaker_1"))
+    second, _ = _audio(owner_client.get(f"/api/v1/voices/es/m1/preview?job={job.id}&speaker=speaker_2"))
+    assert len(list(preview_folder().glob("*.wav"))) == 2  # two lines, two samples
+    assert not (len(first) == len(second) and np.array_equal(first, second))
+    response = owner_client.get(f"/api/v1/voices/es/m1/preview?job={job.id}&speaker=speaker_9")
+    assert response.status_code == 404 and response.json()["code"] == "speaker_not_found"
 
 
 def test_a_long_line_is_cut_to_whole_sentences(owner, video):
