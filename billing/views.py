@@ -15,11 +15,13 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import user_must_verify_email
 from billing import portone, sandbox, selectors, services
+from billing.context_processors import request_balance
 from billing.ledger_rows import ledger_job_ids, ledger_rows
 from onevoice.csp import source_of
 from onevoice.errors import ServiceError
@@ -44,6 +46,23 @@ def _portone_sdk_csp(view):
     return wrapped
 
 
+AFTER_PAYMENT = "credits_after_payment"
+
+
+def _remember_where_to_return(request) -> None:
+    """The page that sent the user to buy credits (`?next=`, a path on this site: the dub form,
+    the line editor), for the payment's result to lead back to; none when they came on their own."""
+    target = request.GET.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        request.session[AFTER_PAYMENT] = target
+    else:
+        request.session.pop(AFTER_PAYMENT, None)
+
+
+def _after_payment(request) -> str:
+    return request.session.get(AFTER_PAYMENT, "")
+
+
 @require_GET
 @login_required
 @_portone_sdk_csp
@@ -51,6 +70,8 @@ def credits_page(request):
     configured = portone.is_configured()
     verify_first = user_must_verify_email(user=request.user)
     balance, plan_credits = selectors.credits_balances(user=request.user)
+    request_balance(request, known=balance)  # the header shows it too
+    _remember_where_to_return(request)
     return render(
         request,
         "billing/credits.html",
@@ -95,7 +116,7 @@ def plans_page(request):
             "subscription": subscription,
             "live": live,
             "plans": [(plan, quotes.get(plan.pk)) for plan in plans],
-            "balance": selectors.credits_balance(user=request.user),
+            "balance": request_balance(request),
             "plan_credits": selectors.plan_credits_left(user=request.user),
             "payments_configured": configured,
             "verify_first": verify_first,
@@ -113,7 +134,7 @@ def credit_history_context(request, *, video_titles: Callable[[set[str]], Mappin
     page = Paginator(selectors.ledger_entry_list(user=request.user), 50).get_page(request.GET.get("page"))
     entries = list(page.object_list)
     titles = video_titles(ledger_job_ids(entries)) if ledger_job_ids(entries) else {}
-    return {"balance": selectors.credits_balance(user=request.user), "page": page,
+    return {"balance": request_balance(request), "page": page,
             "rows": ledger_rows(entries, videos=titles)}
 
 
@@ -126,7 +147,7 @@ def payment_result_page(request, payment_id: str):
     return render(
         request,
         "billing/payment_result.html",
-        {"payment": payment, "balance": selectors.credits_balance(user=request.user)},
+        {"payment": payment, "balance": request_balance(request), "return_to": _after_payment(request)},
     )
 
 
@@ -156,7 +177,8 @@ def payment_return_page(request):
     return render(
         request,
         "billing/payment_result.html",
-        {"payment": payment, "balance": selectors.credits_balance(user=request.user), "error": error},
+        {"payment": payment, "balance": request_balance(request), "error": error,
+         "return_to": _after_payment(request)},
         status=200,
     )
 

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from billing.emails import refund_email_queue
 from billing.errors import (
     PackUnavailable,
     PaymentFailed,
@@ -45,6 +46,7 @@ from billing.models import (
 )
 from billing.providers import provider_choose, provider_get, providers_configured
 from billing.providers.base import ProviderPayment
+from billing.selectors import credits_balance
 from billing.services.ledger import PACKS_FIRST, PLAN_FIRST, _account_lock, ledger_entry_append
 from billing.services.plans import plan_charge_credit
 from onevoice import metrics
@@ -209,6 +211,7 @@ def _apply_provider_cancellations(payment: Payment, snapshot: ProviderPayment) -
     )
     # The console refund happened already: take what is left, never more than the balance.
     _refund_debit(refund=refund, clamp_to_balance=True)
+    refund_email_queue(refund=refund, balance=credits_balance(user=payment.user))  # sent after commit
 
 
 def _apply_paid(payment: Payment, snapshot: ProviderPayment, *, now) -> None:

@@ -18,6 +18,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from billing.emails import refund_email_queue
 from billing.errors import PaymentProviderUnavailable, RefundNotAllowed
 from billing.models import (
     REFUND_REVERSAL_KEY_PREFIX,
@@ -28,6 +29,7 @@ from billing.models import (
 )
 from billing.providers import provider_get
 from billing.providers.base import ProviderPayment, RefundRefused, RefundResult
+from billing.selectors import credits_balance
 from billing.services.ledger import _account_lock, ledger_entry_append
 from billing.services.payments import (
     _ACCOUNTED_REFUNDS,
@@ -227,6 +229,7 @@ def _refund_succeed(*, refund_pk, result: RefundResult) -> PaymentRefund | None:
     )
     _set_cancelled_amount(payment, succeeded)
     payment.save()
+    refund_email_queue(refund=refund, balance=credits_balance(user=payment.user))  # sent after commit
     return refund
 
 

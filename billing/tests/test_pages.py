@@ -123,3 +123,70 @@ def test_the_credits_page_query_count_is_fixed(owner, browser, pack, django_asse
     # session, user, balance with its plan credits, packs, recent ledger entries
     with django_assert_num_queries(5):
         assert browser.get("/credits").status_code == 200
+
+
+def test_the_header_shows_a_signed_in_users_balance_on_every_page(owner, browser, client):
+    credits_signup_bonus(user=owner)
+    for path in ("/", "/videos", "/jobs", "/community", "/credits/history", "/account"):
+        html = browser.get(path).content.decode()
+        assert '<a class="site-nav__balance" href="/credits" id="header-balance"' in html, path
+        assert ">10 credits</a>" in html, path
+    assert 'id="header-balance"' not in client.get("/").content.decode()  # signed out: no balance
+
+
+def test_the_header_balance_reads_korean_counters(owner, browser):
+    credits_signup_bonus(user=owner)
+    owner.locale = "ko"
+    owner.save(update_fields=["locale"])
+    assert ">10크레딧</a>" in browser.get("/jobs").content.decode()
+
+
+def _pay(browser, portone, pack) -> str:
+    prepared = browser.post("/api/v1/billing/payments", {"pack_id": str(pack.id)}, content_type="application/json")
+    assert prepared.status_code == 201, prepared.content
+    payment_id = prepared.json()["payment_id"]
+    portone.set_paid(payment_id, amount=15000)
+    assert browser.post(f"/api/v1/billing/payments/{payment_id}/complete").json()["status"] == "paid"
+    return payment_id
+
+
+@pytest.fixture
+def api_browser(owner) -> Client:
+    """The signed-in browser without CSRF enforcement (the test client's default)."""
+    client = Client()
+    client.force_login(owner)
+    return client
+
+
+def test_after_paying_the_next_step_leads_back_to_the_video_being_dubbed(api_browser, pack, portone):
+    api_browser.get("/credits?next=/videos/2c8e0b3a-5a7e-4a43-9d1c-1f6f1f0c1a11/dub")
+    payment_id = _pay(api_browser, portone, pack)
+    html = api_browser.get(f"/credits/payments/{payment_id}").content.decode()
+    assert '<a class="button" href="/videos/2c8e0b3a-5a7e-4a43-9d1c-1f6f1f0c1a11/dub">Back to the video you were dubbing</a>' in html
+    # the phone return page leads there too
+    html = api_browser.get(f"/credits/payments/return?paymentId={payment_id}").content.decode()
+    assert 'href="/videos/2c8e0b3a-5a7e-4a43-9d1c-1f6f1f0c1a11/dub"' in html
+
+
+def test_after_paying_from_the_credits_page_the_next_step_is_an_upload(api_browser, pack, portone):
+    api_browser.get("/credits?next=/videos/2c8e0b3a-5a7e-4a43-9d1c-1f6f1f0c1a11/dub")
+    api_browser.get("/credits")  # came back on their own: no video to return to
+    payment_id = _pay(api_browser, portone, pack)
+    html = api_browser.get(f"/credits/payments/{payment_id}").content.decode()
+    assert '<a class="button" href="/videos/upload">Upload a video to dub</a>' in html
+    assert "Back to the video you were dubbing" not in html
+
+
+def test_a_next_address_off_the_site_is_ignored(api_browser, pack, portone):
+    for target in ("https://evil.example/videos", "//evil.example/x", "javascript:alert(1)"):
+        api_browser.get("/credits", {"next": target})
+        payment_id = _pay(api_browser, portone, pack)
+        html = api_browser.get(f"/credits/payments/{payment_id}").content.decode()
+        assert "evil.example" not in html and "javascript:" not in html
+        assert 'href="/videos/upload"' in html
+
+
+def test_an_unpaid_payment_offers_no_next_step_but_the_credits_page(api_browser, pack, portone):
+    prepared = api_browser.post("/api/v1/billing/payments", {"pack_id": str(pack.id)}, content_type="application/json")
+    html = api_browser.get(f"/credits/payments/{prepared.json()['payment_id']}").content.decode()
+    assert "Upload a video to dub" not in html and 'href="/credits">Back to credits</a>' in html

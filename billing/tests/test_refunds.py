@@ -234,3 +234,48 @@ def test_a_late_paid_answer_does_not_undo_a_refund(owner, owner_client, staff, p
     assert response.status_code == 200 and response.json()["status"] == "partially_cancelled"
     assert response.json()["cancelled_amount"] == 3000
     assert credits_balance(user=owner) == 80
+
+
+def test_a_staff_refund_emails_the_user_what_left_their_balance(
+    owner, staff, paid, portone, outgoing_emails, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_refund(payment=paid, amount=3000, reason="Video never rendered", staff=staff)
+
+    assert len(outgoing_emails) == 1
+    email = outgoing_emails[0]
+    assert email["recipient"] == owner.email and email["subject"] == "Your OneVoice payment was refunded"
+    assert "Your payment for OneVoice Test 100: 100 credits was refunded." in email["body"]
+    assert "Refunded: ₩3,000" in email["body"] and "Credits removed: 20 credits" in email["body"]
+    assert "Your balance now: 80 credits" in email["body"] and "Reason: Video never rendered" in email["body"]
+    assert "/credits/history" in email["body"]
+
+
+def test_the_refund_email_is_in_the_users_language_and_sent_once(
+    owner, staff, paid, portone, outgoing_emails, django_capture_on_commit_callbacks, send_webhook
+):
+    owner.locale = "ko"
+    owner.save(update_fields=["locale"])
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_refund(payment=paid, amount=3000, reason="영상이 만들어지지 않음", staff=staff)
+        send_webhook(portone, "Transaction.PartialCancelled", paid.payment_id)  # our own refund, echoed
+
+    assert len(outgoing_emails) == 1
+    body = outgoing_emails[0]["body"]
+    assert outgoing_emails[0]["subject"] == "OneVoice 결제가 환불되었습니다"
+    assert "환불 금액: ₩3,000" in body and "차감된 크레딧: 20개" in body and "현재 잔액: 80 크레딧" in body
+    assert "사유: 영상이 만들어지지 않음" in body
+
+
+def test_a_refund_made_in_the_portone_console_emails_the_user_too(
+    owner, paid, portone, outgoing_emails, django_capture_on_commit_callbacks, send_webhook
+):
+    cancellation = portone.cancel_in_console(paid.payment_id, reason="Customer asked by phone")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = send_webhook(portone, "Transaction.Cancelled", paid.payment_id, cancellation_id=cancellation["id"])
+
+    assert response.status_code == 200, response.content
+    assert credits_balance(user=owner) == 0
+    assert [e["subject"] for e in outgoing_emails] == ["Your OneVoice payment was refunded"]
+    assert "Credits removed: 100 credits" in outgoing_emails[0]["body"]
+    assert "Reason: Customer asked by phone" in outgoing_emails[0]["body"]

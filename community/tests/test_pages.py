@@ -44,13 +44,13 @@ def test_the_feed_is_a_grid_of_inline_players_with_like_buttons(other_browser, p
     assert '<label for="feed-ordering">' in html and '<label for="feed-language">' in html
 
 
-def test_the_feed_page_is_four_queries(other_browser, owner, other, media_root, django_assert_num_queries):
+def test_the_feed_page_is_five_queries(other_browser, owner, other, media_root, django_assert_num_queries):
     for n in range(4):
         LikeFactory(post=PostFactory(author=owner, title=f"Post {n}"), user=other)
 
     # 1: the session, 2: the user, 3: the page of posts (everything joined or subqueried),
-    # 4: the languages for the filter.
-    with django_assert_num_queries(4):
+    # 4: the languages for the filter, 5: the balance in the header.
+    with django_assert_num_queries(5):
         response = other_browser.get("/community")
 
     assert _html(response).count('class="post-card card"') == 4
@@ -131,13 +131,14 @@ def test_the_post_page_plays_the_dub_and_lists_comments_as_text(other_browser, o
     assert "Comments <span class=\"muted\">(2)</span>" in html
 
 
-def test_the_post_page_is_five_queries(other_browser, owner, other, post, django_assert_num_queries):
+def test_the_post_page_is_six_queries(other_browser, owner, other, post, django_assert_num_queries):
     for n in range(6):
         CommentFactory(post=post, author=other if n % 2 else owner, body=f"c{n}")
 
     # 1: the session, 2: the user, 3: the post (author, job, video joined; counts and media as
-    # subqueries), 4: the count of its visible comments, 5: the page of comments with authors.
-    with django_assert_num_queries(5):
+    # subqueries), 4: the count of its visible comments, 5: the page of comments with authors,
+    # 6: the balance in the header.
+    with django_assert_num_queries(6):
         response = other_browser.get(f"/community/posts/{post.id}")
 
     assert _html(response).count('class="comment"') == 6

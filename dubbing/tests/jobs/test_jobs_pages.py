@@ -71,7 +71,7 @@ def test_too_few_credits_says_so_beside_the_button_with_a_link_to_buy(owner, bro
 
     assert 'data-cost="3">3 credits<' in html and 'id="dub-balance">0 credits<' in html
     assert "You need 3 more credits for this dub." in html
-    assert 'href="/credits"' in html
+    assert f'href="/credits?next=/videos/{long_video.id}"' in html  # and back here after paying
     assert re.search(r'<button type="submit" class="button" id="dub-submit" disabled aria-describedby="dub-short">', html)
 
 
@@ -117,7 +117,7 @@ def test_posting_with_too_few_credits_says_so_and_creates_nothing(owner, browser
     )
     assert response.status_code == 402
     html = response.content.decode()
-    assert 'id="dub-error"' in html and 'href="/credits"' in html
+    assert 'id="dub-error"' in html and f'href="/credits?next=/videos/{long_video.id}/dub"' in html
     assert not DubbingJob.objects.exists()
 
 
@@ -136,8 +136,8 @@ def test_my_dubs_lists_my_jobs_with_status_filters(owner, other, browser, media_
     failed = DubbingJobFactory(owner=owner, video=mine, status=JobStatus.FAILED, error_code="no_speech")
     DubbingJobFactory(owner=other, video=SpeechVideoFactory(owner=other, title="Theirs"))
 
-    # session, user, COUNT of my jobs, the page of jobs with their video joined
-    with django_assert_num_queries(4):
+    # session, user, COUNT of my jobs, the page of jobs with their video joined, the header's balance
+    with django_assert_num_queries(5):
         html = browser.get("/jobs").content.decode()
 
     assert f'href="/jobs/{running.id}"' in html and f'href="/jobs/{failed.id}"' in html
