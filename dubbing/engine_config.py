@@ -31,6 +31,7 @@ def engine_config(settings_obj=None) -> EngineConfig:
         tts_engine=s.DUBBING_TTS_ENGINE or None,
         model_dir=model_dir(s),
         separation_dir=Path(s.DUBBING_SEPARATION_DIR) if s.DUBBING_SEPARATION_DIR else None,
+        speaker_encoder_dir=Path(s.DUBBING_SPEAKER_ENCODER_DIR) if s.DUBBING_SPEAKER_ENCODER_DIR else None,
         whisper_compute_type=s.DUBBING_WHISPER_COMPUTE_TYPE or "int8",
         whisper_beam_size=int(s.DUBBING_WHISPER_BEAM_SIZE or 5),
         openai_api_key=s.OPENAI_API_KEY or "",

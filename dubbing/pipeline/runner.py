@@ -32,7 +32,7 @@ from dubbing.pipeline.segment import SegmentStage
 from dubbing.pipeline.separate import SeparateStage
 from dubbing.pipeline.stage import Context, Event, Stage
 from dubbing.pipeline.store import ArtifactStore
-from dubbing.pipeline.synthesize import SynthesizeStage
+from dubbing.pipeline.synthesize import SynthesizeStage, speaker_casts
 from dubbing.pipeline.transcribe import TranscribeStage
 from dubbing.pipeline.translate import TranslateStage
 from dubbing.pipeline.workspace import SOURCE_STAGES, Workspace, atomic_write_json
@@ -155,6 +155,15 @@ def _report_line(ctx: Context, seg) -> dict:
             "clip": placed.clip_file, "fitted_clip": placed.fitted_file}
 
 
+def _speaker_detection(ctx: Context) -> dict:
+    """`method`: embeddings, features (the encoder could not be used: `fallback` says why),
+    recognizer, subtitles; None when the lines carry no speakers."""
+    analysis = ctx.speakers
+    if analysis is None:
+        return {"method": None, "fallback": None}
+    return {"method": analysis.method, "fallback": analysis.fallback}
+
+
 def _report(ctx: Context, timings: dict[str, dict]) -> dict:
     """What the dub did, with no server path in it: the input by its file name, the work files
     relative to the work folder, the outputs (added by whoever publishes them) relative to theirs."""
@@ -175,6 +184,9 @@ def _report(ctx: Context, timings: dict[str, dict]) -> dict:
         "voices": {seg.speaker or "speaker_1": _voice(ctx, seg.id) for seg in ctx.segments},
         # With voice_cloning: per speaker, cloned (from how many seconds of their speech) or why not.
         "cloning": ctx.cloning,
+        # How speakers were told apart, and each one's voice, why, and seconds (docs/engines.md "Speakers").
+        "speaker_detection": _speaker_detection(ctx),
+        "speakers": [{"speaker": speaker, **cast.to_dict()} for speaker, cast in speaker_casts(ctx).items()],
         "segments": [_report_line(ctx, seg) for seg in ctx.segments],
         "stages": timings,
         "glossary_misses": [

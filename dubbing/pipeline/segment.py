@@ -5,11 +5,14 @@ Ids ("s0001"...) are given here and survive every later stage."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dubbing.engines.base import Segment, Transcript, Word
-from dubbing.engines.speakers import speaker_labels
+from dubbing.engines.speakers import SpeakerAnalysis, analyse_speakers
 from dubbing.pipeline.audio import ensure_audio
 from dubbing.pipeline.errors import ErrorCode, PipelineError
 from dubbing.pipeline.stage import Context, Stage
+from dubbing.pipeline.separate import VOCALS_WAV
 from dubbing.pipeline.subtitles import parse_subtitles
 from dubbing.pipeline.transcribe import text_hash
 from dubbing.pipeline.workspace import digest
@@ -105,19 +108,33 @@ def number_speakers(segments: list[Segment]) -> None:
             seg.speaker = order.setdefault(seg.speaker, f"speaker_{len(order) + 1}")
 
 
-def assign_speakers(ctx: Context, segments: list[Segment]) -> str:
-    """Each line's speaker: the recognizer's labels when it gave them, else the offline clustering
-    of per-line voice features (dubbing.engines.speakers). Returns which one was used."""
+def speaker_audio(ctx: Context) -> tuple[Path, str]:
+    """The audio speakers are told apart in: the separated voice stem when this analysis has
+    it (no music to blur the voices), else the 16 kHz mix."""
+    vocals = ctx.ws.path(*VOCALS_WAV)
+    if ctx.ws.ensure(vocals):
+        return vocals, "vocals"
+    asr_wav, _ = ensure_audio(ctx.ws, ctx.input_path, ctx.info)
+    return asr_wav, "mix"
+
+
+def assign_speakers(ctx: Context, segments: list[Segment]) -> SpeakerAnalysis:
+    """Each line's speaker: the recognizer's labels when it gave them, else the lines clustered
+    by their voices (dubbing.engines.speakers: d-vector embeddings, pitch and MFCC when the
+    encoder cannot be used); and each speaker's voice measured, for casting."""
+    audio, _ = speaker_audio(ctx)
+    spans = [(s.start, s.end) for s in segments]
+    given = None
     if any(seg.speaker for seg in segments):
         for seg in segments:
             seg.speaker = seg.speaker or segments[0].speaker
         number_speakers(segments)
-        return "recognizer"
-    asr_wav, _ = ensure_audio(ctx.ws, ctx.input_path, ctx.info)
-    labels = speaker_labels(asr_wav, [(s.start, s.end) for s in segments], num_speakers=ctx.options.num_speakers)
-    for seg, label in zip(segments, labels, strict=True):
+        given = [seg.speaker for seg in segments]
+    analysis = analyse_speakers(audio, spans, num_speakers=ctx.options.num_speakers, labels=given,
+                                encoder_folder=ctx.engines.speaker_encoder_dir)
+    for seg, label in zip(segments, analysis.labels, strict=True):
         seg.speaker = label
-    return "clustering"
+    return analysis
 
 
 class SegmentStage(Stage):
@@ -125,7 +142,7 @@ class SegmentStage(Stage):
     target subtitles, the supplied translation of each."""
 
     name = "segment"
-    version = 4
+    version = 5
 
     def key(self, ctx: Context) -> str:
         o = ctx.options
@@ -153,16 +170,22 @@ class SegmentStage(Stage):
         if not segments:
             raise PipelineError("transcribe", None, "No speech was found in the audio, so there is nothing to dub.",
                                 code=ErrorCode.NO_SPEECH)
-        speakers_from = "recognizer" if any(s.speaker for s in segments) else None
+        analysis = None
         if not supplied_targets and not options.source_subtitles:
-            speakers_from = assign_speakers(ctx, segments)
-        elif speakers_from:
+            analysis = assign_speakers(ctx, segments)
+        elif any(s.speaker for s in segments):
             number_speakers(segments)
-        ctx.segments, ctx.supplied_targets = segments, supplied_targets
+            analysis = SpeakerAnalysis(labels=[s.speaker for s in segments], method="subtitles")
+        ctx.segments, ctx.supplied_targets, ctx.speakers = segments, supplied_targets, analysis
         ctx.ws.write_json(ctx.ws.path(SEGMENTS), {"segments": [s.to_dict() for s in segments],
-                                                  "targets": supplied_targets})
-        return {"segments": len(segments), "speakers": len({s.speaker for s in segments if s.speaker}),
-                "speakers_from": speakers_from, **({"subtitles_match": match} if match is not None else {})}
+                                                  "targets": supplied_targets,
+                                                  "speakers": analysis.to_dict() if analysis else None})
+        detail = {"segments": len(segments), "speakers": len({s.speaker for s in segments if s.speaker}),
+                  "speakers_from": analysis.method if analysis else None,
+                  **({"subtitles_match": match} if match is not None else {})}
+        if analysis is not None and analysis.fallback:
+            detail["speakers_fallback"] = analysis.fallback
+        return detail
 
     def load(self, ctx: Context) -> bool:
         try:
@@ -171,4 +194,6 @@ class SegmentStage(Stage):
             return False
         ctx.segments = [Segment.from_dict(s) for s in data["segments"]]
         ctx.supplied_targets = data["targets"]
+        if data.get("speakers"):
+            ctx.speakers = SpeakerAnalysis.from_dict(data["speakers"], [s.speaker for s in ctx.segments])
         return True

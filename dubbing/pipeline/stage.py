@@ -23,6 +23,7 @@ from pathlib import Path
 
 from dubbing.engines.base import Segment, Transcript
 from dubbing.engines.registry import Engines
+from dubbing.engines.speakers import SpeakerAnalysis
 from dubbing.pipeline.clones import VoiceClones
 from dubbing.pipeline.errors import PipelineCancelled
 from dubbing.pipeline.options import DEFAULT_DUCK_DB, DEFAULT_SEPARATE_DUCK_DB, DubOptions
@@ -122,6 +123,7 @@ class Context:
     transcript: Transcript | None = None  # transcribe
     transcribe_detail: dict = field(default_factory=dict)  # transcribe: language, detection
     segments: list[Segment] = field(default_factory=list)  # segment: the lines, with speakers
+    speakers: SpeakerAnalysis | None = None  # segment: how speakers were found, and each one's voice measured
     supplied_targets: dict[str, str] = field(default_factory=dict)  # segment: the user's target lines
     translations: dict[str, str] = field(default_factory=dict)  # translate: the engine's (or supplied) lines
     texts: dict[str, str] = field(default_factory=dict)  # translate: what is spoken, with the edits

@@ -16,6 +16,7 @@ import soundfile as sf
 
 from dubbing.engines.base import CloneRefused, Segment, TTSEngine
 from dubbing.pipeline.audio import ensure_audio
+from dubbing.pipeline.casting import Cast, cast_for
 from dubbing.pipeline.clones import (
     CHOSEN_VOICE,
     REFUSED,
@@ -75,41 +76,19 @@ def synthesize_one(tts: TTSEngine, text: str, language: str, voice: str | None, 
     return len(mono) / rate
 
 
-def speaker_voices(tts: TTSEngine, language: str, segments: list[Segment], voice: str | None,
-                   chosen: dict[str, str] | None = None) -> dict[str, str | None]:
-    """One voice per speaker for the whole video: the user's choice for a speaker first
-    (`chosen`), the dub's `voice` (None: the engine's default) for the first speaker, and for
-    the others the engine's voices for `language` in its order, each distinct from the voices
-    already taken while the engine has enough."""
-    chosen = dict(chosen or {})
-    speakers: list[str] = []
-    for seg in segments:
-        if (seg.speaker or "speaker_1") not in speakers:
-            speakers.append(seg.speaker or "speaker_1")
-    lister = getattr(tts, "voices", None)
-    available = list(lister(language)) if callable(lister) else []
-    first_voice = voice or (available[0] if available else None)
-    taken = {v for v in chosen.values()} | ({first_voice} if first_voice else set())
-    pool = [v for v in available if v not in taken]
-    assigned: dict[str, str | None] = {}
-    for index, speaker in enumerate(speakers):
-        if speaker in chosen:
-            assigned[speaker] = chosen[speaker]
-        elif index == 0:
-            assigned[speaker] = voice
-        elif pool:
-            assigned[speaker] = pool.pop(0)
-        else:  # more speakers than voices: they share, in turn
-            assigned[speaker] = available[index % len(available)] if available else voice
-    return assigned
-
-
-def segment_voices(ctx: Context) -> dict[str, str | None]:
-    """Segment id -> the voice that speaks it (its speaker's)."""
+def speaker_casts(ctx: Context) -> dict[str, Cast]:
+    """Each speaker's voice and why (dubbing.pipeline.casting): cast from how they sound, the
+    user's choice per speaker winning."""
     options = ctx.options
-    by_speaker = speaker_voices(ctx.engines.tts, options.target_language, ctx.segments, options.voice,
-                                options.speaker_voices)
-    return {seg.id: by_speaker[seg.speaker or "speaker_1"] for seg in ctx.segments}
+    profiles = ctx.speakers.profiles if ctx.speakers is not None else {}
+    return cast_for(ctx.engines.tts, options.target_language, ctx.segments, profiles, dub_voice=options.voice,
+                    chosen=options.speaker_voices)
+
+
+def segment_voices(ctx: Context, casts: dict[str, Cast] | None = None) -> dict[str, str | None]:
+    """Segment id -> the voice that speaks it (its speaker's cast voice)."""
+    casts = casts if casts is not None else speaker_casts(ctx)
+    return {seg.id: casts[seg.speaker or "speaker_1"].voice for seg in ctx.segments}
 
 
 def synthesize_segments(
@@ -185,11 +164,11 @@ def _reference_source(ctx: Context) -> Path:
     return ensure_audio(ctx.ws, ctx.input_path, ctx.info)[1]
 
 
-def cloned_voices(ctx: Context, plans: dict[str, ReferencePlan], refused: dict[str, str]
-                  ) -> tuple[dict[str, str | None], dict[str, dict]]:
+def cloned_voices(ctx: Context, plans: dict[str, ReferencePlan], refused: dict[str, str],
+                  casts: dict[str, Cast] | None = None) -> tuple[dict[str, str | None], dict[str, dict]]:
     """Segment id -> the voice its clip is keyed by (a speaker's clone where there is one, else
     the cast voice), and per speaker whether they are cloned and why not."""
-    cast = segment_voices(ctx)
+    cast = segment_voices(ctx, casts)
     if not plans:
         return cast, {}
     chosen = ctx.options.speaker_voices or {}
@@ -232,9 +211,10 @@ class SynthesizeStage(Stage):
 
     def run(self, ctx: Context) -> dict:
         plans = clone_plans(ctx)
+        casts = speaker_casts(ctx)
         refused: dict[str, str] = {}
         while True:
-            voices, outcome = cloned_voices(ctx, plans, refused)
+            voices, outcome = cloned_voices(ctx, plans, refused, casts)
             try:
                 paths = synthesize_segments(
                     ctx.engines.tts, ctx.segments, ctx.texts, language=ctx.options.target_language,
@@ -255,10 +235,13 @@ class SynthesizeStage(Stage):
             ctx.ws.write_json(ctx.ws.path(CLONING), outcome)
         by_speaker = {seg.speaker or "speaker_1": "clone" if is_clone(voices[seg.id]) else voices[seg.id]
                       for seg in ctx.segments}
-        detail = {"clips": len(paths), "voices": by_speaker}
+        # The job's speakers (GET /jobs/{id}/speakers) read this step's detail: docs/engines.md "Speakers".
+        detail = {"clips": len(paths), "voices": by_speaker,
+                  "voice_reasons": {speaker: cast.voice_reason for speaker, cast in casts.items()},
+                  "speakers": {speaker: cast.to_dict() for speaker, cast in casts.items()}}
         if outcome:
             detail["cloned"] = {speaker: o["cloned"] for speaker, o in outcome.items()}
-            detail["voice_reasons"] = {speaker: o["detail"] for speaker, o in outcome.items()}
+            detail["voice_reasons"].update({speaker: o["detail"] for speaker, o in outcome.items()})
         return detail
 
     def load(self, ctx: Context) -> bool:

@@ -43,6 +43,17 @@ def installed_voices() -> dict[str, str]:
     return {lang: code for lang, (_, code) in ranked.items()}
 
 
+@lru_cache(maxsize=1)
+def voice_files() -> dict[str, str]:
+    """espeak voice name -> its voice file ("en-gb" -> "gmw/en"). A variant is appended to the
+    file, not the name: espeak-ng ignores "+f1" after "en-gb" and "fr-fr" (every variant then
+    sounded the same), and honours it after "gmw/en"."""
+    if not shutil.which("espeak-ng"):
+        return {}
+    done = subprocess.run(["espeak-ng", "--voices"], capture_output=True, text=True, timeout=30)
+    return {cols[1]: cols[4] for cols in (line.split() for line in done.stdout.splitlines()[1:]) if len(cols) >= 5}
+
+
 class EspeakTTS:
     name = "espeak"
 
@@ -69,7 +80,8 @@ class EspeakTTS:
             raise EngineError(f"espeak-ng has no voice named {voice[:40]!r}.")
         if voice:
             # A variant ("f3", "m2") or a full espeak voice name for this language.
-            name = f"{name}+{voice}" if "+" not in voice and "-" not in voice and len(voice) <= 3 else voice
+            variant = "+" not in voice and "-" not in voice and len(voice) <= 3
+            name = f"{voice_files().get(name, name)}+{voice}" if variant else voice
         # Stoppable: a cancelled job kills the process (videos.media.process).
         done = run_process(
             ["espeak-ng", "-v", name, "-s", str(self.words_per_minute), "-w", str(out_path), "--stdin"],
