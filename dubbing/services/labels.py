@@ -32,6 +32,9 @@ def _label_file(kind: str, path: Path, *, voices: dict[str, str], names: dict[st
     if kind == ArtifactKind.REPORT:
         report = json.loads(path.read_text(encoding="utf-8"))
         report["speaker_names"] = dict(names)
+        for label, entry in (report.get("speakers") or {}).items():  # the casting's per-speaker report
+            if isinstance(entry, dict):
+                entry["name"] = names.get(label, "")
         path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     else:
         path.write_text(vtt_voices_set(path.read_text(encoding="utf-8"), voices), encoding="utf-8")

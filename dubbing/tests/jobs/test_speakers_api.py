@@ -42,7 +42,8 @@ def _store_vtt(job, tmp_path):
     vtt = ArtifactFactory(job=job, kind=ArtifactKind.SUBTITLES_TARGET_VTT, filename="dub.es.target.vtt",
                           content=path.read_bytes(), content_type="text/vtt")
     report = ArtifactFactory(job=job, kind=ArtifactKind.REPORT, filename="dub.es.report.json",
-                             content=json.dumps({"voices": {"speaker_1": "cast-one"}}).encode(),
+                             content=json.dumps({"voices": {"speaker_1": "cast-one"},
+                                                 "speakers": {"speaker_2": {"voice": "cast-two"}}}).encode(),
                              content_type="application/json")
     return vtt, report
 
@@ -86,7 +87,9 @@ def test_a_new_name_changes_no_line_costs_nothing_and_labels_the_stored_subtitle
     assert text.count("<v Minji>") == 1 and text.count("<v speaker_1>") == 2
     assert "<v Minji>¡Hola!" in text
     assert [s.speaker for s in parse_subtitles(text)] == ["speaker_1", "Minji", "speaker_1"]
-    assert json.loads(storages["default"].open(report.name).read())["speaker_names"] == {"speaker_2": "Minji"}
+    stored = json.loads(storages["default"].open(report.name).read())
+    assert stored["speaker_names"] == {"speaker_2": "Minji"}
+    assert stored["speakers"]["speaker_2"] == {"voice": "cast-two", "name": "Minji"}
 
     # When the name is taken away again, the label goes back to the speaker's own
     response = owner_client.patch(f"{url}/speakers/speaker_2", {"name": ""}, format="json")
