@@ -200,7 +200,7 @@ class RefundForm(forms.Form):
         help_text=_("Leave empty to refund everything that is still refundable."),
     )
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}),
-                             help_text=_("Required; sent to PortOne."))
+                             help_text=_("Required; sent to the provider that took the payment."))
 
 
 @admin.register(Payment)
@@ -212,14 +212,17 @@ class PaymentAdmin(_ReadOnlyAdmin):
         "amount",
         "currency",
         "status",
+        "provider",
+        "provider_payment_id",
         "provider_status",
         "provider_channel_type",
         "cancelled_amount",
         "paid_at",
         "created_at",
     )
-    list_filter = ("status", "provider_status", "provider_channel_type", "created_at")
-    search_fields = ("payment_id", "user__email")
+    list_filter = ("provider", "status", "provider_status", "provider_channel_type", "created_at")
+    search_fields = ("payment_id", "user__email", "provider_payment_id", "provider_checkout_id",
+                     "provider_customer_id")
     list_select_related = ("user", "pack")
     readonly_fields = (
         "payment_id",
@@ -230,6 +233,11 @@ class PaymentAdmin(_ReadOnlyAdmin):
         "amount",
         "currency",
         "status",
+        "provider",
+        "provider_payment_id",
+        "provider_checkout_id",
+        "provider_customer_id",
+        "receipt_link",
         "provider_status",
         "provider_channel_type",
         "failure_code",
@@ -258,6 +266,13 @@ class PaymentAdmin(_ReadOnlyAdmin):
         )
         return [refund, *super().get_urls()]
 
+    @admin.display(description=_("receipt"))
+    def receipt_link(self, obj: Payment):
+        if not obj.receipt_url:
+            return "-"
+        return format_html('<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', obj.receipt_url,
+                           gettext("The provider's receipt"))
+
     @admin.display(description=_("Refund"))
     def refund_link(self, obj: Payment):
         if obj.pk is None:
@@ -265,7 +280,7 @@ class PaymentAdmin(_ReadOnlyAdmin):
         url = reverse("admin:billing_payment_refund", args=[obj.pk])
         return format_html('<a class="button" href="{}">{}</a>', url, gettext("Refund this payment…"))
 
-    @admin.action(description=_("Re-check with PortOne"))
+    @admin.action(description=_("Re-check with the payment's provider"))
     def recheck_with_portone(self, request, queryset):
         for payment in queryset:
             try:
@@ -314,14 +329,30 @@ class PaymentAdmin(_ReadOnlyAdmin):
                         ) % {"amount": money(refund.amount, payment.currency), "credits": refund.credits},
                         messages.SUCCESS,
                     )
+                elif refund.status == PaymentRefund.Status.PENDING:
+                    self.message_user(
+                        request,
+                        ngettext(
+                            "%(provider)s is still deciding the refund of %(amount)s; %(credits)d credit was "
+                            "removed and comes back if it refuses.",
+                            "%(provider)s is still deciding the refund of %(amount)s; %(credits)d credits were "
+                            "removed and come back if it refuses.",
+                            refund.credits,
+                        ) % {"provider": payment.get_provider_display(), "amount": money(refund.amount, payment.currency),
+                             "credits": refund.credits},
+                        messages.WARNING,
+                    )
                 else:
                     self.message_user(
                         request,
                         ngettext(
-                            "PortOne did not cancel the payment, so the %(credits)d credit was put back: %(error)s",
-                            "PortOne did not cancel the payment, so the %(credits)d credits were put back: %(error)s",
+                            "%(provider)s did not cancel the payment, so the %(credits)d credit was put back: "
+                            "%(error)s",
+                            "%(provider)s did not cancel the payment, so the %(credits)d credits were put back: "
+                            "%(error)s",
                             refund.credits,
-                        ) % {"credits": refund.credits, "error": refund.error},
+                        ) % {"provider": payment.get_provider_display(), "credits": refund.credits,
+                             "error": refund.error},
                         messages.ERROR,
                     )
                 return HttpResponseRedirect(change_url)
@@ -355,17 +386,20 @@ class PaymentRefundAdmin(_ReadOnlyAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(_ReadOnlyAdmin):
-    list_display = ("received_at", "event_type", "payment_id", "verified", "processed", "error", "webhook_id")
-    list_filter = ("verified", "processed", "event_type")
+    list_display = ("received_at", "provider", "event_type", "payment_id", "verified", "processed", "ignored",
+                    "error", "webhook_id")
+    list_filter = ("provider", "verified", "processed", "ignored", "event_type")
     search_fields = ("payment_id", "webhook_id")
     readonly_fields = (
         "received_at",
+        "provider",
         "webhook_id",
         "event_type",
         "payment_id",
         "verified",
         "processed",
         "processed_at",
+        "ignored",
         "error",
         "headers",
         "body",

@@ -155,7 +155,12 @@ class LedgerEntry(models.Model):
         if translation.get_language() == settings.LANGUAGE_CODE:
             return self.reason
         if self.idempotency_key.startswith(REFUND_REVERSAL_KEY_PREFIX):
-            return gettext("PortOne did not cancel the payment, so its credits were given back.")
+            # The stored reason starts with the provider's name ("Stripe did not cancel ...").
+            provider = self.reason.split(" did not cancel", 1)[0]
+            if provider not in Provider.labels:
+                provider = "PortOne"
+            return gettext("%(provider)s did not cancel the payment, so its credits were given back.") % {
+                "provider": provider}
         if self.kind == self.Kind.PAYMENT_REFUND and self.reason == PROVIDER_CANCEL_REASON:
             return gettext("Cancelled in PortOne.")
         if self.kind == self.Kind.PLAN_EXPIRY:

@@ -214,9 +214,11 @@ class FakeStripe:
         """A pending refund is decided by the card network: succeeded, or failed (money back)."""
         with self._lock:
             refund = self.refunds[refund_id]
-            refund["status"] = status
+            changed, refund["status"] = refund["status"] != status, status
             charge = self.charges[refund["charge"]]
             if status == "failed":
+                if not changed:
+                    return [event_body("refund.failed", copy.deepcopy(refund))]
                 refund["failure_reason"] = "charge_for_pending_refund_disputed"
                 charge["amount_refunded"] -= refund["amount"]
                 charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
