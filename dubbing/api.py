@@ -38,6 +38,7 @@ from dubbing.errors import (
     PreviewUnavailable,
     SameLanguage,
     SegmentNotFound,
+    SourceLanguageUnsure,
     SpeakerNotFound,
     SubtitleCueTooShort,
     SubtitlesOutsideMedia,
@@ -133,7 +134,7 @@ class JobListCreateApi(APIView):
         ),
     )
     @idempotent
-    @raises(VideoNotFound, VideoNotReady, UnsupportedPair, SameLanguage, InvalidOptions, InvalidSubtitles,
+    @raises(VideoNotFound, VideoNotReady, UnsupportedPair, SameLanguage, SourceLanguageUnsure, InvalidOptions, InvalidSubtitles,
             TooManySubtitleCues, SubtitleCueTooShort, SubtitlesOutsideMedia, ConsentRequired,
             VoiceCloningUnavailable, InsufficientCredits)
     def post(self, request):

@@ -21,6 +21,7 @@ class DubbingErrorCode(StrEnum):
     INVALID_OPTIONS = "invalid_options"
     SEPARATION_UNAVAILABLE = "separation_unavailable"
     SAME_LANGUAGE = "same_language"
+    SOURCE_LANGUAGE_UNSURE = "source_language_unsure"
     JOB_NOT_CANCELLABLE = "job_not_cancellable"
     JOB_NOT_RETRYABLE = "job_not_retryable"
     JOB_RUNNING = "job_running"
@@ -113,6 +114,14 @@ class SameLanguage(InvalidOptions):
 
     code = DubbingErrorCode.SAME_LANGUAGE.value
     default_detail = _("The source and target languages are the same.")
+
+
+class SourceLanguageUnsure(InvalidOptions):
+    """`auto` on a video whose spoken language detection could not tell: the user chooses it."""
+
+    code = DubbingErrorCode.SOURCE_LANGUAGE_UNSURE.value
+    default_detail = _("We could not tell which language is spoken in this video. Choose the spoken language "
+                       "and try again.")
 
 
 class JobNotCancellable(Conflict):

@@ -23,7 +23,7 @@ from dubbing.pipeline.subtitles import SubtitleError, decode_subtitle_bytes
 from dubbing.pricing import dubbing_job_cost
 from dubbing.services import MAX_TARGET_LANGUAGES
 from onevoice.errors import ServiceError
-from videos.models import Video, VideoStatus
+from videos.models import SpokenLanguageStatus, Video, VideoStatus
 
 
 MAX_SUBTITLE_BYTES = 2 * 1024 * 1024  # a few thousand cues; the API's body limit is the same order
@@ -171,13 +171,28 @@ class DubForm(forms.Form):
         return data
 
 
+def _spoken_language(video: Video) -> dict:
+    """What the form says of the video's spoken language: detected (preselected, changeable),
+    chosen by the owner, still being detected, or unsure (the user is asked to choose)."""
+    status = video.spoken_language_status
+    known = status in (SpokenLanguageStatus.DETECTED, SpokenLanguageStatus.USER) and video.spoken_language
+    return {
+        "status": status,
+        "code": video.spoken_language if known else "",
+        "name": language_name(video.spoken_language) if known else "",
+        "confidence": round((video.spoken_language_confidence or 0) * 100),
+    }
+
+
 def dub_form_context(*, user, video: Video, form: DubForm | None = None, error: ServiceError | None = None) -> dict:
     """What the "Dub this video" form shows: the choices, the cost and the balance before confirming."""
     support = language_support()
     ready = video.status == VideoStatus.READY
     cost = dubbing_job_cost(duration_seconds=video.duration or 0.0) if ready else 0
     balance = credits_balance(user=user)
-    form = form or DubForm(support=support)
+    spoken = _spoken_language(video)
+    initial = {"source_language": spoken["code"]} if spoken["code"] in support.auto_detect else {}
+    form = form or DubForm(support=support, initial=initial)
     chosen = form.chosen_languages()
     total = cost * len(chosen)
     return {
@@ -194,6 +209,7 @@ def dub_form_context(*, user, video: Video, form: DubForm | None = None, error: 
         "short_by": max(0, total - balance),
         "can_dub": ready and bool(support.targets),
         # What each language needs here when a video alone is not enough, in plain sentences.
+        "spoken": spoken,
         "language_needs": [sentence for code in dict.fromkeys(support.targets + support.sources)
                            if (sentence := support.needs_sentence(code))],
         "unavailable": support.unavailable,

@@ -48,6 +48,7 @@ class LanguageSupport:
     # Whether an administrator could still add a translator (none of the configured ones is a
     # cloud translator, which translates every pair the recognizer and the voices share).
     translator_can_be_added: bool = True
+    spoken: frozenset[str] = frozenset()  # every language a voice here speaks (with subtitles, any is a target)
 
     @property
     def targets(self) -> list[str]:
@@ -213,6 +214,7 @@ def build_language_support() -> LanguageSupport:
         background_modes=background_modes(),
         translator_can_be_added=names["translate"] not in CLOUD_TRANSLATORS,
         voice_cloning=can_clone(engines.tts),
+        spoken=frozenset(spoken),
     )
 
 

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import dramatiq
 from django.conf import settings
+from django.db import transaction
 
 QUEUE = settings.DUBBING_QUEUE  # `dubbing`; GPU workers listen on their own (settings)
 RUN_JOB_ACTOR = "run_dubbing_job"
+# A video's spoken language, detected after its upload: a short job on the general queue that
+# every worker consumes (not the dubbing one, where it would wait behind long dubs).
+DETECT_ACTOR = "detect_spoken_language"
+DETECT_QUEUE = "default"
 
 
 def job_time_limit_ms(duration: float | None) -> int:
@@ -32,3 +37,10 @@ def job_message_send(*, job_id, attempt: int, render: int, delay_seconds: float 
     )
     delay = int(delay_seconds * 1000) if delay_seconds > 0 else None
     dramatiq.get_broker().enqueue(message, delay=delay)
+
+
+def detect_message_send(*, video_id) -> None:
+    """Queue the detection of a video's spoken language, once the current transaction commits."""
+    message = dramatiq.Message(queue_name=DETECT_QUEUE, actor_name=DETECT_ACTOR, args=(str(video_id),),
+                               kwargs={}, options={})
+    transaction.on_commit(lambda: dramatiq.get_broker().enqueue(message))

@@ -15,7 +15,8 @@ from __future__ import annotations
 import dramatiq
 from django.conf import settings
 
-from dubbing.queue import QUEUE, RUN_JOB_ACTOR
+from dubbing.queue import DETECT_ACTOR, DETECT_QUEUE, QUEUE, RUN_JOB_ACTOR
+from dubbing.services.spoken_language import spoken_language_detect
 from dubbing.worker.run import job_run
 
 
@@ -24,3 +25,8 @@ from dubbing.worker.run import job_run
                 time_limit=int(settings.DUBBING_TIME_LIMIT_BASE * 1000))
 def run_dubbing_job(job_id: str, attempt: int, render: int = 0) -> None:
     job_run(job_id=job_id, attempt=int(attempt), render=int(render))
+
+
+@dramatiq.actor(actor_name=DETECT_ACTOR, queue_name=DETECT_QUEUE, max_retries=0, time_limit=10 * 60 * 1000)
+def detect_spoken_language(video_id: str) -> None:
+    spoken_language_detect(video_id=video_id)

@@ -74,7 +74,7 @@ class VideoDetailApi(APIView):
         video = selectors.video_get(owner=request.user, video_id=video_id)
         serializer = VideoUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        video = services.video_update(video=video, title=serializer.validated_data["title"])
+        video = services.video_update(video=video, **serializer.validated_data)
         return Response(VideoDetailOutputSerializer(video, context={"request": request}).data)
 
 

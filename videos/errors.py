@@ -23,6 +23,13 @@ class VideoErrorCode(enum.StrEnum):
     DIRECT_UPLOAD_UNAVAILABLE = "direct_upload_unavailable"
     UPLOAD_NOT_IN_PROGRESS = "upload_not_in_progress"
     INVALID_PARTS = "invalid_parts"
+    INVALID_SPOKEN_LANGUAGE = "invalid_spoken_language"
+
+
+class InvalidSpokenLanguage(ServiceError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = VideoErrorCode.INVALID_SPOKEN_LANGUAGE
+    default_detail = _("Give a language code such as en, es or ko.")
 
 
 class EmptyFile(ServiceError):

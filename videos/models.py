@@ -13,6 +13,16 @@ class VideoStatus(models.TextChoices):
     INVALID = "invalid", _("Invalid")  # found unusable after it was accepted (e.g. by the pipeline)
 
 
+class SpokenLanguageStatus(models.TextChoices):
+    """Where a video's spoken language came from: "" not asked (an older upload, or no sound)."""
+
+    PENDING = "pending", _("Detecting")
+    DETECTED = "detected", _("Detected")
+    UNSURE = "unsure", _("Not sure")  # the likeliest language was below the recognizer's threshold
+    FAILED = "failed", _("Could not be detected")
+    USER = "user", _("Chosen by you")
+
+
 class Video(models.Model):
     """An uploaded video or audio file, probed. Its bytes live in storage under `storage_key`."""
 
@@ -33,7 +43,12 @@ class Video(models.Model):
     audio_codec = models.CharField(max_length=50, blank=True, verbose_name=_("audio codec"))
     has_audio = models.BooleanField(default=False, verbose_name=_("has audio"))
     has_video = models.BooleanField(default=False, verbose_name=_("has video"))
-    thumbnail = models.CharField(max_length=500, blank=True, verbose_name=_("thumbnail"))  # storage key of the JPEG, if any
+    thumbnail = models.CharField(max_length=500, blank=True, verbose_name=_("thumbnail"))
+    # Detected in the background after the upload (dubbing.services.spoken_language), or set by the user.
+    spoken_language = models.CharField(max_length=16, blank=True, verbose_name=_("spoken language"))
+    spoken_language_confidence = models.FloatField(null=True, blank=True, verbose_name=_("spoken language confidence"))
+    spoken_language_status = models.CharField(max_length=10, blank=True, choices=SpokenLanguageStatus.choices,
+                                              verbose_name=_("spoken language status"))  # storage key of the JPEG, if any
     status = models.CharField(max_length=20, choices=VideoStatus.choices, default=VideoStatus.UPLOADING, verbose_name=_("status"))
     invalid_reason = models.CharField(max_length=500, blank=True, verbose_name=_("invalid reason"))
     # The object store's multipart upload id while a direct upload is in progress.

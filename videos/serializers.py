@@ -16,7 +16,8 @@ class VideoOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id", "title", "status", "original_filename", "size", "content_type", "duration",
             "width", "height", "fps", "has_audio", "has_video", "audio_codec", "video_codec",
-            "thumbnail_url", "invalid_reason", "created_at",
+            "thumbnail_url", "invalid_reason", "spoken_language", "spoken_language_confidence",
+            "spoken_language_status", "created_at",
         ]
 
     def get_thumbnail_url(self, video: Video) -> str | None:
@@ -55,7 +56,10 @@ class VideoUploadInputSerializer(InputSerializer):
 
 
 class VideoUpdateInputSerializer(InputSerializer):
-    title = serializers.CharField(max_length=200)
+    title = serializers.CharField(max_length=200, required=False)
+    spoken_language = serializers.CharField(
+        max_length=16, required=False, allow_blank=True,
+        help_text='The language spoken in the video (e.g. "ko"), for its dubs\' "auto"; "" forgets it.')
 
 
 class UploadStartInputSerializer(InputSerializer):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -32,9 +33,11 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from onevoice import events
 from videos import errors, storage
+from videos.events import VideoEvent
 from videos.media import probe
-from videos.models import Video, VideoStatus
+from videos.models import SpokenLanguageStatus, Video, VideoStatus
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +148,8 @@ def _save_ready_video(*, video: Video, exclude_from_quota: bool = False) -> Vide
     video.status = VideoStatus.READY
     video.multipart_upload_id = ""
     video.save()
+    if video.has_audio:
+        events.publish(VideoEvent.READY, video_id=video.id, owner_id=video.owner_id)  # after commit
     return video
 
 
@@ -185,10 +190,31 @@ def _create_from_path(*, owner, file: File, path: str, original: str, title: str
         raise
 
 
-def video_update(*, video: Video, title: str) -> Video:
-    video.title = title.strip()[:200] or video.title
-    video.save(update_fields=["title", "updated_at"])
+def video_update(*, video: Video, title: str | None = None, spoken_language: str | None = None) -> Video:
+    """The owner renames the video, or says which language is spoken in it ("" forgets it)."""
+    fields = ["updated_at"]
+    if title is not None:
+        video.title = title.strip()[:200] or video.title
+        fields.append("title")
+    if spoken_language is not None:
+        code = spoken_language.strip().lower()
+        if code and not re.fullmatch(r"[a-z]{2,3}", code):
+            message = gettext("Give a language code such as en, es or ko.")
+            raise errors.InvalidSpokenLanguage(message, errors={"spoken_language": [message]})
+        video.spoken_language = code
+        video.spoken_language_confidence = None
+        video.spoken_language_status = SpokenLanguageStatus.USER if code else ""
+        fields += ["spoken_language", "spoken_language_confidence", "spoken_language_status"]
+    video.save(update_fields=fields)
     return video
+
+
+def video_spoken_language_record(*, video_id, status: str, language: str = "", confidence: float | None = None) -> bool:
+    """Record what detection found (or that it started). A language the owner chose is never
+    overwritten; False when the video is gone or its language was chosen meanwhile."""
+    return bool(Video.objects.filter(id=video_id).exclude(spoken_language_status=SpokenLanguageStatus.USER).update(
+        spoken_language=language, spoken_language_confidence=confidence, spoken_language_status=status,
+        updated_at=timezone.now()))
 
 
 def video_mark_invalid(*, video: Video, reason: str) -> Video:

@@ -78,6 +78,19 @@ class UnsupportedLanguage(EngineError):
     code = ErrorCode.UNSUPPORTED_PAIR
 
 
+@dataclass(frozen=True)
+class LanguageGuess:
+    """The spoken language of a recording, by the recognizer's probabilities on its first window
+    of speech: `language` when the best one reached the recognizer's threshold, else None (ask the
+    user); `best` the most likely one either way; `speech` False when no speech was found."""
+
+    language: str | None
+    best: str | None
+    probability: float
+    scores: dict[str, float]  # the five likeliest, best first
+    speech: bool = True
+
+
 class LanguageNotDetected(UnsupportedLanguage):
     """`auto` could not tell the spoken language; `scores` are the recognizer's, best first."""
 

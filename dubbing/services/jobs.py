@@ -38,6 +38,7 @@ from dubbing.services.options import (
     subtitles_check,
     target_languages_check,
 )
+from dubbing.services.spoken_language import source_language_resolve
 from dubbing.services.transitions import (
     claim_release,
     job_cancel_now,
@@ -95,6 +96,10 @@ def dubbing_jobs_create(
     dropped."""
     video = _video_for_owner(owner=owner, video_id=video_id)
     target_languages_check(target_languages)
+    # `auto` becomes the language detected at upload: its pair is judged here, before any charge.
+    source_language = source_language_resolve(video=video, source_language=source_language,
+                                              target_languages=list(target_languages),
+                                              source_subtitles=source_subtitles)
     planned = []
     for target in target_languages:
         options = dub_options_parse(

@@ -162,9 +162,10 @@ def pair_check(options: DubOptions, *, field: str = "target_language") -> None:
     via = support.via(source, target)
     if via is not None and via != VIA_SUBTITLES:
         return
-    if via == VIA_SUBTITLES or (target in support.targets and source in support.auto_detect):
-        message = support.pair_sentence(source, target)
-    elif source == "auto" or source in support.auto_detect:
+    heard = source == "auto" or source in support.auto_detect
+    if via == VIA_SUBTITLES or (heard and target in support.spoken):
+        message = support.pair_sentence(source, target)  # possible with the user's subtitles
+    elif heard:
         message = gettext("This server cannot dub into %(target)s.") % {"target": language_name(target)}
     else:
         message = gettext("This server cannot recognise speech in %(source)s.") % {"source": language_name(source)}

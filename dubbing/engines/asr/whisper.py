@@ -35,6 +35,7 @@ import soundfile as sf
 
 from dubbing.engines.base import (
     EngineUnavailable,
+    LanguageGuess,
     LanguageNotDetected,
     NoPairForDetectedLanguage,
     Segment,
@@ -268,6 +269,30 @@ class WhisperASR:
             return Transcript(language=language, segments=[], confidence=0.0)
 
         return self._call("_transcribe_clips", audio_path, language, duration, clips, candidates, target)
+
+    def detect_language(self, audio_path: Path, *, regions: list[tuple[float, float]] | None = None) -> LanguageGuess:
+        """The spoken language of a 16 kHz mono WAV, by the rule `auto` uses (the probabilities on
+        the first window of speech, taken at DETECTION_THRESHOLD), without decoding anything: a
+        video's language, guessed when it is uploaded. Never raises for an unsure answer."""
+        duration = sf.info(str(audio_path)).frames / SAMPLE_RATE
+        if regions is None:
+            regions = speech_regions_parallel(Path(audio_path), workers=self.threads)
+        clips = speech_clips(regions, duration)
+        if not clips:
+            return LanguageGuess(language=None, best=None, probability=0.0, scores={}, speech=False)
+        return self._call("_guess_language", audio_path, duration, clips)
+
+    def _guess_language(self, audio_path: Path, duration: float, clips) -> LanguageGuess:
+        # The first block of clips, as `_transcribe_clips` gives `_detect`: the same answer a
+        # job with `auto` would reach on this audio.
+        _, audio, local = next(self._blocks(audio_path, duration, clips))
+        _, info = self._start(audio, None, self.decoding_for(None), local)
+        self.last_detection = {lang: round(p, 3) for lang, p in sorted(
+            dict(info.all_language_probs or []).items(), key=lambda item: item[1], reverse=True)[:5]}
+        probability = round(float(info.language_probability), 3)
+        sure = probability >= self.detection_threshold
+        return LanguageGuess(language=info.language if sure else None, best=info.language,
+                             probability=probability, scores=dict(self.last_detection))
 
     def _call(self, method: str, *args):
         """`method(*args)` in a recognition process of its own (`isolate`), else here, the model

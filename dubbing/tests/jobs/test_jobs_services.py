@@ -139,11 +139,17 @@ def _unreachable_target(settings) -> str:
     return next(code for code in sorted(engines.tts.languages()) if code not in reachable and len(code) == 2)
 
 
-def test_an_unsupported_pair_is_400_naming_what_is_possible(funded, video, settings):
+def test_an_unsupported_pair_is_400_saying_plainly_what_it_needs(funded, video, settings):
+    from dubbing.languages import language_name
+
+    target = _unreachable_target(settings)
     with pytest.raises(ServiceError) as excinfo:
-        services.dubbing_job_create(owner=funded, video_id=video.id, target_language=_unreachable_target(settings))
+        services.dubbing_job_create(owner=funded, video_id=video.id, target_language=target)
     assert excinfo.value.status_code == 400 and _code(excinfo) == DubbingErrorCode.UNSUPPORTED_PAIR
-    assert "en->es" in excinfo.value.detail
+    # A voice speaks it, no translator reaches it: the user's subtitles would do (issue 21).
+    name = language_name(target)
+    assert excinfo.value.detail == (f"To dub into {name} here, upload your {name} subtitles, or ask your "
+                                    "administrator to enable a cloud translator.")
     _nothing_reserved()
 
 
