@@ -15,7 +15,15 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from dubbing import services
-from dubbing.models import Artifact, DubbingJob, JobStep, Segment, SourceAnalysis, VoiceCloningConsent
+from dubbing.models import (
+    Artifact,
+    ClonedVoice,
+    DubbingJob,
+    JobStep,
+    Segment,
+    SourceAnalysis,
+    VoiceCloningConsent,
+)
 from onevoice.errors import ServiceError
 
 
@@ -208,6 +216,26 @@ class VoiceCloningConsentAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ClonedVoice)
+class ClonedVoiceAdmin(admin.ModelAdmin):
+    """Voices cloned at a provider for jobs: deleted when their run ends, else by the sweep
+    (`manage.py sweep_cloned_voices`); one still undeleted shows its attempts and last error."""
+
+    list_display = ("created_at", "provider", "voice_id", "speaker", "job", "deleted_at", "delete_attempts",
+                    "last_error")
+    list_filter = ("provider", ("deleted_at", admin.EmptyFieldListFilter))
+    search_fields = ("voice_id", "name", "job__id")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in ClonedVoice._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:

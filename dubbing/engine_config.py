@@ -17,7 +17,7 @@ from dubbing.engines.registry import build_engines as build_engines_from_config
 
 
 def _voices(listed: str) -> dict[str, str]:
-    """FISH_AUDIO_VOICES: "name=reference_id,name=reference_id" (the first is the default)."""
+    """FISH_AUDIO_VOICES, ELEVENLABS_VOICES: "name=id,name=id" (the first is the default)."""
     return dict(item.split("=", 1) for item in str(listed or "").split(",") if "=" in item)
 
 
@@ -43,6 +43,8 @@ def engine_config(settings_obj=None) -> EngineConfig:
         openai_tts_voice=s.OPENAI_TTS_VOICE or "alloy",
         elevenlabs_api_key=s.ELEVENLABS_API_KEY or "",
         elevenlabs_base_url=s.ELEVENLABS_BASE_URL or None,
+        elevenlabs_voices=_voices(s.ELEVENLABS_VOICES),
+        elevenlabs_tts_model=s.ELEVENLABS_TTS_MODEL or "eleven_multilingual_v2",
         fish_audio_api_key=s.FISH_AUDIO_API_KEY or "",
         fish_audio_base_url=s.FISH_AUDIO_BASE_URL or None,
         fish_audio_voices=_voices(s.FISH_AUDIO_VOICES),

@@ -274,3 +274,32 @@ class VoiceCloningConsent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} for {self.job_ref} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ClonedVoice(models.Model):
+    """A voice made at a provider from a job's speaker (ElevenLabs' instant voice cloning), written
+    down before the provider is asked, so that none is forgotten: the run deletes it when it ends
+    (`deleted_at`), and the sweep deletes any a crash or a failed delete left behind (by
+    `voice_id`, or by `name` when the crash came before the id was written)."""
+
+    provider = models.CharField(max_length=30, verbose_name=_("provider"))
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name at the provider"))
+    voice_id = models.CharField(max_length=100, blank=True, verbose_name=_("voice ID"))
+    speaker = models.CharField(max_length=50, blank=True, verbose_name=_("speaker"))
+    job = models.ForeignKey(DubbingJob, on_delete=models.SET_NULL, null=True, blank=True,
+                            related_name="cloned_voices", verbose_name=_("job"))
+    claim_token = models.UUIDField(null=True, blank=True, verbose_name=_("claim token"))  # the run that made it
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    deleted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("deleted at"))
+    delete_attempts = models.PositiveIntegerField(default=0, verbose_name=_("delete attempts"))
+    retry_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next delete attempt"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+
+    class Meta:
+        verbose_name = _("cloned voice")
+        verbose_name_plural = _("cloned voices")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["deleted_at", "retry_at"], name="dub_cloned_voice_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.voice_id or self.name}"

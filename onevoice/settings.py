@@ -427,6 +427,10 @@ DUBBING_WHISPER_COMPUTE_TYPE = env_choice("DUBBING_WHISPER_COMPUTE_TYPE", "int8"
 DUBBING_WHISPER_BEAM_SIZE = env_int("DUBBING_WHISPER_BEAM_SIZE", 5, minimum=1)
 ELEVENLABS_API_KEY = env_str("ELEVENLABS_API_KEY")
 ELEVENLABS_BASE_URL = env_str("ELEVENLABS_BASE_URL") or None
+# The elevenlabs speech engine (DUBBING_TTS_ENGINE=elevenlabs): its voices ("name=voice_id,...";
+# empty: two premade ones) and model; it clones voices for jobs with voice_cloning.
+ELEVENLABS_VOICES = env_str("ELEVENLABS_VOICES")
+ELEVENLABS_TTS_MODEL = env_str("ELEVENLABS_TTS_MODEL") or "eleven_multilingual_v2"
 FISH_AUDIO_API_KEY = env_str("FISH_AUDIO_API_KEY")
 FISH_AUDIO_BASE_URL = env_str("FISH_AUDIO_BASE_URL") or None
 FISH_AUDIO_VOICES = env_str("FISH_AUDIO_VOICES")
@@ -473,13 +477,16 @@ DUBBING_QUEUED_RESEND_SECONDS = env_float("DUBBING_QUEUED_RESEND_SECONDS", 900.0
 # over) lost its message: the reaper sends it again once, then waits DUBBING_QUEUED_RESEND_SECONDS.
 DUBBING_QUEUED_LOST_SECONDS = env_float("DUBBING_QUEUED_LOST_SECONDS", 60.0)
 DUBBING_REAPER_INTERVAL = env_float("DUBBING_REAPER_INTERVAL", 15.0)
+# Seconds between the sweeps of cloned voices a crash left at the provider (the reaper's loop runs
+# them; `manage.py sweep_cloned_voices` once, or --loop).
+CLONED_VOICE_SWEEP_INTERVAL = env_float("CLONED_VOICE_SWEEP_INTERVAL", 300.0)
 # A job's time limit per delivery: base + factor x the media's duration.
 DUBBING_TIME_LIMIT_BASE = env_float("DUBBING_TIME_LIMIT_BASE", 900.0)
 DUBBING_TIME_LIMIT_FACTOR = env_float("DUBBING_TIME_LIMIT_FACTOR", 20.0)
 # Stage progress is written to the database at most this often.
 DUBBING_PROGRESS_INTERVAL = env_float("DUBBING_PROGRESS_INTERVAL", 1.0)
 for _name in ("DUBBING_HEARTBEAT_SECONDS", "DUBBING_HEARTBEAT_STALE_SECONDS", "DUBBING_REAPER_INTERVAL",
-              "DUBBING_TIME_LIMIT_BASE", "DUBBING_CANCEL_CHECK_SECONDS"):
+              "DUBBING_TIME_LIMIT_BASE", "DUBBING_CANCEL_CHECK_SECONDS", "CLONED_VOICE_SWEEP_INTERVAL"):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number of seconds.")
 if SQS and SQS.visibility_timeout <= DUBBING_HEARTBEAT_STALE_SECONDS:

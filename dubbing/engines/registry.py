@@ -27,7 +27,7 @@ from dubbing.engines.vad import SileroVAD
 
 ASR_CHOICES = ("local", "whisper", "openai", "elevenlabs", "whisperx", "subtitles")
 TRANSLATE_CHOICES = ("local", "apertium", "openai", "subtitles")
-TTS_CHOICES = ("local", "espeak", "piper", "kokoro", "openai", "fish")
+TTS_CHOICES = ("local", "espeak", "piper", "kokoro", "openai", "fish", "elevenlabs")
 DEFAULT_MODEL_DIR = Path.home() / ".cache" / "onevoice" / "models"
 
 
@@ -53,6 +53,8 @@ class EngineConfig:
     openai_tts_voice: str = "alloy"
     elevenlabs_api_key: str = ""
     elevenlabs_base_url: str | None = None
+    elevenlabs_voices: dict[str, str] = field(default_factory=dict)  # name -> voice id; empty: two premade ones
+    elevenlabs_tts_model: str = "eleven_multilingual_v2"
     fish_audio_api_key: str = ""
     fish_audio_base_url: str | None = None
     fish_audio_voices: dict[str, str] = field(default_factory=dict)  # name -> reference id, first the default
@@ -153,6 +155,12 @@ def build_tts(kind: str, config: EngineConfig, *, threads: int | None = None, ta
             raise EngineUnavailable("The fish engine needs FISH_AUDIO_API_KEY to be set.")
         return _import("dubbing.engines.tts.fish", "FishAudioTTS")(
             config.fish_audio_api_key, base_url=config.fish_audio_base_url, voices=dict(config.fish_audio_voices))
+    if kind == "elevenlabs":
+        if not config.elevenlabs_api_key:
+            raise EngineUnavailable("The elevenlabs engine needs ELEVENLABS_API_KEY to be set.")
+        return _import("dubbing.engines.tts.elevenlabs", "ElevenLabsTTS")(
+            config.elevenlabs_api_key, base_url=config.elevenlabs_base_url,
+            voices=dict(config.elevenlabs_voices) or None, model=config.elevenlabs_tts_model)
     raise EngineUnavailable(f"Unknown TTS engine '{kind}' (choose from {', '.join(TTS_CHOICES)}).")
 
 

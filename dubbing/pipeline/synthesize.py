@@ -216,6 +216,7 @@ class SynthesizeStage(Stage):
         while True:
             voices, outcome = cloned_voices(ctx, plans, refused, casts)
             try:
+                self._make_clones(ctx, voices)
                 paths = synthesize_segments(
                     ctx.engines.tts, ctx.segments, ctx.texts, language=ctx.options.target_language,
                     voice=ctx.options.voice, folder=ctx.ws.root / "synth", ws=ctx.ws,
@@ -243,6 +244,21 @@ class SynthesizeStage(Stage):
             detail["cloned"] = {speaker: o["cloned"] for speaker, o in outcome.items()}
             detail["voice_reasons"].update({speaker: o["detail"] for speaker, o in outcome.items()})
         return detail
+
+    @staticmethod
+    def _make_clones(ctx: Context, voices: dict[str, str | None]) -> None:
+        """The clones the lines still to speak need, made here, in the stage's own thread (the
+        ledger writes rows; the lines run on a pool); VoiceRefused for one the provider refuses."""
+        folder, engine = ctx.ws.root / "synth", ctx.engines.names()["tts"]
+        needed = dict.fromkeys(
+            voices[seg.id] for seg in ctx.segments
+            if is_clone(voices[seg.id]) and ctx.texts[seg.id].strip() and not ctx.ws.ensure(
+                clip_path(folder, seg.id, ctx.texts[seg.id], ctx.options.target_language, voices[seg.id], engine)))
+        for handle in needed:
+            try:
+                ctx.engine_voice(handle)
+            except CloneRefused as exc:
+                raise VoiceRefused(handle, str(exc)) from exc
 
     def load(self, ctx: Context) -> bool:
         try:

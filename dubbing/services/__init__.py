@@ -6,7 +6,8 @@
 - `labels`: speaker names written into the outputs' WebVTT voice spans and report;
 - `claims`: the worker's claim, heartbeat, progress, steps and lines, the run's end, reaping;
 - `analysis`: the shared source analysis and its lock;
-- `cloning`: what a job's cloned voices leave behind (the speakers a consent covers);
+- `cloning`: what a job's cloned voices leave behind: the speakers a consent covers, the clones
+  made at a provider and the sweep that deletes those a run left behind;
 - `transitions`: the state changes those share (releasing a claim, cancelling, failing,
   queuing again), each on a row its caller has locked.
 
@@ -42,7 +43,14 @@ from dubbing.services.claims import (
     segments_upsert,
     worker_name,
 )
-from dubbing.services.cloning import voice_cloning_consent_speakers_record
+from dubbing.services.cloning import (
+    cloned_voice_created,
+    cloned_voice_delete_failed,
+    cloned_voice_deleted,
+    cloned_voice_record,
+    cloned_voices_sweep,
+    voice_cloning_consent_speakers_record,
+)
 from dubbing.services.edits import dubbing_job_render, segment_update, speaker_update
 from dubbing.services.jobs import (
     dubbing_job_cancel,
@@ -57,6 +65,11 @@ from dubbing.services.options import MAX_TARGET_LANGUAGES, dub_options_parse, en
 from dubbing.services.transitions import job_snapshot_refresh
 
 __all__ = [
+    "cloned_voice_created",
+    "cloned_voice_delete_failed",
+    "cloned_voice_deleted",
+    "cloned_voice_record",
+    "cloned_voices_sweep",
     "MAX_TARGET_LANGUAGES",
     "PublishedFile",
     "dub_options_parse",

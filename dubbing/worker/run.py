@@ -26,6 +26,7 @@ from dubbing.pipeline.runner import pipeline_error, run_dub
 from dubbing.storage import JobWorkStore, storage_fetch
 from dubbing.worker.analysis import detect_candidates, source_analysis_for
 from dubbing.worker.budget import cpu_budget
+from dubbing.worker.clones import JobCloneLedger
 from dubbing.worker.monitor import JobMonitor
 from dubbing.worker.publisher import ArtifactPublisher
 from dubbing.worker.recorder import StepRecorder
@@ -113,6 +114,8 @@ class JobRun:
                 threads=threads,
                 target_overrides=overrides,
                 max_duration=settings.MAX_VIDEO_MINUTES * 60,
+                clone_ledger=JobCloneLedger(job_id=job.id, claim_token=job.claim_token,
+                                            provider=engines.names()["tts"]) if options.voice_cloning else None,
             )
 
     def run(self) -> None:

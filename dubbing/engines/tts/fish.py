@@ -109,19 +109,18 @@ class FishAudioTTS:
         return decode_to_wav(audio, out_path)
 
 
-def decode_to_wav(audio: bytes, out_path: Path) -> Path:
+def decode_to_wav(audio: bytes, out_path: Path, *, provider: str = "Fish Audio speech") -> Path:
     """The small compressed clip a cloud voice returns, as WAV (pydub hands it to ffmpeg)."""
     from pydub import AudioSegment
     from pydub.exceptions import CouldntDecodeError
 
     if not audio:
-        raise EngineError("Fish Audio speech answered with no audio.", retryable=True)
+        raise EngineError(f"{provider} answered with no audio.", retryable=True)
     try:
         clip = AudioSegment.from_file(io.BytesIO(audio), format="mp3")
     except (CouldntDecodeError, IndexError, OSError) as exc:
-        raise EngineError(f"Fish Audio speech answered something that is not MP3 audio: {exc}",
-                          retryable=True) from exc
+        raise EngineError(f"{provider} answered something that is not MP3 audio: {exc}", retryable=True) from exc
     if len(clip) == 0:
-        raise EngineError("Fish Audio speech answered an empty clip.", retryable=True)
+        raise EngineError(f"{provider} answered an empty clip.", retryable=True)
     clip.export(str(out_path), format="wav")
     return Path(out_path)
