@@ -120,8 +120,8 @@ def _features(y: np.ndarray, voiced: np.ndarray) -> np.ndarray:
 
 
 def measure_lines(wav_path: Path, spans: list[tuple[float, float]], encoder=None) -> list[LineVoice]:
-    """Each (start, end) span's voice: pitch and MFCC features, its F0, and its d-vector when
-    an `encoder` (SpeakerEncoder) is given."""
+    """Each (start, end) span's voice: its F0, and its d-vector when an `encoder`
+    (SpeakerEncoder) is given, else its pitch and MFCC features."""
     out: list[LineVoice] = []
     with sf.SoundFile(str(wav_path)) as f:
         for start, end in spans:
@@ -133,7 +133,8 @@ def measure_lines(wav_path: Path, spans: list[tuple[float, float]], encoder=None
                 out.append(LineVoice())
                 continue
             voiced = _voiced_f0(y)
-            out.append(LineVoice(features=_features(y, voiced), f0=voiced,
+            # The pitch/MFCC features only cluster when there is no encoder.
+            out.append(LineVoice(features=_features(y, voiced) if encoder is None else None, f0=voiced,
                                  embedding=encoder.embed(y) if encoder is not None else None))
     return out
 
@@ -248,14 +249,14 @@ def speaker_profiles(labels: list[str], lines: list[LineVoice],
 
 def analyse(wav_path: Path, spans: list[tuple[float, float]], *, max_speakers: int = 10, num_speakers: int = 0,
             method: str = "auto", encoder_folder: Path | None = None,
-            labels: list[str] | None = None) -> SpeakerAnalysis:
+            labels: list[str] | None = None, threads: int = 1) -> SpeakerAnalysis:
     """Speakers of the spans of `wav_path` (any rate and channels). `method`: "auto" (the
     embeddings, the features when the encoder cannot be used), "embeddings" or "features".
     `labels` (the recognizer's, one per span): kept as they are, only the profiles measured."""
     encoder, fallback = None, None
     if labels is not None:
         try:
-            encoder = SpeakerEncoder(encoder_folder)
+            encoder = SpeakerEncoder(encoder_folder, threads=threads)
         except EngineUnavailable as exc:
             fallback = str(exc)
         lines = measure_lines(wav_path, spans, encoder)
@@ -263,7 +264,7 @@ def analyse(wav_path: Path, spans: list[tuple[float, float]], *, max_speakers: i
                                profiles=speaker_profiles(list(labels), lines, spans))
     if method != "features":
         try:
-            encoder = SpeakerEncoder(encoder_folder)
+            encoder = SpeakerEncoder(encoder_folder, threads=threads)
         except EngineUnavailable as exc:
             if method == "embeddings":
                 raise
@@ -286,14 +287,14 @@ def _analyse(job: tuple) -> SpeakerAnalysis:
 
 def analyse_speakers(wav_path: Path, spans: list[tuple[float, float]], *, max_speakers: int = 10,
                      num_speakers: int = 0, method: str = "auto", encoder_folder: Path | None = None,
-                     labels: list[str] | None = None, isolate: bool = True) -> SpeakerAnalysis:
+                     labels: list[str] | None = None, threads: int = 1, isolate: bool = True) -> SpeakerAnalysis:
     """`analyse` in a process of its own (see the module's note on memory), stopped (the
     process terminated) when the pipeline's cancel scope says so."""
     if not spans:
         return SpeakerAnalysis(labels=[], method="embeddings")
     job = (str(wav_path), [(float(a), float(b)) for a, b in spans],
            {"max_speakers": max_speakers, "num_speakers": num_speakers, "method": method,
-            "encoder_folder": encoder_folder})
+            "encoder_folder": encoder_folder, "labels": labels, "threads": threads})
     if isolate:
         [result] = process_map(_analyse, [job], workers=1)
         return result

@@ -131,7 +131,7 @@ def assign_speakers(ctx: Context, segments: list[Segment]) -> SpeakerAnalysis:
         number_speakers(segments)
         given = [seg.speaker for seg in segments]
     analysis = analyse_speakers(audio, spans, num_speakers=ctx.options.num_speakers, labels=given,
-                                encoder_folder=ctx.engines.speaker_encoder_dir)
+                                encoder_folder=ctx.engines.speaker_encoder_dir, threads=ctx.threads)
     for seg, label in zip(segments, analysis.labels, strict=True):
         seg.speaker = label
     return analysis

@@ -73,6 +73,14 @@ def test_each_speakers_pitch_range_and_seconds_are_measured(clips):
     assert low.seconds == pytest.approx(sum(b - a for a, b, w in lines if w == 0), abs=0.01)
 
 
+def test_the_recognizers_labels_are_kept_and_only_measured(clips):
+    wav, lines = clips["two"]
+    given = ["speaker_1"] * len(lines)  # a recognizer that heard one speaker
+    analysis = analyse_speakers(wav, [(a, b) for a, b, _ in lines], labels=given)  # in its own process
+    assert analysis.method == "recognizer" and analysis.labels == given
+    assert analysis.profiles["speaker_1"].f0_median and len(analysis.profiles["speaker_1"].embedding) == 256
+
+
 def _damaged_copy(tmp_path: Path) -> Path:
     folder = tmp_path / "damaged"
     (folder / "models").mkdir(parents=True)
