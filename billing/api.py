@@ -224,6 +224,10 @@ class StripeWebhookApi(ProviderWebhookApi):
     throttle_scope = "stripe_webhook"
 
 
+class PaddleWebhookApi(ProviderWebhookApi):
+    provider = Provider.PADDLE
+
+
 def _webhook_body(request) -> bytes:
     """The body, refused over WEBHOOK_MAX_BYTES: on its Content-Length before a byte is read, and
     on what was read (ASGI passes a chunked body without a length)."""

@@ -34,6 +34,30 @@ def test_checkout_check(app_configs=None, **kwargs):
 
 
 @register(Tags.security, deploy=True)
+def paddle_test_checkout_check(app_configs=None, **kwargs):
+    """`check --deploy`: a PADDLE_TEST_CHECKOUT that asks for Paddle's test checkout is reported."""
+    if not settings.PADDLE_TEST_CHECKOUT_REQUESTED:
+        return []
+    if not settings.DEBUG:
+        return [
+            Error(
+                "PADDLE_TEST_CHECKOUT is on, but the test checkout cannot be switched on with "
+                "DJANGO_DEBUG off: it stays off and Paddle needs its keys.",
+                hint="Remove PADDLE_TEST_CHECKOUT and set PADDLE_API_KEY, PADDLE_CLIENT_TOKEN and "
+                "PADDLE_WEBHOOK_SECRET.",
+                id="billing.E004",
+            )
+        ]
+    return [
+        Warning(
+            "The built-in test checkout for Paddle is on: credits are bought without any money moving.",
+            hint="Deployments run with DJANGO_DEBUG=0 and the Paddle keys set.",
+            id="billing.W002",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
 def billing_key_encryption_check(app_configs=None, **kwargs):
     """`check --deploy`: billing keys are never encrypted with the published development key."""
     errors = []

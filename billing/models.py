@@ -33,6 +33,7 @@ CHECKOUT_CLOSED_CODE = "checkout_closed"
 CHECKOUT_CLOSED_DETAIL = "The checkout was closed before paying."
 CHECKOUT_EXPIRED_CODE = "checkout_expired"
 CHECKOUT_EXPIRED_DETAIL = "The checkout was not completed in time."
+PAYMENT_PROVIDER_CANCELLED_DETAIL = "Paddle cancelled the transaction."  # its transaction became canceled
 
 
 def order_title(*, pack_name: str, credits: int) -> str:
@@ -286,6 +287,8 @@ class Payment(models.Model):
             return gettext("The payment does not match the order.")
         if self.failure_detail == PAYMENT_FAILED_DETAIL:
             return gettext("The payment failed.")
+        if self.failure_detail == PAYMENT_PROVIDER_CANCELLED_DETAIL:
+            return gettext("Paddle cancelled the transaction.")
         return self.failure_detail
 
     @property

@@ -48,6 +48,11 @@ from paddle_billing.Resources.Transactions.Operations.Create import TransactionC
 from billing.errors import PaymentProviderUnavailable
 
 logger = logging.getLogger(__name__)
+# The SDK logs every request at INFO and each failure at ERROR (and bodies at DEBUG); this
+# boundary logs what matters once, so the SDK's own lines go nowhere.
+_sdk_logger = logging.getLogger("billing.paddle.sdk")
+_sdk_logger.addHandler(logging.NullHandler())
+_sdk_logger.propagate = False
 
 SIGNATURE_HEADER = "Paddle-Signature"
 # Paddle's transaction statuses (developer.paddle.com, "Transaction statuses"): completed is the
@@ -96,7 +101,8 @@ def _client() -> Client:
 def _cached_client(api_key: str, base_url: str, timeout: float) -> Client:
     # One requests session per key and host, shared (thread-safe for these calls). retry_count=1:
     # the SDK retries only idempotent methods on 429/5xx, and only over https.
-    return Client(api_key, options=Options(environment=_ApiBase(base_url)), timeout=timeout, retry_count=1)
+    return Client(api_key, options=Options(environment=_ApiBase(base_url)), timeout=timeout, retry_count=1,
+                  logger=_sdk_logger)
 
 
 def _call(what: str, call):
@@ -121,7 +127,7 @@ def _raw(resource) -> dict:
     return ResponseParser(resource.response).get_dict()
 
 
-def _time(value) -> datetime | None:
+def parse_time(value) -> datetime | None:
     if not value:
         return None
     try:
@@ -289,10 +295,10 @@ def transaction_from_payload(raw: dict) -> PaddleTransaction:
                            _int((li.get("totals") or {}).get("subtotal")), _int((li.get("totals") or {}).get("total")))
             for li in details.get("line_items") or []
         ),
-        billing_period_start=_time(period.get("starts_at")),
-        billing_period_end=_time(period.get("ends_at")),
-        billed_at=_time(raw.get("billed_at")),
-        updated_at=_time(raw.get("updated_at")),
+        billing_period_start=parse_time(period.get("starts_at")),
+        billing_period_end=parse_time(period.get("ends_at")),
+        billed_at=parse_time(raw.get("billed_at")),
+        updated_at=parse_time(raw.get("updated_at")),
         adjustments=tuple(adjustment_from_payload(a) for a in raw.get("adjustments") or [] if isinstance(a, dict)),
         raw=raw,
     )
@@ -349,11 +355,11 @@ def subscription_from_payload(raw: dict) -> PaddleSubscription:
         customer_id=str(raw.get("customer_id") or ""),
         custom_data=raw.get("custom_data") if isinstance(raw.get("custom_data"), dict) else {},
         price_ids=tuple(str((item.get("price") or {}).get("id") or "") for item in raw.get("items") or []),
-        current_period_start=_time(period.get("starts_at")),
-        current_period_end=_time(period.get("ends_at")),
+        current_period_start=parse_time(period.get("starts_at")),
+        current_period_end=parse_time(period.get("ends_at")),
         cancel_scheduled=change.get("action") == "cancel",
-        canceled_at=_time(raw.get("canceled_at")),
-        updated_at=_time(raw.get("updated_at")),
+        canceled_at=parse_time(raw.get("canceled_at")),
+        updated_at=parse_time(raw.get("updated_at")),
         raw=raw,
     )
 
@@ -409,7 +415,7 @@ def adjustment_from_payload(raw: dict) -> PaddleAdjustment:
         total=_int(totals.get("total")),
         currency=str(raw.get("currency_code") or totals.get("currency_code") or ""),
         reason=str(raw.get("reason") or ""),
-        updated_at=_time(raw.get("updated_at")) or _time(raw.get("created_at")),
+        updated_at=parse_time(raw.get("updated_at")) or parse_time(raw.get("created_at")),
         raw=raw,
     )
 
@@ -488,7 +494,7 @@ def webhook_verify(
     return PaddleEvent(
         event_id=str(event.get("event_id") or "")[:200],
         event_type=str(event["event_type"])[:100],
-        occurred_at=_time(event.get("occurred_at")),
+        occurred_at=parse_time(event.get("occurred_at")),
         notification_id=str(event.get("notification_id") or "")[:200],
         data=event["data"],
     )

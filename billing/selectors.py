@@ -35,6 +35,12 @@ def payment_get_for_user(*, user, payment_id: str) -> Payment | None:
     return Payment.objects.select_related("pack").filter(user_id=user.pk, payment_id=payment_id).first()
 
 
+def payment_pending_for_checkout(*, user, provider_checkout_id: str) -> bool:
+    """The user has a pending payment whose provider checkout (a Paddle transaction) is this one."""
+    return Payment.objects.filter(user_id=user.pk, provider_checkout_id=provider_checkout_id,
+                                  status=Payment.Status.PENDING).exists()
+
+
 def plan_credits_left(*, user) -> int:
     """The plan credits in the user's balance (spent first; expire or roll over at renewal)."""
     left = CreditAccount.objects.filter(user_id=user.pk).values_list("plan_balance", flat=True).first()

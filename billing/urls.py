@@ -26,6 +26,7 @@ api_urlpatterns: list = [
     path("billing/subscription/card", api.SubscriptionCardApi.as_view(), name="api_billing_subscription_card"),
     path("billing/webhooks/portone", api.PortOneWebhookApi.as_view(), name="api_billing_webhook_portone"),
     path("billing/webhooks/stripe", api.StripeWebhookApi.as_view(), name="api_billing_webhook_stripe"),
+    path("billing/webhooks/paddle", api.PaddleWebhookApi.as_view(), name="api_billing_webhook_paddle"),
 ]
 
 # Server-rendered pages.
@@ -35,6 +36,7 @@ urlpatterns: list = [
     path("credits/test-checkout/billing-key", views.test_checkout_billing_key, name="test_checkout_billing_key"),
     path("credits/test-checkout/renew", views.test_checkout_renew, name="test_checkout_renew"),
     path("credits/test-checkout/pay", views.test_checkout_pay, name="test_checkout_pay"),
+    path("credits/test-checkout/paddle/pay", views.test_checkout_paddle_pay, name="test_checkout_paddle_pay"),
     path("credits/payments/return", views.payment_return_page, name="payment_return"),
     path("credits/payments/<str:payment_id>", views.payment_result_page, name="payment_result"),
 ]

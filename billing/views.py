@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import user_must_verify_email
-from billing import portone, sandbox, selectors, services
+from billing import paddle, paddle_sandbox, portone, sandbox, selectors, services
 from billing.context_processors import request_balance
 from billing.ledger_rows import ledger_job_ids, ledger_rows
 from onevoice.csp import source_of
@@ -63,11 +63,34 @@ def _after_payment(request) -> str:
     return request.session.get(AFTER_PAYMENT, "")
 
 
+def _paddle_js_csp(view):
+    """Let the page load Paddle.js and frame Paddle's overlay checkout (PADDLE_CSP_ORIGINS),
+    only while Paddle is on. Read per request: the test checkout serves its own stand-in."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        script = source_of(settings.PADDLE_JS_URL)
+        if not paddle.is_configured():
+            return view(request, *args, **kwargs)
+        checkout = list(settings.PADDLE_CSP_ORIGINS)
+        scripts = [script, *checkout] if script else checkout
+        policy = {"script-src": scripts, "connect-src": scripts, "frame-src": checkout}
+        return csp_update(policy)(view)(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _paddle_js_url() -> str:
+    return settings.PADDLE_JS_URL if paddle.is_configured() else ""
+
+
 @require_GET
 @login_required
 @_portone_sdk_csp
+@_paddle_js_csp
 def credits_page(request):
-    configured = portone.is_configured()
+    paddle_sandbox.catalog_ensure()  # the test checkout's loopback Paddle learns our packs (debug only)
+    configured = portone.is_configured() or paddle.is_configured()
     verify_first = user_must_verify_email(user=request.user)
     balance, plan_credits = selectors.credits_balances(user=request.user)
     request_balance(request, known=balance)  # the header shows it too
@@ -83,7 +106,9 @@ def credits_page(request):
             # refuses the payment too, 403 email_unverified).
             "verify_first": verify_first,
             "can_buy": configured and not verify_first,
-            "sdk_url": settings.PORTONE_BROWSER_SDK_URL if configured else "",
+            "sdk_url": settings.PORTONE_BROWSER_SDK_URL if portone.is_configured() else "",
+            "paddle_js_url": _paddle_js_url(),
+            "paddle_test_checkout": paddle_sandbox.is_running(),
             "test_checkout": sandbox.is_running(),
             "recent_rows": ledger_rows(selectors.ledger_entry_list(user=request.user)[:5]),
             "plan_credits": plan_credits,
@@ -241,3 +266,22 @@ def test_checkout_renew(request):
     outcome = services.subscription_renew(subscription_id=subscription.pk, now=subscription.next_attempt_at)
     messages.info(request, gettext("Test renewal: %(outcome)s.") % {"outcome": outcome})
     return redirect("plans")
+
+
+@require_POST
+@login_required
+def test_checkout_paddle_pay(request):
+    """The Paddle.js stand-in's "Pay" button (debug only): Paddle's checkout paying."""
+    if paddle_sandbox.server() is None:
+        raise Http404
+    try:
+        transaction_id = str(json.loads(request.body or b"{}")["transactionId"])
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"code": "INVALID_REQUEST", "message": "Bad test payment request."}, status=400)
+    # Only the payer's own pending checkouts: the sandbox is no way to poke at other people's.
+    if not selectors.payment_pending_for_checkout(user=request.user, provider_checkout_id=transaction_id):
+        raise Http404
+    return JsonResponse(paddle_sandbox.sandbox_pay(
+        transaction_id=transaction_id,
+        webhook_url=request.build_absolute_uri(reverse("api_billing_webhook_paddle")),
+    ))

@@ -368,10 +368,18 @@ PADDLE_API_BASE = env_str(
     "https://api.paddle.com" if PADDLE_ENVIRONMENT == "production" else "https://sandbox-api.paddle.com",
 ).rstrip("/")
 PADDLE_JS_URL = env_str("PADDLE_JS_URL", "https://cdn.paddle.com/paddle/v2/paddle.js")
+# Beyond Paddle.js's own origin, what its overlay checkout loads, calls and frames (the credits
+# and plans pages only, billing/views.py).
+PADDLE_CSP_ORIGINS = env_list("PADDLE_CSP_ORIGINS", ["https://*.paddle.com"])
 # How long a call to Paddle may take before it counts as unanswered (502 provider_unavailable).
 PADDLE_TIMEOUT_SECONDS = env_float("PADDLE_TIMEOUT_SECONDS", 15.0)
 if PADDLE_TIMEOUT_SECONDS <= 0:
     raise ImproperlyConfigured("PADDLE_TIMEOUT_SECONDS must be positive.")
+# The built-in test checkout for Paddle buyers (billing/paddle_sandbox.py): on by default with
+# debug on and no Paddle keys; never with debug off or beside real keys (check --deploy says so).
+_PADDLE_KEYS_SET = bool(PADDLE_API_KEY or PADDLE_CLIENT_TOKEN)
+PADDLE_TEST_CHECKOUT_REQUESTED = env_bool("PADDLE_TEST_CHECKOUT", DEBUG and not _PADDLE_KEYS_SET)
+PADDLE_TEST_CHECKOUT = PADDLE_TEST_CHECKOUT_REQUESTED and DEBUG and not _PADDLE_KEYS_SET
 # A signed webhook older (or newer) than this many seconds is refused: Paddle's own libraries
 # default to 5; a replayed delivery carries its old timestamp.
 PADDLE_WEBHOOK_TOLERANCE_SECONDS = env_int("PADDLE_WEBHOOK_TOLERANCE_SECONDS", 5, minimum=1)

@@ -200,6 +200,28 @@ class FakePaddle:
         self.prices[price["id"]] = price
         return price
 
+    def adopt_price(self, *, product_id: str, price_id: str, amount: int, currency: str, monthly: bool,
+                    active: bool = True, name: str = "") -> dict:
+        """A product and price this Paddle account already holds (ids made by an earlier run)."""
+        with self._lock:
+            now = _iso()
+            self.products.setdefault(product_id, {
+                "id": product_id, "name": name or product_id, "type": "standard", "tax_category": "standard",
+                "description": None, "image_url": None, "custom_data": None, "status": "active",
+                "import_meta": None, "created_at": now, "updated_at": now,
+            })
+            price = {
+                "id": price_id, "product_id": product_id, "type": "standard", "description": name or price_id,
+                "name": None, "billing_cycle": {"interval": "month", "frequency": 1} if monthly else None,
+                "trial_period": None, "tax_mode": "account_setting",
+                "unit_price": {"amount": str(amount), "currency_code": currency}, "unit_price_overrides": [],
+                "quantity": {"minimum": 1, "maximum": 1}, "custom_data": None,
+                "status": "active" if active else "archived", "import_meta": None,
+                "created_at": now, "updated_at": now,
+            }
+            self.prices[price_id] = price
+            return copy.deepcopy(price)
+
     # --- transactions -----------------------------------------------------------------------
     def _totals(self, subtotal: int) -> dict:
         tax = round(subtotal * float(self.tax_rate))
@@ -306,11 +328,6 @@ class FakePaddle:
             self._touch(transaction)
             self._emit("transaction.completed", transaction)
             return copy.deepcopy(transaction)
-
-    def leave_unpaid(self, transaction_id: str) -> dict:
-        """The buyer closed the checkout: the transaction stays ready (or draft), never billed."""
-        with self._lock:
-            return copy.deepcopy(self.transactions[transaction_id])
 
     # --- subscriptions ----------------------------------------------------------------------
     def _subscription_open(self, transaction: dict, prices: list[dict]) -> dict:

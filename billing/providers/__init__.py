@@ -13,12 +13,14 @@ from django.conf import settings
 from billing.errors import PaymentsNotConfigured
 from billing.models import Provider
 from billing.providers.base import PaymentProvider
+from billing.providers.paddle import PaddleProvider
 from billing.providers.portone import PortOneProvider
 from billing.providers.stripe import StripeProvider
 
 _PROVIDERS: dict[str, PaymentProvider] = {
     Provider.PORTONE: PortOneProvider(),
     Provider.STRIPE: StripeProvider(),
+    Provider.PADDLE: PaddleProvider(),
 }
 KOREA = "KR"
 

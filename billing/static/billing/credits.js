@@ -31,6 +31,36 @@
     });
   }
 
+  function later(ms) {
+    return new Promise(function (resolve) { setTimeout(resolve, ms); });
+  }
+
+  // Ask our server to check the payment; while the provider is still processing it (pending),
+  // ask again a few times before showing the result page (which the webhook completes anyway).
+  function complete(paymentId, tries) {
+    return post(paymentsUrl + "/" + encodeURIComponent(paymentId) + "/complete").then(function (completed) {
+      if (!completed.ok && completed.status !== 422 && completed.status !== 409) {
+        throw new Error(completed.data.detail || gettext("The payment could not be checked. It is safe to retry."));
+      }
+      if (completed.ok && completed.data.status === "pending" && tries > 1) {
+        return later(1000).then(function () { return complete(paymentId, tries - 1); });
+      }
+      return completed;
+    });
+  }
+
+  // Paddle (paddle-checkout.js): its overlay takes the payment, then our server asks Paddle.
+  function payWithPaddle(order) {
+    if (typeof OneVoicePaddle === "undefined") throw new Error(gettext("The Paddle payment window could not be loaded."));
+    return OneVoicePaddle.open(order.checkout).then(function (paid) {
+      if (!paid) throw new Error(gettext("The payment was not completed."));
+      say(gettext("Checking the payment..."));
+      return complete(order.payment_id, 5);
+    }).then(function () {
+      window.location.href = resultUrl + encodeURIComponent(order.payment_id);
+    });
+  }
+
   function buy(packId, button) {
     button.disabled = true;
     say(gettext("Preparing the payment..."));
@@ -38,6 +68,7 @@
       .then(function (prepared) {
         if (!prepared.ok) throw new Error(prepared.data.detail || gettext("The payment could not be prepared."));
         var order = prepared.data;
+        if (order.checkout && order.checkout.provider === "paddle") return payWithPaddle(order);
         if (typeof PortOne === "undefined") throw new Error(gettext("The PortOne payment window could not be loaded."));
         return PortOne.requestPayment({
           storeId: order.store_id,

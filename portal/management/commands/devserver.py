@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.management.commands.runserver import Command as RunserverCommand
 from dramatiq import Worker
 
-from billing import sandbox
+from billing import paddle_sandbox, sandbox
 from billing.tasks import billing_sync_loop, renewal_loop
 from dubbing.worker.reaper import reaper_loop
 from portal.sample import sample_dub_start
@@ -91,6 +91,15 @@ class Command(RunserverCommand):
             self.stdout.write(
                 f"Test checkout: loopback PortOne V2 at {portone.base_url}, stand-in SDK at "
                 f"{settings.PORTONE_BROWSER_SDK_URL} (test payment: no money moves)"
+            )
+        if settings.PADDLE_TEST_CHECKOUT:
+            # Debug on and no Paddle keys: Paddle buyers pay through the loopback Paddle API and
+            # the stand-in Paddle.js, and no money moves.
+            fake_paddle = paddle_sandbox.start()
+            atexit.register(paddle_sandbox.stop)
+            self.stdout.write(
+                f"Test checkout for Paddle: loopback Paddle API at {fake_paddle.base_url}, stand-in "
+                f"Paddle.js at {settings.PADDLE_JS_URL} (test payment: no money moves)"
             )
         if self.sample_dub:
             # In the background, through the worker just started: start-up never waits for it.
