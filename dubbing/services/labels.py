@@ -32,20 +32,29 @@ def _label_file(kind: str, path: Path, *, voices: dict[str, str], names: dict[st
     if kind == ArtifactKind.REPORT:
         report = json.loads(path.read_text(encoding="utf-8"))
         report["speaker_names"] = dict(names)
-        for label, entry in (report.get("speakers") or {}).items():  # the casting's per-speaker report
+        # The casting's per-speaker entries ([{"speaker": "speaker_1", "voice": ...}, ...]) name them too.
+        speakers = report.get("speakers")
+        entries = speakers.items() if isinstance(speakers, dict) else (
+            (entry.get("speaker"), entry) for entry in speakers or [] if isinstance(entry, dict))
+        for label, entry in entries:
             if isinstance(entry, dict):
-                entry["name"] = names.get(label, "")
+                entry["name"] = names.get(label, "") if isinstance(label, str) else ""
         path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     else:
         path.write_text(vtt_voices_set(path.read_text(encoding="utf-8"), voices), encoding="utf-8")
 
 
 def outputs_label(*, job: DubbingJob, files: dict[str, Path]) -> None:
-    """Write the job's speaker names into a run's local output files before they are published."""
+    """Write the job's speaker names into a run's local output files before they are published.
+    A file that cannot be labelled is published as the pipeline wrote it (logged): a name is
+    never worth failing a dub."""
     voices, names = cue_voices(job=job), dict(job.speaker_names or {})
     for kind in LABELLED_KINDS:
         if kind.value in files:
-            _label_file(kind.value, Path(files[kind.value]), voices=voices, names=names)
+            try:
+                _label_file(kind.value, Path(files[kind.value]), voices=voices, names=names)
+            except (OSError, ValueError, TypeError, AttributeError, KeyError):
+                logger.exception("Dubbing job %s: could not write speaker names into %s", job.id, kind.value)
 
 
 def job_outputs_relabel(*, job: DubbingJob) -> int:
@@ -65,7 +74,7 @@ def job_outputs_relabel(*, job: DubbingJob) -> int:
                     continue
                 _label_file(artifact.kind, local, voices=voices, names=names)
                 storage_save(artifact.name, local, content_type=artifact.content_type)
-            except (OSError, ValueError):
+            except (OSError, ValueError, TypeError, AttributeError, KeyError):
                 logger.exception("Dubbing job %s: could not write speaker names into %s", job.id, artifact.name)
                 continue
             size = local.stat().st_size

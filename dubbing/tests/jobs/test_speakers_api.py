@@ -43,7 +43,7 @@ def _store_vtt(job, tmp_path):
                           content=path.read_bytes(), content_type="text/vtt")
     report = ArtifactFactory(job=job, kind=ArtifactKind.REPORT, filename="dub.es.report.json",
                              content=json.dumps({"voices": {"speaker_1": "cast-one"},
-                                                 "speakers": {"speaker_2": {"voice": "cast-two"}}}).encode(),
+                                                 "speakers": [{"speaker": "speaker_2", "voice": "cast-two"}]}).encode(),
                              content_type="application/json")
     return vtt, report
 
@@ -89,7 +89,7 @@ def test_a_new_name_changes_no_line_costs_nothing_and_labels_the_stored_subtitle
     assert [s.speaker for s in parse_subtitles(text)] == ["speaker_1", "Minji", "speaker_1"]
     stored = json.loads(storages["default"].open(report.name).read())
     assert stored["speaker_names"] == {"speaker_2": "Minji"}
-    assert stored["speakers"]["speaker_2"] == {"voice": "cast-two", "name": "Minji"}
+    assert stored["speakers"] == [{"speaker": "speaker_2", "voice": "cast-two", "name": "Minji"}]
 
     # When the name is taken away again, the label goes back to the speaker's own
     response = owner_client.patch(f"{url}/speakers/speaker_2", {"name": ""}, format="json")
