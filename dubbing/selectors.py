@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import Greatest
+from django.utils.translation import gettext
 
 from billing.selectors import credits_balance
 from dubbing.errors import JobNotFound
@@ -224,6 +225,34 @@ def _per_speaker(detail: dict, key: str, speaker: str):
     return found.get(speaker or "speaker_1") if isinstance(found, dict) else None
 
 
+def voice_reason_text(cast: dict | None, *, chosen: bool, recorded: str = "") -> str:
+    """Why a speaker has their voice, in the reader's language: from the cast the synthesis
+    recorded (`speakers` in its detail: a `reason` code and the pitches, docs/engines.md
+    "Speakers"); `recorded` (the step's `voice_reasons`, English) where another stage said more
+    (cloning) or the cast has no code."""
+    if chosen:
+        return gettext("Chosen for this speaker.")
+    if not isinstance(cast, dict) or recorded != cast.get("voice_reason", recorded):
+        return recorded
+    reason, speaker_hz, voice_hz = cast.get("reason"), cast.get("speaker_hz"), cast.get("voice_hz")
+    if reason == "closest" and speaker_hz and voice_hz:
+        return gettext("The free voice closest to this speaker's pitch and character (their median pitch is "
+                       "%(speaker)d Hz, the voice's %(voice)d Hz).") % {"speaker": speaker_hz, "voice": voice_hz}
+    if reason == "closest":
+        return gettext("The closest free voice (this speaker's pitch could not be measured).")
+    if reason == "reused":
+        return gettext("There are more speakers than voices, so this voice is shared with another speaker.")
+    if reason == "dub_voice":
+        return gettext("The voice chosen for this dub.")
+    if reason == "unmeasured" and speaker_hz:
+        return gettext("This speech engine's voices have not been measured, so they are given in its order.")
+    if reason == "unmeasured":
+        return gettext("The speakers' voices could not be measured, so voices are given in the engine's order.")
+    if reason == "one_voice":
+        return gettext("The speech engine has one voice for this language.")
+    return recorded
+
+
 def speaker_list(*, job: DubbingJob) -> list[dict]:
     """Each speaker of the job: its name, voice, why it has that voice, whether the voice is a
     clone of theirs, and how many lines (and source seconds) it has.
@@ -248,7 +277,9 @@ def speaker_list(*, job: DubbingJob) -> list[dict]:
             "speaker": row["speaker"],
             "name": names.get(row["speaker"], ""),
             "voice": chosen.get(row["speaker"]) or _per_speaker(cast, "voices", row["speaker"]) or default,
-            "voice_reason": _per_speaker(cast, "voice_reasons", row["speaker"]) or "",
+            "voice_reason": voice_reason_text(_per_speaker(cast, "speakers", row["speaker"]),
+                                              chosen=bool(chosen.get(row["speaker"])),
+                                              recorded=_per_speaker(cast, "voice_reasons", row["speaker"]) or ""),
             "cloned": bool(_per_speaker(cast, "cloned", row["speaker"])),
             "segments": row["segments"],
             "seconds": round(float(row["seconds"] or 0.0), 3),

@@ -186,7 +186,7 @@ def _report(ctx: Context, timings: dict[str, dict]) -> dict:
         "cloning": ctx.cloning,
         # How speakers were told apart, and each one's voice, why, and seconds (docs/engines.md "Speakers").
         "speaker_detection": _speaker_detection(ctx),
-        "speakers": [{"speaker": speaker, **cast.to_dict()} for speaker, cast in speaker_casts(ctx).items()],
+        "speakers": {speaker: cast.to_dict() for speaker, cast in speaker_casts(ctx).items()},
         "segments": [_report_line(ctx, seg) for seg in ctx.segments],
         "stages": timings,
         "glossary_misses": [

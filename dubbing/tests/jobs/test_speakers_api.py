@@ -140,8 +140,9 @@ def test_a_new_voice_marks_exactly_that_speakers_lines_changed(owner, staff, own
     response = owner_client.patch(f"{url}/speakers/speaker_1", {"voice": voices[1], "name": "Jisoo"}, format="json")
 
     assert response.status_code == 200, response.content
-    assert response.json() == {"speaker": "speaker_1", "name": "Jisoo", "voice": voices[1], "voice_reason": "",
-                               "seconds": 3.0, "segments": 2, "cloned": False}
+    assert response.json() == {"speaker": "speaker_1", "name": "Jisoo", "voice": voices[1],
+                               "voice_reason": "Chosen for this speaker.", "seconds": 3.0, "segments": 2,
+                               "cloned": False}
     changed = {s["index"]: s["changed"] for s in owner_client.get(f"{url}/segments").json()["results"]}
     assert changed == {0: True, 1: False, 2: True}
     quote = owner_client.get(f"{url}/render").json()

@@ -190,7 +190,7 @@ def test_a_two_speaker_clip_gets_two_voices_matching_their_pitch(two_speaker_dub
 
     report, workspace = two_speaker_dub
     assert report["speaker_detection"] == {"method": "embeddings", "fallback": None}
-    speakers = {s["speaker"]: s for s in report["speakers"]}
+    speakers = report["speakers"]
     assert set(speakers) == {"speaker_1", "speaker_2"} == {s["speaker"] for s in report["segments"]}
     low, high = speakers["speaker_1"], speakers["speaker_2"]
     assert low["voice"] != high["voice"]
