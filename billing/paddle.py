@@ -328,6 +328,19 @@ def transaction_fetch(*, transaction_id: str) -> PaddleTransaction | None:
     return transaction_from_payload(_raw(client.transactions))
 
 
+def invoice_url(*, transaction_id: str) -> str | None:
+    """A link to the transaction's invoice PDF (Paddle's receipt for the buyer), valid for a
+    while only, so asked for each time it is wanted; None while Paddle has no invoice (unpaid)."""
+    client = _client()
+    try:
+        document = _call("get invoice", lambda: client.transactions.get_invoice_pdf(transaction_id))
+    except PaddleRefused as refusal:
+        if refusal.status in (400, 404):
+            return None
+        raise unavailable() from refusal
+    return document.url or None
+
+
 # --- Subscriptions ---------------------------------------------------------------------------
 
 

@@ -35,6 +35,11 @@ def payment_get_for_user(*, user, payment_id: str) -> Payment | None:
     return Payment.objects.select_related("pack").filter(user_id=user.pk, payment_id=payment_id).first()
 
 
+def payment_get(*, payment_id: str) -> Payment | None:
+    """Any user's payment by our id (staff pages)."""
+    return Payment.objects.filter(payment_id=payment_id).first()
+
+
 def payment_pending_for_checkout(*, user, provider_checkout_id: str) -> bool:
     """The user has a pending payment whose provider checkout (a Paddle transaction) is this one."""
     return Payment.objects.filter(user_id=user.pk, provider_checkout_id=provider_checkout_id,

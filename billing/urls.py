@@ -38,5 +38,6 @@ urlpatterns: list = [
     path("credits/test-checkout/pay", views.test_checkout_pay, name="test_checkout_pay"),
     path("credits/test-checkout/paddle/pay", views.test_checkout_paddle_pay, name="test_checkout_paddle_pay"),
     path("credits/payments/return", views.payment_return_page, name="payment_return"),
+    path("credits/payments/<str:payment_id>/receipt", views.payment_receipt, name="payment_receipt"),
     path("credits/payments/<str:payment_id>", views.payment_result_page, name="payment_result"),
 ]

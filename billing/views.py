@@ -285,3 +285,24 @@ def test_checkout_paddle_pay(request):
         transaction_id=transaction_id,
         webhook_url=request.build_absolute_uri(reverse("api_billing_webhook_paddle")),
     ))
+
+
+@require_GET
+@login_required
+def payment_receipt(request, payment_id: str):
+    """The buyer's receipt at the provider that took the payment (Paddle's invoice PDF is linked
+    afresh each time): the buyer's own payments, or any for staff."""
+    payment = selectors.payment_get_for_user(user=request.user, payment_id=payment_id)
+    if payment is None and request.user.is_staff:
+        payment = selectors.payment_get(payment_id=payment_id)
+    if payment is None:
+        raise Http404
+    try:
+        link = services.payment_receipt_link(payment=payment)  # may ask the provider
+    except ServiceError as error:  # the provider did not answer: say so, the link works later
+        return render(request, "billing/payment_result.html",
+                      {"payment": payment, "balance": selectors.credits_balance(user=request.user),
+                       "error": error.detail}, status=error.status_code)
+    if not link:
+        raise Http404
+    return redirect(link)

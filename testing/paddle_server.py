@@ -6,6 +6,7 @@ endpoints billing calls through `paddle_billing.Client` (paddle-python-sdk):
     POST  /products, GET /products, GET /products/{id}          products
     POST  /prices,   GET /prices,   GET /prices/{id}, PATCH /prices/{id}   prices (archive)
     POST  /transactions, GET /transactions/{id}                 transactions
+    GET   /transactions/{id}/invoice                           the invoice PDF's link
     GET   /subscriptions/{id}, POST /subscriptions/{id}/cancel  subscriptions
     POST  /adjustments                                          refunds (action "refund")
 
@@ -599,6 +600,10 @@ class FakePaddle:
                     record[key] = body[key]
             self._touch(record)
             return 200, self._envelope(record)
+        if method == "GET" and resource == "transactions" and rest[1:] == ["invoice"]:
+            if record["status"] not in ("billed", "paid", "completed"):
+                raise _Refusal(400, "transaction_invoice_not_available", "the transaction has no invoice yet")
+            return 200, self._envelope({"url": f"{self.base_url}/invoices/{record['invoice_id']}.pdf"})
         if method == "POST" and resource == "subscriptions" and rest[1:] == ["cancel"]:
             effective = body.get("effective_from") or "next_billing_period"
             return 200, self._envelope(self._cancel(record, effective_from=effective))

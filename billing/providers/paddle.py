@@ -17,6 +17,7 @@ import logging
 from collections.abc import Mapping
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils.translation import gettext
 from paddle_billing.Entities.Shared import CurrencyCode
 
@@ -170,7 +171,10 @@ class PaddleProvider:
         return classify(event)
 
     def receipt_url(self, *, payment: Payment) -> str:
-        return payment.receipt_url
+        # Paddle's invoice PDF, linked fresh: its links expire. Stored receipt_url is our own
+        # page that comes here (billing/views.py payment_receipt).
+        transaction_id = payment.provider_payment_id or payment.provider_checkout_id
+        return (paddle.invoice_url(transaction_id=transaction_id) or "") if transaction_id else ""
 
 
 def snapshot(transaction: paddle.PaddleTransaction, *, price: int) -> ProviderPayment:
@@ -201,7 +205,14 @@ def snapshot(transaction: paddle.PaddleTransaction, *, price: int) -> ProviderPa
         raw=transaction.raw,
         provider_payment_id=transaction.id,
         provider_customer_id=transaction.customer_id,
+        # Paddle's invoice link expires: the payment keeps our page that fetches a fresh one.
+        receipt_url=_receipt_page(transaction) if local != Payment.Status.PENDING and transaction.billed_at else "",
     )
+
+
+def _receipt_page(transaction: paddle.PaddleTransaction) -> str:
+    payment_id = str(transaction.custom_data.get("payment_id") or "")
+    return settings.SITE_URL + reverse("payment_receipt", args=[payment_id]) if payment_id else ""
 
 
 def subscription_state(subscription: paddle.PaddleSubscription) -> SubscriptionState:

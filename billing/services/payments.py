@@ -299,6 +299,14 @@ def payment_sync(*, payment: Payment) -> Payment:
     return _payment_apply(payment_pk=payment.pk, snapshot=snapshot)
 
 
+def payment_receipt_link(*, payment: Payment) -> str:
+    """Where the buyer's receipt for a paid payment is, from its provider ('' when there is
+    none); may ask the provider (Paddle's invoice links are made on demand and expire)."""
+    if payment.credited_at is None:
+        return ""
+    return provider_get(payment.provider).receipt_url(payment=payment)
+
+
 def payment_complete(*, user, payment_id: str) -> Payment:
     """The client says it paid: check with the provider, credit once, or say precisely what is wrong."""
     payment = Payment.objects.filter(user_id=user.pk, payment_id=payment_id).first()

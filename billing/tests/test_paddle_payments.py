@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.conf import settings
 from django.utils import timezone
 
@@ -355,3 +356,41 @@ def test_staff_refund_a_paddle_payment_in_the_admin_through_paddle(
     assert refund.status == "succeeded"
     change = staff_browser.get(f"/admin/billing/payment/{payment.pk}/change/")
     assert payment.provider_checkout_id.encode() in change.content
+
+
+class TestReceipts:
+    def test_the_buyer_is_sent_to_a_fresh_paddle_invoice_link(self, owner, owner_client, pack, catalog, deliver):
+        payment = _paid(owner_client, pack, catalog, deliver)
+        assert payment.receipt_url.endswith(f"/credits/payments/{payment.payment_id}/receipt")
+        client = Client()
+        client.force_login(owner)
+
+        response = client.get(f"/credits/payments/{payment.payment_id}/receipt")
+
+        invoice = catalog.transactions[payment.provider_checkout_id]["invoice_id"]
+        assert response.status_code == 302 and response["Location"] == f"{catalog.base_url}/invoices/{invoice}.pdf"
+        assert catalog.requests[-1][:2] == ("GET", f"/transactions/{payment.provider_checkout_id}/invoice")
+
+    def test_someone_elses_receipt_is_404_and_staff_may_open_it(
+        self, owner_client, other, staff, pack, catalog, deliver
+    ):
+        payment = _paid(owner_client, pack, catalog, deliver)
+        for user, status in ((other, 404), (staff, 302)):
+            client = Client()
+            client.force_login(user)
+            assert client.get(f"/credits/payments/{payment.payment_id}/receipt").status_code == status
+
+    def test_an_unpaid_checkout_has_no_receipt(self, owner, owner_client, pack, catalog):
+        order = buy(owner_client, pack)
+        client = Client()
+        client.force_login(owner)
+        assert client.get(f"/credits/payments/{order['payment_id']}/receipt").status_code == 404
+        assert Payment.objects.get(payment_id=order["payment_id"]).receipt_url == ""
+
+    def test_paddle_down_says_so_and_keeps_the_link(self, owner, owner_client, pack, catalog, deliver):
+        payment = _paid(owner_client, pack, catalog, deliver)
+        catalog.fail_with = 503
+        client = Client()
+        client.force_login(owner)
+        response = client.get(f"/credits/payments/{payment.payment_id}/receipt")
+        assert response.status_code == 502 and "Paddle did not answer" in response.content.decode()
