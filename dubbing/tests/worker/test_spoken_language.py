@@ -20,6 +20,7 @@ from billing.models import LedgerEntry
 from billing.selectors import credits_balance
 from billing.services import credits_grant
 from dubbing.languages import language_support_clear
+from dubbing import services
 from dubbing.models import DubbingJob
 from testing.media import FIXTURE_MEDIA
 from testing.waiting import wait_for_row
@@ -101,12 +102,19 @@ def test_korean_speech_is_detected_at_upload_preselected_and_used_to_refuse_befo
     assert unserved.json()["detail"].startswith("To dub Korean into Spanish here, upload your Spanish subtitles")
     assert charged_nothing(owner, 10, entries)
 
-    # With the Spanish subtitles it is accepted, from Korean.
+    # With the Spanish subtitles it is accepted, from Korean, and dubbed offline: Whisper hears the
+    # Korean (the source subtitles of the dub), the user's Spanish line is spoken.
     accepted = owner_client.post("/api/v1/jobs", {"video_id": str(video.id), "target_language": "es",
                                                   "target_subtitles": SPANISH_SRT, "background": "drop"},
                                  format="json")
     assert accepted.status_code == 201, accepted.content
-    assert DubbingJob.objects.get().source_language == "ko"
+    job = DubbingJob.objects.get()
+    assert job.source_language == "ko"
+    job = wait_for_row(job, lambda j: j.status in ("succeeded", "failed", "cancelled"), timeout=300, interval=0.2)
+    assert job.status == "succeeded", job.error_message
+    lines = list(job.segments.values_list("source_text", "target_text"))
+    assert [target for _, target in lines] == ["Hola a todos."]
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in lines[0][0])  # the Korean heard under the cue
     language_support_clear()
 
 
@@ -137,6 +145,7 @@ def test_a_video_whose_language_cannot_be_told_asks_the_user_and_charges_nothing
     chosen = owner_client.post("/api/v1/jobs", {"video_id": str(video.id), "target_language": "es",
                                                 "source_language": "en", "background": "drop"}, format="json")
     assert chosen.status_code == 201, chosen.content
+    services.dubbing_job_cancel(job=DubbingJob.objects.get())  # accepted is the point; no dub needed
     language_support_clear()
 
 
