@@ -68,6 +68,7 @@ class EngineChoice(Protocol):
     source_subtitles: str | None
     target_subtitles: str | None
     background: str
+    voice: str | None
 
 
 @dataclass
@@ -136,11 +137,13 @@ def build_translator(kind: str, config: EngineConfig) -> TranslateEngine | None:
     raise EngineUnavailable(f"Unknown translation engine '{kind}' (choose from {', '.join(TRANSLATE_CHOICES)}).")
 
 
-def build_tts(kind: str, config: EngineConfig, *, threads: int | None = None, target: str | None = None) -> TTSEngine:
+def build_tts(kind: str, config: EngineConfig, *, threads: int | None = None, target: str | None = None,
+              voice: str | None = None) -> TTSEngine:
     if kind == "local":
         # Every voice of the set is a pinned requirement: one missing is refused by name here.
         return LocalTTS({"espeak": EspeakTTS(concurrency=threads), "piper": PiperTTS(threads=threads),
-                         "kokoro": KokoroMultilingualTTS(config.model_dir, threads=threads)}, target=target)
+                         "kokoro": KokoroMultilingualTTS(config.model_dir, threads=threads)}, target=target,
+                        voice=voice)
     if kind == "espeak":
         return EspeakTTS(concurrency=threads)
     if kind == "piper":
@@ -184,7 +187,7 @@ def build_engines(options: EngineChoice, config: EngineConfig, *, threads: int |
     return Engines(
         asr=asr,
         translator=translator,
-        tts=build_tts(tts_kind, config, threads=threads, target=options.target_language),
+        tts=build_tts(tts_kind, config, threads=threads, target=options.target_language, voice=options.voice),
         vad=SileroVAD(),
         # Built (weights checked, graph made: a few seconds) only for a dub that mixes over the stems;
         # EngineUnavailable naming the package when the weights are missing or damaged.

@@ -79,14 +79,15 @@ def distance(speaker: SpeakerProfile, voice: SpeakerProfile) -> float:
     return d
 
 
-def candidate_voices(tts: TTSEngine, language: str, needed: int) -> list[str]:
-    """The voices of the language's own engine (its first is its default), or every voice listed
-    for the language when that engine has fewer than `needed`."""
+def candidate_voices(tts: TTSEngine, language: str, needed: int, *, beside: str | None = None) -> list[str]:
+    """The voices of the language's own engine (its first is its default), or of the engine that
+    speaks `beside` (the dub's chosen voice: its other speakers stay in that engine), or every
+    voice listed for the language when that engine has fewer than `needed`."""
     lister = getattr(tts, "voices", None)
     listed = list(lister(language)) if callable(lister) else []
     engine_for = getattr(tts, "engine_for", None)
     if callable(engine_for) and listed:
-        own = getattr(engine_for(language), "voices", None)
+        own = getattr(engine_for(language, beside) if beside else engine_for(language), "voices", None)
         primary = [v for v in (own(language) if callable(own) else []) if v in listed]
         if len(primary) >= needed:
             return primary
@@ -191,6 +192,6 @@ def cast_for(tts: TTSEngine, language: str, segments: list[Segment], profiles: d
         seconds[label] = seconds.get(label, 0.0) + max(0.0, seg.end - seg.start)
         counts[label] = counts.get(label, 0) + 1
     needed = len(speakers) - (1 if dub_voice else 0)
-    voices = candidate_voices(tts, language, needed)
+    voices = candidate_voices(tts, language, needed, beside=dub_voice)
     return cast_voices(speakers, profiles, voices, shipped_voice_profiles(), seconds=seconds, segments=counts,
                        dub_voice=dub_voice, chosen=chosen)

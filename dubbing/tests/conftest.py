@@ -10,6 +10,7 @@ import pytest
 
 from testing.openai_fixtures import *  # noqa: F401,F403
 from testing.media import FIXTURE_MEDIA
+from testing.voices import FAST_SPANISH_VOICE
 
 MEDIA = FIXTURE_MEDIA
 SPEECH_EN = MEDIA / "speech_en.mp4"
@@ -28,7 +29,7 @@ def english_dub(dub_root):
     from dubbing.pipeline.options import DubOptions
     from dubbing.pipeline.publish import run_pipeline
 
-    options = DubOptions(target_language="es", background="drop", engines="local")
+    options = DubOptions(target_language="es", voice=FAST_SPANISH_VOICE, background="drop", engines="local")
     workspace, out = dub_root / "ws-drop", dub_root / "out-drop"
     report = run_pipeline(SPEECH_EN, options, workspace=workspace, out_dir=out, engines=build_engines(options),
                           duck_db=-18.0)

@@ -16,6 +16,7 @@ from django.core import mail
 
 from onevoice.logs import logging_config
 from testing.media import FIXTURE_MEDIA
+from testing.voices import FAST_SPANISH_VOICE
 from testing.waiting import wait_for_row, wait_until
 
 
@@ -78,7 +79,7 @@ def test_a_journey_s_logs_follow_the_job_by_its_request_id_and_hold_no_secret(
             video = api_client.post("/api/v1/videos", {"file": f}, format="multipart")
         assert video.status_code == 201, video.content
         created = api_client.post("/api/v1/jobs", {"video_id": video.json()["id"], "target_language": "es",
-                                                   "background": "drop"}, format="json")
+                                                   "voice": FAST_SPANISH_VOICE, "background": "drop"}, format="json")
         assert created.status_code in (201, 202), created.content
         request_id = created["X-Request-ID"]
         job = DubbingJob.objects.get(id=created.json()["id"])

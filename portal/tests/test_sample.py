@@ -34,6 +34,7 @@ def test_the_sample_is_dubbed_by_the_real_pipeline_and_anyone_can_watch_it(media
     assert Client().get("/").content.decode().count('id="sample-pending"') == 1
     wait_until(lambda: _finished(job), timeout=240, interval=0.5, what="the sample's dub to finish")
     assert job.status == JobStatus.SUCCEEDED, job.error_message
+    assert job.engines["tts"] == "kokoro"  # the landing page's Spanish is Kokoro's, the default (issue 19)
 
     # Again at the next start-up: the same dub, nothing new queued, no credits left over.
     assert sample.sample_dub_ensure() == job

@@ -29,6 +29,7 @@ from moto.server import ThreadedMotoServer
 
 from onevoice.sqs import MAX_MESSAGE_BYTES, SQS_MIDDLEWARE, OneVoiceSQSBroker, SQSConfigError, sqs_config
 from testing.media import FIXTURE_MEDIA
+from testing.voices import FAST_SPANISH_VOICE
 from testing.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -273,7 +274,7 @@ def test_a_dub_job_runs_on_sqs_through_the_endpoint_going_away_and_coming_back(
     credits_grant(user=owner, amount=10, staff=owner, reason="test", idempotency_key=f"t:{uuid.uuid4()}")
     with open(FIXTURE_MEDIA / "speech_en.mp4", "rb") as f:
         video = video_create_from_upload(owner=owner, file=File(f, name="speech_en.mp4"))
-    job = services.dubbing_job_create(owner=owner, video_id=video.id, target_language="es", background="drop")
+    job = services.dubbing_job_create(owner=owner, video_id=video.id, target_language="es", voice=FAST_SPANISH_VOICE, background="drop")
 
     # Given the endpoint going away while the job runs, and coming back (empty: moto keeps no state)
     def running():
@@ -359,7 +360,7 @@ def test_a_worker_killed_mid_job_has_its_message_come_back_and_the_job_finishes_
     )
     first = _worker_process(env, tmp_path / "worker-1.log")
     try:
-        job = services.dubbing_job_create(owner=user, video_id=video.id, target_language="es", background="drop")
+        job = services.dubbing_job_create(owner=user, video_id=video.id, target_language="es", voice=FAST_SPANISH_VOICE, background="drop")
 
         # Given the worker killed in the middle of the job
         def deep_in():

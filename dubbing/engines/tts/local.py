@@ -12,23 +12,22 @@ from pathlib import Path
 from dubbing.engines.base import EngineUnavailable, UnsupportedLanguage
 
 # Language -> the engine whose default voice was measured the most intelligible (bench/engines.py;
-# Korean, French and German by bench/sound.py, docs/sound.md: Kokoro's jm_kumo through espeak-ng's
-# IPA at CER 0.18 / WER 0.55 / WER 0.13 against espeak-ng's 0.76 / 1.10 / 0.67). Spanish measured
-# Kokoro at WER 0.07 against espeak-ng's 0.27 but stays on espeak-ng until the suite's Spanish dubs
-# are moved to the fast voice (see docs/sound.md).
-DEFAULT_ENGINE = {"en": "piper", "ja": "kokoro", "ko": "kokoro", "fr": "kokoro", "de": "kokoro"}
+# Korean, French, German and Spanish by bench/sound.py, docs/sound.md: Kokoro through espeak-ng's
+# IPA at CER 0.18 / WER 0.55 / WER 0.13 / WER 0.07 against espeak-ng's 0.76 / 1.10 / 0.67 / 0.27).
+DEFAULT_ENGINE = {"en": "piper", "ja": "kokoro", "ko": "kokoro", "fr": "kokoro", "de": "kokoro", "es": "kokoro"}
 # Language -> the engine voice measured more intelligible than the engine's plain one.
 DEFAULT_VOICE = {"ko": "jm_kumo", "fr": "jm_kumo", "de": "jm_kumo"}
 
 
 class LocalTTS:
-    def __init__(self, engines: dict, target: str | None = None) -> None:
+    def __init__(self, engines: dict, target: str | None = None, voice: str | None = None) -> None:
         """`engines`: name -> engine, espeak first among them as the fallback. `target`, when
-        known, names this engine after the one that speaks it (a job's record says which)."""
+        known, names this engine after the one that speaks it (a job's record says which): the
+        engine of `voice` when the dub names one, else the language's default."""
         if not engines:
             raise EngineUnavailable("No offline voice engine is installed (apt-get install espeak-ng).")
         self.engines = engines
-        speaker = self.engine_for(target) if target and target in self.languages() else None
+        speaker = self.engine_for(target, voice) if target and target in self.languages() else None
         self.name = speaker.name if speaker is not None else "local"
         self.concurrency = int(getattr(speaker, "concurrency", 1)) if speaker is not None else max(
             int(getattr(e, "concurrency", 1)) for e in engines.values())

@@ -177,6 +177,6 @@ def test_the_local_set_speaks_korean_with_kokoro_and_offers_its_voices_everywher
     for language in ("ko", "fr", "de"):  # measured the most intelligible there (docs/sound.md)
         assert local.engine_for(language).name == "kokoro" and local.voices(language)[0] == "jm_kumo"
     assert local.voices("ko")[:2] == ["jm_kumo", "jf_alpha"] and "kumo_alpha" in local.voices("ko")
-    assert local.engine_for("es").name == "espeak" and "jf_alpha" in local.voices("es")
-    assert local.engine_for("es", "jf_alpha").name == "kokoro"  # a speaker given a Kokoro voice
+    assert local.engine_for("ca").name == "espeak" and "jf_alpha" in local.voices("ca")
+    assert local.engine_for("ca", "jf_alpha").name == "kokoro"  # a speaker given a Kokoro voice
     assert local.engine_for("ja").name == "kokoro" and local.voices("ja")[0] == "jf_alpha"

@@ -11,6 +11,7 @@ import pytest
 
 from dubbing.tests.conftest import MEDIA
 from testing.speech_clips import make_clips, noise_only
+from testing.voices import FAST_SPANISH_VOICE
 
 pytestmark = pytest.mark.media
 
@@ -100,7 +101,7 @@ def test_dub_of_german_speech_to_spanish_names_the_missing_pair(tmp_path):
     from testing.speech_clips import german_speech
 
     german = german_speech(tmp_path / "de.wav")
-    options = DubOptions(target_language="es", source_language="auto", background="drop", engines="local")
+    options = DubOptions(target_language="es", voice=FAST_SPANISH_VOICE, source_language="auto", background="drop", engines="local")
     with pytest.raises(PipelineError) as refused:
         run_pipeline(german, options, workspace=tmp_path / "ws", out_dir=tmp_path / "out",
                      engines=build_engines(options))

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dubbing.engines.registry import EngineConfig
 from testing.openai_server import OpenAIServer
+from testing.voices import FAST_SPANISH_VOICE
 
 
 def local_engines(**replaced):
     from dubbing.engine_config import build_engines
     from dubbing.pipeline.options import DubOptions
 
-    engines = build_engines(DubOptions(target_language="es", engines="local"), threads=2)
+    engines = build_engines(DubOptions(target_language="es", voice=FAST_SPANISH_VOICE, engines="local"), threads=2)
     for name, engine in replaced.items():
         setattr(engines, name, engine)
     return engines

@@ -19,6 +19,7 @@ import pytest
 import soundfile as sf
 
 from testing.stems import rms_db, speech_over_music
+from testing.voices import FAST_SPANISH_VOICE
 
 SEPARATE_DUCK_DB = -6.0
 
@@ -42,7 +43,7 @@ def separated_dub(music_clip, tmp_path_factory):
 
     video, stems = music_clip
     root = tmp_path_factory.mktemp("separated-dub")
-    options = DubOptions(target_language="es", source_language="en", background="separate", engines="local")
+    options = DubOptions(target_language="es", voice=FAST_SPANISH_VOICE, source_language="en", background="separate", engines="local")
     report = run_pipeline(video, options, workspace=root / "ws", out_dir=root / "out", engines=build_engines(options),
                           separate_duck_db=SEPARATE_DUCK_DB, keep_stems=True, threads=2)
     background, rate = sf.read(str(root / "ws" / "mix" / "stems" / "background.wav"), dtype="float32", always_2d=True)

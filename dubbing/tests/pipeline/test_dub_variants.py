@@ -20,6 +20,7 @@ from dubbing.tests.conftest import MEDIA, SPEECH_EN
 from dubbing.tests.pipeline.engine_sets import local_engines, openai_settings
 from dubbing.tests.pipeline.dubs import outputs
 from testing.measure import container_duration, stream_duration, video_packet_hashes
+from testing.voices import FAST_SPANISH_VOICE
 
 pytestmark = pytest.mark.media
 
@@ -117,7 +118,7 @@ def audio_only_dub(tmp_path_factory):
     from dubbing.pipeline.publish import run_pipeline
 
     root = tmp_path_factory.mktemp("audio-only")
-    options = DubOptions(target_language="es", background="duck", engines="local")
+    options = DubOptions(target_language="es", voice=FAST_SPANISH_VOICE, background="duck", engines="local")
     report = run_pipeline(AUDIO_ONLY, options, workspace=root / "ws", out_dir=root / "out",
                           engines=build_engines(options), duck_db=-18.0)
     return {"report": report, "out": root / "out"}

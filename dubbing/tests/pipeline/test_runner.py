@@ -15,6 +15,7 @@ import pytest
 from dubbing.tests.conftest import MEDIA, SPEECH_EN
 from dubbing.tests.pipeline.engine_sets import local_engines
 from testing.processes import running_children
+from testing.voices import FAST_SPANISH_VOICE
 
 pytestmark = pytest.mark.media
 
@@ -62,7 +63,7 @@ def stored_dub(tmp_path_factory):
     from dubbing.pipeline.store import FolderStore
 
     root = tmp_path_factory.mktemp("stored")
-    options = DubOptions(target_language="es", source_language="en", background="duck", engines="local")
+    options = DubOptions(target_language="es", voice=FAST_SPANISH_VOICE, source_language="en", background="duck", engines="local")
     store = FolderStore(root / "store")
     recorder = _Recorder()
     tts = _counting_tts()
@@ -180,7 +181,7 @@ def test_bad_media_fails_at_probe_and_is_not_retryable(tmp_path, name, code):
         source.write_bytes(b"this is not media at all" * 100)
     recorder = _Recorder()
     with pytest.raises(PipelineError) as failed:
-        run_dub(source, DubOptions(target_language="es", engines="local"), workspace=tmp_path / "ws",
+        run_dub(source, DubOptions(target_language="es", voice=FAST_SPANISH_VOICE, engines="local"), workspace=tmp_path / "ws",
                 engines=local_engines(), on_event=recorder)
     assert failed.value.stage == "probe" and failed.value.code == code and not failed.value.retryable
     assert [(e.stage, e.code, e.retryable) for e in recorder.of("failed")] == [("probe", code, False)]
@@ -196,7 +197,7 @@ def test_a_silent_clip_fails_with_no_speech_and_is_not_retryable(tmp_path):
                     "-i", "anoisesrc=a=0.0005:d=4", "-shortest", "-c:v", "libx264", "-c:a", "aac", str(silent)],
                    check=True)
     with pytest.raises(PipelineError) as failed:
-        run_dub(silent, DubOptions(target_language="es", source_language="en", engines="local"),
+        run_dub(silent, DubOptions(target_language="es", voice=FAST_SPANISH_VOICE, source_language="en", engines="local"),
                 workspace=tmp_path / "ws", engines=local_engines())
     assert failed.value.code == ErrorCode.NO_SPEECH and not failed.value.retryable
 
@@ -226,7 +227,7 @@ def test_a_provider_that_keeps_failing_gives_a_retryable_error(tmp_path, openai_
                                   concurrency=1, client=client)
     openai_server.fail_next(100, status=503, endpoint="chat")
     with pytest.raises(PipelineError) as failed:
-        run_dub(SPEECH_EN, DubOptions(target_language="es", source_language="en", engines="local"),
+        run_dub(SPEECH_EN, DubOptions(target_language="es", voice=FAST_SPANISH_VOICE, source_language="en", engines="local"),
                 workspace=tmp_path / "ws", engines=local_engines(translator=translator))
     assert failed.value.stage == "translate"
     assert failed.value.code == ErrorCode.ENGINE_SERVER_ERROR and failed.value.retryable
@@ -265,7 +266,7 @@ def test_cancelling_during_extract_stops_ffmpeg_and_names_the_stage(tmp_path):
 
     before = running_children()
     with pytest.raises(PipelineCancelled) as cancelled:
-        run_dub(long_input, DubOptions(target_language="es", source_language="en", engines="local"),
+        run_dub(long_input, DubOptions(target_language="es", voice=FAST_SPANISH_VOICE, source_language="en", engines="local"),
                 workspace=tmp_path / "ws", engines=local_engines(), on_event=on_event, should_cancel=should_cancel)
     assert cancelled.value.stage == "extract"
     # ffmpeg's decode was stopped, not left running or waited out, and extract published nothing
@@ -379,7 +380,8 @@ def test_jobs_sharing_a_source_analysis_transcribe_once(tmp_path):
     for target in ("es", "fr"):
         recorder = _Recorder()
         results[target] = run_dub(
-            SPEECH_EN, DubOptions(target_language=target, source_language="en", engines="local"),
+            SPEECH_EN, DubOptions(target_language=target, source_language="en", engines="local",
+                                  voice=FAST_SPANISH_VOICE if target == "es" else None),
             workspace=tmp_path / f"ws-{target}", engines=engines, store=FolderStore(tmp_path / f"job-{target}"),
             source_store=shared, source_lock=Lock, on_event=recorder, threads=2)
         results[target + "-cached"] = {e.stage for e in recorder.of("done") if e.cached}

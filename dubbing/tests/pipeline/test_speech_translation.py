@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from testing.voices import FAST_SPANISH_VOICE
+
 pytestmark = pytest.mark.media
 
 JAPANESE = ["明日の朝は晴れて暖かくなるでしょう。", "午後は傘を持ってきてください。", "ご覧いただきありがとうございました。"]
@@ -80,7 +82,7 @@ def test_a_target_past_english_is_reached_through_the_text_translator(japanese_v
     from dubbing.pipeline.options import DubOptions
     from dubbing.pipeline.publish import run_pipeline
 
-    options = DubOptions(target_language="es", source_language="ja", background="duck", engines="local")
+    options = DubOptions(target_language="es", voice=FAST_SPANISH_VOICE, source_language="ja", background="duck", engines="local")
     report = run_pipeline(japanese_video, options, workspace=tmp_path / "ws", out_dir=tmp_path / "out",
                           engines=build_engines(options))
 

@@ -29,6 +29,7 @@ from dubbing.models import (
 )
 from dubbing.queue import QUEUE, job_message_send
 from testing.media import FIXTURE_MEDIA
+from testing.voices import FAST_SPANISH_VOICE
 from testing.waiting import wait_for_row
 from videos.services import video_create_from_upload
 
@@ -73,7 +74,7 @@ def test_a_job_runs_once_through_the_worker_and_a_re_render_synthesizes_only_the
     with open(FIXTURE_MEDIA / "speech_en.mp4", "rb") as f:
         video = video_create_from_upload(owner=owner, file=File(f, name="speech_en.mp4"))
 
-    job = services.dubbing_job_create(owner=owner, video_id=video.id, target_language="es", background="drop")
+    job = services.dubbing_job_create(owner=owner, video_id=video.id, target_language="es", voice=FAST_SPANISH_VOICE, background="drop")
     # The same message delivered a second time (a broker redelivery): one run, one charge.
     job_message_send(job_id=job.id, attempt=1, render=0, duration=video.duration)
     job = wait_for_row(job, lambda j: j.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED),

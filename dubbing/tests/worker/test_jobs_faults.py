@@ -21,6 +21,7 @@ from dubbing.queue import QUEUE, job_time_limit_ms
 from dubbing.worker.budget import CpuBudget
 from testing.media import FIXTURE_MEDIA
 from testing.openai_server import OpenAIServer
+from testing.voices import FAST_SPANISH_VOICE
 from testing.waiting import wait_for_row
 from videos.services import video_create_from_upload
 
@@ -128,7 +129,7 @@ def test_a_non_retryable_failure_fails_at_once_without_retrying(funded, media_ro
 def test_cancelling_a_running_job_stops_its_worker_and_refunds_once(funded, media_root, broker, worker, settings):
     settings.DUBBING_ENGINES = "local"
     video = upload(funded, FIXTURE_MEDIA / "speech_en.mp4")
-    job = services.dubbing_job_create(owner=funded, video_id=video.id, target_language="es")
+    job = services.dubbing_job_create(owner=funded, video_id=video.id, target_language="es", voice=FAST_SPANISH_VOICE)
     job = wait_for_row(job, lambda j: j.status != JobStatus.QUEUED, timeout=60)
     wait_for_row(job, lambda j: j.stage not in ("", "probe") or j.status in FINAL, timeout=60)
     services.dubbing_job_cancel(job=job)
@@ -158,7 +159,7 @@ def test_a_delivery_past_its_time_limit_is_retried_then_failed(funded, media_roo
         time_limit.after_process_boot(broker)
     video = upload(funded, FIXTURE_MEDIA / "speech_en.mp4")
     assert job_time_limit_ms(video.duration) == 1000
-    job = services.dubbing_job_create(owner=funded, video_id=video.id, target_language="es")
+    job = services.dubbing_job_create(owner=funded, video_id=video.id, target_language="es", voice=FAST_SPANISH_VOICE)
     job = wait_for_row(job, lambda j: j.status in FINAL, timeout=120)
     drain(broker, worker)
 
