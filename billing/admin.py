@@ -25,11 +25,13 @@ from billing.errors import PaymentProviderUnavailable
 from billing.models import (
     CreditAccount,
     CreditPack,
+    CreditPackPrice,
     LedgerEntry,
     PaddleCatalogPrice,
     Payment,
     PaymentRefund,
     Plan,
+    PlanPrice,
     Subscription,
     WebhookDelivery,
 )
@@ -162,8 +164,16 @@ class LedgerEntryAdmin(_ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
+class CreditPackPriceInline(admin.TabularInline):
+    """The pack's prices in other currencies (its own price and currency are on the pack)."""
+
+    model = CreditPackPrice
+    extra = 1
+
+
 @admin.register(CreditPack)
 class CreditPackAdmin(admin.ModelAdmin):
+    inlines = [CreditPackPriceInline]
     list_display = ("name", "credits", "price", "currency", "active", "sort_order")
     list_editable = ("active", "sort_order")
     list_filter = ("active",)
@@ -406,8 +416,16 @@ class WebhookDeliveryAdmin(_ReadOnlyAdmin):
     )
 
 
+class PlanPriceInline(admin.TabularInline):
+    """The plan's monthly prices in other currencies."""
+
+    model = PlanPrice
+    extra = 1
+
+
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
+    inlines = [PlanPriceInline]
     list_display = ("name", "price", "currency", "credits_per_period", "rollover_max", "active", "sort_order")
     list_editable = ("active", "sort_order")
     list_filter = ("active",)

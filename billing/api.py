@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.permissions import EmailVerifiedForPaidWork
 from billing import selectors, services
 from billing.errors import (
+    CurrencyUnavailable,
     AlreadySubscribed,
     BillingKeyInvalid,
     InvalidWebhook,
@@ -88,13 +89,13 @@ class PaymentListCreateApi(generics.ListAPIView):
     @extend_schema(parameters=[IDEMPOTENCY_KEY], request=PaymentPrepareInputSerializer,
                    responses={201: PaymentPrepareOutputSerializer})
     @idempotent
-    @raises(PaymentsNotConfigured, PackUnavailable, PaymentProviderUnavailable)
+    @raises(PaymentsNotConfigured, PackUnavailable, CurrencyUnavailable, PaymentProviderUnavailable)
     def post(self, request):
         serializer = PaymentPrepareInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         payment = services.payment_prepare(
             user=request.user, pack_id=serializer.validated_data["pack_id"],
-            country=buyer_country(request), request_key=request.headers.get("Idempotency-Key", ""))
+            currency=serializer.validated_data.get("currency", ""), country=buyer_country(request), request_key=request.headers.get("Idempotency-Key", ""))
         return Response(PaymentPrepareOutputSerializer(payment).data, status=status.HTTP_201_CREATED)
 
 

@@ -27,6 +27,7 @@ class BillingErrorCode(StrEnum):
     ALREADY_SUBSCRIBED = "already_subscribed"
     BILLING_KEY_INVALID = "billing_key_invalid"
     SUBSCRIPTION_NOT_ACTIVE = "subscription_not_active"
+    CURRENCY_UNAVAILABLE = "currency_unavailable"
 
 
 class InsufficientCredits(ServiceError):
@@ -119,3 +120,12 @@ class BillingKeyInvalid(ServiceError):
 class SubscriptionNotActive(Conflict):
     code = BillingErrorCode.SUBSCRIPTION_NOT_ACTIVE.value
     default_detail = _("This can only be done while the plan is active.")
+
+
+class CurrencyUnavailable(ServiceError):
+    code = BillingErrorCode.CURRENCY_UNAVAILABLE.value
+    default_detail = _("This is not sold in that currency.")
+
+    def __init__(self, *, currency: str, field: str = "currency"):
+        detail = gettext("This is not sold in %(currency)s.") % {"currency": currency}
+        super().__init__(detail, errors={field: [detail]})

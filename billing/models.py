@@ -192,6 +192,37 @@ class CreditPack(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.credits} credits, {self.price} {self.currency})"
 
+    def price_in(self, currency: str) -> int | None:
+        """The price in `currency` (smallest unit), or None when the pack is not sold in it.
+        Reads `prices` as prefetched (selectors.credit_pack_list prefetches them)."""
+        currency = currency.upper()
+        if currency == self.currency:
+            return self.price
+        return next((p.amount for p in self.prices.all() if p.currency == currency), None)
+
+
+class CreditPackPrice(models.Model):
+    """A pack's price in another currency than its own (`CreditPack.price` is the price in
+    `CreditPack.currency`). In the currency's smallest unit (cents for USD and EUR)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    pack = models.ForeignKey(CreditPack, on_delete=models.CASCADE, related_name="prices", verbose_name=_("pack"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    amount = models.PositiveIntegerField(
+        help_text=_("In the currency's smallest unit: cents for USD and EUR, won for KRW."), verbose_name=_("amount"))
+
+    class Meta:
+        verbose_name = _("pack price")
+        verbose_name_plural = _("pack prices")
+        ordering = ["currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["pack", "currency"], name="billing_pack_price_one_per_currency"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="billing_pack_price_amount_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pack.name}: {self.amount} {self.currency}"
+
 
 class Payment(models.Model):
     class Status(models.TextChoices):
@@ -402,6 +433,35 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.credits_per_period} credits, {self.price} {self.currency}/month)"
+
+    def price_in(self, currency: str) -> int | None:
+        """The monthly price in `currency` (smallest unit), or None when not sold in it."""
+        currency = currency.upper()
+        if currency == self.currency:
+            return self.price
+        return next((p.amount for p in self.prices.all() if p.currency == currency), None)
+
+
+class PlanPrice(models.Model):
+    """A plan's monthly price in another currency than its own, in the currency's smallest unit."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="prices", verbose_name=_("plan"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    amount = models.PositiveIntegerField(
+        help_text=_("In the currency's smallest unit: cents for USD and EUR, won for KRW."), verbose_name=_("amount"))
+
+    class Meta:
+        verbose_name = _("plan price")
+        verbose_name_plural = _("plan prices")
+        ordering = ["currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "currency"], name="billing_plan_price_one_per_currency"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="billing_plan_price_amount_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.name}: {self.amount} {self.currency}/month"
 
 
 class Subscription(models.Model):

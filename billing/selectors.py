@@ -14,7 +14,7 @@ def credits_balance(*, user) -> int:
 
 
 def credit_pack_list(*, active_only: bool = True) -> QuerySet[CreditPack]:
-    packs = CreditPack.objects.all()
+    packs = CreditPack.objects.prefetch_related("prices")
     if active_only:
         packs = packs.filter(active=True)
     return packs.order_by("sort_order", "price", "id")
@@ -53,7 +53,7 @@ def plan_credits_left(*, user) -> int:
 
 
 def plan_list(*, active_only: bool = True) -> QuerySet[Plan]:
-    plans = Plan.objects.all()
+    plans = Plan.objects.prefetch_related("prices")
     if active_only:
         plans = plans.filter(active=True)
     return plans.order_by("sort_order", "price", "id")

@@ -12,10 +12,27 @@ from billing.selectors import plan_credits_left
 from onevoice.serializers import InputSerializer
 
 
+class PriceSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    amount = serializers.IntegerField(help_text="In the currency's smallest unit (cents for USD and EUR).")
+
+
+def _prices(item) -> list[dict]:
+    """Its own price first, then the others by currency (prefetched: selectors)."""
+    own = [{"currency": item.currency, "amount": item.price}]
+    return own + [{"currency": p.currency, "amount": p.amount} for p in item.prices.all() if p.currency != item.currency]
+
+
 class CreditPackOutputSerializer(serializers.ModelSerializer):
+    prices = serializers.SerializerMethodField()
+
     class Meta:
         model = CreditPack
-        fields = ["id", "name", "credits", "price", "currency"]
+        fields = ["id", "name", "credits", "price", "currency", "prices"]
+
+    @extend_schema_field(PriceSerializer(many=True))
+    def get_prices(self, pack) -> list[dict]:
+        return _prices(pack)
 
 
 class LedgerVideoSerializer(serializers.Serializer):
@@ -88,6 +105,8 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
 
 class PaymentPrepareInputSerializer(InputSerializer):
     pack_id = serializers.UUIDField()
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False,
+                                      help_text="ISO 4217 code; the pack's own currency when left out.")
 
 
 class PaymentPrepareOutputSerializer(PaymentOutputSerializer):
@@ -131,9 +150,15 @@ class PaymentPrepareOutputSerializer(PaymentOutputSerializer):
 
 
 class PlanOutputSerializer(serializers.ModelSerializer):
+    prices = serializers.SerializerMethodField()
+
     class Meta:
         model = Plan
-        fields = ["id", "name", "credits_per_period", "price", "currency", "rollover_max"]
+        fields = ["id", "name", "credits_per_period", "price", "currency", "rollover_max", "prices"]
+
+    @extend_schema_field(PriceSerializer(many=True))
+    def get_prices(self, plan) -> list[dict]:
+        return _prices(plan)
 
 
 class NextChargeSerializer(serializers.Serializer):

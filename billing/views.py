@@ -21,8 +21,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import user_must_verify_email
 from billing import paddle, paddle_sandbox, portone, sandbox, selectors, services
+from billing.buyers import buyer_country, buyer_currency, currencies_offered, currency_payable
 from billing.context_processors import request_balance
 from billing.ledger_rows import ledger_job_ids, ledger_rows
+from billing.providers import providers_configured
 from onevoice.csp import source_of
 from onevoice.errors import ServiceError
 
@@ -90,22 +92,28 @@ def _paddle_js_url() -> str:
 @_paddle_js_csp
 def credits_page(request):
     paddle_sandbox.catalog_ensure()  # the test checkout's loopback Paddle learns our packs (debug only)
-    configured = portone.is_configured() or paddle.is_configured()
+    configured = bool(providers_configured())
     verify_first = user_must_verify_email(user=request.user)
     balance, plan_credits = selectors.credits_balances(user=request.user)
     request_balance(request, known=balance)  # the header shows it too
     _remember_where_to_return(request)
+    currency = buyer_currency(request)
+    payable = currency_payable(currency, country=buyer_country(request))
     return render(
         request,
         "billing/credits.html",
         {
             "balance": balance,
-            "packs": list(selectors.credit_pack_list()),
+            # Each pack with its price in the buyer's currency (None: not sold in it).
+            "packs": [(pack, pack.price_in(currency)) for pack in selectors.credit_pack_list()],
+            "currency": currency,
+            "currencies": currencies_offered(),
             "payments_configured": configured,
             # The packs without their buy buttons until the address is confirmed (the API
             # refuses the payment too, 403 email_unverified).
             "verify_first": verify_first,
-            "can_buy": configured and not verify_first,
+            "can_buy": configured and payable and not verify_first,
+            "currency_unpayable": configured and not payable,
             "sdk_url": settings.PORTONE_BROWSER_SDK_URL if portone.is_configured() else "",
             "paddle_js_url": _paddle_js_url(),
             "paddle_test_checkout": paddle_sandbox.is_running(),

@@ -319,6 +319,10 @@ USER_STORAGE_QUOTA_MB = env_int("USER_STORAGE_QUOTA_MB", 10240, minimum=1)
 
 # --- Payments: which provider serves a checkout (billing/providers/, docs/payments.md) ----------
 # KRW or a buyer in Korea: PortOne. Any other: the first of these whose credentials are set.
+# The currencies prices are shown and sold in (billing/buyers.py picks the buyer's).
+BILLING_CURRENCIES = [c.upper() for c in env_list("BILLING_CURRENCIES", ["KRW", "USD", "EUR"])]
+if not BILLING_CURRENCIES:
+    raise ImproperlyConfigured("BILLING_CURRENCIES lists at least one currency.")
 PAYMENTS_INTERNATIONAL_PROVIDERS = env_list("PAYMENTS_INTERNATIONAL_PROVIDERS", ["paddle", "stripe"])
 if set(PAYMENTS_INTERNATIONAL_PROVIDERS) - {"paddle", "stripe"}:
     raise ImproperlyConfigured("PAYMENTS_INTERNATIONAL_PROVIDERS lists providers among: paddle, stripe.")

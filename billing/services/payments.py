@@ -23,6 +23,7 @@ from django.utils.translation import gettext
 
 from billing.emails import refund_email_queue
 from billing.errors import (
+    CurrencyUnavailable,
     PackUnavailable,
     PaymentFailed,
     PaymentMismatch,
@@ -62,21 +63,28 @@ _CHECKOUT_ENDED_CODES = frozenset({CHECKOUT_CLOSED_CODE, CHECKOUT_EXPIRED_CODE, 
 _ACCOUNTED_REFUNDS = (PaymentRefund.Status.PENDING, PaymentRefund.Status.SUCCEEDED)
 
 
-def payment_prepare(*, user, pack_id, country: str = "", request_key: str = "") -> Payment:
+def payment_prepare(
+    *, user, pack_id, currency: str = "", country: str = "", request_key: str = ""
+) -> Payment:
     """Store a pending order for a pack and begin its checkout with the provider that serves it.
     The server alone sets the id and the price. `payment.checkout` is what the browser needs.
 
     With the request's idempotency key the order's id is fixed by it (and the pack): a retry after
     the provider timed out (502) finds the same order and asks the provider again under the same
-    key of its own, so a checkout the provider made the first time is the one it answers."""
+    key of its own, so a checkout the provider made the first time is the one it answers.
+    `currency` '' is the pack's own; one the pack has no price in is 400 currency_unavailable."""
     if not providers_configured():
         raise PaymentsNotConfigured()
     pack = CreditPack.objects.filter(pk=pack_id, active=True).first()
     if pack is None:
         raise PackUnavailable(errors={"pack_id": [gettext("No active credit pack has this id.")]})
-    provider = provider_choose(currency=pack.currency, country=country)
+    currency = (currency or pack.currency).upper()
+    price = pack.price_in(currency)
+    if price is None:
+        raise CurrencyUnavailable(currency=currency)
+    provider = provider_choose(currency=currency, country=country)
     if request_key:
-        digest = hashlib.sha256(f"{user.pk}:{request_key}:{pack.pk}".encode()).hexdigest()[:32]
+        digest = hashlib.sha256(f"{user.pk}:{request_key}:{pack.pk}:{currency}".encode()).hexdigest()[:32]
         payment_id = f"ov-{digest}"
     else:
         payment_id = f"ov-{uuid.uuid4().hex}"
@@ -84,7 +92,7 @@ def payment_prepare(*, user, pack_id, country: str = "", request_key: str = "") 
         payment, created = Payment.objects.get_or_create(
             payment_id=payment_id,
             defaults={"user_id": user.pk, "provider": provider.name, "pack": pack, "order_name": _order_name(pack),
-                      "credits": pack.credits, "amount": pack.price, "currency": pack.currency},
+                      "credits": pack.credits, "amount": price, "currency": currency},
         )
     except IntegrityError:  # the same retry, twice at once: the other one made it
         payment, created = Payment.objects.get(payment_id=payment_id), False

@@ -1,16 +1,15 @@
-"""Money on the pages: `{{ amount|money:currency }}` gives ₩15,000 (grouped for the active locale)."""
+"""Money on the pages: `{{ amount|money:currency }}` gives ₩15,000 or $9.99 (the amount in the
+currency's smallest unit, written in the active locale's format: billing/currencies.py)."""
 
 from __future__ import annotations
 
 from django import template
-from django.contrib.humanize.templatetags.humanize import intcomma
+
+from billing.currencies import money_format
 
 register = template.Library()
-SYMBOLS = {"KRW": "₩", "USD": "$", "EUR": "€", "JPY": "¥"}
 
 
 @register.filter
 def money(amount, currency: str = "KRW") -> str:
-    symbol = SYMBOLS.get(str(currency).upper())
-    grouped = intcomma(amount)
-    return f"{symbol}{grouped}" if symbol else f"{grouped} {currency}"
+    return money_format(amount, currency)

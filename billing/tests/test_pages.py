@@ -120,8 +120,8 @@ def test_the_history_page_lists_the_ledger(owner, browser):
 
 def test_the_credits_page_query_count_is_fixed(owner, browser, pack, django_assert_num_queries):
     credits_signup_bonus(user=owner)
-    # session, user, balance with its plan credits, packs, recent ledger entries
-    with django_assert_num_queries(5):
+    # session, user, balance with its plan credits, packs, their prices, recent ledger entries
+    with django_assert_num_queries(6):
         assert browser.get("/credits").status_code == 200
 
 

@@ -20,6 +20,7 @@ def test_it_lists_active_packs_with_their_prices(owner_client, pack):
         "credits": 100,
         "price": 15000,
         "currency": "KRW",
+        "prices": [{"currency": "KRW", "amount": 15000}],
     }
     names = [p["name"] for p in response.json()["results"]]
     assert {"Starter", "Standard", "Pro", "Studio"} <= set(names)  # the data migration's packs
@@ -216,8 +217,8 @@ def test_it_pins_the_query_count_of_the_packs_and_payments_lists(
 ):
     prepare()
     prepare()
-    # 1 count, 1 page of packs
-    with django_assert_num_queries(2):
+    # 1 count, 1 page of packs, their prices in other currencies (prefetched for the page)
+    with django_assert_num_queries(3):
         assert owner_client.get("/api/v1/billing/packs").status_code == 200
     # 1 count, 1 page of payments (pack joined, not fetched per row)
     with django_assert_num_queries(2):

@@ -64,7 +64,7 @@
   function buy(packId, button) {
     button.disabled = true;
     say(gettext("Preparing the payment..."));
-    post(paymentsUrl, { pack_id: packId })
+    post(paymentsUrl, { pack_id: packId, currency: button.dataset.currency })
       .then(function (prepared) {
         if (!prepared.ok) throw new Error(prepared.data.detail || gettext("The payment could not be prepared."));
         var order = prepared.data;
