@@ -117,6 +117,26 @@ def test_someone_elses_speaker_is_404_and_a_running_jobs_panel_is_read_only(othe
     assert DubbingJob.objects.get(id=dialogue_job.id).speaker_names == {}
 
 
+def _store_fitted_clip(job, segment_id: str, folder) -> None:
+    """The line's fitted clip and fit.json in the job's work store, as a render leaves them: the
+    line spoken by espeak-ng at the mix rate."""
+    import json
+    import subprocess
+
+    from dubbing.storage import JobWorkStore
+
+    line = Segment.objects.get(job=job, segment_id=segment_id)
+    clip = folder / f"{segment_id}.wav"
+    subprocess.run(["espeak-ng", "-v", "es", "-w", str(folder / "raw.wav"), line.target_text], check=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(folder / "raw.wav"), "-ar", "48000", "-c:a", "pcm_f32le",
+                    str(clip)], check=True)
+    fitted = folder / "fit.json"
+    fitted.write_text(json.dumps({segment_id: {"fitted_file": f"fit/{segment_id}-test.wav"}}))
+    store = JobWorkStore(job.id, job.target_language)
+    store.save("fit.json", fitted)
+    store.save(f"fit/{segment_id}-test.wav", clip)
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
@@ -124,6 +144,7 @@ def test_rename_hear_and_revoice_a_speaker_in_the_browser(live_server, owner, st
                                                           settings, tmp_path):
     settings.DUBBING_WORKSPACE_DIR = tmp_path / "work"  # the previews' cache
     give_credits(owner, 3, staff=staff)
+    _store_fitted_clip(dialogue_job, "s0001", tmp_path)
     client = Client()
     client.force_login(owner)
     with chromium() as browser_app:
@@ -158,11 +179,16 @@ def test_rename_hear_and_revoice_a_speaker_in_the_browser(live_server, owner, st
         assert play.get_attribute("aria-pressed") == "true"
         assert len(list((tmp_path / "work" / "previews").glob("*.wav"))) == 1
         walk.check("a preview playing")
-        # A line's clip plays through the same player; this job's rows were written without a render,
-        # so it has none: the page says so instead of failing.
+        # A line's clip plays through the same player (stopping the preview); a line whose clip is
+        # missing says so instead of failing.
+        line_play = page.locator("#line-1 .line__play")
+        line_play.click()
+        wait_for(page, "document.querySelector('#line-1 .line__play').getAttribute('aria-pressed') === 'true'"
+                       " && document.getElementById('player-status').textContent === 'Playing.'", timeout=15_000)
+        assert play.get_attribute("aria-pressed") == "false"
         page.locator("#line-0 .line__play").click()
         wait_for(page, "document.getElementById('player-status').textContent.startsWith('This could not be played')")
-        assert play.get_attribute("aria-pressed") == "false"
+        assert page.locator("#line-0 .line__play").get_attribute("aria-pressed") == "false"
 
         # Change speaker 1's voice: lines 1 and 3 are marked, the quote follows
         page.locator("#speaker-1 input[value=f3]").check()
@@ -176,6 +202,15 @@ def test_rename_hear_and_revoice_a_speaker_in_the_browser(live_server, owner, st
         assert page.evaluate("window.sameDocument") is True
         walk.check("a voice changed")
         assert [s.changed for s in Segment.objects.filter(job=dialogue_job).order_by("index")] == [True, False, True]
+
+        # The same panel in Korean, at 390 px too (walk.check), reachable and named for a screen reader
+        owner.locale = "ko"
+        owner.save(update_fields=["locale"])
+        page.reload()
+        assert page.locator("#speakers-heading").text_content() == "화자와 목소리"
+        assert page.locator("#line-1 .line__speaker").text_content() == "Minji"
+        assert page.get_by_role("button", name="2번 대사 듣기").is_visible()
+        walk.check("speakers panel in Korean")
         assert walk.violations == [] and walk.errors == []
 
 
