@@ -6,6 +6,7 @@ against the loopback OpenAI server with 300 ms latency (bench/remote_synthesis.p
     .venv/bin/python bench/pipeline.py               # all sizes (the 60-minute run is long)
     .venv/bin/python bench/pipeline.py --minutes 0 10 --skip-openai
     .venv/bin/python bench/pipeline.py --minutes     # the remote synthesis figure only
+    .venv/bin/python bench/pipeline.py --minutes 0 1 --skip-openai --background separate  # progress weights
 
 The machine is shared: note the load average printed beside each figure.
 """
@@ -154,7 +155,7 @@ class PeakMemory:
         self._thread.join()
 
 
-def bench_local(path: Path) -> dict:
+def bench_local(path: Path, *, background: str = "duck") -> dict:
     from dubbing.engine_config import build_engines
     from dubbing.pipeline.options import DubOptions
     from dubbing.pipeline.probe import probe
@@ -164,7 +165,7 @@ def bench_local(path: Path) -> dict:
     duration = timeline_duration(probe(path))
     OUT.mkdir(parents=True, exist_ok=True)  # a clean clone has no bench/out yet
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=OUT))
-    options = DubOptions(target_language="es", source_language="en", background="duck", engines="local")
+    options = DubOptions(target_language="es", source_language="en", background=background, engines="local")
     load_before = os.getloadavg()[0]
     began = time.monotonic()
     with PeakMemory() as memory:
@@ -183,6 +184,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=int, nargs="*", default=[0, 10, 60], help="0 = speech_en.mp4 itself")
     parser.add_argument("--skip-openai", action="store_true")
+    parser.add_argument("--background", default="duck", choices=("separate", "duck", "keep", "drop"),
+                        help="the dubs' background (separate: the stage that splits music from voice runs)")
     args = parser.parse_args()
     import django
 
@@ -191,10 +194,17 @@ def main() -> None:
     results = []
     for minutes in args.minutes:
         path = SPEECH_EN if minutes == 0 else distinct_speech_clip(minutes)
-        r = bench_local(path)
+        r = bench_local(path, background=args.background)
         results.append(r)
         print(f"\n{r['file']}: {r['media_seconds']:.1f} s of media, {r['lines']} lines")
         print("  stages: " + ", ".join(f"{k} {v:.2f}s" for k, v in r["stages"].items()))
+        # The split the jobs' progress bar and time-left estimate are weighted by
+        # (dubbing/worker/progress.py STAGE_COST, docs/jobs.md "Progress and time left").
+        print("  seconds per second of media: " + ", ".join(
+            f"{k} {v / r['media_seconds']:.4f}" for k, v in r["stages"].items()))
+        total = sum(r["stages"].values()) or 1.0
+        print("  share of the stages' time: " + ", ".join(
+            f"{k} {100 * v / total:.1f}%" for k, v in r["stages"].items()))
         print(f"  wall {r['wall']:.1f} s, real-time factor {r['rtf']:.3f} (target <= 0.3 for 10 min)")
         print(f"  mix+mux {100 * r['mix_mux_share']:.2f}% of media duration (target < 2%)")
         print(f"  peak memory {r['peak_mb']:.0f} MB PSS of the process tree ({r['peak_rss_mb']:.0f} MB summed RSS)  "

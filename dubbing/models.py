@@ -42,6 +42,9 @@ class DubbingJob(models.Model):
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED, verbose_name=_("status"))
     stage = models.CharField(max_length=20, blank=True, verbose_name=_("stage"))
     progress = models.PositiveSmallIntegerField(default=0, verbose_name=_("progress"))  # 0-100
+    # When the running job is expected to finish (dubbing/worker/progress.py); null before
+    # recognition has started. The API says it as eta_seconds, counted down at each read.
+    eta_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expected to finish at"))
     cost_credits = models.PositiveIntegerField(verbose_name=_("cost credits"))
     error_code = models.CharField(max_length=50, blank=True, verbose_name=_("error code"))
     error_message = models.TextField(blank=True, verbose_name=_("error message"))

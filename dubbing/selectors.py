@@ -145,6 +145,8 @@ def job_snapshot_build(job: DubbingJob, *, steps: list[JobStep] | None = None,
         "status": job.status,
         "stage": job.stage,
         "progress": job.progress,
+        # Only while it runs: a finished, failed or queued job has no time left to tell.
+        "eta_at": _iso(job.eta_at) if job.status == JobStatus.RUNNING else None,
         "cost_credits": job.cost_credits,
         "source_language": job.source_language,
         "detected_language": job.detected_language,

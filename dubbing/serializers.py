@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -83,7 +85,17 @@ def job_representation(snapshot: dict, *, request=None) -> dict:
         body["error"] = {**error, "detail": job_error_detail(
             error.get("code", ""), error.get("detail", ""), status=body.get("status") or "")}
     body["artifacts"], body["artifacts_expire_in"] = job_artifact_urls(snapshot, request=request)
+    body["eta_seconds"] = eta_seconds(snapshot)
     return body
+
+
+def eta_seconds(snapshot: dict) -> int | None:
+    """The seconds the running job is expected to need still, counted down from the finish time
+    its worker last estimated; None before recognition has started and once it is not running."""
+    eta_at = parse_datetime(snapshot.get("eta_at") or "") if snapshot.get("status") == JobStatus.RUNNING else None
+    if eta_at is None:
+        return None
+    return max(0, round((eta_at - timezone.now()).total_seconds()))
 
 
 # --- Output shapes (schema) ---------------------------------------------------------------------
@@ -123,6 +135,9 @@ class JobOutputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=JobStatus.choices)
     stage = serializers.CharField(help_text="The stage running or last run (empty before the first).")
     progress = serializers.IntegerField(min_value=0, max_value=100)
+    eta_seconds = serializers.IntegerField(
+        allow_null=True, min_value=0,
+        help_text="While running, once recognition has started: an estimate of the seconds left; else null.")
     cost_credits = serializers.IntegerField()
     source_language = serializers.CharField(help_text='As asked: a code or "auto".')
     detected_language = serializers.CharField(help_text="What recognition found (empty until then).")

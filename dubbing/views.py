@@ -227,6 +227,16 @@ def downloads(snapshot: dict, urls: dict[str, str]) -> list[dict]:
     ]
 
 
+def time_left_text(seconds: int | None) -> str:
+    """The job page's "About 3 minutes left" (dubbing_job.js says the same as the page polls)."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return gettext("Less than a minute left")
+    minutes = int(seconds / 60 + 0.5)  # half up, as the script's Math.round
+    return ngettext("About %(minutes)s minute left", "About %(minutes)s minutes left", minutes) % {"minutes": minutes}
+
+
 @require_GET
 @login_required
 def job_detail_page(request, job_id: uuid.UUID):
@@ -257,6 +267,7 @@ def job_detail_page(request, job_id: uuid.UUID):
             "active": active,
             "steps": step_rows(snapshot, active=active),
             "stage_label": STAGE_LABELS.get(snapshot.get("stage") or "", ""),
+            "time_left": time_left_text(body["eta_seconds"]) if active else "",
             "stage_labels": STAGE_LABELS,
             "download_param": download_param(),
             "artifact_labels": dict(ArtifactKind.choices),

@@ -116,7 +116,7 @@ def job_step_finish(*, job: DubbingJob, attempt: int, render: int, name: str, po
 
 
 def job_progress_save(*, job: DubbingJob, claim_token, stage: str, progress: int,
-                      detected_language: str = "") -> bool:
+                      detected_language: str = "", eta_at=None) -> bool:
     """Write stage and progress of a claimed job, and its snapshot; False when the claim is lost.
 
     The row is locked while the snapshot is rebuilt, so a progress write racing the job's end
@@ -130,13 +130,14 @@ def job_progress_save(*, job: DubbingJob, claim_token, stage: str, progress: int
             return False
         locked.stage = stage
         locked.progress = max(0, min(99, int(progress)))
-        fields = ["stage", "progress", "updated_at"]
+        locked.eta_at = eta_at
+        fields = ["stage", "progress", "eta_at", "updated_at"]
         if detected_language:
             locked.detected_language = detected_language
             fields.append("detected_language")
         locked.save(update_fields=fields)
         job_snapshot_refresh(locked)
-    job.stage, job.progress, job.snapshot = locked.stage, locked.progress, locked.snapshot
+    job.stage, job.progress, job.eta_at, job.snapshot = locked.stage, locked.progress, locked.eta_at, locked.snapshot
     if detected_language:
         job.detected_language = detected_language
     return True

@@ -162,6 +162,7 @@ def dubbing_job_render(*, job: DubbingJob) -> DubbingJob:
         locked.tries = 0
         locked.stage = ""
         locked.progress = 0
+        locked.eta_at = None
         locked.error_code = locked.error_message = ""
         locked.save()
         job_snapshot_refresh(locked, steps=[])

@@ -223,6 +223,7 @@ def dubbing_job_retry(*, job: DubbingJob) -> DubbingJob:
         locked.tries = 0
         locked.stage = ""
         locked.progress = 0
+        locked.eta_at = None
         locked.error_code = locked.error_message = ""
         locked.rendering = False
         locked.started_at = locked.finished_at = None

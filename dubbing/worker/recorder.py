@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import structlog
+from django.utils import timezone
 
 from dubbing import services
 from dubbing.models import DubbingJob, StepStatus
 from dubbing.pipeline.runner import STAGES
+from dubbing.worker.progress import ProgressClock, stage_seconds
 from onevoice import metrics
 
 logger = logging.getLogger(__name__)
 
-# Share of the whole job each stage stands for, for the overall progress bar (sums to 100).
-STAGE_WEIGHTS = {
-    "probe": 1, "extract": 3, "separate": 6, "transcribe": 19, "segment": 2, "translate": 10, "synthesize": 30,
-    "fit": 10, "mix": 8, "mux": 8, "publish": 3,
-}
+# A new time-left estimate is written when it moves by more than this many seconds (or the
+# percent moves): each write is a locked row update.
+ETA_REWRITE_SECONDS = 5.0
 
 
 class StepRecorder:
@@ -29,40 +31,53 @@ class StepRecorder:
     only touch memory, and the monitor's tick writes them (`flush_if_dirty`). A progress write
     that finds the claim gone calls `on_claim_lost`."""
 
-    def __init__(self, job: DubbingJob, *, render: int, on_claim_lost: Callable[[], None]):
+    def __init__(self, job: DubbingJob, *, render: int, on_claim_lost: Callable[[], None],
+                 clock: Callable[[], float] = time.monotonic):
         self.job = job
         self.render = render
         self.claim_token = job.claim_token
         self.on_claim_lost = on_claim_lost
         self.stage = job.stage
+        self.clock = clock
         self._lock = threading.Lock()
-        self._fraction = 0.0
-        self._done_weight = 0.0
-        self._finished: set[str] = set()
+        self.progress = ProgressClock(
+            expected=stage_seconds(media_seconds=job.video.duration,
+                                   separate=job.dub_options.background == "separate"),
+            order=tuple(STAGES))
         self._written: tuple[str, int] | None = None
-        self._dirty = False
+        self._written_left: float | None = None
+        self._written_at = 0.0
 
     # -- progress --
 
-    def _progress(self) -> int:
-        current = 0.0 if self.stage in self._finished else STAGE_WEIGHTS.get(self.stage, 0) * self._fraction
-        return int(self._done_weight + current)
-
     def flush_if_dirty(self) -> None:
-        if self._dirty:
-            self.flush_progress()
+        """The monitor's tick: write when the percent or the time left has moved (a stage
+        without progress events moves by the clock alone)."""
+        self.flush_progress(only_if_moved=True)
 
-    def flush_progress(self, *, detected_language: str = "") -> None:
+    def _moved(self, value: tuple[str, int], left: float | None, now: float) -> bool:
+        if value != self._written or (left is None) != (self._written_left is None):
+            return True
+        if left is None:
+            return False
+        # What was written counts down by itself; only a change of the estimate is news.
+        drift = abs((self._written_left - (now - self._written_at)) - left)
+        return drift > ETA_REWRITE_SECONDS
+
+    def flush_progress(self, *, detected_language: str = "", only_if_moved: bool = False) -> None:
         with self._lock:
-            self._dirty = False
-            value = (self.stage, min(99, self._progress()))
-            if value == self._written and not detected_language:
+            now = self.clock()
+            value = (self.stage, self.progress.percent(now=now))
+            left = self.progress.seconds_left(now=now)
+            if not detected_language and not self._moved(value, left, now):
                 return
+            eta_at = timezone.now() + timedelta(seconds=left) if left is not None else None
             if not services.job_progress_save(job=self.job, claim_token=self.claim_token, stage=value[0],
-                                              progress=value[1], detected_language=detected_language):
+                                              progress=value[1], detected_language=detected_language,
+                                              eta_at=eta_at):
                 self.on_claim_lost()
                 return
-            self._written = value
+            self._written, self._written_left, self._written_at = value, left, now
 
     # -- pipeline events --
 
@@ -71,8 +86,7 @@ class StepRecorder:
             # May come from a pipeline thread: only memory here; the monitor writes it.
             with self._lock:
                 if event.stage == self.stage:
-                    self._fraction = max(self._fraction, min(1.0, float(event.fraction)))
-                    self._dirty = True
+                    self.progress.advance(event.stage, float(event.fraction))
             return
         position = STAGES.index(event.stage) if event.stage in STAGES else len(STAGES)
         step = {"job": self.job, "attempt": self.job.attempt, "render": self.render, "name": event.stage,
@@ -82,7 +96,8 @@ class StepRecorder:
             logger.info("Dubbing job %s: stage %s started", self.job.id, event.stage)
             services.job_step_start(**step)
             with self._lock:
-                self.stage, self._fraction = event.stage, 0.0
+                self.stage = event.stage
+                self.progress.start(event.stage, now=self.clock())
             self.flush_progress()
         elif event.kind == "done":
             self._on_done(event, step)
@@ -106,10 +121,9 @@ class StepRecorder:
             services.voice_cloning_consent_speakers_record(
                 job_id=self.job.id, speakers=[speaker for speaker, yes in cloned.items() if yes])
         with self._lock:
-            if event.stage not in self._finished:
-                self._finished.add(event.stage)
-                self._done_weight += STAGE_WEIGHTS.get(event.stage, 0)
-            self.stage, self._fraction = event.stage, 1.0
+            if event.stage not in self.progress.finished:
+                self.progress.finish(event.stage, cached=bool(event.cached), seconds=float(event.seconds or 0.0))
+            self.stage = event.stage
         detected = ""
         if event.stage == "transcribe":
             detail = event.detail or {}

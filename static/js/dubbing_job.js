@@ -24,6 +24,7 @@
   var stageNode = document.getElementById("job-stage");
   var bar = document.getElementById("job-progress");
   var barText = document.getElementById("job-progress-text");
+  var etaNode = document.getElementById("job-eta");
   var live = document.getElementById("job-live");
   var steps = document.getElementById("job-steps");
   var errorBox = document.getElementById("job-error");
@@ -123,6 +124,15 @@
     }
   }
 
+  // The same words as the page's first render (dubbing/views.py time_left_text).
+  function timeLeft(seconds) {
+    if (seconds === null || seconds === undefined) return "";
+    if (seconds < 60) return gettext("Less than a minute left");
+    var minutes = Math.round(seconds / 60);
+    return interpolate(ngettext("About %(minutes)s minute left", "About %(minutes)s minutes left", minutes),
+                       { minutes: minutes }, true);
+  }
+
   function render(job) {
     var active = isActive(job);
     var status = job.rendering ? gettext("Re-rendering") : (statusLabels[job.status] || job.status);
@@ -134,6 +144,7 @@
     bar.value = progress;
     bar.textContent = progress + "%";
     barText.textContent = progress + "%";
+    if (etaNode) etaNode.textContent = active ? timeLeft(job.eta_seconds) : "";
     renderSteps(job, active);
     if (job.error) {
       errorLabel.textContent = job.status === "succeeded" ? gettext("The re-render did not finish:")

@@ -8,6 +8,7 @@ between the assertions."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from dubbing.models import (
     StepStatus,
 )
 from dubbing.queue import QUEUE, job_message_send
+from dubbing.serializers import eta_seconds
 from testing.media import FIXTURE_MEDIA
 from testing.voices import FAST_SPANISH_VOICE
 from testing.waiting import wait_for_row
@@ -77,11 +79,27 @@ def test_a_job_runs_once_through_the_worker_and_a_re_render_synthesizes_only_the
     job = services.dubbing_job_create(owner=owner, video_id=video.id, target_language="es", voice=FAST_SPANISH_VOICE, background="drop")
     # The same message delivered a second time (a broker redelivery): one run, one charge.
     job_message_send(job_id=job.id, attempt=1, render=0, duration=video.duration)
-    job = wait_for_row(job, lambda j: j.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED),
-                       timeout=300, interval=0.2)
+    seen = []  # (monotonic time, stage, progress, eta_seconds) as a polling client saw them
+
+    def finished(j) -> bool:
+        if j.status == JobStatus.RUNNING and j.snapshot:
+            seen.append((time.monotonic(), j.snapshot["stage"], j.snapshot["progress"], eta_seconds(j.snapshot)))
+        return j.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+    job = wait_for_row(job, finished, timeout=300, interval=0.2)
+    ended = time.monotonic()
     drain(broker, worker)
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     assert job.progress == 100 and job.claim_token is None and job.detected_language == "en"
+    # Progress only grew; the time left was unknown before recognition, then said and sensible:
+    # within a factor of four of what was really left (give or take 10 s), on this loaded machine.
+    assert [p for _, _, p, _ in seen] == sorted(p for _, _, p, _ in seen) and len(seen) > 10
+    assert all(eta is None for _, stage, _, eta in seen if stage in ("", "probe", "extract", "separate"))
+    estimates = [(ended - t, eta) for t, stage, _, eta in seen if eta is not None]
+    assert estimates and {stage for _, stage, _, eta in seen if eta is not None} >= {"segment", "fit"}
+    for left, eta in estimates:
+        assert left / 4 - 10 <= eta <= left * 4 + 10, (left, eta)
+    print("time left, real vs estimated:", [(round(left, 1), eta) for left, eta in estimates[::5]])
     assert job_entries(job) == [f"job_debit:{job.id}:1"]
 
     # Steps: one row per stage of this run, all done (none skipped: nothing was cached).
