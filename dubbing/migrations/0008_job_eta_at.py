@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dubbing', '0006_voice_cloning_consent'),
+        ('dubbing', '0007_cloned_voice'),
     ]
 
     operations = [
