@@ -229,7 +229,10 @@ def test_webhook_retries_longer_than_sqs_delays_are_chained_and_arrive_on_time(o
         endpoint = services.webhook_endpoint_create(owner=owner, url=receiver.url, events=["job.succeeded"])
         message = services.webhook_ping(endpoint=endpoint)
         deliveries = receiver.wait_for(3, timeout=60)
-    attempts = list(WebhookAttempt.objects.filter(message=message).order_by("number"))
+    # The receiver answers before the worker records the answer: wait for the third attempt's row.
+    attempts = wait_until(
+        lambda: (rows := list(WebhookAttempt.objects.filter(message=message).order_by("number")))
+        and len(rows) == 3 and rows, timeout=30, what="the third attempt recorded")
     assert [a.status_code for a in attempts] == [500, 500, 200]
     # Each try arrived no earlier than the time its predecessor set for it, and not much later.
     for previous, delivery in zip(attempts[:2], deliveries[1:], strict=True):
