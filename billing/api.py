@@ -227,6 +227,7 @@ class StripeWebhookApi(ProviderWebhookApi):
 
 class PaddleWebhookApi(ProviderWebhookApi):
     provider = Provider.PADDLE
+    throttle_scope = "paddle_webhook"
 
 
 def _webhook_body(request) -> bytes:

@@ -579,6 +579,7 @@ REST_FRAMEWORK = {
         "portone_webhook": env_str("THROTTLE_PORTONE_WEBHOOK", "120/min"),
         "voice_preview": env_str("THROTTLE_VOICE_PREVIEW", "30/min"),
         "stripe_webhook": env_str("THROTTLE_STRIPE_WEBHOOK", "120/min"),
+        "paddle_webhook": env_str("THROTTLE_PADDLE_WEBHOOK", "120/min"),
     },
     "NUM_PROXIES": NUM_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

@@ -53,9 +53,13 @@ class CatalogReport:
 
 
 def catalog_items() -> list[CatalogItem]:
-    """Every active pack and plan in each currency it has a price in."""
-    items = [CatalogItem("pack", pack, pack.currency, pack.price) for pack in CreditPack.objects.filter(active=True)]
-    items += [CatalogItem("plan", plan, plan.currency, plan.price) for plan in Plan.objects.filter(active=True)]
+    """Every active pack and plan in each currency it has a price in: its own, and each of its
+    prices in other currencies (CreditPackPrice, PlanPrice)."""
+    items = []
+    for kind, model in (("pack", CreditPack), ("plan", Plan)):
+        for obj in model.objects.filter(active=True).prefetch_related("prices"):
+            items.append(CatalogItem(kind, obj, obj.currency.upper(), obj.price))
+            items += [CatalogItem(kind, obj, p.currency.upper(), p.amount) for p in obj.prices.all()]
     return items
 
 

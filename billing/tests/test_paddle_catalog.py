@@ -23,25 +23,31 @@ def posts(fake, path: str) -> list[dict]:
     return [body for method, p, body in fake.requests if method == "POST" and p == path]
 
 
-def test_every_active_pack_and_plan_gets_a_product_and_a_price_with_its_ids_stored(paddle):
+def test_every_active_pack_and_plan_gets_a_paddle_price_in_each_of_its_currencies(paddle):
     packs = list(CreditPack.objects.filter(active=True))
     plans = list(Plan.objects.filter(active=True))
-    assert packs and plans  # the default catalog (migrations 0002 and 0006)
+    assert packs and plans  # the default catalog (migrations 0002, 0006), with USD and EUR prices
     CreditPack.objects.create(name="Retired", credits=5, price=900, active=False)
+    wanted = [(kind, item, currency, item.price_in(currency))
+              for kind, items in (("pack", packs), ("plan", plans)) for item in items
+              for currency in [item.currency, *item.prices.values_list("currency", flat=True)]]
+    assert {currency for *_, currency, _ in wanted} >= {"KRW", "USD", "EUR"}
 
     output = run()
 
-    assert f"created={len(packs) + len(plans)}" in output
-    for item, kind in [*((p, "pack") for p in packs), *((p, "plan") for p in plans)]:
-        row = PaddleCatalogPrice.objects.get(**{kind: item}, active=True)
+    assert f"created={len(wanted)}" in output
+    for kind, item, currency, amount in wanted:
+        row = PaddleCatalogPrice.objects.get(**{kind: item}, currency=currency, active=True)
         price = paddle.prices[row.paddle_price_id]
         assert price["product_id"] == row.paddle_product_id in paddle.products
-        assert price["unit_price"] == {"amount": str(item.price), "currency_code": item.currency}
+        assert price["unit_price"] == {"amount": str(amount), "currency_code": currency}
         assert price["custom_data"] == {"onevoice_ref": f"{kind}:{item.pk}"}
         # Plans renew monthly at Paddle; packs are one-off.
         assert price["billing_cycle"] == ({"interval": "month", "frequency": 1} if kind == "plan" else None)
+    # One product per pack or plan, whatever the number of its currencies.
+    assert len(paddle.products) == len(packs) + len(plans)
     assert not PaddleCatalogPrice.objects.filter(pack__name="Retired").exists()
-    pack_row = PaddleCatalogPrice.objects.get(pack=packs[0])
+    pack_row = PaddleCatalogPrice.objects.filter(pack=packs[0]).first()
     assert paddle.products[pack_row.paddle_product_id]["name"] == f"OneVoice {packs[0].name}"
     assert paddle.prices[pack_row.paddle_price_id]["description"] == f"{packs[0].credits} credits"
 
@@ -57,14 +63,14 @@ def test_a_second_run_makes_nothing(paddle):
 def test_a_changed_price_gets_a_new_paddle_price_and_the_old_one_is_archived(paddle):
     run()
     pack = CreditPack.objects.filter(active=True).first()
-    old = PaddleCatalogPrice.objects.get(pack=pack)
+    old = PaddleCatalogPrice.objects.get(pack=pack, currency=pack.currency)
     pack.price += 1000
     pack.save()
 
     output = run()
 
     assert f"replaced: pack:{pack.pk}" in output
-    new = PaddleCatalogPrice.objects.get(pack=pack, active=True)
+    new = PaddleCatalogPrice.objects.get(pack=pack, currency=pack.currency, active=True)
     assert new.paddle_price_id != old.paddle_price_id and new.amount == pack.price
     assert new.paddle_product_id == old.paddle_product_id  # the same product, a new price
     assert paddle.prices[old.paddle_price_id]["status"] == "archived"

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from billing import services
-from billing.models import LedgerEntry, Payment, PaymentRefund, WebhookDelivery
+from billing.models import CreditPack, LedgerEntry, Payment, PaymentRefund, WebhookDelivery
 from billing.selectors import credits_balance
 from billing.services.paddle_catalog import paddle_catalog_sync
 from onevoice.errors import ServiceError
@@ -394,3 +394,37 @@ class TestReceipts:
         client.force_login(owner)
         response = client.get(f"/credits/payments/{payment.payment_id}/receipt")
         assert response.status_code == 502 and "Paddle did not answer" in response.content.decode()
+
+
+def test_a_buyer_paying_in_usd_goes_to_paddle_and_a_staff_refund_appears_once_in_the_ledger(
+    owner, owner_client, staff_browser, catalog, deliver, portone
+):
+    # PortOne takes won; the pack's dollar price goes to Paddle (PAYMENTS_INTERNATIONAL_PROVIDERS).
+    pack = next(p for p in CreditPack.objects.filter(active=True) if p.price_in("USD"))
+    before = credits_balance(user=owner)
+    won = owner_client.post(PAYMENTS, {"pack_id": str(pack.id)}).json()
+    assert Payment.objects.get(payment_id=won["payment_id"]).provider == "portone"
+
+    order = owner_client.post(PAYMENTS, {"pack_id": str(pack.id), "currency": "USD"},
+                              HTTP_ACCEPT_LANGUAGE="en-US").json()
+
+    assert (order["currency"], order["amount"], order["checkout"]["provider"]) == ("USD", pack.price_in("USD"), "paddle")
+    transaction = catalog.transactions[order["checkout"]["transaction_id"]]
+    assert transaction["details"]["totals"]["subtotal"] == str(pack.price_in("USD"))
+    assert transaction["currency_code"] == "USD"
+    catalog.pay(order["checkout"]["transaction_id"])
+    for event in catalog.events_of("transaction.completed") * 2:
+        deliver(event)
+    payment = Payment.objects.get(payment_id=order["payment_id"])
+    assert credits_balance(user=owner) == before + pack.credits
+
+    staff_browser.post(f"/admin/billing/payment/{payment.pk}/refund/",
+                       {"amount": str(payment.amount), "reason": "Bought by mistake"})
+    adjustment_id = PaymentRefund.objects.get(payment=payment).provider_cancellation_id
+    catalog.approve_adjustment(adjustment_id)
+    for _ in range(2):
+        deliver(catalog.events_of("adjustment.updated")[-1])
+
+    assert credits_balance(user=owner) == before
+    entries = LedgerEntry.objects.filter(payment=payment).values_list("kind", "amount")
+    assert sorted(entries) == sorted([("purchase", pack.credits), ("payment_refund", -pack.credits)])

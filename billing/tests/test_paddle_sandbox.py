@@ -103,3 +103,30 @@ def test_check_deploy_reports_it_asked_for_with_debug_off(settings):
     settings.PADDLE_TEST_CHECKOUT_REQUESTED = True
     assert [m.id for m in run_checks(include_deployment_checks=True) if m.id.startswith("billing.E004")] == [
         "billing.E004"]
+
+
+def test_beside_portones_test_checkout_a_dollar_buyer_gets_paddles(settings, owner):
+    """The embedded set-up: both test checkouts on; won to PortOne's, dollars to Paddle's."""
+    from billing import sandbox
+    from billing.models import CreditPack
+
+    settings.DEBUG = True
+    pack = next(p for p in CreditPack.objects.filter(active=True) if p.price_in("USD"))
+    sandbox.start()
+    paddle_sandbox.start()
+    try:
+        client = browser(owner)
+        won = prepare(client, pack)
+        assert Payment.objects.get(payment_id=won["payment_id"]).provider == "portone"
+        response = client.post("/api/v1/billing/payments", {"pack_id": str(pack.id), "currency": "USD"},
+                               content_type="application/json", HTTP_ACCEPT_LANGUAGE="en-US")
+        order = response.json()
+        assert order["checkout"]["provider"] == "paddle" and order["amount"] == pack.price_in("USD")
+        before = credits_balance(user=owner)
+        client.post("/credits/test-checkout/paddle/pay", {"transactionId": order["checkout"]["transaction_id"]},
+                    content_type="application/json")
+        assert client.post(f"/api/v1/billing/payments/{order['payment_id']}/complete").json()["status"] == "paid"
+        assert credits_balance(user=owner) == before + pack.credits
+    finally:
+        paddle_sandbox.stop()
+        sandbox.stop()
