@@ -58,6 +58,29 @@ def paddle_test_checkout_check(app_configs=None, **kwargs):
 
 
 @register(Tags.security, deploy=True)
+def stripe_test_checkout_check(app_configs=None, **kwargs):
+    """`check --deploy`: a STRIPE_TEST_CHECKOUT that asks for Stripe's test checkout is reported."""
+    if not settings.STRIPE_TEST_CHECKOUT_REQUESTED:
+        return []
+    if not settings.DEBUG:
+        return [
+            Error(
+                "STRIPE_TEST_CHECKOUT is on, but the test checkout cannot be switched on with "
+                "DJANGO_DEBUG off: it stays off and Stripe needs its keys.",
+                hint="Remove STRIPE_TEST_CHECKOUT and set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET.",
+                id="billing.E005",
+            )
+        ]
+    return [
+        Warning(
+            "The built-in test checkout for Stripe is on: credits are bought without any money moving.",
+            hint="Deployments run with DJANGO_DEBUG=0 and the Stripe keys set.",
+            id="billing.W003",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
 def billing_key_encryption_check(app_configs=None, **kwargs):
     """`check --deploy`: billing keys are never encrypted with the published development key."""
     errors = []

@@ -36,6 +36,7 @@ urlpatterns: list = [
     path("credits/test-checkout/billing-key", views.test_checkout_billing_key, name="test_checkout_billing_key"),
     path("credits/test-checkout/renew", views.test_checkout_renew, name="test_checkout_renew"),
     path("credits/test-checkout/pay", views.test_checkout_pay, name="test_checkout_pay"),
+    path("credits/test-checkout/stripe/<str:session_id>", views.test_checkout_stripe, name="test_checkout_stripe"),
     path("credits/test-checkout/paddle/pay", views.test_checkout_paddle_pay, name="test_checkout_paddle_pay"),
     path("credits/payments/return", views.payment_return_page, name="payment_return"),
     path("credits/payments/<str:payment_id>/receipt", views.payment_receipt, name="payment_receipt"),

@@ -17,10 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.selectors import user_must_verify_email
-from billing import paddle, paddle_sandbox, portone, sandbox, selectors, services
+from billing import paddle, paddle_sandbox, portone, sandbox, selectors, services, stripe_sandbox
 from billing.buyers import buyer_country, buyer_currency, currencies_offered, currency_payable
 from billing.context_processors import request_balance
 from billing.ledger_rows import ledger_job_ids, ledger_rows
@@ -314,3 +314,26 @@ def payment_receipt(request, payment_id: str):
     if not link:
         raise Http404
     return redirect(link)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def test_checkout_stripe(request, session_id: str):
+    """Stands in for Stripe's hosted checkout page in the test checkout (debug only): the order,
+    "Test payment: no money moves", Pay and Cancel. Pay does what Stripe does (the session paid,
+    its signed webhooks sent) and sends the buyer where Stripe would: the order's return page."""
+    session = stripe_sandbox.session_get(session_id)
+    # Only the payer's own pending checkouts: the sandbox is no way to poke at other people's.
+    if session is None or not selectors.payment_pending_for_checkout(
+            user=request.user, provider_checkout_id=session_id):
+        raise Http404
+    if request.method == "POST":
+        if request.POST.get("action") == "pay" and session["status"] == "open":
+            return redirect(stripe_sandbox.sandbox_pay(
+                session_id=session_id,
+                webhook_url=request.build_absolute_uri(reverse("api_billing_webhook_stripe"))))
+        return redirect(session["cancel_url"])
+    return render(request, "billing/test_checkout_stripe.html", {
+        "session": session, "amount": session["amount_total"], "currency": session["currency"].upper(),
+        "order_name": session["_line_items"][0]["price_data"]["product_data"]["name"],
+    })

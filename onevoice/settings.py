@@ -402,6 +402,10 @@ if STRIPE_TIMEOUT_SECONDS <= 0:
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2, minimum=0)
 # A signed webhook whose timestamp is older than this is refused (Stripe's libraries use 300 s).
 STRIPE_WEBHOOK_TOLERANCE = env_int("STRIPE_WEBHOOK_TOLERANCE", 300, minimum=1)
+# The built-in test checkout for Stripe buyers (billing/stripe_sandbox.py): on by default with debug
+# on and no Stripe key; never with debug off or beside a real key (check --deploy says so).
+STRIPE_TEST_CHECKOUT_REQUESTED = env_bool("STRIPE_TEST_CHECKOUT", DEBUG and not STRIPE_SECRET_KEY)
+STRIPE_TEST_CHECKOUT = STRIPE_TEST_CHECKOUT_REQUESTED and DEBUG and not STRIPE_SECRET_KEY
 # The currencies checkouts are sent to Stripe in.
 STRIPE_CURRENCIES = [c.upper() for c in env_list("STRIPE_CURRENCIES", ["USD", "EUR", "KRW"])]
 

@@ -69,6 +69,12 @@
         if (!prepared.ok) throw new Error(prepared.data.detail || gettext("The payment could not be prepared."));
         var order = prepared.data;
         if (order.checkout && order.checkout.provider === "paddle") return payWithPaddle(order);
+        // Stripe: its hosted Checkout page takes the payment and sends the buyer back to our
+        // return page, which completes it (the webhook does too).
+        if (order.checkout && order.checkout.url) {
+          window.location.href = order.checkout.url;
+          return null;
+        }
         if (typeof PortOne === "undefined") throw new Error(gettext("The PortOne payment window could not be loaded."));
         return PortOne.requestPayment({
           storeId: order.store_id,

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.management.commands.runserver import Command as RunserverCommand
 from dramatiq import Worker
 
-from billing import paddle_sandbox, sandbox
+from billing import paddle_sandbox, sandbox, stripe_sandbox
 from billing.tasks import billing_sync_loop, renewal_loop
 from dubbing.worker.reaper import reaper_loop
 from portal.sample import sample_dub_start
@@ -100,6 +100,15 @@ class Command(RunserverCommand):
             self.stdout.write(
                 f"Test checkout for Paddle: loopback Paddle API at {fake_paddle.base_url}, stand-in "
                 f"Paddle.js at {settings.PADDLE_JS_URL} (test payment: no money moves)"
+            )
+        if settings.STRIPE_TEST_CHECKOUT:
+            # Debug on and no Stripe key: Stripe buyers pay on this site's stand-in for Stripe's
+            # hosted checkout, through the loopback Stripe API, and no money moves.
+            fake_stripe = stripe_sandbox.start()
+            atexit.register(stripe_sandbox.stop)
+            self.stdout.write(
+                f"Test checkout for Stripe: loopback Stripe API at {fake_stripe.base_url}, checkout pages at "
+                f"{stripe_sandbox.CHECKOUT_PATH}<session> (test payment: no money moves)"
             )
         if self.sample_dub:
             # In the background, through the worker just started: start-up never waits for it.
