@@ -33,6 +33,11 @@ from dubbing.engines.speakers import SpeakerProfile
 VOICE_PROFILES = Path(__file__).resolve().parents[1] / "engines" / "tts" / "voice_profiles.json"
 CHARACTER_SEMITONES = 6.0
 RANGE_WEIGHT = 0.25
+# A voice of another engine than the language's own (chosen as the most intelligible, see "Engines
+# measured" in docs/engines.md) costs as much as half an octave of pitch: it is cast only where
+# the own engine has no voice near the speaker (English: Piper's one man for a man, another
+# engine's voice for a woman, 14 semitones above him).
+OTHER_ENGINE_SEMITONES = 6.0
 
 
 @dataclass
@@ -79,19 +84,22 @@ def distance(speaker: SpeakerProfile, voice: SpeakerProfile) -> float:
     return d
 
 
-def candidate_voices(tts: TTSEngine, language: str, needed: int, *, beside: str | None = None) -> list[str]:
-    """The voices of the language's own engine (its first is its default), or of the engine that
-    speaks `beside` (the dub's chosen voice: its other speakers stay in that engine), or every
-    voice listed for the language when that engine has fewer than `needed`."""
+def candidate_voices(tts: TTSEngine, language: str, needed: int, *,
+                     beside: str | None = None) -> tuple[list[str], set[str]]:
+    """The voices to cast from, and which of them are the own engine's: the language's own engine
+    (its first is its default), or the engine that speaks `beside` (the dub's chosen voice: its
+    other speakers stay in that engine); that engine's voices alone when it has `needed`, else
+    every voice listed for the language."""
     lister = getattr(tts, "voices", None)
     listed = list(lister(language)) if callable(lister) else []
     engine_for = getattr(tts, "engine_for", None)
-    if callable(engine_for) and listed:
-        own = getattr(engine_for(language, beside) if beside else engine_for(language), "voices", None)
-        primary = [v for v in (own(language) if callable(own) else []) if v in listed]
-        if len(primary) >= needed:
-            return primary
-    return listed
+    if not (callable(engine_for) and listed):
+        return listed, set(listed)
+    own = getattr(engine_for(language, beside) if beside else engine_for(language), "voices", None)
+    primary = [v for v in (own(language) if callable(own) else []) if v in listed]
+    if len(primary) >= needed:
+        return primary, set(primary)
+    return listed, set(primary)
 
 
 def _hz(profile: SpeakerProfile | None) -> float | None:
@@ -101,8 +109,10 @@ def _hz(profile: SpeakerProfile | None) -> float | None:
 def cast_voices(speakers: list[str], profiles: dict[str, SpeakerProfile], voices: list[str],
                 voice_profiles: dict[str, SpeakerProfile], *, seconds: dict[str, float],
                 segments: dict[str, int], dub_voice: str | None = None,
-                chosen: dict[str, str] | None = None) -> dict[str, Cast]:
-    """A Cast per speaker (in `speakers` order: the first is the one who spoke first)."""
+                chosen: dict[str, str] | None = None, own: set[str] | None = None) -> dict[str, Cast]:
+    """A Cast per speaker (in `speakers` order: the first is the one who spoke first). `own`:
+    the voices of the language's own engine (None: all of them); the others cost
+    OTHER_ENGINE_SEMITONES more."""
     chosen = chosen or {}
     casts: dict[str, Cast] = {}
 
@@ -126,7 +136,7 @@ def cast_voices(speakers: list[str], profiles: dict[str, SpeakerProfile], voices
     measured = [v for v in free if v in voice_profiles]
     known = {s for s in todo if profiles.get(s) is not None and profiles[s].f0_median}
     if todo and measured and known:
-        _cast_measured(todo, profiles, measured, voice_profiles, seconds, casts, make)
+        _cast_measured(todo, profiles, measured, voice_profiles, seconds, casts, make, own)
     else:
         for index, speaker in enumerate(todo):
             pool = free or voices
@@ -150,12 +160,14 @@ def cast_voices(speakers: list[str], profiles: dict[str, SpeakerProfile], voices
     return {s: casts[s] for s in speakers}
 
 
-def _cast_measured(todo, profiles, measured, voice_profiles, seconds, casts, make) -> None:
+def _cast_measured(todo, profiles, measured, voice_profiles, seconds, casts, make, own) -> None:
     from scipy.optimize import linear_sum_assignment
 
     # A speaker never measured (too little speech) is costed as the average speaker.
     fallback = SpeakerProfile(seconds=0.0, f0_median=None, f0_low=None, f0_high=None, embedding=None)
-    cost = np.array([[distance(profiles.get(s) or fallback, voice_profiles[v]) for v in measured] for s in todo])
+    cost = np.array([[distance(profiles.get(s) or fallback, voice_profiles[v])
+                      + (OTHER_ENGINE_SEMITONES if own is not None and v not in own else 0.0)
+                      for v in measured] for s in todo])
     # The speakers who talk longest get distinct voices first when there are not enough.
     ranked = sorted(range(len(todo)), key=lambda i: -seconds.get(todo[i], 0.0))
     distinct, rest = ranked[:len(measured)], ranked[len(measured):]
@@ -192,6 +204,6 @@ def cast_for(tts: TTSEngine, language: str, segments: list[Segment], profiles: d
         seconds[label] = seconds.get(label, 0.0) + max(0.0, seg.end - seg.start)
         counts[label] = counts.get(label, 0) + 1
     needed = len(speakers) - (1 if dub_voice else 0)
-    voices = candidate_voices(tts, language, needed, beside=dub_voice)
+    voices, own = candidate_voices(tts, language, needed, beside=dub_voice)
     return cast_voices(speakers, profiles, voices, shipped_voice_profiles(), seconds=seconds, segments=counts,
-                       dub_voice=dub_voice, chosen=chosen)
+                       dub_voice=dub_voice, chosen=chosen, own=own)

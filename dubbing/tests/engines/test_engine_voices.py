@@ -70,8 +70,8 @@ def test_spanish_is_spoken_by_kokoro_and_its_fast_voices_stay_offered(local_tts)
 
     assert local_tts.engine_for("es").name == "kokoro" and local_tts.voices("es")[0] == "jf_alpha"
     assert local_tts.engine_for("es", "m1").name == "espeak"
-    assert candidate_voices(local_tts, "es", 2)[0] == "jf_alpha"
-    assert candidate_voices(local_tts, "es", 2, beside="m1")[:2] == ["m1", "f1"]
+    assert candidate_voices(local_tts, "es", 2)[0][0] == "jf_alpha"
+    assert candidate_voices(local_tts, "es", 2, beside="m1")[0][:2] == ["m1", "f1"]
 
 
 def test_the_engine_is_named_after_the_one_that_speaks_the_target():

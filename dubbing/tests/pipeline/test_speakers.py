@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from dubbing.engines.base import Segment
 from dubbing.engines.speaker_encoder import MODEL_FILE, PACKAGE, model_path
 from dubbing.engines.speakers import SpeakerProfile, analyse_speakers
 from dubbing.pipeline.casting import cast_voices
@@ -147,6 +148,29 @@ def test_the_users_choice_wins_and_moves_no_other_speaker():
     after = cast_voices(["a", "b"], profiles, list(voices), voices, seconds={}, segments={}, chosen={"a": "mid"})
     assert (after["a"].voice, after["a"].reason) == ("mid", "chosen")
     assert after["b"].voice == before["b"].voice == "high"
+
+
+def test_a_voice_of_the_languages_own_engine_is_preferred_unless_another_is_much_closer():
+    profiles = {"man": _profile(100), "woman": _profile(220)}
+    voices = {"own_man": _profile(90), "own_low": _profile(120), "other_man": _profile(100),
+              "other_woman": _profile(220)}
+    own = {"own_man", "own_low"}
+    casts = cast_voices(["man", "woman"], profiles, list(voices), voices, seconds={}, segments={}, own=own)
+    # The own engine's man is 1.8 semitones off, the other engine's exact: the own one wins; the
+    # woman's nearest own voice is 10 semitones off, so she gets the other engine's.
+    assert (casts["man"].voice, casts["woman"].voice) == ("own_man", "other_woman")
+
+
+def test_in_english_a_man_keeps_piper_and_a_woman_gets_a_high_voice_of_another_engine():
+    from dubbing.engine_config import build_engines
+    from dubbing.pipeline.casting import cast_for
+    from dubbing.pipeline.options import DubOptions
+
+    segments = [Segment(id=f"s{i}", start=i, end=i + 1, text="x", speaker=("man", "woman")[i % 2]) for i in range(4)]
+    tts = build_engines(DubOptions(target_language="en", source_language="es", engines="local")).tts
+    casts = cast_for(tts, "en", segments, {"man": _profile(115), "woman": _profile(210)}, dub_voice=None, chosen=None)
+    assert casts["man"].voice == "joe"  # Piper's only voice, English's most intelligible, is a man
+    assert casts["woman"].voice != "joe" and casts["woman"].voice_hz > 170
 
 
 def test_voices_never_measured_are_given_in_the_engines_order():
