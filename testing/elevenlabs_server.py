@@ -20,7 +20,7 @@ Tests steer it: `fail_next(n, status)`, `rate_limit_next(n)` (429 with Retry-Aft
 `malformed_next(n)` (a 200 whose body is not Scribe's), each for the next requests of any kind;
 `fail_next_on(kind, n, status)` for one kind only ("stt", "tts", "add", "delete", "search"; a
 4xx on "add" is a refused clone); and read `requests` (one dict per request: method, path,
-headers and form fields or JSON) and `counts`.
+headers and form fields or JSON, the SHA-256 of each sample added) and `counts`.
 """
 
 from __future__ import annotations
@@ -109,7 +109,8 @@ class ElevenLabsServer:
             self.counts += 1
             self.requests.append({"method": request.command, "path": path, "query": query, "kind": kind,
                                   "headers": dict(request.headers), "json": data,
-                                  "fields": {k: v for k, v in fields.items() if k not in ("file", "files")}})
+                                  "fields": {k: v for k, v in fields.items() if k not in ("file", "files")},
+                                  "samples": [hashlib.sha256(b).hexdigest() for b in fields.get("files", [])]})
             queue = self._kind_faults.get(kind)
             fault = queue.pop(0) if queue else (self._faults.pop(0) if self._faults else None)
         if not kind:

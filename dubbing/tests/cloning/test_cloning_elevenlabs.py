@@ -225,3 +225,25 @@ def call_command_output(name: str) -> str:
     out = io.StringIO()
     call_command(name, stdout=out)
     return out.getvalue().strip()
+
+
+def test_a_re_render_of_one_line_clones_only_its_speaker_again_from_the_kept_reference(
+        server, clip, tmp_path, job):
+    first = _dub(server, clip, tmp_path, job)
+    line = next(seg for seg in first.segments if seg.speaker == "speaker_2")
+    before = len(server.requests)
+    audio, subtitles = clip
+    options = DubOptions(target_language="es", source_language="en", background="drop", voice_cloning=True,
+                         voice_cloning_consent=True, source_subtitles=subtitles)
+    ledger = JobCloneLedger(job_id=job.id, claim_token=job.claim_token, provider="elevenlabs")
+    run_dub(audio, options, workspace=tmp_path / "ws", engines=build_engines(options, _config(server)),
+            clone_ledger=ledger, target_overrides={line.id: "Una línea nueva para Ben."})
+    again = server.requests[before:]
+    assert [r["kind"] for r in again].count("add") == 1  # only speaker_2's clone, for its one changed line
+    assert [r["json"].get("text") for r in again if r["kind"] == "tts"] == ["Una línea nueva para Ben."]
+    # The same sample as the first run's clone of that speaker: the reference was kept, not cut again.
+    added = [r for r in server.requests if r["kind"] == "add" and "speaker_2" in r["fields"]["name"]]
+    assert len(added) == 2 and added[0]["samples"] == added[1]["samples"]
+    assert ClonedVoice.objects.filter(job=job).count() == 3
+    assert server.voices == {}
+    assert not ClonedVoice.objects.filter(job=job, deleted_at__isnull=True).exists()

@@ -139,3 +139,31 @@ def test_a_reference_is_the_speakers_cleanest_lines_alone_within_10_to_30_second
     assert plan.text == " ".join(f"Line {s[1:]}." for s in plan.lines)
     short = choose_reference("b", lines, regions)
     assert short.lines == [] and not short.enough  # b's only line overlaps a's
+
+
+def test_the_reference_is_cut_from_the_voice_stem_when_the_dub_separated_one(tmp_path):
+    from types import SimpleNamespace
+
+    from dubbing.pipeline.audio import ASR_WAV, MIX_WAV
+    from dubbing.pipeline.separate import VOCALS_WAV
+    from dubbing.pipeline.synthesize import _reference_source
+    from dubbing.pipeline.workspace import Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    for parts in (ASR_WAV, MIX_WAV, VOCALS_WAV):
+        ws.path(*parts).parent.mkdir(parents=True, exist_ok=True)
+        ws.path(*parts).write_bytes(b"RIFF")
+    ctx = SimpleNamespace(ws=ws, input_path=tmp_path / "in.wav", info=None,
+                          options=SimpleNamespace(background="separate"))
+    assert _reference_source(ctx) == ws.path(*VOCALS_WAV)
+    ctx.options.background = "drop"  # no stem for this dub: the extracted audio
+    assert _reference_source(ctx) == ws.path(*MIX_WAV)
+
+
+def test_dub_refuses_cloning_without_consent_before_any_work(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    source = tmp_path / "in.wav"
+    source.write_bytes(b"RIFF")
+    with pytest.raises(CommandError, match="voice_cloning_consent"):
+        call_command("dub", str(source), "--to", "es", "--from", "en", "--voice-cloning")
