@@ -494,7 +494,7 @@ def test_changing_a_speakers_voice_marks_its_lines_for_the_next_render(owner_cli
     response = owner_client.patch(f"{url}/speakers/S1", {"voice": voices[1]}, format="json")
 
     assert response.status_code == 200
-    assert response.json() == {"speaker": "S1", "name": "", "voice": voices[1], "voice_reason": "", "segments": 2,
+    assert response.json() == {"speaker": "S1", "name": "", "voice": voices[1], "voice_reason": "Chosen for this speaker.", "segments": 2,
                                "seconds": 3.0, "cloned": False}
     finished_job.refresh_from_db()
     assert finished_job.options["speaker_voices"] == {"S1": voices[1]}
