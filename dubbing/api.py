@@ -147,11 +147,13 @@ class JobListCreateApi(APIView):
             raise VideoNotFound()
         targets = data.pop("target_languages", None)
         if targets is None:
-            _check_languages(data["source_language"], data["target_language"])
+            _check_languages(data["source_language"], data["target_language"],
+                             target_subtitles=bool(data.get("target_subtitles")))
             job = services.dubbing_job_create(owner=request.user, video_id=video_id, **data)
             return Response(job_representation(_snapshot_of(job), request=request), status=status.HTTP_201_CREATED)
         for target in targets:
-            _check_languages(data["source_language"], target, field="target_languages")
+            _check_languages(data["source_language"], target, field="target_languages",
+                             target_subtitles=bool(data.get("target_subtitles")))
         jobs = services.dubbing_jobs_create(owner=request.user, video_id=video_id, target_languages=targets, **data)
         return Response(
             {"results": [job_representation(_snapshot_of(job), request=request) for job in jobs]},
@@ -166,13 +168,19 @@ def _uuid_or_none(value) -> uuid.UUID | None:
         return None
 
 
-def _check_languages(source: str, target: str, *, field: str = "target_language") -> None:
+def _check_languages(source: str, target: str, *, field: str = "target_language", target_subtitles: bool = False) -> None:
     """A language the deployment cannot speak at all is named here, before the service is asked
-    about the pair (which it decides with the engines it will really use)."""
+    about the pair (which it decides with the engines it will really use). With the user's target
+    subtitles, any language a voice here speaks will do."""
     if source == target:
         message = gettext("The source and target languages are the same.")
         raise SameLanguage(message, errors={field: [message]})
     support = language_support()
+    if target not in support.targets and target in support.spoken:
+        if target_subtitles:
+            return
+        message = support.pair_sentence(source, target)  # a voice speaks it: the user's subtitles would do
+        raise UnsupportedPair(message, errors={field: [message]})
     if target not in support.targets:
         raise UnsupportedPair(
             gettext("Cannot dub into '%(target)s' here.") % {"target": target},

@@ -173,3 +173,20 @@ def test_subtitles_in_one_language_go_with_one_target_only(owner, staff, owner_b
 def test_the_landing_page_greets_only_in_languages_dubbed_without_subtitles(client):
     html = client.get("/").content.decode()
     assert "채널에 다시 오신 것을 환영합니다" not in html  # Korean needs the user's subtitles here
+
+
+def test_with_target_subtitles_any_language_a_voice_speaks_is_accepted(owner, staff, owner_client, video):
+    # German is not among the languages offered here (no translator, not a site language)...
+    assert "de" not in language_support().targets and "de" in language_support().spoken
+    give_credits(owner, 5, staff=staff)
+    refused = owner_client.post("/api/v1/jobs", {"video_id": str(video.id), "target_language": "de",
+                                                 "source_language": "en"}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "unsupported_pair"
+    assert refused.json()["detail"].startswith("To dub English into German here, upload your German subtitles")
+    # ...but the user's German subtitles make it possible.
+    response = owner_client.post("/api/v1/jobs", {
+        "video_id": str(video.id), "target_language": "de", "source_language": "en", "background": "drop",
+        "target_subtitles": "1\n00:00:01,200 --> 00:00:03,600\nWillkommen zu unserer kurzen Vorführung.\n"},
+        format="json")
+    assert response.status_code == 201, response.content
+    assert DubbingJob.objects.get().target_language == "de"
