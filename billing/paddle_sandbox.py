@@ -26,7 +26,7 @@ from django.db import DatabaseError
 from django.templatetags.static import static
 
 from billing.models import PaddleCatalogPrice
-from billing.services.paddle_catalog import paddle_catalog_sync
+from billing.services.paddle_catalog import catalog_items, paddle_catalog_sync
 from billing.sandbox import SandboxRefused
 
 logger = logging.getLogger(__name__)
@@ -85,19 +85,26 @@ def start():
 
 
 def catalog_ensure() -> None:
-    """Give the loopback Paddle our catalog once: the Paddle ids already stored (from an earlier
-    run) and new prices for the packs and plans that have none (`paddle_catalog_sync`)."""
+    """Keep the loopback Paddle's catalog in step with ours: once, the Paddle ids already stored
+    (from an earlier run); then new Paddle prices whenever a pack or plan is sold at a price that
+    has none yet (staff added or changed it while the site runs), as `paddle_catalog` makes them."""
     fake = server()
-    if fake is None or fake.catalog_loaded:
+    if fake is None:
         return
     with _lock:
-        for row in PaddleCatalogPrice.objects.select_related("pack", "plan"):
-            fake.adopt_price(product_id=row.paddle_product_id, price_id=row.paddle_price_id, amount=row.amount,
-                             currency=row.currency, monthly=row.plan_id is not None, active=row.active,
-                             name=str(row.pack.name if row.pack_id else row.plan.name))
-        report = paddle_catalog_sync()
-        fake.catalog_loaded = True
-    logger.info("Test checkout for Paddle: catalog loaded (%s)", report.summary())
+        if not fake.catalog_loaded:
+            for row in PaddleCatalogPrice.objects.select_related("pack", "plan"):
+                fake.adopt_price(product_id=row.paddle_product_id, price_id=row.paddle_price_id, amount=row.amount,
+                                 currency=row.currency, monthly=row.plan_id is not None, active=row.active,
+                                 name=str(row.pack.name if row.pack_id else row.plan.name))
+            fake.catalog_loaded = True
+        priced = set(PaddleCatalogPrice.objects.filter(active=True).values_list("pack_id", "plan_id", "currency", "amount"))
+        missing = [item for item in catalog_items()
+                   if (item.obj.pk if item.kind == "pack" else None, item.obj.pk if item.kind == "plan" else None,
+                       item.currency, item.amount) not in priced]
+        if missing:
+            report = paddle_catalog_sync()
+            logger.info("Test checkout for Paddle: catalog brought up to date (%s)", report.summary())
 
 
 def stop() -> None:
