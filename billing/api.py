@@ -29,6 +29,7 @@ from billing.errors import (
 )
 from billing.buyers import buyer_country
 from billing.models import Provider
+from billing.providers import provider_choose
 from billing.serializers import (
     BillingKeyIssueOutputSerializer,
     CreditPackOutputSerializer,
@@ -36,6 +37,7 @@ from billing.serializers import (
     PaymentOutputSerializer,
     PaymentPrepareInputSerializer,
     PaymentPrepareOutputSerializer,
+    ProviderSubscriptionStartOutputSerializer,
     PlanOutputSerializer,
     SubscriptionCompleteInputSerializer,
     SubscriptionOutputSerializer,
@@ -146,6 +148,16 @@ class SubscriptionApi(APIView):
     def post(self, request):
         serializer = SubscriptionStartInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        currency = serializer.validated_data.get("currency", "")
+        if currency:
+            provider = provider_choose(currency=currency, country=buyer_country(request))
+            if provider.name != Provider.PORTONE:
+                # A plan the provider renews itself (Stripe): its checkout, like a pack's.
+                payment = services.subscription_provider_start(
+                    user=request.user, plan_id=serializer.validated_data["plan_id"], currency=currency,
+                    provider=provider)
+                return Response(ProviderSubscriptionStartOutputSerializer(payment).data,
+                                status=status.HTTP_201_CREATED)
         subscription = services.subscription_start(user=request.user, plan_id=serializer.validated_data["plan_id"])
         return Response(BillingKeyIssueOutputSerializer(subscription).data, status=status.HTTP_201_CREATED)
 
@@ -154,8 +166,20 @@ class SubscriptionApi(APIView):
     def patch(self, request):
         serializer = SubscriptionUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        subscription = services.subscription_update(user=request.user, **serializer.validated_data)
+        subscription = services.subscription_change(user=request.user, **serializer.validated_data)
         return Response(SubscriptionOutputSerializer(subscription).data)
+
+
+class SubscriptionPortalApi(APIView):
+    """POST: a link to the payment provider's own page for a provider-run plan (Stripe's customer
+    portal): update the card, see invoices, cancel."""
+
+    permission_classes = [IsAuthenticated, EmailVerifiedForPaidWork]
+    error_responses = (NotFound, PaymentProviderUnavailable)
+
+    @extend_schema(request=None, responses={200: OpenApiResponse(description="{url}")})
+    def post(self, request):
+        return Response({"url": services.subscription_portal_url(user=request.user)})
 
 
 class SubscriptionCompleteApi(APIView):

@@ -211,6 +211,20 @@ class SubscriptionOutputSerializer(serializers.ModelSerializer):
 
 class SubscriptionStartInputSerializer(InputSerializer):
     plan_id = serializers.UUIDField()
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False, help_text=(
+        "ISO 4217 code; left out: the plan's own (PortOne's billing key). Another currency goes to "
+        "the provider that serves it, which renews the plan itself."))
+
+
+class ProviderSubscriptionStartOutputSerializer(serializers.Serializer):
+    """A plan chosen with a provider that renews it itself (Stripe): its checkout for month 1."""
+
+    subscription_id = serializers.UUIDField()
+    payment_id = serializers.CharField()
+    provider = serializers.CharField()
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    checkout = serializers.JSONField()
 
 
 class SubscriptionCompleteInputSerializer(InputSerializer):

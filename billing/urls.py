@@ -24,6 +24,7 @@ api_urlpatterns: list = [
     path("billing/subscription/complete", api.SubscriptionCompleteApi.as_view(),
          name="api_billing_subscription_complete"),
     path("billing/subscription/card", api.SubscriptionCardApi.as_view(), name="api_billing_subscription_card"),
+    path("billing/subscription/portal", api.SubscriptionPortalApi.as_view(), name="api_billing_subscription_portal"),
     path("billing/webhooks/portone", api.PortOneWebhookApi.as_view(), name="api_billing_webhook_portone"),
     path("billing/webhooks/stripe", api.StripeWebhookApi.as_view(), name="api_billing_webhook_stripe"),
     path("billing/webhooks/paddle", api.PaddleWebhookApi.as_view(), name="api_billing_webhook_paddle"),

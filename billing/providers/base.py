@@ -121,6 +121,7 @@ class SubscriptionState:
     user_id: str = ""  # our user's id, likewise
     updated_at: datetime | None = None
     raw: dict = field(default_factory=dict)
+    subscription_ref: str = ""  # our Subscription's id, when the metadata carries it (Stripe)
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,9 @@ class SubscriptionCharge:
     period_end: datetime | None
     receipt_url: str = ""
     raw: dict = field(default_factory=dict)
+    subscription_ref: str = ""  # our Subscription's id, when the metadata carries it (Stripe)
+    refund_ref: str = ""  # what a refund of this charge names at the provider (Stripe: its pi_...)
+    is_first: bool = False  # the subscription's first period (paid through its checkout)
 
 
 @dataclass(frozen=True)

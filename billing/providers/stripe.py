@@ -31,6 +31,8 @@ from billing.providers.base import (
     ProviderPayment,
     RefundRefused,
     RefundResult,
+    SubscriptionCharge,
+    SubscriptionState,
     WebhookEvent,
 )
 from billing.providers.signatures import WebhookRejection, webhook_rejection_count
@@ -131,6 +133,47 @@ class StripeProvider:
                         provider_checkout_id=session["id"], provider_customer_id=_id_of(session.get("customer")),
                         raw=session)
 
+    def subscription_checkout_start(self, *, payment: Payment, subscription, success_url: str,
+                                    cancel_url: str) -> Checkout:
+        """A Checkout Session in mode subscription for a plan's first month: Stripe then renews it
+        itself, and every paid month arrives as invoice.paid."""
+        user = payment.user
+        metadata = {"payment_id": payment.payment_id, "user_id": str(user.pk), "subscription_id": str(subscription.pk),
+                    "plan_id": str(payment.plan_id)}
+        params: dict = {
+            "mode": "subscription",
+            "client_reference_id": payment.payment_id,
+            "line_items": [{"quantity": 1, "price_data": {
+                "currency": payment.currency.lower(), "unit_amount": payment.amount,
+                "recurring": {"interval": "month", "interval_count": 1},
+                "product_data": {"name": f"OneVoice {payment.plan.name}"}}}],
+            "metadata": metadata,
+            # Carried onto the subscription and each of its invoices: how invoice.paid finds ours.
+            "subscription_data": {"metadata": metadata},
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+        }
+        if subscription.provider_customer_id:
+            params["customer"] = subscription.provider_customer_id
+        else:
+            params["customer_email"] = user.email
+        session = _plain(_call("checkout.sessions.create", _client().v1.checkout.sessions.create, params,
+                               {"idempotency_key": f"checkout:{payment.payment_id}"}))
+        return Checkout(client={"url": session.get("url"), "session_id": session["id"]},
+                        provider_checkout_id=session["id"], raw=session)
+
+    def portal_url(self, *, customer_id: str, return_url: str) -> str:
+        """Stripe's customer portal for this customer: card updates, invoices, cancelling."""
+        portal = _plain(_call("billing_portal.sessions.create", _client().v1.billing_portal.sessions.create,
+                              {"customer": customer_id, "return_url": return_url}))
+        return str(portal["url"])
+
+    def subscription_cancel(self, *, provider_subscription_id: str, at_period_end: bool) -> SubscriptionState:
+        """Cancel at the period's end (or take that back), as the buyer asked on our plans page."""
+        updated = _plain(_call("subscriptions.update", _client().v1.subscriptions.update, provider_subscription_id,
+                               {"cancel_at_period_end": at_period_end}))
+        return subscription_state(updated)
+
     def checkout_expire(self, *, payment: Payment) -> None:
         """End an unpaid checkout at Stripe now (its link stops working); an ended one is left."""
         if not payment.provider_checkout_id:
@@ -208,6 +251,18 @@ class StripeProvider:
         event_type = str(raw.get("type", ""))
         obj = (raw.get("data") or {}).get("object") or {}
         common = {"event_id": str(raw.get("id", "")), "event_type": event_type, "raw": raw}
+        if event_type == "checkout.session.completed" and obj.get("mode") == "subscription":
+            # Links our subscription to Stripe's (and the customer); the money comes as invoice.paid.
+            meta = obj.get("metadata") or {}
+            return WebhookEvent(kind=EventKind.SUBSCRIPTION, subscription=SubscriptionState(
+                provider_subscription_id=_id_of(obj.get("subscription")), status="", current_period_start=None,
+                current_period_end=None, cancel_at_period_end=False, provider_customer_id=_id_of(obj.get("customer")),
+                plan_id=str(meta.get("plan_id") or ""), user_id=str(meta.get("user_id") or ""),
+                subscription_ref=str(meta.get("subscription_id") or ""), raw=obj), **common)
+        if event_type.startswith("customer.subscription."):
+            return WebhookEvent(kind=EventKind.SUBSCRIPTION, subscription=subscription_state(obj), **common)
+        if event_type == "invoice.paid" and _invoice_subscription(obj):
+            return WebhookEvent(kind=EventKind.SUBSCRIPTION_CHARGE, charge=invoice_charge(obj), **common)
         if event_type in _SESSION_EVENTS and obj.get("mode") == "payment":
             return WebhookEvent(kind=EventKind.PAYMENT, payment_id=str(obj.get("client_reference_id") or ""),
                                 provider_ref=str(obj.get("id", "")), **common)
@@ -219,6 +274,52 @@ class StripeProvider:
 
     def receipt_url(self, *, payment: Payment) -> str:
         return payment.receipt_url
+
+
+_SUBSCRIPTION_STATUS = {"active": "active", "trialing": "active", "past_due": "past_due", "unpaid": "past_due",
+                        "canceled": "cancelled", "incomplete_expired": "cancelled", "incomplete": "",
+                        "paused": "past_due"}
+
+
+def _invoice_subscription(invoice: dict) -> tuple[str, dict]:
+    """(Stripe's subscription id, its metadata) an invoice bills, in the API's newer shape
+    (parent.subscription_details) or the older (subscription, subscription_details)."""
+    details = ((invoice.get("parent") or {}).get("subscription_details") or invoice.get("subscription_details") or {})
+    subscription = details.get("subscription") or invoice.get("subscription")
+    return (_id_of(subscription), details.get("metadata") or {}) if subscription else ("", {})
+
+
+def invoice_charge(invoice: dict) -> SubscriptionCharge:
+    subscription_id, meta = _invoice_subscription(invoice)
+    lines = (invoice.get("lines") or {}).get("data") or [{}]
+    period = lines[0].get("period") or {}
+    payments = (invoice.get("payments") or {}).get("data") or []
+    intent = _id_of(((payments[0].get("payment") or {}).get("payment_intent")) if payments else
+                    invoice.get("payment_intent"))
+    return SubscriptionCharge(
+        provider_subscription_id=subscription_id, provider_payment_id=str(invoice["id"]),
+        amount=int(invoice.get("amount_paid") or 0), currency=str(invoice.get("currency") or "").upper(),
+        paid_at=_time((invoice.get("status_transitions") or {}).get("paid_at")),
+        period_start=_time(period.get("start")), period_end=_time(period.get("end")),
+        receipt_url=str(invoice.get("hosted_invoice_url") or ""), raw=invoice,
+        subscription_ref=str(meta.get("subscription_id") or ""), refund_ref=intent,
+        is_first=invoice.get("billing_reason") == "subscription_create",
+    )
+
+
+def subscription_state(subscription: dict) -> SubscriptionState:
+    items = (subscription.get("items") or {}).get("data") or [{}]
+    meta = subscription.get("metadata") or {}
+    return SubscriptionState(
+        provider_subscription_id=str(subscription.get("id", "")),
+        status=_SUBSCRIPTION_STATUS.get(str(subscription.get("status")), ""),
+        current_period_start=_time(items[0].get("current_period_start") or subscription.get("current_period_start")),
+        current_period_end=_time(items[0].get("current_period_end") or subscription.get("current_period_end")),
+        cancel_at_period_end=bool(subscription.get("cancel_at_period_end")),
+        provider_customer_id=_id_of(subscription.get("customer")),
+        plan_id=str(meta.get("plan_id") or ""), user_id=str(meta.get("user_id") or ""),
+        subscription_ref=str(meta.get("subscription_id") or ""), raw=subscription,
+    )
 
 
 def session_snapshot(session: dict, *, intent: dict | None, refunds: list[dict]) -> ProviderPayment:

@@ -19,6 +19,13 @@ from billing.services.payments import (
     payment_sync,
     payments_sync_pending,
 )
+from billing.services.provider_subscriptions import (
+    subscription_change,
+    subscription_charge_record,
+    subscription_portal_url,
+    subscription_provider_start,
+    subscription_provider_sync,
+)
 from billing.services.refunds import (
     RefundQuote,
     payment_refund,
@@ -47,6 +54,11 @@ from billing.services.webhooks import (
 )
 
 __all__ = [
+    "subscription_change",
+    "subscription_charge_record",
+    "subscription_portal_url",
+    "subscription_provider_start",
+    "subscription_provider_sync",
     "RenewalOutcome",
     "subscription_cancel_now",
     "subscription_card_start",

@@ -36,7 +36,7 @@ from billing.errors import (
     PlanUnavailable,
     SubscriptionNotActive,
 )
-from billing.models import Payment, Plan, Subscription, plan_charge_title
+from billing.models import Payment, Plan, Provider, Subscription, plan_charge_title
 from billing.selectors import subscription_current
 from billing.services.payments import _payment_apply, payment_sync
 from billing.services.plans import ChargePurpose, plan_period_grant
@@ -243,7 +243,8 @@ def subscriptions_due(*, now: datetime | None = None):
     """Ids of the subscriptions a renewer should act on at `now` (the claim decides who does)."""
     now = now or timezone.now()
     return Subscription.objects.filter(
-        status__in=[Status.ACTIVE, Status.PAST_DUE], next_attempt_at__lte=now
+        # Only ours to renew: Stripe and Paddle renew theirs themselves (provider_subscriptions.py).
+        provider=Provider.PORTONE, status__in=[Status.ACTIVE, Status.PAST_DUE], next_attempt_at__lte=now
     ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=timezone.now())).order_by("next_attempt_at").values_list("pk", flat=True)
 
 
@@ -254,7 +255,8 @@ def _claim(subscription_id, *, now: datetime) -> datetime | None:
     lease = real_now + timedelta(seconds=settings.SUBSCRIPTION_CLAIM_SECONDS, microseconds=uuid.uuid4().int % 1000)
     claimed = Subscription.objects.filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=real_now),
-        pk=subscription_id, status__in=[Status.ACTIVE, Status.PAST_DUE], next_attempt_at__lte=now,
+        pk=subscription_id, provider=Provider.PORTONE, status__in=[Status.ACTIVE, Status.PAST_DUE],
+        next_attempt_at__lte=now,
     ).update(claimed_until=lease)
     return lease if claimed == 1 else None
 

@@ -16,6 +16,7 @@ from billing.providers import provider_get
 from billing.providers.base import EventKind, WebhookEvent
 from billing.providers.signatures import WEBHOOK_MAX_BYTES, WebhookRejection, webhook_rejection_count
 from billing.services.payments import _payment_apply
+from billing.services.provider_subscriptions import subscription_charge_record, subscription_provider_sync
 from billing.services.refunds import refunds_settle_answered
 from onevoice import metrics
 from onevoice.errors import ServiceError
@@ -25,6 +26,7 @@ _UNSTORED_HEADERS = {"cookie", "authorization"}
 # A verified delivery that changed nothing says why (WebhookDelivery.ignored, the answer's code).
 IGNORED_UNKNOWN_PAYMENT = "unknown_payment"
 IGNORED_UNHANDLED_EVENT = "unhandled_event"
+IGNORED_UNKNOWN_SUBSCRIPTION = "unknown_subscription"
 
 __all__ = ["WEBHOOK_MAX_BYTES", "WebhookRejection", "webhook_delivery_receive", "webhook_rejection_count"]
 
@@ -51,6 +53,18 @@ def webhook_delivery_receive(
     )
     if event.kind == EventKind.PAYMENT:
         return _payment_event(delivery, event, provider=provider)
+    if event.kind == EventKind.SUBSCRIPTION and event.subscription is not None:
+        if subscription_provider_sync(provider=provider, state=event.subscription) is None:
+            return _delivery_done(delivery, error="Ignored: no subscription with this id.",
+                                  ignored=IGNORED_UNKNOWN_SUBSCRIPTION)
+        return _delivery_done(delivery)
+    if event.kind == EventKind.SUBSCRIPTION_CHARGE and event.charge is not None:
+        payment = subscription_charge_record(provider=provider, charge=event.charge)
+        if payment is None:
+            return _delivery_done(delivery, error="Ignored: no subscription with this id.",
+                                  ignored=IGNORED_UNKNOWN_SUBSCRIPTION)
+        delivery.payment_id = payment.payment_id
+        return _delivery_done(delivery)
     return _delivery_done(delivery, error="Ignored: not a payment event this server handles.",
                           ignored=IGNORED_UNHANDLED_EVENT)
 

@@ -31,7 +31,7 @@ def test_plans_lists_the_active_plans_with_their_terms(owner_client, plan):
     assert names[0] == "Test plan" and "Retired" not in names
     assert {"Lite", "Creator", "Studio"} <= set(names)  # seeded by the migration
     assert rows[0] == {"id": str(plan.id), "name": "Test plan", "credits_per_period": 100, "price": 10_000,
-                       "currency": "KRW", "rollover_max": 20}
+                       "currency": "KRW", "rollover_max": 20, "prices": [{"currency": "KRW", "amount": 10_000}]}
 
 
 @pytest.mark.django_db
