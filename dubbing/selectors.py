@@ -20,6 +20,7 @@ from billing.selectors import credits_balance
 from dubbing.errors import JobNotFound
 from dubbing.models import ACTIVE_STATUSES, Artifact, DubbingJob, JobStatus, JobStep, Segment, StepStatus
 from dubbing.pricing import dubbing_job_cost
+from dubbing.pipeline.clones import MIN_SECONDS
 
 # "active" is what the pages' filter calls queued and running together.
 STATUS_FILTERS = {s.value: (s.value,) for s in JobStatus} | {"active": tuple(s.value for s in ACTIVE_STATUSES)}
@@ -255,6 +256,25 @@ def voice_reason_text(cast: dict | None, *, chosen: bool, recorded: str = "") ->
     return recorded
 
 
+def cloning_reason_text(cloning: dict | None) -> str:
+    """Why a speaker of a job with voice_cloning is (or is not) speaking in a clone of their voice,
+    in the reader's language, from what the synthesis recorded (`cloning` in its detail: a
+    `reason` code and the reference's seconds, pipeline/clones.py); "" when it says nothing."""
+    if not isinstance(cloning, dict):
+        return ""
+    seconds = float(cloning.get("reference_seconds") or 0.0)
+    if cloning.get("cloned"):
+        return gettext("A clone of this speaker's own voice, made from %(seconds).1f s of their speech.") % {
+            "seconds": seconds}
+    if cloning.get("reason") == "too_little_speech":
+        return gettext("Not cloned: this speaker has only %(seconds).1f s of clear speech alone (at least "
+                       "%(min)d s are needed), so a cast voice speaks.") % {"seconds": seconds, "min": MIN_SECONDS}
+    if cloning.get("reason") == "refused":
+        return gettext("Not cloned: the speech provider refused this speaker's voice sample, so a cast voice "
+                       "speaks.")
+    return ""
+
+
 def speaker_list(*, job: DubbingJob) -> list[dict]:
     """Each speaker of the job: its name, voice, why it has that voice, whether the voice is a
     clone of theirs, and how many lines (and source seconds) it has.
@@ -279,9 +299,10 @@ def speaker_list(*, job: DubbingJob) -> list[dict]:
             "speaker": row["speaker"],
             "name": names.get(row["speaker"], ""),
             "voice": chosen.get(row["speaker"]) or _per_speaker(cast, "voices", row["speaker"]) or default,
-            "voice_reason": voice_reason_text(_per_speaker(cast, "speakers", row["speaker"]),
-                                              chosen=bool(chosen.get(row["speaker"])),
-                                              recorded=_per_speaker(cast, "voice_reasons", row["speaker"]) or ""),
+            "voice_reason": (not chosen.get(row["speaker"]) and cloning_reason_text(
+                _per_speaker(cast, "cloning", row["speaker"]))) or voice_reason_text(
+                _per_speaker(cast, "speakers", row["speaker"]), chosen=bool(chosen.get(row["speaker"])),
+                recorded=_per_speaker(cast, "voice_reasons", row["speaker"]) or ""),
             "cloned": bool(_per_speaker(cast, "cloned", row["speaker"])),
             "segments": row["segments"],
             "seconds": round(float(row["seconds"] or 0.0), 3),

@@ -242,6 +242,7 @@ class SynthesizeStage(Stage):
                   "speakers": {speaker: cast.to_dict() for speaker, cast in casts.items()}}
         if outcome:
             detail["cloned"] = {speaker: o["cloned"] for speaker, o in outcome.items()}
+            detail["cloning"] = outcome  # the reader's words are made from it (dubbing.selectors)
             detail["voice_reasons"].update({speaker: o["detail"] for speaker, o in outcome.items()})
         return detail
 

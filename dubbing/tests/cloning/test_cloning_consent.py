@@ -195,3 +195,30 @@ def test_the_dub_form_offers_cloning_with_the_consent_text_and_records_it(fish, 
 def test_the_dub_form_does_not_offer_cloning_where_the_engine_cannot(local, owner_browser, dubbable):
     html = owner_browser.get(f"/videos/{dubbable.id}/dub").content.decode()
     assert 'name="voice_cloning"' not in html and 'name="voice_cloning_consent"' not in html
+
+
+def test_the_speakers_say_in_the_readers_language_whether_they_were_cloned_and_why_not(owner):
+    from dubbing.models import StepStatus
+    from dubbing.selectors import speaker_list
+    from dubbing.tests.factories import DubbingJobFactory, JobStepFactory, SegmentFactory
+
+    job = DubbingJobFactory(owner=owner, succeeded=True)
+    for index, speaker in enumerate(("speaker_1", "speaker_2", "speaker_3")):
+        SegmentFactory(job=job, index=index, speaker=speaker)
+    JobStepFactory(job=job, name="synthesize", status=StepStatus.DONE, detail={
+        "voices": {"speaker_1": "clone", "speaker_2": "f3", "speaker_3": "m3"},
+        "cloned": {"speaker_1": True, "speaker_2": False, "speaker_3": False},
+        "cloning": {"speaker_1": {"cloned": True, "reason": "", "reference_seconds": 12.4},
+                    "speaker_2": {"cloned": False, "reason": "too_little_speech", "reference_seconds": 2.1},
+                    "speaker_3": {"cloned": False, "reason": "refused", "reference_seconds": 9.0}}})
+    with translation.override("en"):
+        english = {s["speaker"]: s for s in speaker_list(job=job)}
+    with translation.override("ko"):
+        korean = {s["speaker"]: s["voice_reason"] for s in speaker_list(job=job)}
+    assert english["speaker_1"]["cloned"] and not english["speaker_2"]["cloned"]
+    assert english["speaker_1"]["voice_reason"] == "A clone of this speaker's own voice, made from 12.4 s of their speech."
+    assert "only 2.1 s" in english["speaker_2"]["voice_reason"] and "at least 3 s" in english["speaker_2"]["voice_reason"]
+    assert "refused" in english["speaker_3"]["voice_reason"]
+    assert korean["speaker_1"] == "이 화자의 말 12.4초로 만든, 화자 본인 목소리의 복제입니다."
+    assert "2.1초" in korean["speaker_2"] and "최소 3초" in korean["speaker_2"]
+    assert "거부" in korean["speaker_3"]

@@ -80,7 +80,7 @@ def test_a_cloning_job_runs_through_the_worker_and_leaves_no_cloned_voice(
     speakers = owner_client.get(f"/api/v1/jobs/{job.id}/speakers").json()
     speakers = speakers.get("results", speakers) if isinstance(speakers, dict) else speakers
     assert {s["speaker"]: s["cloned"] for s in speakers} == {"speaker_1": True, "speaker_2": True}
-    assert all("clone of their own voice" in s["voice_reason"] for s in speakers)
+    assert all(s["voice_reason"].startswith("A clone of this speaker's own voice, made from") for s in speakers)
     consent = VoiceCloningConsent.objects.get(job=job)
     assert sorted(consent.speakers) == ["speaker_1", "speaker_2"]
     rows = list(ClonedVoice.objects.filter(job=job))
