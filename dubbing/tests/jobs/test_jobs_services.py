@@ -102,7 +102,7 @@ def test_it_reserves_the_cost_in_the_same_transaction_and_sends_on_commit(funded
     assert credits_balance(user=funded) == 17
     assert job.status == JobStatus.QUEUED and job.attempt == 1
     assert job.options["background"] == "keep" and job.options["target_language"] == "es"
-    assert job.engines["tts"] == "espeak"
+    assert job.engines["tts"] == "kokoro"  # Spanish's default voice since issue 19
     assert len(callbacks) == 1  # the actor's message, sent only once the transaction commits
     snapshot = DubbingJob.objects.get(pk=job.pk).snapshot
     assert snapshot["status"] == "queued" and snapshot["cost_credits"] == 3 and snapshot["artifacts"] == {}
@@ -638,7 +638,7 @@ def test_staff_cancel_and_retry_through_the_admin(client, staff, job):
     assert job.status == JobStatus.QUEUED and job.attempt == 2
     page = client.get(f"/admin/dubbing/dubbingjob/{job.pk}/change/")
     assert page.status_code == 200
-    listing = client.get("/admin/dubbing/dubbingjob/", {"status": "queued", "engine": "espeak"})
+    listing = client.get("/admin/dubbing/dubbingjob/", {"status": "queued", "engine": "kokoro"})
     assert listing.status_code == 200 and str(job.pk) in listing.content.decode()
     assert str(job.pk) not in client.get("/admin/dubbing/dubbingjob/", {"engine": "set:openai"}).content.decode()
 
