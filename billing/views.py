@@ -24,6 +24,7 @@ from billing import paddle, paddle_sandbox, portone, sandbox, selectors, service
 from billing.buyers import buyer_country, buyer_currency, currencies_offered, currency_payable
 from billing.context_processors import request_balance
 from billing.ledger_rows import ledger_job_ids, ledger_rows
+from billing.models import Provider
 from billing.providers import providers_configured
 from onevoice.csp import source_of
 from onevoice.errors import ServiceError
@@ -130,15 +131,19 @@ def credits_page(request):
 def plans_page(request):
     """The user's plan (renewal date and amount, credits this period, change, cancel, resume,
     card) and the plans on offer; every action is the API's, called by billing/plans.js."""
-    configured = portone.is_configured()
+    configured = bool(providers_configured())
     verify_first = user_must_verify_email(user=request.user)
     subscription = selectors.subscription_current(user=request.user)
     live = subscription is not None and subscription.status in ("active", "past_due")
+    # A plan Stripe renews (not PortOne's billing key): its card and plan change in Stripe's portal.
+    provider_run = subscription is not None and subscription.provider != Provider.PORTONE
+    currency = buyer_currency(request)
+    payable = currency_payable(currency, country=buyer_country(request))
     plans = list(selectors.plan_list())
     if live and subscription.plan not in plans:
         plans.insert(0, subscription.plan)  # a plan since deactivated: its subscribers keep it
     quotes = {}
-    if live and subscription.status == "active":
+    if live and subscription.status == "active" and not provider_run:
         for plan in plans:
             if plan.price > subscription.plan.price:
                 quotes[plan.pk] = services.upgrade_quote(subscription=subscription, plan=plan, now=timezone.now())
@@ -148,13 +153,17 @@ def plans_page(request):
         {
             "subscription": subscription,
             "live": live,
-            "plans": [(plan, quotes.get(plan.pk)) for plan in plans],
+            # Each plan with its upgrade quote (PortOne's plans) and its price in the buyer's currency.
+            "plans": [(plan, quotes.get(plan.pk), plan.price_in(currency)) for plan in plans],
+            "currency": currency,
+            "currencies": currencies_offered(),
+            "provider_run": provider_run,
             "balance": request_balance(request),
             "plan_credits": selectors.plan_credits_left(user=request.user),
             "payments_configured": configured,
             "verify_first": verify_first,
-            "can_pay": configured and not verify_first,
-            "sdk_url": settings.PORTONE_BROWSER_SDK_URL if configured else "",
+            "can_pay": configured and payable and not verify_first,
+            "sdk_url": settings.PORTONE_BROWSER_SDK_URL if portone.is_configured() else "",
             "test_checkout": sandbox.is_running(),
         },
     )

@@ -192,3 +192,18 @@ def test_the_delivery_is_stored_raw_with_stripes_event_id(owner_client, stripe_a
     assert delivery.webhook_id == json.loads(completed)["id"]
     assert delivery.event_type == "checkout.session.completed" and delivery.payment_id == order["payment_id"]
     assert "stripe-signature" in {k.lower() for k in delivery.headers}
+
+
+def test_the_payment_page_links_stripes_receipt(owner, owner_client, owner_browser, stripe_api, usd_pack,
+                                               send_stripe):
+    order = _prepare(owner_client, usd_pack)
+    for body in stripe_api.pay(order["checkout"]["session_id"]):
+        send_stripe(stripe_api, body)
+    payment = Payment.objects.get(payment_id=order["payment_id"])
+    page = owner_browser.get(f"/credits/payments/{order['payment_id']}").content.decode()
+    assert f'href="{payment.receipt_url}"' in page and "Receipt from Stripe" in page
+    owner.locale = "ko"
+    owner.save(update_fields=["locale"])
+    korean = owner_browser.get(f"/credits/payments/{order['payment_id']}").content.decode()
+    assert "Stripe 영수증" in korean
+    assert owner_client.get(PAYMENTS).json()["results"][0]["receipt_url"] == payment.receipt_url

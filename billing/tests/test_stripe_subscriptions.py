@@ -131,3 +131,17 @@ def test_the_return_page_before_the_invoice_credits_the_first_month_once(owner, 
     assert credits_balance(user=owner) == 100
     subscription = Subscription.objects.get(pk=started["subscription_id"])
     assert subscription.period_number == 1 and Payment.objects.filter(subscription=subscription).count() == 1
+
+
+def test_the_plans_page_offers_dollar_prices_and_stripes_billing_page(owner, owner_client, owner_browser,
+                                                                      stripe_api, portone, usd_plan, send_stripe):
+    page = owner_browser.get("/plans", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+    assert "$7.99 a month" in page
+    assert f'data-subscribe="{usd_plan.id}" data-currency="USD"' in page
+    won = owner_browser.get("/plans?currency=KRW").content.decode()
+    assert f'data-subscribe="{usd_plan.id}">' in won  # its own currency: PortOne's billing key as before
+    started = _subscribe(owner_client, usd_plan)
+    for body in stripe_api.pay(started["checkout"]["session_id"]):
+        send_stripe(stripe_api, body)
+    mine = owner_browser.get("/plans").content.decode()
+    assert 'data-plan-action="portal"' in mine and 'data-plan-action="card"' not in mine

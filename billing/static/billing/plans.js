@@ -56,6 +56,12 @@
     });
   }
 
+  // Go to the provider's page; the promise never settles, so nothing reloads this one meanwhile.
+  function leaveFor(target) {
+    window.location.href = target;
+    return new Promise(function () {});
+  }
+
   function run(button, work) {
     button.disabled = true;
     say(gettext("One moment..."));
@@ -70,7 +76,13 @@
   document.querySelectorAll("[data-subscribe]").forEach(function (button) {
     button.addEventListener("click", function () {
       run(button, function () {
-        return call("POST", url, { plan_id: button.dataset.subscribe }).then(registerCard);
+        var body = { plan_id: button.dataset.subscribe };
+        if (button.dataset.currency) body.currency = button.dataset.currency;
+        return call("POST", url, body).then(function (order) {
+          // A plan the provider renews itself (Stripe): its hosted checkout takes the first month.
+          if (order.checkout && order.checkout.url) return leaveFor(order.checkout.url);
+          return registerCard(order);
+        });
       });
     });
   });
@@ -84,6 +96,7 @@
       var action = button.dataset.planAction;
       run(button, function () {
         if (action === "card") return call("POST", url + "/card").then(registerCard);
+        if (action === "portal") return call("POST", url + "/portal").then(function (data) { return leaveFor(data.url); });
         return call("PATCH", url, { cancel_at_period_end: action === "cancel" });
       });
     });
