@@ -167,7 +167,7 @@ def main() -> None:
         spec = importlib.util.spec_from_file_location("bench_pipeline", ROOT / "bench" / "pipeline.py")
         bench_pipeline = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(bench_pipeline)
-        clip = bench_pipeline.distinct_speech_clip(args.minutes)
+        clip = bench_pipeline.distinct_speech_clip(args.minutes, music=False)
         jobs = Worker(broker, queues={"dubbing"}, worker_threads=1, worker_timeout=50)
         jobs.start()
         try:
