@@ -179,18 +179,19 @@ def test_a_line_too_long_at_max_speed_is_shortened_spoken_again_and_fits(english
     assert len(first["text"]) < len(LONG_LINE) and LONG_LINE.startswith(first["text"])
     from dubbing.pipeline.subtitles import parse_subtitles
 
-    assert parse_subtitles(Path(report["outputs"]["target_srt"]))[0].text == first["text"]
+    assert parse_subtitles(out / report["outputs"]["target_srt"])[0].text == first["text"]
     # it was spoken again: a new, shorter clip beside the first one
     synthesized = json.loads((workspace / "synthesize.json").read_text())[first["id"]]
-    assert first["clip"] != synthesized["path"] and Path(first["clip"]).exists()
+    clip_path = workspace / first["clip"]
+    assert clip_path != workspace / synthesized["path"] and clip_path.exists()
     window = 2.5  # from the line's start to the next line's
     assert synthesized["seconds"] > window * 1.3 >= first["raw_seconds"]
-    clip = sf.info(first["clip"])
+    clip = sf.info(str(workspace / first["clip"]))
     assert clip.frames / clip.samplerate == pytest.approx(first["raw_seconds"], abs=1e-3)
     # and it fits: at most max speed, ending before the next line, which keeps its own start
     assert first["overrun"] == 0 and first["speed"] <= 1.3 + 1e-6
     assert first["placed_start"] + first["placed_seconds"] <= second["placed_start"] + 1e-3
     assert second["displacement"] == 0 and second["placed_start"] == pytest.approx(4.5)
     # and report.json on disk says so
-    saved = json.loads(Path(report["outputs"]["report"]).read_text())
+    saved = json.loads((out / report["outputs"]["report"]).read_text())
     assert [s["shortened"] for s in saved["segments"]] == [True, False]
