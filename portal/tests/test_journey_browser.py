@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from django.core import mail
@@ -338,7 +339,9 @@ def test_the_pages_error_states_in_a_real_browser(site, browser, locale, tmp_pat
     _upload(walk, site, FIXTURE_MEDIA / "speech_en.mp4", "Too expensive")
     page.wait_for_url(re.compile(r".*/videos/[0-9a-f-]{36}$"), timeout=60_000)
     short = page.locator("#dub-short")
-    assert short.is_visible() and short.locator("a[href='/credits']").count() == 1
+    # 'Buy credits' comes back to this video once paid
+    back_here = urlparse(page.url).path
+    assert short.is_visible() and short.locator(f"a[href='/credits?next={back_here}']").count() == 1
     assert page.locator("#dub-form button[type=submit]").is_disabled()
     walk.check("too few credits")
 
