@@ -174,15 +174,6 @@ class StripeProvider:
                                {"cancel_at_period_end": at_period_end}))
         return subscription_state(updated)
 
-    def checkout_expire(self, *, payment: Payment) -> None:
-        """End an unpaid checkout at Stripe now (its link stops working); an ended one is left."""
-        if not payment.provider_checkout_id:
-            return
-        try:
-            _call("checkout.sessions.expire", _client().v1.checkout.sessions.expire, payment.provider_checkout_id)
-        except stripe.InvalidRequestError:
-            pass  # complete or expired already: the next fetch says which
-
     # --- reading a payment -------------------------------------------------------------------------
     def payment_fetch(self, *, payment: Payment) -> ProviderPayment | None:
         if not payment.provider_checkout_id:

@@ -145,3 +145,23 @@ def test_the_plans_page_offers_dollar_prices_and_stripes_billing_page(owner, own
         send_stripe(stripe_api, body)
     mine = owner_browser.get("/plans").content.decode()
     assert 'data-plan-action="portal"' in mine and 'data-plan-action="card"' not in mine
+
+
+def test_staff_refund_a_stripe_renewal_month_through_its_payment_intent(owner, owner_client, staff_browser,
+                                                                        stripe_api, usd_plan, send_stripe):
+    started = _subscribe(owner_client, usd_plan)
+    for body in stripe_api.pay(started["checkout"]["session_id"]):
+        send_stripe(stripe_api, body)
+    subscription = Subscription.objects.get(pk=started["subscription_id"])
+    for body in stripe_api.renew(subscription.provider_subscription_id):
+        send_stripe(stripe_api, body)
+    renewal = Payment.objects.get(subscription=subscription, period=2)
+    assert renewal.provider_payment_id in stripe_api.payment_intents
+    response = staff_browser.post(f"/admin/billing/payment/{renewal.pk}/refund/", {"amount": "", "reason": "Unused"})
+    assert response.status_code == 302
+    # Month 1's 100, of which 20 rolled over (80 expired), plus month 2's 100: 120. The refunded
+    # month's 100 plan credits leave (plan credits first), through Stripe's Refunds API.
+    assert credits_balance(user=owner) == 20
+    assert LedgerEntry.objects.get(kind="plan_refund").amount == -100
+    (posted,) = [b for m, p, b in stripe_api.requests if (m, p) == ("POST", "/v1/refunds")]
+    assert posted["payment_intent"] == renewal.provider_payment_id
