@@ -22,7 +22,12 @@ from django.utils.translation import gettext
 from paddle_billing.Entities.Shared import CurrencyCode
 
 from billing import paddle
-from billing.errors import InvalidWebhook, PaymentProviderUnavailable, PaymentsNotConfigured
+from billing.errors import (
+    InvalidWebhook,
+    PaymentProviderUnavailable,
+    PaymentsNotConfigured,
+    SubscriptionNotActive,
+)
 from billing.models import (
     PAYMENT_PROVIDER_CANCELLED_DETAIL,
     PaddleCatalogPrice,
@@ -82,7 +87,8 @@ class PaddleProvider:
     def supports(self, currency: str) -> bool:
         return CurrencyCode(currency.upper()).is_known()
 
-    def checkout_start(self, *, payment: Payment, success_url: str, cancel_url: str) -> Checkout:
+    def checkout_start(self, *, payment: Payment, success_url: str, cancel_url: str,
+                       subscription_id: str = "") -> Checkout:
         price = catalog_price(payment)
         if price is None:
             logger.error("Payment %s: no active Paddle price for %s in %s %s; run manage.py paddle_catalog",
@@ -91,6 +97,10 @@ class PaddleProvider:
         custom_data = {"payment_id": payment.payment_id, "user_id": str(payment.user_id)}
         if payment.plan_id:
             custom_data["plan_id"] = str(payment.plan_id)
+        if subscription_id:
+            # Paddle copies a checkout's custom data onto the subscription and its renewals: how
+            # subscription.* events and Paddle's own renewals find our subscription.
+            custom_data["subscription_id"] = subscription_id
         try:
             transaction = paddle.transaction_create(price_id=price.paddle_price_id, custom_data=custom_data)
         except paddle.PaddleRefused as refusal:
@@ -110,6 +120,25 @@ class PaddleProvider:
             provider_checkout_id=transaction.id,
             raw=transaction.raw,
         )
+
+    def subscription_checkout_start(self, *, payment: Payment, subscription, success_url: str,
+                                    cancel_url: str) -> Checkout:
+        """A plan's first month: a transaction for the plan's monthly price, paid in the overlay;
+        Paddle then opens the subscription and renews it itself (transaction.completed with
+        origin subscription_recurring each month)."""
+        return self.checkout_start(payment=payment, success_url=success_url, cancel_url=cancel_url,
+                                   subscription_id=str(subscription.pk))
+
+    def subscription_cancel(self, *, provider_subscription_id: str, at_period_end: bool) -> SubscriptionState:
+        """Cancel at the period's end, as the buyer asked on our plans page. Taking a scheduled
+        cancellation back is done on Paddle's own page (its management link)."""
+        if not at_period_end:
+            raise SubscriptionNotActive(gettext("Resume this plan from the payment provider's page."))
+        try:
+            cancelled = paddle.subscription_cancel(subscription_id=provider_subscription_id, immediately=False)
+        except paddle.PaddleRefused as refusal:
+            raise SubscriptionNotActive() from refusal
+        return subscription_state(cancelled)
 
     def payment_fetch(self, *, payment: Payment) -> ProviderPayment | None:
         transaction_id = payment.provider_checkout_id or payment.provider_payment_id
@@ -224,6 +253,7 @@ def subscription_state(subscription: paddle.PaddleSubscription) -> SubscriptionS
         cancel_at_period_end=subscription.cancel_scheduled,
         provider_customer_id=subscription.customer_id,
         plan_id=str(subscription.custom_data.get("plan_id") or ""),
+        subscription_ref=str(subscription.custom_data.get("subscription_id") or ""),
         user_id=str(subscription.custom_data.get("user_id") or ""),
         updated_at=subscription.updated_at,
         raw=subscription.raw,
@@ -244,7 +274,7 @@ def classify(event: paddle.PaddleEvent) -> WebhookEvent:
                 provider_subscription_id=transaction.subscription_id, provider_payment_id=transaction.id,
                 amount=transaction.subtotal, currency=transaction.currency, paid_at=transaction.billed_at,
                 period_start=transaction.billing_period_start, period_end=transaction.billing_period_end,
-                raw=transaction.raw)
+                subscription_ref=str(transaction.custom_data.get("subscription_id") or ""), raw=transaction.raw)
             return WebhookEvent(kind=EventKind.SUBSCRIPTION_CHARGE, charge=charge, **base)
         return WebhookEvent(kind=EventKind.PAYMENT, payment_id=str(transaction.custom_data.get("payment_id") or ""),
                             provider_ref=transaction.id, **base)
