@@ -128,6 +128,7 @@ def credits_page(request):
 @require_GET
 @login_required
 @_portone_sdk_csp
+@_paddle_js_csp
 def plans_page(request):
     """The user's plan (renewal date and amount, credits this period, change, cancel, resume,
     card) and the plans on offer; every action is the API's, called by billing/plans.js."""
@@ -165,6 +166,8 @@ def plans_page(request):
             "can_pay": configured and payable and not verify_first,
             "sdk_url": settings.PORTONE_BROWSER_SDK_URL if portone.is_configured() else "",
             "test_checkout": sandbox.is_running(),
+            "paddle_js_url": _paddle_js_url(),
+            "paddle_test_checkout": paddle_sandbox.is_running(),
         },
     )
 

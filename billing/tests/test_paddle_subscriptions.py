@@ -114,3 +114,14 @@ def test_cancel_at_period_end_goes_to_paddle_and_its_end_event_ends_the_plan(
     subscription.refresh_from_db()
     assert subscription.status == "cancelled"
     assert credits_balance(user=owner) == usd_plan.credits_per_period  # the paid month's credits stay
+
+
+def test_the_plans_page_loads_paddle_js_where_paddle_sells_the_plans(owner, owner_browser, usd_plan, catalog, settings):
+    settings.PADDLE_JS_URL = "https://cdn.paddle.com/paddle/v2/paddle.js"
+    response = owner_browser.get("/plans?currency=USD")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert f'data-subscribe="{usd_plan.id}" data-currency="USD"' in page
+    assert 'src="https://cdn.paddle.com/paddle/v2/paddle.js"' in page and "billing/paddle-checkout.js" in page
+    policy = response.headers["Content-Security-Policy"]
+    assert "https://cdn.paddle.com" in policy.split("script-src", 1)[1].split(";", 1)[0]

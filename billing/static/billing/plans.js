@@ -62,6 +62,14 @@
     return new Promise(function () {});
   }
 
+  function payWithPaddle(order) {
+    if (typeof OneVoicePaddle === "undefined") throw new Error(gettext("The Paddle payment window could not be loaded."));
+    return OneVoicePaddle.open(order.checkout).then(function (paid) {
+      if (!paid) throw new Error(gettext("The payment was not completed."));
+      return leaveFor(order.checkout.success_url);
+    });
+  }
+
   function run(button, work) {
     button.disabled = true;
     say(gettext("One moment..."));
@@ -81,6 +89,8 @@
         return call("POST", url, body).then(function (order) {
           // A plan the provider renews itself (Stripe): its hosted checkout takes the first month.
           if (order.checkout && order.checkout.url) return leaveFor(order.checkout.url);
+          // Paddle (paddle-checkout.js): its overlay takes the first month; the return page asks Paddle.
+          if (order.checkout && order.checkout.provider === "paddle") return payWithPaddle(order);
           return registerCard(order);
         });
       });
