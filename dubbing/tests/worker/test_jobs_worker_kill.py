@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 
 from testing.openai_server import OpenAIServer
-from testing.voices import FAST_SPANISH_VOICE
 from testing.waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -121,8 +120,8 @@ def test_a_worker_killed_mid_synthesis_resumes_on_another_machine_without_paying
         )
         first = _worker(env, tmp_path / "worker-1.log")
         try:
-            job = dubbing_job_create(owner=user, video_id=video.id, target_language="es", voice=FAST_SPANISH_VOICE, source_language="en",
-                                     background="drop")
+            job = dubbing_job_create(owner=user, video_id=video.id, target_language="es", source_language="en",
+                                     background="drop")  # OpenAI's engines: its default voice
             synth_dir = Path(media_storage().path(f"{work_prefix(job.id, 'es')}/synth"))
 
             # Given a worker killed while the job's lines are being synthesized
