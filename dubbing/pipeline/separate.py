@@ -38,9 +38,14 @@ def separate_to_workspace(ctx: Context) -> tuple[Path, Path]:
     vocals, background = ws.path(*VOCALS_WAV), ws.path(*BACKGROUND_WAV)
     tmp_vocals, tmp_background = temp_path_for(vocals), temp_path_for(background)
     channels = min(2, ctx.info.audio_channels or 1)
-    separator.separate(mix_wav, tmp_vocals, tmp_background, rate=MIX_RATE, channels=channels,
-                       cancel=ctx.should_cancel, duration=ctx.timeline,
-                       progress=lambda f: ctx.progress(f, "separating the voice from the music"))
+    try:
+        separator.separate(mix_wav, tmp_vocals, tmp_background, rate=MIX_RATE, channels=channels,
+                           cancel=ctx.should_cancel, duration=ctx.timeline,
+                           progress=lambda f: ctx.progress(f, "separating the voice from the music"))
+    finally:
+        # Done for this video (every target mixes over these stems): the graph's memory goes
+        # back before recognition and synthesis load their models.
+        separator.release()
     tmp_vocals.replace(vocals)
     tmp_background.replace(background)
     ws.save(vocals)

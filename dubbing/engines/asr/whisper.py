@@ -43,6 +43,7 @@ from dubbing.engines.base import (
     UnsupportedLanguage,
     Word,
 )
+from dubbing.engines.memory import return_freed_memory
 from dubbing.engines.model_files import PackagedModel, ensure_joined_model
 from dubbing.engines.vad import speech_regions_parallel
 from videos.media.process import ProcessCancelled, cancelled, process_map
@@ -106,19 +107,6 @@ def speech_clips(regions: list[tuple[float, float]], duration: float) -> list[tu
         if hi - lo > 0.1:
             out.append((round(lo, 3), round(hi, 3)))
     return out
-
-
-def _return_freed_memory() -> None:
-    """Hands the freed model's pages back to the system (glibc keeps them otherwise)."""
-    import ctypes
-    import ctypes.util
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 # glibc's mallopt parameter for the number of malloc arenas.
@@ -307,7 +295,7 @@ class WhisperASR:
         finally:
             with _models_lock:
                 self._loaded.clear()
-            _return_freed_memory()
+            return_freed_memory()
 
     @staticmethod
     def _blocks(audio_path: Path, duration: float, clips: list[tuple[float, float]]):

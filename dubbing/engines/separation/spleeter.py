@@ -31,6 +31,7 @@ import numpy as np
 import scipy.fft
 
 from dubbing.engines.base import EngineError, ErrorCode
+from dubbing.engines.memory import return_freed_memory
 from dubbing.engines.separation.unet import BINS, FRAME_MULTIPLE, build_model
 from dubbing.engines.separation.weights import checkpoint_paths, load_weights
 from videos.media.ffmpeg import FFMPEG, FFmpegError, ffmpeg_stdin
@@ -87,7 +88,9 @@ _session_lock = threading.Lock()
 
 def _session(threads: int, weights_folder: Path | None):
     """One onnxruntime session per process, thread count and weights folder: the graph is built
-    from the verified weights once (~4 s), then every job reuses it."""
+    from the verified weights (~4 s) when a separation first needs it, and dropped again by
+    `SpleeterSeparator.release` once the stage is done (a video is separated once, and the
+    ~480 MB it holds would otherwise sit beside recognition and synthesis)."""
     key = (threads, str(weights_folder or ""))
     with _session_lock:
         if key not in _sessions:
@@ -122,6 +125,14 @@ class SpleeterSeparator:
         if self._session is None:
             self._session = _session(self.threads, self.weights_folder)
         return self._session
+
+    def release(self) -> None:
+        """Drops the graph and hands its memory back to the system; the next block builds it
+        again."""
+        self._session = None
+        with _session_lock:
+            _sessions.pop((self.threads, str(self.weights_folder or "")), None)
+        return_freed_memory()
 
     def vocals_mask(self, magnitude: np.ndarray) -> np.ndarray:
         """(2, frames, BINS) magnitudes -> the vocals' ratio mask, same shape. Frames are padded

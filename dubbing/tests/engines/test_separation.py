@@ -170,6 +170,27 @@ def test_a_clip_shorter_than_one_block_comes_back_whole(separator, tmp_path):
     assert abs(rms_db(background) - rms_db(music)) < 1.5  # music alone: nearly all of it stays
 
 
+def _resident_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def test_released_the_graph_gives_its_memory_back_and_separates_again(tmp_path):
+    """The pipeline releases the separator once its stage is done, so the graph's memory is not
+    held beside recognition and synthesis (issue 19's 900 MB); the next separation builds it
+    again."""
+    separator = SpleeterSeparator(threads=1)  # a session of its own, not the module's
+    sf.write(str(tmp_path / "music.wav"), music_bed(14.0, SAMPLE_RATE), SAMPLE_RATE, subtype="FLOAT")
+    separator.separate(tmp_path / "music.wav", tmp_path / "v1.wav", tmp_path / "b1.wav")
+    holding = _resident_mb()
+    separator.release()
+    released = _resident_mb()
+    assert holding - released > 250, (holding, released)  # measured: ~440 MB handed back
+    result = separator.separate(tmp_path / "music.wav", tmp_path / "v2.wav", tmp_path / "b2.wav")
+    assert np.array_equal(sf.read(str(result.background))[0], sf.read(str(tmp_path / "b1.wav"))[0])
+    separator.release()
+
+
 def test_a_silent_track_gives_silent_stems(separator, tmp_path):
     _ffmpeg("-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-t", "14", "-c:a", "pcm_s16le",
             str(tmp_path / "silence.wav"))
