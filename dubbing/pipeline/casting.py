@@ -96,7 +96,10 @@ def candidate_voices(tts: TTSEngine, language: str, needed: int, *,
     if not (callable(engine_for) and listed):
         return listed, set(listed)
     own = getattr(engine_for(language, beside) if beside else engine_for(language), "voices", None)
-    primary = [v for v in (own(language) if callable(own) else []) if v in listed]
+    # In the order listed for the language, whose first is its default (Korean's measured-best
+    # Kokoro voice is not Kokoro's own first), so a speaker cast in order gets the default.
+    owned = set(own(language) if callable(own) else [])
+    primary = [v for v in listed if v in owned]
     if len(primary) >= needed:
         return primary, set(primary)
     return listed, set(primary)

@@ -74,6 +74,21 @@ def test_spanish_is_spoken_by_kokoro_and_its_fast_voices_stay_offered(local_tts)
     assert candidate_voices(local_tts, "es", 2, beside="m1")[0][:2] == ["m1", "f1"]
 
 
+def test_korean_french_and_german_speakers_cast_in_order_get_the_measured_default_voice(local_tts):
+    # Kokoro's own first voice is jf_alpha; jm_kumo measured more intelligible in these languages
+    # (docs/sound.md) and is their default: a speaker whose voice could not be measured, cast in
+    # the engine's order, gets it (before, jf_alpha spoke the English-into-Korean journey's dub).
+    from dubbing.engines.base import Segment
+    from dubbing.pipeline.casting import candidate_voices, cast_for
+
+    for language in ("ko", "fr", "de"):
+        assert local_tts.voices(language)[0] == "jm_kumo"
+        assert candidate_voices(local_tts, language, 1)[0][0] == "jm_kumo", language
+    lines = [Segment(id="s1", start=1.0, end=3.0, text="안녕하세요.")]
+    cast = cast_for(local_tts, "ko", lines, {}, dub_voice=None, chosen=None)["speaker_1"]
+    assert (cast.voice, cast.reason) == ("jm_kumo", "unmeasured")
+
+
 def test_the_engine_is_named_after_the_one_that_speaks_the_target():
     from dubbing.engine_config import build_engines
     from dubbing.pipeline.options import DubOptions
