@@ -68,7 +68,7 @@ def test_the_credit_history_names_each_movement_in_korean(owner, staff):
 
     html = page.get("/credits/history").content.decode()
 
-    assert "<td>지급 <span" in html
+    assert '<td data-label="내용" class="ledger__what"><span>지급 <span class="muted">' in html
     assert "잔액: <strong>5</strong>크레딧." in html
 
 
