@@ -196,3 +196,45 @@ def alternating_turns(out: Path, speakers: list, turns: list[int], sentences: tu
         _ffmpeg("-i", str(speech), "-ac", str(channels), "-ar", str(rate), "-c:a", "pcm_s16le", str(out))
     speech.unlink()
     return out, lines
+
+
+# Korean sentences that are not in the shared fixture's speech_ko.txt (a held-out-style clip), with
+# the Spanish a user's subtitler would write for them.
+KOREAN_HELD_OUT = (
+    ("여러분, 반갑습니다.", "Hola a todos, encantados."),
+    ("이 영상은 새로운 기능을 소개합니다.", "Este vídeo presenta una función nueva."),
+    ("궁금한 점은 댓글로 남겨 주세요.", "Dejad vuestras preguntas en los comentarios."),
+)
+
+
+def korean_phone_clip(out: Path, *, lead: float = 0.8) -> list[tuple[float, float, str, str]]:
+    """A portrait phone-style MP4 (360x640 h264 + AAC 48 kHz stereo) of KOREAN_HELD_OUT spoken by
+    the offline Korean voice (Kokoro: Whisper takes espeak-ng's Korean for Thai, docs/engines.md)
+    over the MUSIC bed, `lead` seconds in; returns each line's (start, end, Korean, Spanish) in
+    the video's time."""
+    from dubbing.engine_config import engine_config
+    from dubbing.engines.registry import build_tts
+
+    tts = build_tts("kokoro", engine_config(), threads=2)
+    sound = out.with_name(out.stem + ".sound.wav")
+    sentences = tuple(korean for korean, _ in KOREAN_HELD_OUT)
+    _, lines = alternating_turns(sound, [tts_speaker(tts, "ko", None)], [0] * len(sentences), sentences,
+                                 pause=0.9, music=True, rate=48000, channels=2)
+    seconds = lines[-1][1] + lead + 1.0
+    delay = int(lead * 1000)
+    _ffmpeg("-f", "lavfi", "-i", f"testsrc2=s=360x640:r=25:d={seconds:.2f}", "-i", str(sound),
+            "-filter_complex", f"[1]adelay={delay}|{delay},apad[a]", "-map", "0:v", "-map", "[a]",
+            "-t", f"{seconds:.2f}", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", "-ac", "2", "-ar", "48000", "-movflags", "+faststart", str(out))
+    sound.unlink()
+    return [(round(a + lead, 3), round(b + lead, 3), korean, spanish)
+            for (a, b, _), (korean, spanish) in zip(lines, KOREAN_HELD_OUT)]
+
+
+def srt(cues: list[tuple[float, float, str]]) -> str:
+    """SubRip text of (start, end, text) cues."""
+    def stamp(seconds: float) -> str:
+        ms = int(round(seconds * 1000))
+        return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+    return "\n".join(f"{i}\n{stamp(a)} --> {stamp(b)}\n{text}\n" for i, (a, b, text) in enumerate(cues, start=1))

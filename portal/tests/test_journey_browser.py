@@ -7,6 +7,13 @@ line and re-renders, publishes; a second user likes and comments; staff refunds 
 payment in the admin. Every page passed is screenshotted (desktop and phone) under
 test-artifacts/screenshots/ and checked with axe-core: no serious or critical violation.
 The pages' error states (a bad upload, too few credits, a failed job refunded) are walked too.
+
+Korean both ways (issue 21): a Korean user uploads a portrait Korean clip with music the
+recognizer was not tuned on, sees Korean detected and preselected, dubs it into Spanish with
+their own Spanish subtitles and plays it with those cues; an English clip is dubbed into Korean
+with Korean subtitles (CP949 or UTF-8 with a BOM) and plays with its Korean <track>, shown by
+default; My dubs, the line editor and the credit history fit a 390 px phone. The verification
+email's link carries the port the server really listens on and verifies the account.
 """
 
 from __future__ import annotations
@@ -371,5 +378,252 @@ def test_the_pages_error_states_in_a_real_browser(site, browser, locale, tmp_pat
     page.goto(site + "/credits/history")
     walk.check("credit history with the refund")
 
+    assert walk.violations == [], "\n".join(walk.violations)
+    assert walk.errors == []
+
+
+# --- Korean both ways, the real address, and the phone (issue 21's "done when") -----------------
+
+# The English clip's four sentences (1.3-3.5, 4.5-7.7, 8.8-11.2, 12.4-15.6 s), as a Korean
+# subtitler wrote them.
+KOREAN_CUES = [
+    (1.2, 3.6, "짧은 시연에 오신 것을 환영합니다."),
+    (4.4, 7.8, "내일 아침은 맑고 따뜻하겠습니다."),
+    (8.7, 11.3, "오후에는 우산을 꼭 챙기세요."),
+    (12.3, 15.7, "시청해 주셔서 감사합니다. 다음에 또 만나요."),
+]
+# What a track's cues say, in order (the cue texts as the browser parsed them).
+TRACK_CUES = """
+(id) => { const t = document.querySelector('#' + id + ' track');
+  return t && t.track.cues ? Array.from(t.track.cues, c => c.text.replace(/<[^>]*>/g, '')) : null; }
+"""
+TRACK_STATE = """
+(id) => { const t = document.querySelector('#' + id + ' track');
+  return t ? {srclang: t.srclang, default: t.default, mode: t.track.mode, readyState: t.readyState,
+              cues: t.track.cues ? t.track.cues.length : 0} : null; }
+"""
+
+
+@pytest.fixture
+def dubbing_site(live_server, media_root, worker, settings, tmp_path):
+    """The offline engines as on the embedded set-up (no cloud translator: Korean needs the user's
+    subtitles), the test's own workspace, and the language answer rebuilt for them."""
+    from dubbing.languages import language_support_clear
+
+    settings.DUBBING_ENGINES = "local"
+    settings.DUBBING_TRANSLATE_ENGINE = None
+    settings.DUBBING_WORKSPACE_DIR = tmp_path / "work"
+    language_support_clear()
+    yield live_server.url
+    language_support_clear()
+
+
+def _signed_in_tab(browser, site: str, user, name: str, locale: str) -> Walk:
+    """A tab already logged in as `user` (the login page is walked by the whole journey)."""
+    from django.test import Client
+
+    walk = _tab(browser, name, user.name, locale)
+    client = Client()
+    client.force_login(user)
+    walk.page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site}])
+    return walk
+
+
+def _upload_and_wait_for_language(walk: Walk, site: str, path, title: str):
+    """Upload through the page, then wait for the spoken language heard in the background; returns the video."""
+    from videos.models import SpokenLanguageStatus, Video
+
+    page = walk.page
+    _upload(walk, site, path, title)
+    page.wait_for_url(re.compile(r".*/videos/[0-9a-f-]{36}$"), timeout=60_000)
+    video = Video.objects.get(id=page.url.rsplit("/", 1)[1])
+    wait_until(lambda: Video.objects.get(pk=video.pk).spoken_language_status not in ("", SpokenLanguageStatus.PENDING),
+               timeout=120, interval=0.3, what="the spoken language")
+    page.reload()
+    return Video.objects.get(pk=video.pk)
+
+
+def _phone_fits(walk: Walk, what: str) -> None:
+    """At 390 px nothing is wider than the screen: no sideways scrolling of the page, nothing past
+    its edge, no table cut off inside its scrolling box. (The header's section links are a strip
+    that scrolls sideways by design.)"""
+    from testing.browser import DESKTOP, PHONE
+
+    page = walk.page
+    page.set_viewport_size(PHONE)
+    try:
+        width = page.evaluate("document.documentElement.scrollWidth")
+        wide = page.evaluate(
+            "() => Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > 391"
+            " && !e.closest('.site-nav__links, .table-wrap')).slice(0, 5).map(e => e.tagName + '.' + e.className)")
+        cut = page.evaluate("() => Array.from(document.querySelectorAll('.table-wrap'))"
+                            ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.getAttribute('aria-label'))")
+    finally:
+        page.set_viewport_size(DESKTOP)
+    assert width <= PHONE["width"], f"{what}: {width} px wide at 390 px ({wide})"
+    assert wide == [], f"{what}: beyond the screen's edge at 390 px: {wide}"
+    assert cut == [], f"{what}: a table wider than the screen at 390 px: {cut}"
+
+
+def test_a_korean_user_dubs_a_korean_clip_into_spanish_with_their_subtitles(dubbing_site, browser, tmp_path):
+    from billing.tests.factories import give_credits
+    from testing.speech_clips import korean_phone_clip, srt
+
+    site = dubbing_site
+    # A Korean phone video the recognizer was not tuned on: portrait, music under the speech.
+    clip = tmp_path / "소개.mp4"
+    lines = korean_phone_clip(clip)
+    spanish = tmp_path / "소개.es.srt"
+    spanish.write_text(srt([(a, b, es) for a, b, _, es in lines]), encoding="utf-8")
+    user = UserFactory(email="minji@example.com", name="민지", locale="ko")
+    give_credits(user, 5, staff=UserFactory(email="staff-ko@example.com", staff=True))
+    walk = _signed_in_tab(browser, site, user, "korean-clip", "ko")
+    page = walk.page
+
+    # The upload: the spoken language is heard in the background, shown and preselected.
+    video = _upload_and_wait_for_language(walk, site, clip, "새 기능 소개")
+    assert (video.spoken_language, video.height > video.width) == ("ko", True)
+    assert "한국어(감지됨" in page.inner_text("#dub-spoken")
+    assert page.eval_on_selector("#id_source_language", "s => s.value") == "ko"
+    needs = page.inner_text("#dub-needs")  # what Korean needs here, in plain Korean
+    assert "한국어" in needs and not re.search(r"[A-Za-z_]{3,}", needs), needs
+    walk.check("korean video")
+
+    # Korean into Spanish with the user's Spanish subtitles.
+    page.select_option("#id_target_language", "es")
+    page.set_input_files("#id_target_subtitles", str(spanish))
+    walk.check("dub form with spanish subtitles")
+    page.click("#dub-submit")
+    page.wait_for_url(re.compile(r".*/jobs/[0-9a-f-]{36}$"))
+    _wait_for_job_done(page)
+    job = DubbingJob.objects.get(video=video)
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    assert (job.source_language, job.target_language, job.engines["translate"]) == ("ko", "es", "subtitles")
+
+    # The dub plays on the job page, in its portrait shape, with the Spanish the user wrote.
+    page.wait_for_selector("#dubbed-player:not([hidden])")
+    page.evaluate("async () => { const v = document.getElementById('dubbed-player'); v.muted = true; await v.play(); }")
+    wait_for(page, "document.getElementById('dubbed-player').currentTime > 0.3", timeout=20_000)
+    page.evaluate("document.getElementById('dubbed-player').pause()")
+    wait_for(page, "(t => t && t.readyState === 2)(document.querySelector('#dubbed-player track'))")
+    assert page.evaluate(TRACK_CUES, "dubbed-player") == [es for _, _, _, es in lines]
+    # Paused inside the first line, its Spanish is the cue on screen.
+    page.evaluate(f"document.getElementById('dubbed-player').currentTime = {(lines[0][0] + lines[0][1]) / 2}")
+    wait_for(page, "(c => c && c.length > 0)(document.querySelector('#dubbed-player track').track.activeCues)")
+    assert page.evaluate("Array.from(document.querySelector('#dubbed-player track').track.activeCues, c => c.text)"
+                         ) == [lines[0][3]]
+    box = page.locator("#dubbed-player").bounding_box()
+    assert box["height"] > box["width"], box  # portrait stays portrait
+    walk.check("korean clip dubbed into spanish")
+
+    # After a reload both tracks are there: what was said in Korean, and the Spanish shown by default.
+    page.reload()
+    wait_for(page, "(t => t && t.readyState === 2)(document.querySelector('#dubbed-player track'))")
+    assert page.evaluate(TRACK_STATE, "dubbed-player") | {"readyState": 2} == {
+        "srclang": "es", "default": True, "mode": "showing", "readyState": 2, "cues": len(lines)}
+    assert page.evaluate(TRACK_STATE, "original-player")["srclang"] == "ko"
+    _phone_fits(walk, "the job page")
+
+    assert walk.violations == [], "\n".join(walk.violations)
+    assert walk.errors == []
+
+
+@pytest.mark.parametrize("locale", ["en", "ko"])
+def test_an_english_clip_dubbed_into_korean_plays_its_korean_track(dubbing_site, browser, locale, tmp_path):
+    from billing.tests.factories import give_credits
+    from testing.speech_clips import srt
+
+    site = dubbing_site
+    user = UserFactory(email=f"hana-{locale}@example.com", name={"en": "Hana", "ko": "하나"}[locale], locale=locale)
+    give_credits(user, 5, staff=UserFactory(email=f"staff-{locale}@example.com", staff=True))
+    # As Korean editors save them: CP949 from a Korean desktop, UTF-8 with a BOM from another.
+    korean = tmp_path / "demo.ko.srt"
+    korean.write_bytes(srt(KOREAN_CUES).encode("cp949") if locale == "ko"
+                       else b"\xef\xbb\xbf" + srt(KOREAN_CUES).encode("utf-8"))
+    walk = _signed_in_tab(browser, site, user, "english-into-korean", locale)
+    page = walk.page
+
+    video = _upload_and_wait_for_language(walk, site, FIXTURE_MEDIA / "speech_en.mp4", "Weather demo")
+    assert video.spoken_language == "en"
+    page.select_option("#id_target_language", "ko")
+    page.set_input_files("#id_target_subtitles", str(korean))
+    walk.check("dub form with korean subtitles")
+    page.click("#dub-submit")
+    page.wait_for_url(re.compile(r".*/jobs/[0-9a-f-]{36}$"))
+    _wait_for_job_done(page)
+    job = DubbingJob.objects.get(video=video)
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    assert (job.source_language, job.target_language, job.engines["translate"]) == ("en", "ko", "subtitles")
+
+    # The Korean track, added when the dub finished without a reload, loads and shows what was supplied.
+    page.wait_for_selector("#dubbed-player:not([hidden])")
+    wait_for(page, "(t => t && t.readyState === 2)(document.querySelector('#dubbed-player track'))")
+    assert page.evaluate(TRACK_STATE, "dubbed-player") == {
+        "srclang": "ko", "default": True, "mode": "showing", "readyState": 2, "cues": len(KOREAN_CUES)}
+    assert page.evaluate(TRACK_CUES, "dubbed-player") == [text for _, _, text in KOREAN_CUES]
+    page.evaluate("async () => { const v = document.getElementById('dubbed-player'); v.muted = true;"
+                  " v.currentTime = 5; await v.play(); }")
+    # While it plays, the cue of the moment is the Korean line supplied for it.
+    wait_for(page, "(c => c && c.length > 0)(document.querySelector('#dubbed-player track').track.activeCues)",
+             timeout=20_000)
+    active = page.evaluate("Array.from(document.querySelector('#dubbed-player track').track.activeCues, c => c.text)")
+    page.evaluate("document.getElementById('dubbed-player').pause()")
+    assert active and set(active) <= {text for _, _, text in KOREAN_CUES}, active
+    walk.check("english dubbed into korean")
+    page.reload()
+    wait_for(page, "(t => t && t.readyState === 2)(document.querySelector('#dubbed-player track'))")
+    assert page.evaluate(TRACK_STATE, "dubbed-player")["mode"] == "showing"
+    _phone_fits(walk, "the job page")
+
+    # My dubs, the line editor and the credit history on a phone.
+    page.goto(site + "/jobs")
+    walk.check("my dubs")
+    _phone_fits(walk, "My dubs")
+    page.goto(f"{site}/jobs/{job.id}/lines")
+    assert page.locator("#line-text-0").input_value() == KOREAN_CUES[0][2]
+    # Spoken by Korean's default voice, the one measured the most intelligible (docs/sound.md).
+    assert "jm_kumo" in page.locator("#speakers").inner_text()
+    walk.check("line editor")
+    _phone_fits(walk, "the line editor")
+    page.goto(site + "/credits/history")
+    walk.check("credit history")
+    _phone_fits(walk, "the credit history")
+
+    assert walk.violations == [], "\n".join(walk.violations)
+    assert walk.errors == []
+
+
+@pytest.mark.parametrize("locale", ["en", "ko"])
+def test_the_verification_link_works_on_the_port_the_server_listens_on(live_server, worker, browser, settings,
+                                                                      monkeypatch, locale):
+    from accounts.models import User
+    from portal.management.commands.devserver import site_url_follow
+
+    settings.REQUIRE_EMAIL_VERIFICATION = True
+    settings.SITE_URL = "http://127.0.0.1:8000"  # the default, put back after the test
+    monkeypatch.delenv("SITE_URL", raising=False)  # the embedded set-up names no address
+    host, port = live_server.thread.host, live_server.thread.port
+    assert port != 8000  # a random port, as with `PORT=8023 make run`
+    # What devserver does when it starts on an address without SITE_URL in the environment.
+    assert site_url_follow(host, port) == live_server.url
+    walk = _tab(browser, "verification-port", "new user", locale)
+    page = walk.page
+    email = f"ines-{locale}@example.com"
+    page.goto(live_server.url + "/signup")
+    page.fill("#id_name", "Ines")
+    page.fill("#id_email", email)
+    page.fill("#id_password", PASSWORD)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/signup/sent$"))
+
+    message = wait_until(lambda: next((m for m in mail.outbox if email in m.to), None), interval=0.2,
+                         what="the verification email")
+    links = re.findall(r"https?://[^\s\"'<>]+/verify-email/[^\s\"'<>]+", message.body)
+    assert links and all(link.startswith(live_server.url + "/verify-email/") for link in links), message.body
+    page.goto(links[0])  # the link as the email has it, host and port included
+    assert page.locator("h1").inner_text() == {"en": "Email confirmed", "ko": "이메일 확인 완료"}[locale]
+    walk.check("email verified from the link")
+    assert User.objects.get(email=email).email_verified_at is not None
+    _log_in(walk, live_server.url, email)
     assert walk.violations == [], "\n".join(walk.violations)
     assert walk.errors == []

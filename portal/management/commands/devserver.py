@@ -50,10 +50,7 @@ class Command(RunserverCommand):
         return super().handle(*args, **options)
 
     def inner_run(self, *args, **options):
-        if not os.environ.get("SITE_URL"):
-            # Links in emails and webhooks point where this server really listens (PORT=8023
-            # make run), unless the deployment named its address.
-            settings.SITE_URL = listening_url(self.addr, self.port, ipv6=self._raw_ipv6)
+        site_url_follow(self.addr, self.port, ipv6=self._raw_ipv6)
         # inner_run runs in the process that serves (the autoreloader's child), so the worker
         # shares the in-memory queue with the views that enqueue.
         broker = dramatiq.get_broker()
@@ -115,6 +112,14 @@ class Command(RunserverCommand):
             sample_dub_start()
             self.stdout.write("Sample dub: made in the background when missing (--no-sample-dub to skip)")
         super().inner_run(*args, **options)
+
+
+def site_url_follow(addr: str, port: str | int, *, ipv6: bool = False) -> str:
+    """Links in emails and webhooks point where this server really listens (PORT=8023 make run),
+    unless the deployment named its address (SITE_URL in the environment). Returns SITE_URL."""
+    if not os.environ.get("SITE_URL"):
+        settings.SITE_URL = listening_url(addr, port, ipv6=ipv6)
+    return settings.SITE_URL
 
 
 def listening_url(addr: str, port: str | int, *, ipv6: bool = False) -> str:
