@@ -445,13 +445,18 @@ def _upload_and_wait_for_language(walk: Walk, site: str, path, title: str):
 
 def _phone_fits(walk: Walk, what: str) -> None:
     """At 390 px nothing is wider than the screen: no sideways scrolling of the page, nothing past
-    its edge, no table cut off inside its scrolling box. (The header's section links are a strip
-    that scrolls sideways by design.)"""
+    its edge, no table cut off inside its scrolling box. The header's section links are a strip
+    that scrolls sideways: opened on the phone, the current page's link is in view."""
     from testing.browser import DESKTOP, PHONE
 
     page = walk.page
     page.set_viewport_size(PHONE)
     try:
+        page.reload()  # opened on the phone, as a phone opens it
+        current = page.evaluate("(() => { const a = document.querySelector('.site-nav__links a[aria-current=page]');"
+                                " if (!a) return null; const r = a.getBoundingClientRect();"
+                                " return [a.textContent.trim(), Math.round(r.left), Math.round(r.right)]; })()")
+        assert current is None or (current[1] >= 0 and current[2] <= PHONE["width"]), f"{what}: {current}"
         width = page.evaluate("document.documentElement.scrollWidth")
         wide = page.evaluate(
             "() => Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > 391"
