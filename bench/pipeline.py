@@ -14,6 +14,7 @@ and the wall time of 120 remote syntheses against the loopback OpenAI server wit
     .venv/bin/python bench/pipeline.py --minutes 60 --defaults separate-fast --skip-recognition --skip-openai
     .venv/bin/python bench/pipeline.py --minutes --recognition-minutes 3 --skip-openai
     .venv/bin/python bench/pipeline.py --minutes 0 1 --skip-openai --defaults old --background separate  # progress weights
+    .venv/bin/python bench/pipeline.py --minutes --fixture-set --defaults new --skip-recognition --skip-openai
 
 Targets (issue 19, new defaults, 10 minutes, 2 cores): at most 0.5x real time and 900 MB PSS;
 fit: at least 95% of lines at 1.15x or less, none past max_speed, no line starting more than
@@ -120,6 +121,42 @@ def distinct_speech_clip(minutes: float, *, music: bool = True) -> Path:
     loop.unlink(missing_ok=True)
     target.with_suffix(".json").write_text(json.dumps(lines))
     return target
+
+
+def fixture_set() -> list[Path]:
+    """The fixture set of issue 19's fit figures: speech_en.mp4 as shipped, the same speech over
+    the music bed, a portrait 48 kHz stereo cut of it, and the two-voice dialogue (espeak-ng's
+    en+m3 and en+f4 taking turns) as an audio-only file, as the pipeline's tests build them."""
+    from testing.speech_clips import dialogue, video_with_music
+
+    folder = OUT / "fixture-set"
+    folder.mkdir(parents=True, exist_ok=True)
+    music = folder / "speech_en_music.mp4"
+    if not music.exists():
+        video_with_music(music)
+    portrait = folder / "speech_en_portrait_48k.mp4"
+    if not portrait.exists():
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(music), "-vf", "transpose=1,scale=360:640",
+                        "-c:v", "libx264", "-preset", "ultrafast", "-ar", "48000", "-ac", "2", "-c:a", "aac",
+                        str(portrait)], check=True)
+    talk = folder / "dialogue.m4a"
+    if not talk.exists():
+        wav, _ = dialogue(folder / "dialogue.wav")
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), "-c:a", "aac", str(talk)], check=True)
+        wav.unlink()
+    return [SPEECH_EN, music, portrait, talk]
+
+
+def print_fixture_fit(runs: list[dict]) -> None:
+    """The fit figures over every line of the fixture set together."""
+    lines = sum(r["fit"]["lines"] for r in runs)
+    gentle = sum(r["fit"]["gentle_share"] * r["fit"]["lines"] for r in runs)
+    fastest = max(r["fit"]["fastest"] for r in runs)
+    worst = max(r["fit"]["worst_start"] for r in runs)
+    over = int(sum(r["fit"]["over_max"] for r in runs))
+    print(f"\nfixture set ({len(runs)} clips, {lines} lines, voice {runs[0]['engines'].get('tts')}): "
+          f"{100 * gentle / max(1, lines):.1f}% of lines at 1.15x or less (goal >= 95%); fastest {fastest:.3f}x, "
+          f"{over} past max_speed; largest start error {worst:.3f} s (goal <= 0.15 s)")
 
 
 class PeakMemory:
@@ -324,6 +361,8 @@ def main() -> None:
     parser.add_argument("--background", choices=("separate", "duck", "keep", "drop"),
                         help="the dubs' background instead of each defaults' own (separate: the stage that splits "
                              "music from voice runs)")
+    parser.add_argument("--fixture-set", action="store_true",
+                        help="also dub the fixture set (fixture_set()) and print its fit figures together")
     parser.add_argument("--child", nargs=3, metavar=("CLIP", "DEFAULTS", "BACKGROUND"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     import django
@@ -345,6 +384,12 @@ def main() -> None:
             new, old = runs["new"], runs["old"]
             print(f"  new / old defaults: wall {new['wall'] / old['wall']:.2f}x, peak PSS "
                   f"{new['peak_mb'] / old['peak_mb']:.2f}x")
+    if args.fixture_set:
+        for defaults in args.defaults:
+            runs = [bench_local(path, defaults, background=args.background) for path in fixture_set()]
+            for r in runs:
+                print_local(r)
+            print_fixture_fit(runs)
     if not args.skip_recognition:
         r = recognition_figures(args.recognition_minutes)
         print(f"\nrecognition on {r['minutes']:g} min of known sentences ({r['words']} words) over the music: "
