@@ -26,6 +26,13 @@ from onevoice.errors import ServiceError
 from videos.models import SpokenLanguageStatus, Video, VideoStatus
 
 
+# What each background puts under the dub, said in full under the dropdown's short labels.
+BACKGROUND_HELP = {
+    "separate": _("the original voice is removed; its music and effects stay under the dub."),
+    "duck": _("the original sound, its voice included, plays quieter under the dub."),
+    "keep": _("the original sound plays at its own level under the dub."),
+    "drop": _("only the dubbed voice is heard."),
+}
 MAX_SUBTITLE_BYTES = 2 * 1024 * 1024  # a few thousand cues; the API's body limit is the same order
 
 
@@ -47,13 +54,13 @@ class DubForm(forms.Form):
     source_language = forms.ChoiceField(label=_("Spoken language"), initial="auto")
     background = forms.ChoiceField(
         label=_("Original sound"),
-        choices=[("separate", _("Keep the music and effects, remove the original voice")),
-                 ("duck", _("Keep it all, quieter under the voice")), ("keep", _("Keep it as it is")),
-                 ("drop", _("Silence under the dub"))],
+        # Short enough to read whole inside a phone's dropdown (390 px); the help below says each in full.
+        choices=[("separate", _("Music and effects, no voice")), ("duck", _("Keep it all, quieter")),
+                 ("keep", _("Keep it as it is")), ("drop", _("Silence under the dub"))],
     )
     subtitles = forms.ChoiceField(
         label=_("Subtitles in the video"),
-        choices=[("soft", _("A subtitle track viewers can switch on")), ("burned", _("Burned into the picture")),
+        choices=[("soft", _("A track viewers can turn on")), ("burned", _("Burned into the picture")),
                  ("none", _("None"))],
         initial="soft",
     )
@@ -116,6 +123,11 @@ class DubForm(forms.Form):
         offered = background_modes()
         self.fields["background"].choices = [c for c in self.fields["background"].choices if c[0] in offered]
         self.fields["background"].initial = offered[0]
+        # Listed under the dropdown (one line per background offered); the text is what it describes it by.
+        self.background_help = [(label, BACKGROUND_HELP[mode]) for mode, label in self.fields["background"].choices]
+        self.fields["background"].help_text = " ".join(
+            gettext("%(mode)s: %(what)s") % {"mode": label, "what": what} for label, what in self.background_help
+        )
         if "es" in dict(self.fields["target_language"].choices):
             self.fields["target_language"].initial = "es"
         if not support.voice_cloning:
