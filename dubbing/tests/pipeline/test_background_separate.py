@@ -122,6 +122,66 @@ def test_the_dubbed_lines_play_where_the_report_places_them(separated_dub):
     assert not outside.any() or np.abs(dub[outside]).max() < 1e-3
 
 
+@pytest.mark.media
+def test_an_audio_only_input_is_dubbed_over_its_own_separated_music(tmp_path):
+    """An audio file (AAC in .m4a, 48 kHz stereo, no picture) has its voice separated like a
+    video's: the dub is audio, and the music alone at its start keeps its level."""
+    from dubbing.engine_config import build_engines
+    from dubbing.pipeline.options import DubOptions
+    from dubbing.pipeline.publish import run_pipeline
+
+    stems = speech_over_music(tmp_path / "mix.wav", seconds=14.0, rate=48000, start=3.0, gap=1.0)
+    audio = tmp_path / "talk.m4a"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(stems.mix), "-c:a", "aac", "-b:a", "192k", str(audio)],
+                   check=True)
+    options = DubOptions(target_language="es", voice=FAST_SPANISH_VOICE, source_language="en", background="separate",
+                         engines="local")
+    report = run_pipeline(audio, options, workspace=tmp_path / "ws", out_dir=tmp_path / "out",
+                          engines=build_engines(options), separate_duck_db=SEPARATE_DUCK_DB, keep_stems=True, threads=2)
+    assert report["engines"]["separation"] == "spleeter" and report["segments"]
+    assert "video" not in report["outputs"] and report["outputs"]["audio"].endswith(".es.m4a")
+    background, rate = sf.read(str(tmp_path / "ws" / "mix" / "stems" / "background.wav"), dtype="float32",
+                               always_2d=True)
+    intro = slice(int(0.3 * rate), int(2.7 * rate))
+    assert abs(rms_db(background[intro]) - rms_db(stems.music[intro])) < 3.0
+
+
+@pytest.mark.media
+def test_a_dub_cancelled_while_separating_stops_there_and_leaves_no_stems(tmp_path):
+    """A cancel that turns true once separation has begun stops the dub before the next block:
+    no stems are left, and recognition never starts."""
+    from dubbing.engine_config import build_engines
+    from dubbing.pipeline.errors import PipelineCancelled
+    from dubbing.pipeline.options import DubOptions
+    from dubbing.pipeline.publish import run_pipeline
+
+    stems = speech_over_music(tmp_path / "mix.wav", seconds=60.0, rate=48000, start=2.0, gap=1.0)
+    video = tmp_path / "long.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x303030:s=320x240:r=25:d=60",
+                    "-i", str(stems.mix), "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest",
+                    str(video)], check=True)
+    options = DubOptions(target_language="es", voice=FAST_SPANISH_VOICE, source_language="en", background="separate",
+                         engines="local")
+    seen: list[tuple[str, float]] = []
+
+    def progress(stage: str, fraction: float, message: str) -> None:
+        seen.append((stage, fraction))
+
+    def cancelled() -> bool:
+        return any(stage == "separate" and 0 < fraction < 1 for stage, fraction in seen)
+
+    with pytest.raises(PipelineCancelled) as caught:
+        run_pipeline(video, options, workspace=tmp_path / "ws", out_dir=tmp_path / "out", engines=build_engines(options),
+                     progress=progress, should_cancel=cancelled, threads=2)
+    assert caught.value.stage == "separate"
+    separating = [fraction for stage, fraction in seen if stage == "separate"]
+    assert max(separating) < 0.5, separating  # stopped a block or so after the cancel, of six
+    assert not any(stage == "transcribe" for stage, _ in seen)
+    assert not list((tmp_path / "ws" / "audio").glob("*vocals*")) and not list(
+        (tmp_path / "ws" / "audio").glob("*background*"))
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
 # --- The API: the default, the capabilities, the refusal ------------------------------------------
 
 
