@@ -36,6 +36,7 @@
   var linesLink = document.getElementById("job-lines-link");
   var speakersLink = document.getElementById("job-speakers-link");
   var player = document.getElementById("dubbed-player");
+  var originalPlayer = document.getElementById("original-player");
   var waiting = document.getElementById("dubbed-waiting");
   var downloadsBox = document.getElementById("job-downloads");
   var downloadList = document.getElementById("download-list");
@@ -103,21 +104,28 @@
     downloadsBox.hidden = kinds.length === 0;
   }
 
+  // A <track> of `url` in `language` on `video`, unless it has one already (a page loaded later has it).
+  function addTrack(video, url, language, shown) {
+    if (!video || video.tagName !== "VIDEO" || !url || video.querySelector("track")) return;
+    var track = document.createElement("track");
+    track.kind = "subtitles";
+    track.src = url;
+    track.srclang = language;
+    track.label = languageNames[language] || language;
+    track.default = shown;
+    video.appendChild(track);
+  }
+
   function renderPlayer(job) {
     if (!player) return;
     var artifacts = job.artifacts || {};
     var src = player.tagName === "VIDEO" ? artifacts.dubbed_video : artifacts.dubbed_audio;
     if (src && !player.getAttribute("src")) {
-      if (player.tagName === "VIDEO" && artifacts.subtitles_target_vtt && !player.querySelector("track")) {
-        // The translated subtitles, shown by default, as on a page loaded after the dub finished.
-        var track = document.createElement("track");
-        track.kind = "subtitles";
-        track.src = artifacts.subtitles_target_vtt;
-        track.srclang = job.target_language;
-        track.label = languageNames[job.target_language] || job.target_language;
-        track.default = true;
-        player.appendChild(track);
-      }
+      // The subtitles, as on a page loaded after the dub finished: the translation on the dub,
+      // shown by default, and what was said on the original, there to switch on.
+      addTrack(player, artifacts.subtitles_target_vtt, job.target_language, true);
+      var spoken = job.detected_language || job.source_language;
+      addTrack(originalPlayer, artifacts.subtitles_source_vtt, spoken === "auto" ? "" : spoken, false);
       player.src = src;
       player.hidden = false;
       if (waiting) waiting.hidden = true;

@@ -93,3 +93,69 @@ def test_the_dub_plays_with_its_subtitles_and_switches_to_the_original_at_the_sa
         assert page.evaluate("document.getElementById('dubbed-player').paused")
         assert page.get_by_role("button", name="Original").get_attribute("aria-pressed") == "true"
         page.screenshot(path=str(Path("test-artifacts") / f"job-player-{width}.png"), full_page=True)
+
+
+# Every <track> of both players, as the browser has them: the player, its language, label, whether
+# shown by default, the kind of file it loads (the link's token differs between answers) and its cues.
+TRACKS = """
+() => Array.from(document.querySelectorAll('#job-players video track'), t => ({
+  player: t.closest('video').id, srclang: t.srclang, label: t.label, default: t.default,
+  file: new URL(t.src).pathname.split('/').filter(Boolean).slice(-2).join('/'), loaded: t.readyState,
+  cues: t.track.cues ? Array.from(t.track.cues, c => c.text) : null}))
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_dub_finishing_while_the_page_is_open_gives_both_players_their_tracks(live_server, owner, media_root,
+                                                                                 tmp_path):
+    from dubbing.models import JobStatus
+    from dubbing.services import job_snapshot_refresh
+
+    video = VideoFactory(owner=owner, title="Phone clip", width=360, height=640, duration=5.0,
+                         source=_portrait_clip(tmp_path / "source.mp4", tone=440),
+                         thumbnail=_thumbnail(tmp_path / "thumb.jpg"))
+    job = DubbingJobFactory(owner=owner, video=video, status=JobStatus.RUNNING, progress=60, source_language="auto")
+    client = Client()
+    client.force_login(owner)
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                              "url": live_server.url}])
+        page = context.new_page()
+        page.goto(f"{live_server.url}/jobs/{job.id}")
+        page.evaluate("window.sameDocument = true")
+        assert page.evaluate(TRACKS) == []
+
+        # The worker finishes the dub: its outputs stored, the language it heard, the job succeeded.
+        ArtifactFactory(job=job, kind=ArtifactKind.DUBBED_VIDEO, content=_portrait_clip(tmp_path / "dub.mp4", tone=660),
+                        filename="phone.es.mp4", content_type="video/mp4")
+        ArtifactFactory(job=job, kind=ArtifactKind.SUBTITLES_TARGET_VTT, content=VTT_TARGET.encode(),
+                        filename="phone.es.vtt", content_type="text/vtt")
+        ArtifactFactory(job=job, kind=ArtifactKind.SUBTITLES_SOURCE_VTT, content=VTT_SOURCE.encode(),
+                        filename="phone.en.vtt", content_type="text/vtt")
+        job.refresh_from_db()
+        job.status, job.progress, job.detected_language = JobStatus.SUCCEEDED, 100, "en"
+        job.save(update_fields=["status", "progress", "detected_language"])
+        job_snapshot_refresh(job)
+
+        # Without a reload, both players get their subtitles: the Spanish on the dub, shown; the
+        # English that was said on the original, there to switch on. Both load their cues.
+        wait_for(page, "!document.getElementById('dubbed-player').hidden")
+        page.get_by_role("button", name="Original").click()  # a hidden player's track may not load
+        wait_for(page, "Array.from(document.querySelectorAll('#job-players video track')).length === 2")
+        page.locator("#original-player track").evaluate("t => { t.track.mode = 'hidden'; }")  # loads its cues
+        wait_for(page, "Array.from(document.querySelectorAll('#job-players video track')).every(t => t.readyState === 2)")
+        live = page.evaluate(TRACKS)
+        assert page.evaluate("window.sameDocument") is True, "the page reloaded"
+        assert [(t["player"], t["srclang"], t["default"]) for t in live] == [
+            ("original-player", "en", False), ("dubbed-player", "es", True)], live
+        assert [t["cues"] for t in live] == [["Hello everyone", "Thanks for watching"], ["Hola a todos", "Gracias por ver"]]
+
+        # The same tracks as the page loaded after the dub finished.
+        page.reload()
+        page.get_by_role("button", name="Original").click()
+        page.locator("#original-player track").evaluate("t => { t.track.mode = 'hidden'; }")
+        wait_for(page, "Array.from(document.querySelectorAll('#job-players video track')).every(t => t.readyState === 2)")
+        assert page.evaluate(TRACKS) == live
