@@ -3,6 +3,7 @@ run` the verification link pointed at 127.0.0.1:8000)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -46,9 +47,11 @@ def _wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 9
     wait_until(answers, timeout=timeout, interval=0.3, what=lambda: f"devserver at {url}:\n{log.read_text()[-3000:]}")
 
 
-@pytest.mark.slow
-def test_the_verification_link_points_at_the_port_devserver_listens_on(tmp_path):
-    # Given a fresh embedded set-up served by devserver on a port that is not 8000, no SITE_URL
+@contextlib.contextmanager
+def fresh_devserver(tmp_path: Path, *options: str):
+    """devserver on a free port over a fresh embedded set-up (its own data folder, migrated; no
+    SITE_URL, database, broker or cache from the environment), as `make run` starts it on a new
+    machine: yields its base URL and the file its output goes to, stops it after."""
     port = _free_port()
     env = {key: value for key, value in os.environ.items()
            if key not in ("SITE_URL", "DATABASE_URL", "REDIS_URL", "RABBITMQ_URL")}
@@ -57,12 +60,24 @@ def test_the_verification_link_points_at_the_port_devserver_listens_on(tmp_path)
                    check=True, timeout=300)
     log = tmp_path / "devserver.log"
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "devserver", f"127.0.0.1:{port}", "--noreload", "--no-sample-dub",
-         "--worker-threads", "1"],
+        [sys.executable, "manage.py", "devserver", f"127.0.0.1:{port}", "--noreload", *options],
         cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(base + "/healthz", process, log)
+        yield base, log
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_the_verification_link_points_at_the_port_devserver_listens_on(tmp_path):
+    # Given a fresh embedded set-up served by devserver on a port that is not 8000, no SITE_URL
+    with fresh_devserver(tmp_path, "--no-sample-dub", "--worker-threads", "1") as (base, log):
         # When someone signs up
         answer = httpx.post(base + "/api/v1/auth/register", timeout=30.0, json={
             "email": "newcomer@example.com", "password": "a long pass phrase 42", "name": "New"})
@@ -73,9 +88,3 @@ def test_the_verification_link_points_at_the_port_devserver_listens_on(tmp_path)
         assert all(link.startswith(base + "/") for link in links), links
         page = httpx.get(links[0], timeout=30.0)
         assert page.status_code == 200, page.text[:500]
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
