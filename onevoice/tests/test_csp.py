@@ -263,9 +263,9 @@ def test_the_admin_and_the_api_docs_work_under_the_policy_in_a_real_browser(live
             response = page.goto(live_server.url + path)
             assert response.status == 200, path
             page.wait_for_load_state("load")
-        before = page.locator("#main").get_attribute("class")
-        page.click("#toggle-nav-sidebar")  # the admin's own script answers
-        assert page.locator("#main").get_attribute("class") != before
+        before = page.evaluate("document.documentElement.dataset.theme || 'auto'")
+        page.click("#header .theme-toggle")  # the admin's own script answers
+        assert page.evaluate("document.documentElement.dataset.theme") != before
 
         page.goto(live_server.url + "/api/docs/")
         page.locator(".swagger-ui .opblock").first.wait_for(state="visible")  # the UI built itself from the schema

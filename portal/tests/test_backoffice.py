@@ -22,12 +22,16 @@ def test_the_admin_is_titled_onevoice_in_english(staff_browser):
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_the_jobs_list_shows_each_jobs_status_without_scrolling_at_1280_px(live_server, staff):
+@pytest.mark.parametrize("locale", ["en", "ko"])
+def test_the_jobs_list_shows_each_jobs_status_without_scrolling_at_1280_px(live_server, staff, locale):
+    staff.locale = locale
+    staff.save(update_fields=["locale"])
     # Given jobs with a long title and a long owner address, as real ones have
     owner = UserFactory(email="a.very.long.address.for.a.creator@example-studio-company.com")
     for number in range(3):
         video = VideoFactory(owner=owner, title=f"Quarterly product walkthrough, part {number} (final cut, 4K)")
-        DubbingJobFactory(owner=owner, video=video, error_code="engine_unavailable")
+        DubbingJobFactory(owner=owner, video=video, error_code="engine_unavailable",
+                          engines={"asr": "faster-whisper", "translate": "apertium", "tts": "kokoro"})
     client = Client()
     client.force_login(staff)
     with chromium() as browser:
@@ -44,3 +48,20 @@ def test_the_jobs_list_shows_each_jobs_status_without_scrolling_at_1280_px(live_
             box = cells.nth(index).bounding_box()
             assert box and box["x"] + box["width"] <= 1280, box
         assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+        # And the whole list is in view: no column scrolled out of the list's box (with the app
+        # sidebar and a title's video id the box was 630 px and the table 1,940: status and all
+        # after it were hidden), each status on one line
+        results = page.locator("#changelist .results")
+        assert results.evaluate("r => r.scrollWidth <= r.clientWidth + 1"), results.evaluate(
+            "r => [r.scrollWidth, r.clientWidth]")
+        edge = results.bounding_box()["x"] + results.bounding_box()["width"]
+        headers = page.evaluate("Array.from(document.querySelectorAll('#result_list thead th'),"
+                                " th => [th.className, Math.round(th.getBoundingClientRect().right)])")
+        assert len(headers) == 11 and all(right <= edge + 1 for _, right in headers), (edge, headers)
+        for index in range(cells.count()):
+            lines = cells.nth(index).evaluate("c => { const r = document.createRange(); r.selectNodeContents(c);"
+                                              " return new Set(Array.from(r.getClientRects(), b => Math.round(b.top))).size; }")
+            assert lines == 1, (cells.nth(index).inner_text(), lines)
+        titles = page.locator("#result_list .field-video_title").all_inner_texts()
+        assert titles == [f"Quarterly product walkthrough, part {n} (final cut, 4K)" for n in (2, 1, 0)], titles
+        page.screenshot(path=f"test-artifacts/admin-jobs-list-1280-{locale}.png", full_page=True)

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from billing.models import Payment
 from billing.tests.factories import CreditPackFactory, PaymentFactory
 from billing.services.ledger import credits_grant
@@ -112,6 +113,33 @@ def test_the_admin_speaks_korean_to_a_korean_staff_member(owner, staff, video):
     assert "환불할 수 있는 금액" in refund and 'data-amount="15000">₩15,000<' in refund
     assert 'value="환불"' in refund
     assert "선택한 실패·취소 작업 다시 시도 (비용을 다시 예약)" in jobs and "엔진" in jobs
+
+
+# A particle left to the reader, as Django's Korean writes them: "상태 (으)로", "결제 를(을)", "을/를".
+ADMIN_PLACEHOLDER = re.compile(r"\((을|를|이|가|은|는|과|와|으)\)|(을|를|이|가|은|는|과|와)/(을|를|이|가|은|는|과|와)")
+
+
+def test_the_admin_lists_say_their_filters_titles_and_counts_as_korean_writes_them(owner, staff, video):
+    for status in (JobStatus.FAILED, JobStatus.SUCCEEDED, JobStatus.RUNNING):
+        DubbingJobFactory(owner=owner, video=video, status=status)
+    PaymentFactory(user=owner, pack=CreditPackFactory(name="Standard", credits=100, price=15_000), paid=True)
+    credits_grant(user=owner, amount=5, staff=staff, reason="welcome", idempotency_key="grant:labels")
+    admin = _korean(staff)
+
+    jobs = admin.get("/admin/dubbing/dubbingjob/").content.decode()
+    payments = admin.get("/admin/billing/payment/").content.decode()  # view-only: "Select %s to view"
+    ledger = admin.get("/admin/billing/ledgerentry/").content.decode()
+
+    for html in (jobs, payments, ledger):
+        text = re.sub(r"<script.*?</script>|<[^>]+>", " ", html, flags=re.S)
+        assert not ADMIN_PLACEHOLDER.search(text), ADMIN_PLACEHOLDER.search(text).group()
+    assert "상태별" in jobs and "단계별" in jobs and "더빙할 언어별" in jobs  # Django's "상태 (으)로"
+    assert "더빙 작업 3개" in jobs  # Django's "3 더빙 작업"
+    assert "<h1>볼 결제 선택</h1>" in payments and "결제 1개" in payments  # Django's "보기위한 1결제 를(을) 선택"
+    english = Client(HTTP_ACCEPT_LANGUAGE="en")
+    english.force_login(UserFactory(email="en-staff@example.com", staff=True, locale="en"))
+    listed = english.get("/admin/dubbing/dubbingjob/").content.decode()
+    assert "3 dubbing jobs" in listed and "By status" in listed  # English as Django says it
 
 
 def test_a_failed_jobs_error_reads_korean_on_the_page_and_in_the_api(owner, video):
