@@ -85,3 +85,71 @@ def test_every_dropdown_choice_on_the_dub_form_reads_whole_on_a_phone(live_serve
             assert walk.errors == []
     finally:
         language_support_clear()
+
+
+# What each file picker shows, and whether the browser's own (in the browser's language) is hidden.
+PICKERS = """
+() => Array.from(document.querySelectorAll('.file-picker'), p => {
+  const input = p.querySelector('input[type=file]'), face = p.querySelector('.file-picker__face');
+  const a = input.getBoundingClientRect(), b = face.getBoundingClientRect();
+  return {id: input.id, face: face.innerText.replace(/\\s+/g, ' ').trim(), native: getComputedStyle(input).opacity,
+          faceShown: b.height > 0, covers: a.left <= b.left + 1 && a.right >= b.right - 1 && a.top <= b.top + 1
+          && a.bottom >= b.bottom - 1, label: input.labels.length ? input.labels[0].textContent.trim() : null};
+})
+"""
+
+
+@pytest.mark.parametrize("locale", ["en", "ko"])
+def test_the_file_pickers_speak_the_pages_language_in_a_browser_of_another(live_server, media_root, owner, settings,
+                                                                            tmp_path, locale):
+    """The browser's own file button says "Choose File / No file chosen" in the browser's language:
+    a Korean page in an English browser (as the journey's screenshots showed, upload page and dub
+    form) had them in English. Each picker's face is in the page's words, the native input lies
+    transparent over it and is still the control (its label, Tab, the chosen file's name)."""
+    settings.DUBBING_ENGINES = "local"
+    settings.DUBBING_TRANSLATE_ENGINE = None
+    language_support_clear()
+    owner.locale = locale
+    owner.save(update_fields=["locale"])
+    video = VideoFactory(owner=owner, title="Phone clip", original_filename="clip.mp4",
+                         source=(FIXTURE_MEDIA / "speech_en.mp4").read_bytes(), format="mov,mp4", duration=18.68,
+                         fps=25, width=640, height=360, video_codec="h264", audio_codec="aac",
+                         status=VideoStatus.READY, spoken_language="en",
+                         spoken_language_status=SpokenLanguageStatus.DETECTED, spoken_language_confidence=0.9)
+    (tmp_path / "dub.es.srt").write_text("1\n00:00:00,500 --> 00:00:02,000\nHola.\n", encoding="utf-8")
+    words = {"en": "Choose a file No file chosen", "ko": "파일 선택 선택한 파일 없음"}[locale]
+    client = Client()
+    client.force_login(owner)
+    try:
+        with chromium() as browser:
+            context = browser.new_context(locale="en-US")  # the browser's own words are English
+            context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                                  "url": live_server.url}])
+            page = context.new_page()
+            walk = Walk(page, folder=f"file-pickers-{locale}", who="owner")
+
+            page.goto(live_server.url + "/videos/upload")
+            pickers = page.evaluate(PICKERS)
+            assert [(p["id"], p["face"], p["native"], p["faceShown"], p["covers"]) for p in pickers] == [
+                ("upload-file", words, "0", True, True)], pickers
+            assert pickers[0]["label"] == {"en": "File", "ko": "파일"}[locale]  # still named by its label
+            walk.check("upload page")
+
+            page.goto(f"{live_server.url}/videos/{video.id}/dub")
+            pickers = page.evaluate(PICKERS)
+            assert [(p["id"], p["face"], p["native"], p["covers"]) for p in pickers] == [
+                ("id_target_subtitles", words, "0", True), ("id_source_subtitles", words, "0", True)], pickers
+            # From the keyboard the input itself takes the focus, and its face shows it.
+            page.focus("#id_glossary")
+            page.keyboard.press("Shift+Tab")
+            assert page.evaluate("document.activeElement.id") == "id_source_subtitles"
+            outline = page.eval_on_selector("#id_source_subtitles + .file-picker__face", "f => getComputedStyle(f).outlineStyle")
+            assert outline == "solid"
+            # A chosen file is named on the face, and sent with the form.
+            page.set_input_files("#id_target_subtitles", str(tmp_path / "dub.es.srt"))
+            assert page.inner_text("#id_target_subtitles + .file-picker__face .file-picker__name") == "dub.es.srt"
+            walk.check("dub form, a subtitles file chosen")
+            assert walk.violations == [], "\n".join(walk.violations)
+            assert walk.errors == []
+    finally:
+        language_support_clear()
