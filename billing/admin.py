@@ -157,11 +157,16 @@ class CreditAccountAdmin(_ReadOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(_ReadOnlyAdmin):
-    list_display = ("created_at", "account__user", "kind", "amount", "balance_after", "ref", "staff", "reason")
+    list_display = ("created_at", "account_user", "kind", "amount", "balance_after", "ref", "staff", "reason")
     list_filter = ("kind", ("account__user", admin.RelatedOnlyFieldListFilter), "created_at")
     search_fields = ("account__user__email", "ref", "idempotency_key", "reason")
     list_select_related = ("account__user", "staff")
     date_hierarchy = "created_at"
+
+    # "account__user" was headed "Account  user", in English on a Korean page too.
+    @admin.display(description=_("user"), ordering="account__user__email")
+    def account_user(self, obj: LedgerEntry):
+        return obj.account.user
 
 
 class CreditPackPriceInline(admin.TabularInline):

@@ -190,7 +190,9 @@ class CreditPack(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.credits} credits, {self.price} {self.currency})"
+        # Named in the reader's language (the back-office's lists show it): "Standard (100크레딧, 15000 KRW)".
+        credits = ngettext("%(credits)s credit", "%(credits)s credits", self.credits) % {"credits": self.credits}
+        return f"{self.name} ({credits}, {self.price} {self.currency})"
 
     def price_in(self, currency: str) -> int | None:
         """The price in `currency` (smallest unit), or None when the pack is not sold in it.

@@ -3,9 +3,11 @@ language, like every page)."""
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib import admin
+from django.utils.text import capfirst
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 admin.site.site_header = _("OneVoice back-office")
 admin.site.site_title = _("OneVoice back-office")
@@ -23,3 +25,29 @@ DJANGO_ADMIN_REWORDED = (
     gettext_noop("Delete selected %(verbose_name_plural)s"),
     gettext_noop("Successfully deleted %(count)d %(items)s."),
 )
+
+# Other packages' apps and models in the back-office's index, in the staff member's language:
+# SimpleJWT's are marked for translation (its Korean is filed as ko_KR, which Django never
+# looks up for "ko"), django_dramatiq's are not marked at all.
+THIRD_PARTY_NAMES = (
+    gettext_noop("Token Blacklist"), gettext_noop("Outstanding Token"), gettext_noop("Outstanding Tokens"),
+    gettext_noop("Blacklisted Token"), gettext_noop("Blacklisted Tokens"),
+)
+# The app's name is the AppConfig's; its model's is renamed in the index only (a model's
+# verbose_name is migration state, and that migration would be django_dramatiq's).
+if apps.is_installed("django_dramatiq"):
+    apps.get_app_config("django_dramatiq").verbose_name = _("Background tasks")
+_app_list = admin.site.get_app_list
+
+
+def _app_list_named(request, app_label=None):
+    app_list = _app_list(request, app_label)
+    for app in app_list:
+        if app["app_label"] == "django_dramatiq":
+            for model in app["models"]:
+                if model["object_name"] == "Task":
+                    model["name"] = capfirst(gettext("tasks"))
+    return app_list
+
+
+admin.site.get_app_list = _app_list_named

@@ -136,10 +136,18 @@ def test_the_admin_lists_say_their_filters_titles_and_counts_as_korean_writes_th
     assert "상태별" in jobs and "단계별" in jobs and "더빙할 언어별" in jobs  # Django's "상태 (으)로"
     assert "더빙 작업 3개" in jobs  # Django's "3 더빙 작업"
     assert "<h1>볼 결제 선택</h1>" in payments and "결제 1개" in payments  # Django's "보기위한 1결제 를(을) 선택"
+    assert "Standard (100크레딧, 15000 KRW)" in payments  # the pack, not "(100 credits, ...)"
+    assert re.search(r'column-account_user">.*?사용자', ledger, re.S) and "Account  user" not in ledger
+    # The index names other packages' apps and models in Korean too (they were English)
+    index = re.sub(r"<script.*?</script>|<[^>]+>", "\n", admin.get("/admin/").content.decode(), flags=re.S)
+    for english in ("Django Dramatiq", "Tasks", "Token Blacklist", "Outstanding Tokens", "Blacklisted Tokens"):
+        assert english not in index, english
+    assert "백그라운드 작업" in index and "토큰 차단 목록" in index and "차단된 토큰" in index
     english = Client(HTTP_ACCEPT_LANGUAGE="en")
     english.force_login(UserFactory(email="en-staff@example.com", staff=True, locale="en"))
     listed = english.get("/admin/dubbing/dubbingjob/").content.decode()
     assert "3 dubbing jobs" in listed and "By status" in listed  # English as Django says it
+    assert "Background tasks" in english.get("/admin/").content.decode()
 
 
 def test_a_failed_jobs_error_reads_korean_on_the_page_and_in_the_api(owner, video):
