@@ -91,7 +91,7 @@ def payment_prepare(
     try:
         payment, created = Payment.objects.get_or_create(
             payment_id=payment_id,
-            defaults={"user_id": user.pk, "provider": provider.name, "pack": pack, "order_name": _order_name(pack),
+            defaults={"user_id": user.pk, "provider": provider.name, "pack": pack, "order_name": _order_name(pack, language=user.locale),
                       "credits": pack.credits, "amount": price, "currency": currency},
         )
     except IntegrityError:  # the same retry, twice at once: the other one made it
@@ -121,9 +121,11 @@ def payment_checkout_start(*, payment: Payment) -> Payment:
     return payment
 
 
-def _order_name(pack: CreditPack) -> str:
-    # PortOne's orderName (the PG's receipt, the console): always in the site's own language.
-    with translation.override(settings.LANGUAGE_CODE):
+def _order_name(pack: CreditPack, *, language: str) -> str:
+    # The orderName the provider is sent: the buyer reads it in the payment window (the built-in
+    # test checkout's too) and on the receipt, so it is in the buyer's language (issue 21: a Korean
+    # buyer's checkout said "OneVoice Standard: 100 credits").
+    with translation.override(language or settings.LANGUAGE_CODE):
         return order_title(pack_name=pack.name, credits=pack.credits)
 
 

@@ -1,6 +1,6 @@
-"""What billing stored in English, read by a Korean account: the order's name (PortOne keeps
-the English one it was sent), the reasons our services wrote for cancellations, and why a
-payment failed."""
+"""What billing stored in English, read by a Korean account: the order's name (sent to PortOne
+in the buyer's language, since the buyer reads it in the payment window), the reasons our
+services wrote for cancellations, and why a payment failed."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from accounts.tests.factories import UserFactory
 from billing.models import Payment
 from billing.services import payment_refund
 
@@ -27,16 +28,21 @@ def _korean(user) -> Client:
     return client
 
 
-def test_a_korean_buyer_reads_the_order_in_korean_while_portone_is_sent_the_english_name(owner, pack, portone):
+def test_a_korean_buyer_reads_the_order_in_korean_and_portone_is_sent_it_in_korean(owner, pack, portone):
     browser = _korean(owner)
 
     order = browser.post("/api/v1/billing/payments", {"pack_id": str(pack.id)}, content_type="application/json")
 
     assert order.status_code == 201, order.content
     body = order.json()
-    assert body["order_name"] == "OneVoice Test 100: 100 credits"  # the orderName the SDK passes on
+    # The orderName the SDK passes on, shown to the buyer in the payment window (it was English)
+    assert body["order_name"] == "OneVoice Test 100: 100크레딧"
     assert body["title"] == "OneVoice Test 100: 100크레딧"
-    assert Payment.objects.get(payment_id=body["payment_id"]).order_name == "OneVoice Test 100: 100 credits"
+    assert Payment.objects.get(payment_id=body["payment_id"]).order_name == "OneVoice Test 100: 100크레딧"
+    english = Client(HTTP_ACCEPT_LANGUAGE="ko")  # an English account's order is English, whatever the browser
+    english.force_login(UserFactory(email="en-buyer@example.com", locale="en"))
+    other = english.post("/api/v1/billing/payments", {"pack_id": str(pack.id)}, content_type="application/json")
+    assert other.json()["order_name"] == "OneVoice Test 100: 100 credits"
 
     portone.set_paid(body["payment_id"], amount=15000)
     browser.post(COMPLETE.format(body["payment_id"]))

@@ -156,6 +156,9 @@ def test_the_whole_journey_in_a_real_browser(site, browser, locale, test_checkou
     dialog = page.locator("#test-checkout")
     dialog.wait_for(state="visible")
     assert ("돈은 오가지 않습니다" if locale == "ko" else "no money moves") in dialog.inner_text()
+    # The order as the payment window shows it, in the buyer's language (it was English on a Korean page)
+    item = {"en": f"OneVoice {pack.name}: {pack.credits} credits", "ko": f"OneVoice {pack.name}: {pack.credits}크레딧"}
+    assert dialog.locator(".test-checkout__order span").inner_text() == item[locale]
     walk.check("test checkout")
     page.click("#test-checkout-pay")
     page.wait_for_url(re.compile(r".*/credits/payments/ov-[0-9a-f]+$"))
