@@ -26,6 +26,14 @@ def test_before_any_sample_the_landing_page_says_how_one_is_made(client):
     assert "Your video, speaking another language." in page
 
 
+@pytest.mark.django_db
+def test_in_korean_the_particle_sits_on_the_command(client):
+    # One sentence, the command inside it: it was three, the particle a word of its own ("make run 으로")
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+
+    assert "사이트를 <code>make run</code>으로 시작하면" in page
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_sample_is_dubbed_by_the_real_pipeline_and_anyone_can_watch_it(media_root, worker):
