@@ -36,6 +36,11 @@ CHECKOUT_EXPIRED_DETAIL = "The checkout was not completed in time."
 PAYMENT_PROVIDER_CANCELLED_DETAIL = "Paddle cancelled the transaction."  # its transaction became canceled
 
 
+def _credits(count: int) -> str:
+    """'100 credits' in the active language ('100크레딧'), as the back-office names things."""
+    return ngettext("%(credits)s credit", "%(credits)s credits", count) % {"credits": count}
+
+
 def order_title(*, pack_name: str, credits: int) -> str:
     """What an order buys, in the active language ("OneVoice Standard: 100 credits")."""
     return ngettext(
@@ -85,7 +90,7 @@ class CreditAccount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} ({self.balance} credits)"
+        return f"{self.user} ({_credits(self.balance)})"
 
 
 class LedgerEntry(models.Model):
@@ -191,8 +196,7 @@ class CreditPack(models.Model):
 
     def __str__(self) -> str:
         # Named in the reader's language (the back-office's lists show it): "Standard (100크레딧, 15000 KRW)".
-        credits = ngettext("%(credits)s credit", "%(credits)s credits", self.credits) % {"credits": self.credits}
-        return f"{self.name} ({credits}, {self.price} {self.currency})"
+        return f"{self.name} ({_credits(self.credits)}, {self.price} {self.currency})"
 
     def price_in(self, currency: str) -> int | None:
         """The price in `currency` (smallest unit), or None when the pack is not sold in it.
@@ -302,7 +306,7 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.payment_id} ({self.status})"
+        return f"{self.payment_id} ({self.get_status_display()})"
 
     def failure_shown(self) -> str:
         """Why the payment failed, for its reader: PortOne's own reason as PortOne gave it; what
@@ -369,7 +373,8 @@ class PaymentRefund(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"refund {self.amount} of {self.payment.payment_id} ({self.status})"
+        return gettext("Refund of %(amount)s from %(payment)s (%(status)s)") % {
+            "amount": self.amount, "payment": self.payment.payment_id, "status": self.get_status_display()}
 
 
 class WebhookDelivery(models.Model):
@@ -434,7 +439,9 @@ class Plan(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.credits_per_period} credits, {self.price} {self.currency}/month)"
+        return gettext("%(name)s (%(credits)s, %(price)s %(currency)s a month)") % {
+            "name": self.name, "credits": _credits(self.credits_per_period), "price": self.price,
+            "currency": self.currency}
 
     def price_in(self, currency: str) -> int | None:
         """The monthly price in `currency` (smallest unit), or None when not sold in it."""

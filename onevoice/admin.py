@@ -18,10 +18,11 @@ admin.site.enable_nav_sidebar = False
 
 # Django's own Korean for these admin sentences leaves particle placeholders ("상태 (으)로",
 # "보기위한 1결제 를(을) 선택", "선택된 결제 을/를 삭제합니다."). Named here so makemessages keeps
-# them in locale/ko, whose translations come before Django's (LOCALE_PATHS).
+# them in locale/ko, whose translations come before Django's (LOCALE_PATHS). "View %s" was "뷰 %s".
 DJANGO_ADMIN_REWORDED = (
     gettext_noop(" By %(filter_title)s "),
     gettext_noop("Select %s to view"),
+    gettext_noop("View %s"),
     gettext_noop("Delete selected %(verbose_name_plural)s"),
     gettext_noop("Successfully deleted %(count)d %(items)s."),
 )

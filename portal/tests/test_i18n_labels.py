@@ -150,6 +150,23 @@ def test_the_admin_lists_say_their_filters_titles_and_counts_as_korean_writes_th
     assert "Background tasks" in english.get("/admin/").content.decode()
 
 
+def test_a_payment_in_the_korean_back_office_is_named_in_korean(owner, staff):
+    from billing.models import PaymentRefund
+
+    payment = PaymentFactory(user=owner, pack=CreditPackFactory(name="Standard", credits=100, price=15_000),
+                             paid=True, payment_id="ov-labels-1", status=Payment.Status.PARTIALLY_CANCELLED)
+    PaymentRefund.objects.create(payment=payment, source=PaymentRefund.Source.ADMIN, amount=5000, credits=34,
+                                 status=PaymentRefund.Status.SUCCEEDED, reason="Partial")
+    admin = _korean(staff)
+
+    page = admin.get(f"/admin/billing/payment/{payment.pk}/change/").content.decode()
+
+    # Django's "뷰 결제" and our "(partially_cancelled)", "refund 5000 of ... (succeeded)"
+    assert "<h1>결제 보기</h1>" in page and "뷰 " not in page
+    assert "ov-labels-1 (부분 취소)" in page and "partially_cancelled" not in page
+    assert "ov-labels-1에서 5000 환불 (완료)" in page and "refund 5000 of" not in page
+
+
 def test_a_failed_jobs_error_reads_korean_on_the_page_and_in_the_api(owner, video):
     from rest_framework.test import APIClient
 
