@@ -34,18 +34,6 @@ SENTENCE_PAUSE = 0.3
 
 _loaded: dict[str, tuple] = {}
 _lock = threading.Lock()
-_reader_lock = threading.Lock()  # the Japanese reader (OpenJTalk) is not known to be thread-safe
-
-
-def lines_and_threads(threads: int | None) -> tuple[int, int]:
-    """(lines spoken at once, onnxruntime threads for each) out of `threads` cores. Two lines at
-    a time on one thread each rather than one line on two: the model's operators are too small
-    to keep two threads busy, and the second thread spins while it waits (measured on 2 cores:
-    0.68 s of CPU per second of speech against 0.84-1.02 s, at the cost of one more line's
-    activations, ~100 MB). One onnxruntime session serves both lines (its run is thread-safe)."""
-    cores = max(1, threads or os.cpu_count() or 1)
-    lines = min(2, cores)
-    return lines, max(1, cores // lines)
 
 
 class KokoroTTS:
@@ -61,7 +49,8 @@ class KokoroTTS:
             if importlib.util.find_spec(module) is None:
                 raise EngineUnavailable(f"Kokoro needs {package} (pip install {package}).")
         self.model_dir = ensure_joined_model(KOKORO_JA, Path(data_dir))
-        self.concurrency, self.threads = lines_and_threads(threads)
+        self.threads = max(1, threads or os.cpu_count() or 1)
+        self.concurrency = 1
 
     def languages(self) -> set[str]:
         return {"ja"}
@@ -101,9 +90,7 @@ class KokoroTTS:
         style = styles[voice]
         pieces = []
         for sentence in [s for s in re.split(r"(?<=[。！？!?\n])", text) if s.strip()]:
-            with _reader_lock:
-                phonemes = g2p(sentence.strip())
-            tokens = [vocab[c] for c in phonemes if c in vocab][:MAX_TOKENS]
+            tokens = [vocab[c] for c in g2p(sentence.strip()) if c in vocab][:MAX_TOKENS]
             if not tokens:
                 continue
             ref = np.asarray(style[min(len(tokens), len(style)) - 1], dtype=np.float32).reshape(1, 256)

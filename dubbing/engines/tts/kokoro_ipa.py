@@ -36,7 +36,7 @@ import soundfile as sf
 from dubbing.engines.base import EngineError, EngineUnavailable, UnsupportedLanguage
 from dubbing.engines.model_files import ensure_joined_model, package_folder
 from dubbing.engines.tts.espeak import installed_voices
-from dubbing.engines.tts.kokoro import KOKORO_JA, MAX_TOKENS, SAMPLE_RATE, KokoroTTS, lines_and_threads
+from dubbing.engines.tts.kokoro import KOKORO_JA, MAX_TOKENS, SAMPLE_RATE, KokoroTTS
 from dubbing.engines.tts.kokoro import VOICES as PACKS
 from videos.media.process import run_process
 
@@ -198,7 +198,8 @@ class KokoroIPATTS:
         if not shutil.which("espeak-ng"):
             raise EngineUnavailable("Kokoro reads other languages through espeak-ng (apt-get install espeak-ng).")
         self.model_dir = ensure_joined_model(KOKORO_JA, Path(data_dir))
-        self.concurrency, self.threads = lines_and_threads(threads)
+        self.threads = max(1, threads or os.cpu_count() or 1)
+        self.concurrency = 1
 
     def languages(self) -> set[str]:
         return {lang for lang in ESPEAK_VOICES if lang in installed_voices()}
@@ -256,7 +257,7 @@ class KokoroMultilingualTTS:
     def __init__(self, data_dir: Path, threads: int | None = None) -> None:
         self.japanese = KokoroTTS(data_dir, threads=threads)
         self.others = KokoroIPATTS(data_dir, threads=threads)
-        self.concurrency = self.others.concurrency
+        self.concurrency = 1
 
     def _engine(self, language: str):
         return self.japanese if language == "ja" else self.others

@@ -180,25 +180,3 @@ def test_the_local_set_speaks_korean_with_kokoro_and_offers_its_voices_everywher
     assert local.engine_for("ca").name == "espeak" and "jf_alpha" in local.voices("ca")
     assert local.engine_for("ca", "jf_alpha").name == "kokoro"  # a speaker given a Kokoro voice
     assert local.engine_for("ja").name == "kokoro" and local.voices("ja")[0] == "jf_alpha"
-
-
-def test_two_lines_are_spoken_at_once_each_exactly_as_alone(tmp_path):
-    """On two cores Kokoro speaks two lines at a time, one thread each, from one session: every
-    clip made beside another is the clip that line makes alone (no line's audio leaks into or
-    waits on the other's), Japanese included (its reader is serialised)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from dubbing.engine_config import model_dir
-    from dubbing.engines.tts.kokoro_ipa import KokoroMultilingualTTS
-
-    engine = KokoroMultilingualTTS(model_dir(), threads=2)
-    assert (engine.concurrency, engine.others.threads, engine.japanese.threads) == (2, 1, 1)
-    lines = [("es", "El viejo granjero pintó un barco azul."), ("ko", "내일은 날씨가 맑겠습니다."),
-             ("ja", "明日は晴れるでしょう。"), ("es", "Gracias por mirar y hasta la próxima.")]
-    alone = [sf.read(str(engine.synthesize(text, lang, None, tmp_path / f"alone-{i}.wav")))[0]
-             for i, (lang, text) in enumerate(lines)]
-    with ThreadPoolExecutor(engine.concurrency) as pool:
-        together = list(pool.map(lambda item: sf.read(str(engine.synthesize(
-            item[1][1], item[1][0], None, tmp_path / f"together-{item[0]}.wav")))[0], enumerate(lines * 2)))
-    for i, clip in enumerate(together):
-        assert np.array_equal(clip, alone[i % len(lines)]), lines[i % len(lines)]
