@@ -36,6 +36,7 @@ from billing.models import (
     WebhookDelivery,
 )
 from billing.templatetags.billing_tags import money
+from onevoice.admin import breakable
 from onevoice.errors import ServiceError
 
 
@@ -166,7 +167,7 @@ class LedgerEntryAdmin(_ReadOnlyAdmin):
     # "account__user" was headed "Account  user", in English on a Korean page too.
     @admin.display(description=_("user"), ordering="account__user__email")
     def account_user(self, obj: LedgerEntry):
-        return obj.account.user
+        return breakable(obj.account.user.email)
 
 
 class CreditPackPriceInline(admin.TabularInline):
@@ -222,7 +223,7 @@ class RefundForm(forms.Form):
 class PaymentAdmin(_ReadOnlyAdmin):
     list_display = (
         "payment_id",
-        "user",
+        "user_email",
         "pack",
         "amount",
         "currency",
@@ -268,6 +269,10 @@ class PaymentAdmin(_ReadOnlyAdmin):
     )
     inlines = [PaymentRefundInline]
     actions = ["recheck_with_portone", "refund_payment"]
+
+    @admin.display(description=_("user"), ordering="user__email")
+    def user_email(self, obj: Payment):
+        return breakable(obj.user.email)
 
     def has_refund_permission(self, request) -> bool:
         # The payment itself is never edited; refunding is what "change" allows.

@@ -24,6 +24,7 @@ from dubbing.models import (
     SourceAnalysis,
     VoiceCloningConsent,
 )
+from onevoice.admin import breakable
 from onevoice.errors import ServiceError
 
 
@@ -102,7 +103,7 @@ class DubbingJobAdmin(admin.ModelAdmin):
     # renders and the worker are on each job's page.
     # The video by its title (its id is on the job's page): with the id the column alone was wider
     # than the list at 1280 px. Long titles and addresses wrap (static/css/admin.css).
-    list_display = ("video_title", "status", "stage", "progress", "target_language", "owner", "cost_credits",
+    list_display = ("video_title", "status", "stage", "progress", "target_language", "owner_email", "cost_credits",
                     "engine_names", "error_code", "created_at")
     list_display_links = ("video_title", "status")
     list_filter = ("status", "stage", EngineFilter, ("owner", admin.RelatedOnlyFieldListFilter), "created_at",
@@ -121,6 +122,10 @@ class DubbingJobAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # the ledger entries refer to them; cancel or refund instead
+
+    @admin.display(description=_("owner"), ordering="owner__email")
+    def owner_email(self, obj: DubbingJob):
+        return breakable(obj.owner.email)
 
     @admin.display(description=_("video"), ordering="video__title")
     def video_title(self, obj: DubbingJob) -> str:

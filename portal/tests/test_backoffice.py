@@ -62,6 +62,18 @@ def test_the_jobs_list_shows_each_jobs_status_without_scrolling_at_1280_px(live_
             lines = cells.nth(index).evaluate("c => { const r = document.createRange(); r.selectNodeContents(c);"
                                               " return new Set(Array.from(r.getClientRects(), b => Math.round(b.top))).size; }")
             assert lines == 1, (cells.nth(index).inner_text(), lines)
+        # An address breaks after a dot or a hyphen or before its @, never inside a word
+        breaks = page.evaluate("""() => Array.from(document.querySelectorAll('#result_list td.field-owner_email'), td => {
+            const text = td.textContent, found = [], range = document.createRange();
+            const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT); let node, prev = null;
+            while ((node = walker.nextNode())) for (let i = 0; i < node.length; i++) {
+              range.setStart(node, i); range.setEnd(node, i + 1); const top = range.getClientRects()[0].top;
+              if (prev && top > prev.top + 2) found.push(prev.ch + '|' + node.data[i]);
+              prev = {top: top, ch: node.data[i]};
+            }
+            return [text, found]; })""")
+        assert len(breaks) == 3 and all(text == owner.email for text, _ in breaks), breaks
+        assert all(pair[0] in ".-" or pair[2] == "@" for _, found in breaks for pair in found), breaks
         titles = page.locator("#result_list .field-video_title").all_inner_texts()
         assert titles == [f"Quarterly product walkthrough, part {n} (final cut, 4K)" for n in (2, 1, 0)], titles
         page.screenshot(path=f"test-artifacts/admin-jobs-list-1280-{locale}.png", full_page=True)
