@@ -264,19 +264,36 @@ def dub_child(path: Path, defaults: str, background: str = "") -> dict:
     config = dataclasses.replace(engine_config(), tts_engine=chosen["tts_engine"] or None)
     load_before = os.getloadavg()[0]
     began = time.monotonic()
+    import resource
+
+    def cpu_seconds() -> float:
+        """CPU time of this process and its finished children: unlike wall time, barely moved by
+        what else the shared machine runs."""
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    cpu: dict[str, float] = {}
+    mark = {"stage": "engines", "at": cpu_seconds()}
+    cpu_began = mark["at"]
     with PeakMemory() as memory:
         def progress(stage: str, fraction: float, message: str) -> None:
             memory.stage = stage
+            if stage != mark["stage"]:
+                now = cpu_seconds()
+                cpu[mark["stage"]] = cpu.get(mark["stage"], 0.0) + now - mark["at"]
+                mark.update(stage=stage, at=now)
 
         memory.stage = "engines"
         engines = build_engines(options, config)
         report = run_pipeline(path, options, workspace=work / "ws", out_dir=work / "out", engines=engines,
                               duck_db=-18.0, separate_duck_db=-6.0, progress=progress)
     wall = time.monotonic() - began
+    cpu[mark["stage"]] = cpu.get(mark["stage"], 0.0) + cpu_seconds() - mark["at"]
+    cpu_total = cpu_seconds() - cpu_began
     shutil.rmtree(work, ignore_errors=True)
     stages = {k: v["seconds"] for k, v in report["stages"].items()}
     return {"file": path.name, "defaults": defaults, "background": chosen["background"], "media_seconds": duration,
-            "wall": wall, "rtf": wall / duration,
+            "wall": wall, "rtf": wall / duration, "cpu": cpu, "cpu_total": cpu_total,
             "stages": stages, "mix_mux_share": (stages["mix"] + stages["mux"]) / duration,
             "peak_mb": memory.peak / 2**20, "peak_rss_mb": memory.peak_rss / 2**20,
             "stage_mb": {k: v / 2**20 for k, v in memory.by_stage.items()}, "engines": report["engines"],
@@ -341,6 +358,8 @@ def print_local(r: dict) -> None:
     total = sum(r["stages"].values()) or 1.0
     print("  share of the stages' time: " + ", ".join(f"{k} {100 * v / total:.1f}%" for k, v in r["stages"].items()))
     print(f"  wall {r['wall']:.1f} s, real-time factor {r['rtf']:.3f} (target <= 0.5 for 10 min, new defaults)")
+    print(f"  CPU {r['cpu_total']:.1f} s in all ({r['cpu_total'] / r['media_seconds']:.3f} s per second of media; "
+          f"2 cores give 2 s a second): " + ", ".join(f"{k} {v:.1f}s" for k, v in r["cpu"].items() if v >= 0.05))
     print(f"  mix+mux {100 * r['mix_mux_share']:.2f}% of media duration")
     print(f"  peak memory {r['peak_mb']:.0f} MB PSS of the process tree ({r['peak_rss_mb']:.0f} MB summed RSS; "
           f"target <= 900 MB)  load avg {r['load'][0]:.1f} -> {r['load'][1]:.1f}")
