@@ -366,7 +366,7 @@ def print_local(r: dict) -> None:
     print("  peak PSS by stage: " + ", ".join(f"{k} {v:.0f}" for k, v in r["stage_mb"].items()) + " MB")
     f = r["fit"]
     print(f"  fit: {100 * f['gentle_share']:.1f}% of {f['lines']} lines at 1.15x or less (goal >= 95%); fastest "
-          f"{f['fastest']:.3f}x, {f['over_max']} past max_speed {f['max_speed']}; largest start error "
+          f"{f['fastest']:.3f}x, {int(f['over_max'])} past max_speed {f['max_speed']}; largest start error "
           f"{f['worst_start']:.3f} s ({100 * f['late_share']:.1f}% of lines over 0.15 s)")
 
 
