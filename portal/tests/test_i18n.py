@@ -138,6 +138,14 @@ def test_the_committed_catalogs_hold_no_stale_or_doubtful_entries():
     assert not doubtful, "\n".join(doubtful)
 
 
+def test_the_committed_catalogs_pass_msgfmts_full_check():
+    """msgfmt --check (formats, header, and plural forms: Korean has one, and an entry with a
+    second, empty one made the whole check fail)."""
+    for path in sorted(CATALOGS.glob("*.po")):
+        checked = subprocess.run(["msgfmt", "--check", "-o", os.devnull, str(path)], capture_output=True, text=True)
+        assert checked.returncode == 0, f"{path.name}: {checked.stderr}"
+
+
 def test_no_template_shows_text_outside_a_translate_tag():
     unmarked = []
     for path in _templates():
