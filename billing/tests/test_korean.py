@@ -47,7 +47,7 @@ def test_a_korean_buyer_reads_the_order_in_korean_and_portone_is_sent_it_in_kore
     portone.set_paid(body["payment_id"], amount=15000)
     browser.post(COMPLETE.format(body["payment_id"]))
     page = browser.get(f"/credits/payments/{body['payment_id']}").content.decode()
-    assert "<p>OneVoice Test 100: 100크레딧: ₩15,000</p>" in page
+    assert "<p>OneVoice Test 100: 100크레딧 — ₩15,000</p>" in page  # one colon: the title has its own
     listed = browser.get("/api/v1/billing/payments").json()["results"]
     assert [p["title"] for p in listed] == ["OneVoice Test 100: 100크레딧"]
 
