@@ -102,6 +102,24 @@
     });
     downloadList.replaceChildren.apply(downloadList, items);
     downloadsBox.hidden = kinds.length === 0;
+    if (kinds.length && !isActive(job)) nameDownloads();
+  }
+
+  function nameDownloads() {
+    // The finished job's files as the page gives them after a reload: each link with its file's
+    // name and size. Until that answer (or if it never comes) the links above work as they are.
+    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("download-list");
+        if (fresh && fresh.children.length) {
+          downloadList.replaceChildren.apply(downloadList, Array.prototype.slice.call(fresh.children));
+        }
+      })
+      .catch(function () {});
   }
 
   // A <track> of `url` in `language` on `video`, unless it has one already (a page loaded later has it).

@@ -104,6 +104,12 @@ TRACKS = """
   cues: t.track.cues ? Array.from(t.track.cues, c => c.text) : null}))
 """
 
+DOWNLOADS = """
+() => Array.from(document.querySelectorAll('#download-list li'), li => ({
+  kind: li.querySelector('a').dataset.kind, file: li.querySelector('a').getAttribute('download'),
+  details: li.querySelector('.muted') && li.querySelector('.muted').textContent.trim()}))
+"""
+
 
 @pytest.mark.browser
 @pytest.mark.slow
@@ -153,8 +159,14 @@ def test_a_dub_finishing_while_the_page_is_open_gives_both_players_their_tracks(
             ("original-player", "en", False), ("dubbed-player", "es", True)], live
         assert [t["cues"] for t in live] == [["Hello everyone", "Thanks for watching"], ["Hola a todos", "Gracias por ver"]]
 
-        # The same tracks as the page loaded after the dub finished.
+        # The downloads name their files as a reloaded page does (they were bare labels).
+        wait_for(page, "document.querySelectorAll('#download-list li .muted').length === 3")
+        live_downloads = page.evaluate(DOWNLOADS)
+
+        # The same tracks and downloads as the page loaded after the dub finished.
         page.reload()
+        assert page.evaluate(DOWNLOADS) == live_downloads
+        assert {d["file"] for d in live_downloads} == {"phone.es.mp4", "phone.es.vtt", "phone.en.vtt"}
         page.get_by_role("button", name="Original").click()
         page.locator("#original-player track").evaluate("t => { t.track.mode = 'hidden'; }")
         wait_for(page, "Array.from(document.querySelectorAll('#job-players video track')).every(t => t.readyState === 2)")
