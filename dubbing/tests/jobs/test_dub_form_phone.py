@@ -38,19 +38,24 @@ MEASURE = """
 """ % ARROW_PX
 
 
-@pytest.mark.parametrize("locale", ["en", "ko"])
-def test_every_dropdown_choice_on_the_dub_form_reads_whole_on_a_phone(live_server, media_root, owner, settings,
-                                                                      locale):
+def _english_video(owner, settings, locale: str):
+    """A ready English video of `owner`, whose pages are in `locale`, on the offline engines."""
     settings.DUBBING_ENGINES = "local"
     settings.DUBBING_TRANSLATE_ENGINE = None
     language_support_clear()
     owner.locale = locale
     owner.save(update_fields=["locale"])
-    video = VideoFactory(owner=owner, title="Phone clip", original_filename="clip.mp4",
-                         source=(FIXTURE_MEDIA / "speech_en.mp4").read_bytes(), format="mov,mp4", duration=18.68,
-                         fps=25, width=640, height=360, video_codec="h264", audio_codec="aac",
-                         status=VideoStatus.READY, spoken_language="en",
-                         spoken_language_status=SpokenLanguageStatus.DETECTED, spoken_language_confidence=0.9)
+    return VideoFactory(owner=owner, title="Phone clip", original_filename="clip.mp4",
+                        source=(FIXTURE_MEDIA / "speech_en.mp4").read_bytes(), format="mov,mp4", duration=18.68,
+                        fps=25, width=640, height=360, video_codec="h264", audio_codec="aac",
+                        status=VideoStatus.READY, spoken_language="en",
+                        spoken_language_status=SpokenLanguageStatus.DETECTED, spoken_language_confidence=0.9)
+
+
+@pytest.mark.parametrize("locale", ["en", "ko"])
+def test_every_dropdown_choice_on_the_dub_form_reads_whole_on_a_phone(live_server, media_root, owner, settings,
+                                                                      locale):
+    video = _english_video(owner, settings, locale)
     client = Client()
     client.force_login(owner)
     try:
@@ -110,16 +115,7 @@ def test_the_file_pickers_speak_the_pages_language_in_a_browser_of_another(live_
     a Korean page in an English browser (as the journey's screenshots showed, upload page and dub
     form) had them in English. Each picker's face is in the page's words, the native input lies
     transparent over it and is still the control (its label, Tab, the chosen file's name)."""
-    settings.DUBBING_ENGINES = "local"
-    settings.DUBBING_TRANSLATE_ENGINE = None
-    language_support_clear()
-    owner.locale = locale
-    owner.save(update_fields=["locale"])
-    video = VideoFactory(owner=owner, title="Phone clip", original_filename="clip.mp4",
-                         source=(FIXTURE_MEDIA / "speech_en.mp4").read_bytes(), format="mov,mp4", duration=18.68,
-                         fps=25, width=640, height=360, video_codec="h264", audio_codec="aac",
-                         status=VideoStatus.READY, spoken_language="en",
-                         spoken_language_status=SpokenLanguageStatus.DETECTED, spoken_language_confidence=0.9)
+    video = _english_video(owner, settings, locale)
     (tmp_path / "dub.es.srt").write_text("1\n00:00:00,500 --> 00:00:02,000\nHola.\n", encoding="utf-8")
     words = {"en": "Choose a file No file chosen", "ko": "파일 선택 선택한 파일 없음"}[locale]
     client = Client()

@@ -40,13 +40,18 @@ def portrait_job(owner, media_root, tmp_path):
                          source=_portrait_clip(tmp_path / "source.mp4", tone=440),
                          thumbnail=_thumbnail(tmp_path / "thumb.jpg"))
     job = DubbingJobFactory(owner=owner, video=video, succeeded=True, source_language="en")
+    _store_outputs(job, tmp_path)
+    return job
+
+
+def _store_outputs(job, tmp_path) -> None:
+    """The dub's outputs as the worker stores them: the portrait dub and both subtitle tracks."""
     ArtifactFactory(job=job, kind=ArtifactKind.DUBBED_VIDEO, content=_portrait_clip(tmp_path / "dub.mp4", tone=660),
                     filename="phone.es.mp4", content_type="video/mp4")
     ArtifactFactory(job=job, kind=ArtifactKind.SUBTITLES_TARGET_VTT, content=VTT_TARGET.encode(),
                     filename="phone.es.vtt", content_type="text/vtt")
     ArtifactFactory(job=job, kind=ArtifactKind.SUBTITLES_SOURCE_VTT, content=VTT_SOURCE.encode(),
                     filename="phone.en.vtt", content_type="text/vtt")
-    return job
 
 
 @pytest.mark.django_db
@@ -135,12 +140,7 @@ def test_a_dub_finishing_while_the_page_is_open_gives_both_players_their_tracks(
         assert page.evaluate(TRACKS) == []
 
         # The worker finishes the dub: its outputs stored, the language it heard, the job succeeded.
-        ArtifactFactory(job=job, kind=ArtifactKind.DUBBED_VIDEO, content=_portrait_clip(tmp_path / "dub.mp4", tone=660),
-                        filename="phone.es.mp4", content_type="video/mp4")
-        ArtifactFactory(job=job, kind=ArtifactKind.SUBTITLES_TARGET_VTT, content=VTT_TARGET.encode(),
-                        filename="phone.es.vtt", content_type="text/vtt")
-        ArtifactFactory(job=job, kind=ArtifactKind.SUBTITLES_SOURCE_VTT, content=VTT_SOURCE.encode(),
-                        filename="phone.en.vtt", content_type="text/vtt")
+        _store_outputs(job, tmp_path)
         job.refresh_from_db()
         job.status, job.progress, job.detected_language = JobStatus.SUCCEEDED, 100, "en"
         job.save(update_fields=["status", "progress", "detected_language"])
