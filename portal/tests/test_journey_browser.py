@@ -421,6 +421,21 @@ def dubbing_site(live_server, media_root, worker, settings, tmp_path):
     language_support_clear()
 
 
+def _dub_with_target_subtitles(walk: Walk, video, target: str, subtitles: Path, check: str) -> DubbingJob:
+    """From the video page's dub form: dub into `target` with the user's subtitles file, then wait
+    on the job page (no reload) for the dub to succeed; the job."""
+    page = walk.page
+    page.select_option("#id_target_language", target)
+    page.set_input_files("#id_target_subtitles", str(subtitles))
+    walk.check(check)
+    page.click("#dub-submit")
+    page.wait_for_url(re.compile(r".*/jobs/[0-9a-f-]{36}$"))
+    _wait_for_job_done(page)
+    job = DubbingJob.objects.get(video=video)
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    return job
+
+
 def _signed_in_tab(browser, site: str, user, name: str, locale: str) -> Walk:
     """A tab already logged in as `user` (the login page is walked by the whole journey)."""
     from django.test import Client
@@ -498,14 +513,7 @@ def test_a_korean_user_dubs_a_korean_clip_into_spanish_with_their_subtitles(dubb
     walk.check("korean video")
 
     # Korean into Spanish with the user's Spanish subtitles.
-    page.select_option("#id_target_language", "es")
-    page.set_input_files("#id_target_subtitles", str(spanish))
-    walk.check("dub form with spanish subtitles")
-    page.click("#dub-submit")
-    page.wait_for_url(re.compile(r".*/jobs/[0-9a-f-]{36}$"))
-    _wait_for_job_done(page)
-    job = DubbingJob.objects.get(video=video)
-    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    job = _dub_with_target_subtitles(walk, video, "es", spanish, "dub form with spanish subtitles")
     assert (job.source_language, job.target_language, job.engines["translate"]) == ("ko", "es", "subtitles")
 
     # The dub plays on the job page, in its portrait shape, with the Spanish the user wrote.
@@ -553,14 +561,7 @@ def test_an_english_clip_dubbed_into_korean_plays_its_korean_track(dubbing_site,
 
     video = _upload_and_wait_for_language(walk, site, FIXTURE_MEDIA / "speech_en.mp4", "Weather demo")
     assert video.spoken_language == "en"
-    page.select_option("#id_target_language", "ko")
-    page.set_input_files("#id_target_subtitles", str(korean))
-    walk.check("dub form with korean subtitles")
-    page.click("#dub-submit")
-    page.wait_for_url(re.compile(r".*/jobs/[0-9a-f-]{36}$"))
-    _wait_for_job_done(page)
-    job = DubbingJob.objects.get(video=video)
-    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    job = _dub_with_target_subtitles(walk, video, "ko", korean, "dub form with korean subtitles")
     assert (job.source_language, job.target_language, job.engines["translate"]) == ("en", "ko", "subtitles")
 
     # The Korean track, added when the dub finished without a reload, loads and shows what was supplied.
