@@ -86,6 +86,15 @@ def staff_browser(staff):
     return _browser(staff)
 
 
+@pytest.fixture
+def chromium_browser():
+    """Headless Chromium (testing/browser.py: CSP violations fail the test), closed after."""
+    from testing.browser import chromium
+
+    with chromium() as running:
+        yield running
+
+
 def _browser(user):
     from django.test import Client
 

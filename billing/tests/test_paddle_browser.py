@@ -16,7 +16,7 @@ from accounts.tests.factories import PASSWORD, UserFactory
 from billing import paddle_sandbox
 from billing.models import CreditPack, CreditPackPrice, LedgerEntry, Payment, WebhookDelivery
 from billing.selectors import credits_balance
-from testing.browser import Walk, chromium
+from testing.browser import Walk
 from testing.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -31,21 +31,15 @@ def paddle_checkout(settings):
     paddle_sandbox.stop()
 
 
-@pytest.fixture
-def browser():
-    with chromium() as running:
-        yield running
-
-
 @pytest.mark.parametrize("locale", ["en", "ko"])
-def test_a_paddle_buyer_pays_through_the_overlay_in_a_real_browser(live_server, paddle_checkout, browser, locale):
+def test_a_paddle_buyer_pays_through_the_overlay_in_a_real_browser(live_server, paddle_checkout, chromium_browser, locale):
     pack = CreditPack.objects.create(name="Standard", credits=100, price=15_000, currency="KRW", sort_order=-5)
     CreditPackPrice.objects.create(pack=pack, currency="USD", amount=1099)
     # en-US sees dollars, ko-KR won; PortOne is off, so Paddle sells both.
     currency, amount = {"en": ("USD", 1099), "ko": ("KRW", 15_000)}[locale]
     user = UserFactory(password=PASSWORD, locale=locale)
     before = credits_balance(user=user)
-    context = browser.new_context(locale={"ko": "ko-KR", "en": "en-US"}[locale])
+    context = chromium_browser.new_context(locale={"ko": "ko-KR", "en": "en-US"}[locale])
     context.set_default_timeout(30_000)
     page = context.new_page()
     walk = Walk(page, folder=f"paddle-checkout-{locale}", who="buyer")

@@ -16,7 +16,7 @@ from accounts.tests.factories import PASSWORD, UserFactory
 from billing import stripe_sandbox
 from billing.models import CreditPack, CreditPackPrice, LedgerEntry, Payment, WebhookDelivery
 from billing.selectors import credits_balance
-from testing.browser import Walk, chromium
+from testing.browser import Walk
 from testing.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -32,21 +32,15 @@ def stripe_checkout(settings):
     stripe_sandbox.stop()
 
 
-@pytest.fixture
-def browser():
-    with chromium() as running:
-        yield running
-
-
 def test_an_en_us_buyer_pays_a_pack_in_dollars_through_stripes_checkout_in_a_real_browser(
-    live_server, stripe_checkout, browser, settings
+    live_server, stripe_checkout, chromium_browser, settings
 ):
     settings.SITE_URL = live_server.url  # Stripe's return URL is absolute, as devserver sets it under `make run`
     pack = CreditPack.objects.create(name="Standard", credits=100, price=15_000, currency="KRW", sort_order=-5)
     CreditPackPrice.objects.create(pack=pack, currency="USD", amount=1099)
     user = UserFactory(password=PASSWORD, locale="en")
     before = credits_balance(user=user)
-    context = browser.new_context(locale="en-US")
+    context = chromium_browser.new_context(locale="en-US")
     context.set_default_timeout(30_000)
     page = context.new_page()
     walk = Walk(page, folder="stripe-checkout-en", who="buyer")

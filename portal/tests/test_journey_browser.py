@@ -37,7 +37,7 @@ from billing.models import (
 from billing.selectors import credits_balance
 from community.models import Comment, Like, Post
 from dubbing.models import DubbingJob, JobStatus
-from testing.browser import Walk, chromium, wait_for
+from testing.browser import Walk, wait_for
 from testing.media import FIXTURE_MEDIA
 from testing.waiting import wait_until
 
@@ -70,9 +70,8 @@ def test_checkout(settings):
 
 
 @pytest.fixture
-def browser():
-    with chromium() as running:
-        yield running
+def browser(chromium_browser):
+    return chromium_browser
 
 
 @pytest.fixture
